@@ -1,0 +1,26 @@
+"""csoftmax: fast, accurate softmax, log_softmax, logsumexp and fused cross-entropy for NumPy."""
+from ._version import __version__
+from ._api import (
+    config,
+    cross_entropy,
+    cross_entropy_with_grad,
+    get_num_threads,
+    log_softmax,
+    logsumexp,
+    set_num_threads,
+    show_config,
+    softmax,
+)
+
+__all__ = [
+    "__version__",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "cross_entropy",
+    "cross_entropy_with_grad",
+    "config",
+    "show_config",
+    "set_num_threads",
+    "get_num_threads",
+]

@@ -1,0 +1,446 @@
+"""NumPy-facing functions: input policy, checks, axis handling, `out=`.
+
+Everything that can be wrong with the input is caught here, before any byte of
+`out` is written, with an error naming the argument and the offending value.
+The kernels (csoftmax._kernels) then see 2-D arrays with contiguous rows.
+"""
+from __future__ import annotations
+
+import operator
+import os
+
+import numpy as np
+
+from . import _kernels
+from ._version import __version__
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "cross_entropy",
+    "cross_entropy_with_grad",
+    "config",
+    "show_config",
+    "set_num_threads",
+    "get_num_threads",
+]
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_F16 = np.dtype(np.float16)
+_REDUCTIONS = ("mean", "sum", "none")
+_ROW_KERNELS = {
+    "softmax": _kernels.softmax_2d,
+    "log_softmax": _kernels.log_softmax_2d,
+}
+
+
+def _configure_from_environment():
+    requested = os.environ.get("CSOFTMAX_ISA", "").strip().lower()
+    if requested:
+        available = _kernels.available_isas()
+        if requested not in _kernels.ISA_NAMES:
+            raise ValueError(
+                f"CSOFTMAX_ISA={requested!r} is not an instruction-set level; "
+                f"expected one of {_kernels.ISA_NAMES}")
+        if requested not in available:
+            raise RuntimeError(
+                f"CSOFTMAX_ISA={requested!r} asks for kernels this CPU cannot run; "
+                f"available here: {available}")
+        _kernels.set_isa(requested)
+    threads = os.environ.get("CSOFTMAX_NUM_THREADS", "").strip()
+    if threads:
+        try:
+            n = int(threads)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"CSOFTMAX_NUM_THREADS={threads!r} must be a positive integer")
+        _kernels.set_num_threads(n)
+
+
+_configure_from_environment()
+
+
+# ---------------------------------------------------------------------------
+# input policy
+
+
+def _dtypes(dtype: np.dtype, name: str):
+    """(compute dtype, result dtype) for an input dtype, or TypeError."""
+    if dtype == _F64 or dtype == _F32:
+        return dtype, dtype
+    if dtype == _F16:
+        return _F32, _F16
+    kind = dtype.kind
+    if kind == "f":  # longdouble: computed and returned in float64
+        return _F64, _F64
+    if kind in "biu":  # promoted before any arithmetic: no uint8 wrap-around
+        return _F64, _F64
+    if kind == "c":
+        raise TypeError(f"{name} has complex dtype {dtype}; csoftmax works on real numbers "
+                        "(csoftmax.special.logsumexp accepts complex input like SciPy)")
+    raise TypeError(f"{name} has unsupported dtype {dtype}; expected a real floating, "
+                    "integer or boolean array")
+
+
+def _as_array(x, name: str) -> np.ndarray:
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "__dask_graph__"):
+        raise TypeError(f"{name} is a Dask array; Dask input is not supported yet")
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{name} cannot be converted to an array: {exc}") from exc
+
+
+def _normalize_axis(axis, ndim: int, name: str = "axis") -> int:
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {axis!r}") from None
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"{name}={axis} is out of bounds for an array of "
+                                      f"dimension {ndim}")
+    return axis % ndim
+
+
+def _rows(a: np.ndarray, axis: int) -> np.ndarray:
+    """A 2-D (rows, cols) array over `a` with `axis` last and each row contiguous;
+    a view when the layout allows it, else a C-contiguous copy."""
+    if axis != a.ndim - 1:
+        a = np.moveaxis(a, axis, -1)
+    cols = a.shape[-1]
+    x2 = a.reshape(-1, cols) if a.ndim != 2 else a
+    itemsize = x2.itemsize
+    if (x2.strides[1] != itemsize or x2.strides[0] % itemsize or not x2.flags.aligned):
+        x2 = np.ascontiguousarray(x2)
+    return x2
+
+
+def _check_out(out, shape, result_dtype: np.dtype) -> np.ndarray:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, expected {shape}")
+    if not np.can_cast(result_dtype, out.dtype, casting="same_kind"):
+        raise TypeError(f"out has dtype {out.dtype}, which cannot hold the {result_dtype} "
+                        "result under the same_kind casting rule")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    return out
+
+
+def _rowwise(kernel, x, axis, out, name="x"):
+    a = _as_array(x, name)
+    compute, result = _dtypes(a.dtype, name)
+    if a.ndim == 0:
+        raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
+                                      f"{name} must have at least one dimension")
+    ax = _normalize_axis(axis, a.ndim)
+    if out is not None:
+        _check_out(out, a.shape, result)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    if a.size == 0:
+        if out is not None:
+            return out
+        return np.empty(a.shape, dtype=result)
+
+    x2 = _rows(a, ax)
+    if (out is not None and out.dtype == compute):
+        o2 = _rows(out, ax)
+        direct = np.may_share_memory(o2, out) and o2.flags.writeable
+        if direct and np.may_share_memory(o2, x2):
+            # in place is fine only when rows coincide exactly
+            direct = (o2.__array_interface__["data"][0] == x2.__array_interface__["data"][0]
+                      and o2.strides == x2.strides)
+        if direct:
+            kernel(x2, o2)
+            return out
+    y2 = np.empty(x2.shape, dtype=compute)
+    kernel(x2, y2)
+    moved = list(a.shape)
+    moved.append(moved.pop(ax))
+    y = y2.reshape(moved)
+    if ax != a.ndim - 1:
+        y = np.moveaxis(y, -1, ax)
+    if out is not None:
+        np.copyto(out, y, casting="same_kind")
+        return out
+    if result != compute:
+        y = y.astype(result)
+    return y
+
+
+# ---------------------------------------------------------------------------
+# public functions
+
+
+def softmax(x, axis=-1, *, out=None):
+    """Softmax along an axis: ``exp(x - max) / sum(exp(x - max))``.
+
+    Parameters
+    ----------
+    x : array_like
+        Logits. float32 and float64 are computed in their own precision,
+        float16 in float32 (returned as float16); integer and boolean input
+        is promoted to float64 first. Complex input raises TypeError.
+    axis : int, default -1
+        The axis along which the values sum to one.
+    out : ndarray, optional
+        Where to write the result; must have ``x``'s shape and a dtype that
+        can hold the result under NumPy's ``same_kind`` rule. May be ``x``
+        itself (in place).
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``x``; ``out`` when given.
+
+    Notes
+    -----
+    A row holding +inf, a row of only -inf, and a row holding NaN give NaN
+    across that row (as SciPy and PyTorch); other rows are unaffected.
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> csoftmax.softmax([1.0, 3.0, 2.0])
+    array([0.09003057, 0.66524096, 0.24472847])
+    >>> csoftmax.softmax([1000.0, 3000.0, 2000.0])
+    array([0., 1., 0.])
+    """
+    return _rowwise(_kernels.softmax_2d, x, axis, out)
+
+
+def log_softmax(x, axis=-1, *, out=None):
+    """Logarithm of the softmax along an axis, ``(x - max) - log(sum(exp(x - max)))``.
+
+    The log of the sum is taken as ``log1p`` of the terms other than the
+    maximum, so the largest entry keeps its exact small negative value where
+    ``log(softmax(x))`` would round it to zero.
+
+    Parameters
+    ----------
+    x : array_like
+        Logits; the dtype policy is that of :func:`softmax`.
+    axis : int, default -1
+        The axis to normalise over.
+    out : ndarray, optional
+        As for :func:`softmax`.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> float(csoftmax.log_softmax([0.0, -40.0])[0])
+    -4.248354255291589e-18
+    >>> csoftmax.log_softmax([1.0, 3.0, 2.0])
+    array([-2.40760596, -0.40760596, -1.40760596])
+    """
+    return _rowwise(_kernels.log_softmax_2d, x, axis, out)
+
+
+def logsumexp(x, axis=-1, *, keepdims=False):
+    """``log(sum(exp(x)))`` along an axis, computed without overflow.
+
+    Parameters
+    ----------
+    x : array_like
+        Values; the dtype policy is that of :func:`softmax`.
+    axis : int, default -1
+        The axis to reduce.
+    keepdims : bool, default False
+        Keep the reduced axis with length one.
+
+    Returns
+    -------
+    ndarray
+        ``x``'s shape without ``axis``. An empty axis gives -inf; a row of
+        -inf gives -inf, a row holding +inf gives +inf, a NaN gives NaN.
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> float(csoftmax.logsumexp([1000.0, 1000.0]))
+    1000.6931471805599
+    >>> csoftmax.logsumexp([[0.0, 0.0], [1.0, -1.0]], keepdims=True)
+    array([[0.69314718],
+           [1.12692801]])
+    """
+    a = _as_array(x, "x")
+    compute, result = _dtypes(a.dtype, "x")
+    if a.ndim == 0:
+        raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
+                                      "x must have at least one dimension")
+    ax = _normalize_axis(axis, a.ndim)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    rows = int(np.prod(lead, dtype=np.int64))
+    y = np.empty(rows, dtype=compute)
+    if rows:
+        if a.shape[ax] == 0:
+            y.fill(-np.inf)
+        else:
+            _kernels.logsumexp_2d(_rows(a, ax), y)
+    y = y.reshape(lead)
+    if keepdims:
+        y = np.expand_dims(y, ax)
+    if result != compute:
+        y = y.astype(result)
+    return y
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _class_targets(target, shape, classes: int) -> np.ndarray:
+    """Validated int64 class indices, flattened in row order."""
+    t = _as_array(target, "target")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
+    if t.shape != shape:
+        raise ValueError(f"target has shape {t.shape}, expected {shape} "
+                         "(the logits' shape without the class axis)")
+    if t.size:
+        bad = (t < 0) | (t >= classes)
+        if bad.any():
+            pos = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
+            position = tuple(int(p) for p in pos)
+            raise IndexError(f"target{list(position)} = {t[position]} is out of range for "
+                             f"{classes} classes (expected 0 <= target < {classes})")
+    return np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
+
+
+def _cross_entropy(logits, target, axis, reduction, want_grad):
+    _check_reduction(reduction)
+    a = _as_array(logits, "logits")
+    compute, result = _dtypes(a.dtype, "logits")
+    if a.ndim == 0:
+        raise ValueError("logits must have at least one dimension (the class axis)")
+    ax = _normalize_axis(axis, a.ndim)
+    classes = a.shape[ax]
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    t = _class_targets(target, lead, classes)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    rows = t.size
+    loss = np.empty(rows, dtype=compute)
+    grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
+    scale = 1.0 / rows if (reduction == "mean" and rows) else 1.0
+    if rows:
+        _kernels.cross_entropy_2d(_rows(a, ax), t, loss, grad2, scale)
+
+    if reduction == "none":
+        value = loss.reshape(lead).astype(result, copy=False)
+    else:
+        total = np.sum(loss, dtype=np.float64)
+        if reduction == "mean":
+            total = total / rows if rows else np.nan
+        value = result.type(total)
+    if not want_grad:
+        return value
+    moved = lead + (classes,)
+    grad = grad2.reshape(moved)
+    if ax != a.ndim - 1:
+        grad = np.moveaxis(grad, -1, ax)
+    return value, grad.astype(result, copy=False)
+
+
+def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
+    """Cross-entropy of integer class targets under softmax(logits).
+
+    ``loss_i = logsumexp(logits_i) - logits_i[target_i]``, reduced by
+    ``reduction``: ``"mean"`` (over rows), ``"sum"`` or ``"none"``
+    (per-row losses, the logits' shape without the class axis).
+
+    Parameters
+    ----------
+    logits : array_like
+        Unnormalised scores; the class axis is ``axis``.
+    target : array_like of int
+        Class indices of any integer dtype, shaped like ``logits`` without
+        the class axis. Indices outside ``[0, classes)`` raise IndexError.
+    axis : int, default -1
+        The class axis.
+    reduction : {"mean", "sum", "none"}
+
+    Returns
+    -------
+    loss : NumPy scalar, or ndarray for ``reduction="none"``
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> round(float(csoftmax.cross_entropy([[1.0, 3.0, 2.0]], [1])), 8)
+    0.40760596
+    """
+    return _cross_entropy(logits, target, axis, reduction, want_grad=False)
+
+
+def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean"):
+    """Cross-entropy and its gradient with respect to the logits, in one fused pass.
+
+    The gradient is ``d loss / d logits``: ``(softmax(logits) - onehot(target))``
+    divided by the number of rows for ``reduction="mean"``; for ``"none"`` it is
+    the gradient of the sum of the per-row losses.
+
+    Returns
+    -------
+    loss : NumPy scalar, or ndarray for ``reduction="none"``
+    grad : ndarray shaped like ``logits``
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> loss, grad = csoftmax.cross_entropy_with_grad([[1.0, 3.0, 2.0]], [1])
+    >>> grad.round(8)
+    array([[ 0.09003057, -0.33475904,  0.24472847]])
+    """
+    return _cross_entropy(logits, target, axis, reduction, want_grad=True)
+
+
+# ---------------------------------------------------------------------------
+# configuration
+
+
+def set_num_threads(n: int) -> None:
+    """Use at most ``n`` threads for large calls (``n <= 0``: OpenMP's default)."""
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"n must be an integer, got {n!r}") from None
+    _kernels.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads a large call uses."""
+    return _kernels.get_num_threads()
+
+
+def config() -> dict:
+    """The build and run-time configuration as a dict."""
+    return {
+        "version": __version__,
+        "isa": _kernels.get_isa(),
+        "isa_best": _kernels.best_isa(),
+        "isa_available": list(_kernels.available_isas()),
+        "threads": _kernels.get_num_threads(),
+        "openmp": _kernels.openmp_enabled(),
+        "numpy": np.__version__,
+    }
+
+
+def show_config() -> None:
+    """Print :func:`config` one key per line."""
+    for key, value in config().items():
+        print(f"{key:14s} {value}")

@@ -1,0 +1,238 @@
+/*
+ * Runtime CPU dispatch and threading.
+ *
+ * The kernel table is resolved once, on first use, to the best instruction set
+ * that both the CPU (cpuid) and the operating system (xgetbv: the OS saves the
+ * YMM / ZMM / opmask state) support. csoftmax_set_isa() may lower it (tests,
+ * CSOFTMAX_ISA) but never raise it above what the machine supports.
+ *
+ * Threads: rows are split statically across OpenMP threads when a call has
+ * enough elements to pay for waking them; each thread runs the single-threaded
+ * row kernel on its own contiguous block of rows.
+ */
+#include "csoftmax_internal.h"
+
+#include <math.h>
+#include <stddef.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(CSM_X86) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+
+static uint64_t csm_xgetbv0(void)
+{
+    uint32_t eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((uint64_t)edx << 32) | eax;
+}
+
+static int csm_detect(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return CSOFTMAX_ISA_SCALAR;
+    int has_osxsave = (c >> 27) & 1, has_avx = (c >> 28) & 1, has_fma = (c >> 12) & 1;
+    if (!has_osxsave || !has_avx) return CSOFTMAX_ISA_SCALAR;
+    uint64_t xcr0 = csm_xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) return CSOFTMAX_ISA_SCALAR;          /* XMM and YMM state */
+    if (__get_cpuid_max(0, NULL) < 7) return CSOFTMAX_ISA_SCALAR;
+    __cpuid_count(7, 0, a, b, c, d);
+    int has_avx2 = (b >> 5) & 1, has_bmi1 = (b >> 3) & 1, has_bmi2 = (b >> 8) & 1;
+    if (!(has_avx2 && has_fma && has_bmi1 && has_bmi2)) return CSOFTMAX_ISA_SCALAR;
+    int has_512 = ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1);
+    if (has_512 && (xcr0 & 0xE6) == 0xE6) return CSOFTMAX_ISA_AVX512; /* + opmask, ZMM */
+    return CSOFTMAX_ISA_AVX2;
+}
+#else
+static int csm_detect(void) { return CSOFTMAX_ISA_SCALAR; }
+#endif
+
+static csm_kernel_table csm_table;
+static int csm_best = -1;
+static int csm_current = -1;
+static int csm_threads = 0;
+
+/* Work (elements) below which a call stays on the calling thread. */
+#define CSM_PARALLEL_MIN_ELEMENTS (1 << 16)
+
+static void csm_load(int isa)
+{
+    csm_kernel_table t;
+    switch (isa) {
+#ifdef CSM_X86
+    case CSOFTMAX_ISA_AVX512: csm_fill_table_avx512(&t); break;
+    case CSOFTMAX_ISA_AVX2: csm_fill_table_avx2(&t); break;
+#endif
+    default: csm_fill_table_scalar(&t); isa = CSOFTMAX_ISA_SCALAR; break;
+    }
+    csm_table = t;
+    csm_current = isa;
+}
+
+static void csm_ensure(void)
+{
+    if (csm_current < 0) {
+        csm_best = csm_detect();
+        csm_load(csm_best);
+    }
+}
+
+csoftmax_isa csoftmax_best_isa(void)
+{
+    csm_ensure();
+    return (csoftmax_isa)csm_best;
+}
+
+int csoftmax_isa_supported(csoftmax_isa isa)
+{
+    csm_ensure();
+    return (int)isa >= CSOFTMAX_ISA_SCALAR && (int)isa <= csm_best;
+}
+
+int csoftmax_set_isa(csoftmax_isa isa)
+{
+    if (!csoftmax_isa_supported(isa)) return CSOFTMAX_ERR_UNSUPPORTED;
+    csm_load((int)isa);
+    return CSOFTMAX_OK;
+}
+
+csoftmax_isa csoftmax_get_isa(void)
+{
+    csm_ensure();
+    return (csoftmax_isa)csm_current;
+}
+
+const char *csoftmax_isa_name(csoftmax_isa isa)
+{
+    switch (isa) {
+    case CSOFTMAX_ISA_AVX512: return "avx512";
+    case CSOFTMAX_ISA_AVX2: return "avx2";
+    case CSOFTMAX_ISA_SCALAR: return "scalar";
+    }
+    return "unknown";
+}
+
+void csoftmax_set_num_threads(int n) { csm_threads = n > 0 ? n : 0; }
+
+int csoftmax_get_num_threads(void)
+{
+#ifdef _OPENMP
+    /* omp_get_max_threads() honours OMP_NUM_THREADS and threadpoolctl limits. */
+    int omp_max = omp_get_max_threads();
+    if (csm_threads > 0 && csm_threads < omp_max) return csm_threads;
+    return csm_threads > 0 ? csm_threads : omp_max;
+#else
+    return 1;
+#endif
+}
+
+int csoftmax_openmp_enabled(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static int csm_threads_for(int64_t rows, int64_t cols)
+{
+    int n = csoftmax_get_num_threads();
+    if (n <= 1 || rows < 2 || rows * cols < CSM_PARALLEL_MIN_ELEMENTS) return 1;
+    if (n > rows) n = (int)rows;
+    return n;
+}
+
+static int csm_check(const void *x, const void *y, int64_t rows, int64_t cols)
+{
+    if (rows < 0 || cols < 0) return CSOFTMAX_ERR_ARGUMENT;
+    if (rows > 0 && cols > 0 && (x == NULL || y == NULL)) return CSOFTMAX_ERR_ARGUMENT;
+    return CSOFTMAX_OK;
+}
+
+/* Run KERNEL_CALL(r0, nr) over the rows, on one thread or split statically. */
+#ifdef _OPENMP
+#define CSM_SPLIT_ROWS(rows, cols, KERNEL_CALL)                                   \
+    do {                                                                          \
+        int nt_ = csm_threads_for((rows), (cols));                                \
+        if (nt_ <= 1) {                                                           \
+            int64_t r0 = 0, nr = (rows);                                          \
+            KERNEL_CALL;                                                          \
+        } else {                                                                  \
+            _Pragma("omp parallel for num_threads(nt_) schedule(static)")         \
+            for (int t_ = 0; t_ < nt_; t_++) {                                    \
+                int64_t r0 = (rows) * t_ / nt_;                                   \
+                int64_t nr = (rows) * (t_ + 1) / nt_ - r0;                        \
+                KERNEL_CALL;                                                      \
+            }                                                                     \
+        }                                                                         \
+    } while (0)
+#else
+#define CSM_SPLIT_ROWS(rows, cols, KERNEL_CALL)                                   \
+    do {                                                                          \
+        int64_t r0 = 0, nr = (rows);                                              \
+        KERNEL_CALL;                                                              \
+    } while (0)
+#endif
+
+#define CSM_DEFINE_ROWS(name, T, field)                                                    \
+    int name(const T *x, int64_t xs, T *y, int64_t ys, int64_t rows, int64_t cols)        \
+    {                                                                                      \
+        int st = csm_check(x, y, rows, cols);                                              \
+        if (st != CSOFTMAX_OK || rows == 0 || cols == 0) return st;                        \
+        csm_ensure();                                                                      \
+        csm_rows_##T##_fn k_ = csm_table.field;                                            \
+        CSM_SPLIT_ROWS(rows, cols, k_(x + r0 * xs, xs, y + r0 * ys, ys, nr, cols));        \
+        return CSOFTMAX_OK;                                                                \
+    }
+
+typedef csm_rows_f32 csm_rows_float_fn;
+typedef csm_rows_f64 csm_rows_double_fn;
+typedef csm_reduce_f32 csm_reduce_float_fn;
+typedef csm_reduce_f64 csm_reduce_double_fn;
+typedef csm_xent_f32 csm_xent_float_fn;
+typedef csm_xent_f64 csm_xent_double_fn;
+
+CSM_DEFINE_ROWS(csoftmax_softmax_f32, float, softmax_f32)
+CSM_DEFINE_ROWS(csoftmax_softmax_f64, double, softmax_f64)
+CSM_DEFINE_ROWS(csoftmax_log_softmax_f32, float, log_softmax_f32)
+CSM_DEFINE_ROWS(csoftmax_log_softmax_f64, double, log_softmax_f64)
+
+#define CSM_DEFINE_REDUCE(name, T, field)                                                  \
+    int name(const T *x, int64_t xs, T *out, int64_t rows, int64_t cols)                   \
+    {                                                                                      \
+        int st = csm_check(x, out, rows, cols);                                            \
+        if (st != CSOFTMAX_OK || rows == 0) return st;                                     \
+        if (cols == 0) {                                                                   \
+            for (int64_t r = 0; r < rows; r++) out[r] = (T)-INFINITY;                      \
+            return CSOFTMAX_OK;                                                            \
+        }                                                                                  \
+        csm_ensure();                                                                      \
+        csm_reduce_##T##_fn k_ = csm_table.field;                                          \
+        CSM_SPLIT_ROWS(rows, cols, k_(x + r0 * xs, xs, out + r0, nr, cols));               \
+        return CSOFTMAX_OK;                                                                \
+    }
+
+CSM_DEFINE_REDUCE(csoftmax_logsumexp_f32, float, logsumexp_f32)
+CSM_DEFINE_REDUCE(csoftmax_logsumexp_f64, double, logsumexp_f64)
+
+#define CSM_DEFINE_XENT(name, T, field)                                                    \
+    int name(const T *x, int64_t xs, const int64_t *target, T *loss, T *grad, int64_t gs,  \
+             int64_t rows, int64_t cols, double grad_scale)                                \
+    {                                                                                      \
+        int st = csm_check(x, loss, rows, cols);                                           \
+        if (st != CSOFTMAX_OK || rows == 0) return st;                                     \
+        if (cols == 0 || target == NULL) return CSOFTMAX_ERR_ARGUMENT;                     \
+        for (int64_t r = 0; r < rows; r++)                                                 \
+            if (target[r] < 0 || target[r] >= cols) return CSOFTMAX_ERR_TARGET;            \
+        csm_ensure();                                                                      \
+        csm_xent_##T##_fn k_ = csm_table.field;                                            \
+        CSM_SPLIT_ROWS(rows, cols,                                                         \
+                       k_(x + r0 * xs, xs, target + r0, loss + r0,                         \
+                          grad == NULL ? NULL : grad + r0 * gs, gs, nr, cols, grad_scale)); \
+        return CSOFTMAX_OK;                                                                \
+    }
+
+CSM_DEFINE_XENT(csoftmax_cross_entropy_f32, float, cross_entropy_f32)
+CSM_DEFINE_XENT(csoftmax_cross_entropy_f64, double, cross_entropy_f64)
