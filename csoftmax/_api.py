@@ -30,10 +30,6 @@ _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _F16 = np.dtype(np.float16)
 _REDUCTIONS = ("mean", "sum", "none")
-_ROW_KERNELS = {
-    "softmax": _kernels.softmax_2d,
-    "log_softmax": _kernels.log_softmax_2d,
-}
 
 
 def _configure_from_environment():
@@ -85,11 +81,19 @@ def _dtypes(dtype: np.dtype, name: str):
                     "integer or boolean array")
 
 
+def _is_dask(x) -> bool:
+    """True for Dask collections (without importing Dask)."""
+    return not isinstance(x, np.ndarray) and hasattr(x, "__dask_graph__")
+
+
+def _dask():
+    from . import _dask as module  # imported only when given a Dask array
+    return module
+
+
 def _as_array(x, name: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
-    if hasattr(x, "__dask_graph__"):
-        raise TypeError(f"{name} is a Dask array; Dask input is not supported yet")
     try:
         return np.asarray(x)
     except (ValueError, TypeError) as exc:
@@ -213,6 +217,8 @@ def softmax(x, axis=-1, *, out=None):
     >>> csoftmax.softmax([1000.0, 3000.0, 2000.0])
     array([0., 1., 0.])
     """
+    if _is_dask(x):
+        return _dask().softmax(x, axis=axis, out=out)
     return _rowwise(_kernels.softmax_2d, x, axis, out)
 
 
@@ -244,6 +250,8 @@ def log_softmax(x, axis=-1, *, out=None):
     >>> csoftmax.log_softmax([1.0, 3.0, 2.0])
     array([-2.40760596, -0.40760596, -1.40760596])
     """
+    if _is_dask(x):
+        return _dask().log_softmax(x, axis=axis, out=out)
     return _rowwise(_kernels.log_softmax_2d, x, axis, out)
 
 
@@ -274,6 +282,8 @@ def logsumexp(x, axis=-1, *, keepdims=False):
     array([[0.69314718],
            [1.12692801]])
     """
+    if _is_dask(x):
+        return _dask().logsumexp(x, axis=axis, keepdims=keepdims)
     a = _as_array(x, "x")
     compute, result = _dtypes(a.dtype, "x")
     if a.ndim == 0:
@@ -384,6 +394,8 @@ def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
     >>> round(float(csoftmax.cross_entropy([[1.0, 3.0, 2.0]], [1])), 8)
     0.40760596
     """
+    if _is_dask(logits) or _is_dask(target):
+        return _dask().cross_entropy(logits, target, axis=axis, reduction=reduction)
     return _cross_entropy(logits, target, axis, reduction, want_grad=False)
 
 
@@ -406,6 +418,8 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean"):
     >>> grad.round(8)
     array([[ 0.09003057, -0.33475904,  0.24472847]])
     """
+    if _is_dask(logits) or _is_dask(target):
+        return _dask().cross_entropy_with_grad(logits, target, axis=axis, reduction=reduction)
     return _cross_entropy(logits, target, axis, reduction, want_grad=True)
 
 

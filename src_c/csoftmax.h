@@ -44,6 +44,10 @@ void csoftmax_set_num_threads(int n);           /* n <= 0: OpenMP's default */
 int csoftmax_get_num_threads(void);             /* threads a large call would use */
 int csoftmax_openmp_enabled(void);
 
+/* Elementwise exp with the kernels' own vectorised exp (for accuracy tests). */
+int csoftmax_exp_f32(const float *x, float *y, int64_t n);
+int csoftmax_exp_f64(const double *x, double *y, int64_t n);
+
 /* softmax / log_softmax: y[r, :] = f(x[r, :]) */
 int csoftmax_softmax_f32(const float *x, int64_t x_stride, float *y, int64_t y_stride,
                          int64_t rows, int64_t cols);

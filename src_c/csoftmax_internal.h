@@ -14,7 +14,12 @@ typedef void (*csm_xent_f32)(const float *, int64_t, const int64_t *, float *, f
 typedef void (*csm_xent_f64)(const double *, int64_t, const int64_t *, double *, double *,
                              int64_t, int64_t, int64_t, double);
 
+typedef void (*csm_map_f32)(const float *, float *, int64_t);
+typedef void (*csm_map_f64)(const double *, double *, int64_t);
+
 typedef struct {
+    csm_map_f32 exp_f32;
+    csm_map_f64 exp_f64;
     csm_rows_f32 softmax_f32;
     csm_rows_f64 softmax_f64;
     csm_rows_f32 log_softmax_f32;

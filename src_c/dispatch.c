@@ -236,3 +236,16 @@ CSM_DEFINE_REDUCE(csoftmax_logsumexp_f64, double, logsumexp_f64)
 
 CSM_DEFINE_XENT(csoftmax_cross_entropy_f32, float, cross_entropy_f32)
 CSM_DEFINE_XENT(csoftmax_cross_entropy_f64, double, cross_entropy_f64)
+
+#define CSM_DEFINE_MAP(name, T, field)                                                     \
+    int name(const T *x, T *y, int64_t n)                                                  \
+    {                                                                                      \
+        int st = csm_check(x, y, n, 1);                                                    \
+        if (st != CSOFTMAX_OK || n == 0) return st;                                        \
+        csm_ensure();                                                                      \
+        csm_table.field(x, y, n);                                                          \
+        return CSOFTMAX_OK;                                                                \
+    }
+
+CSM_DEFINE_MAP(csoftmax_exp_f32, float, exp_f32)
+CSM_DEFINE_MAP(csoftmax_exp_f64, double, exp_f64)

@@ -112,6 +112,11 @@ static inline void CSM_FN(csm_fill)(CSM_T *y, int64_t n, CSM_T v)
     for (int64_t j = 0; j < n; j++) y[j] = v;
 }
 
+static void CSM_FN(csm_exp_map)(const CSM_T *x, CSM_T *y, int64_t n)
+{
+    for (int64_t j = 0; j < n; j++) y[j] = CSM_EXP(x[j]);
+}
+
 static void CSM_FN(csm_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                      int64_t rows, int64_t cols)
 {

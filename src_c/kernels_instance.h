@@ -31,6 +31,8 @@
 
 void CSM_TABLE_FN(CSM_ISA)(csm_kernel_table *table)
 {
+    table->exp_f32 = CSM_CAT3(csm_exp_map, f32, CSM_ISA);
+    table->exp_f64 = CSM_CAT3(csm_exp_map, f64, CSM_ISA);
     table->softmax_f32 = CSM_CAT3(csm_softmax_rows, f32, CSM_ISA);
     table->softmax_f64 = CSM_CAT3(csm_softmax_rows, f64, CSM_ISA);
     table->log_softmax_f32 = CSM_CAT3(csm_log_softmax_rows, f32, CSM_ISA);
