@@ -11,6 +11,7 @@ from ._api import (
     show_config,
     softmax,
 )
+from ._inference import mixture_softmax, one_hot, predict, sample
 
 __all__ = [
     "__version__",
@@ -23,4 +24,8 @@ __all__ = [
     "show_config",
     "set_num_threads",
     "get_num_threads",
+    "predict",
+    "one_hot",
+    "sample",
+    "mixture_softmax",
 ]
