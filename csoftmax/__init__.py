@@ -12,6 +12,7 @@ from ._api import (
     softmax,
 )
 from ._inference import mixture_softmax, one_hot, predict, sample
+from . import calibration  # noqa: E402  (csoftmax.calibration; matplotlib loaded lazily)
 
 __all__ = [
     "__version__",
