@@ -1,0 +1,405 @@
+"""Dask support: the public functions on ``dask.array`` inputs, lazily.
+
+Imported by csoftmax._api only when it is given a Dask collection, so Dask is
+never imported otherwise. Every function here returns a lazy Dask array (or a
+tuple of them); nothing is computed until the caller asks.
+
+Two cases, by how the class axis (``axis``) is chunked:
+
+* one chunk along ``axis``: each block holds whole rows, so the NumPy API
+  (the C kernels) is mapped over the blocks with ``map_blocks`` and the result
+  is bitwise what NumPy gives for the same rows;
+* several chunks along ``axis``: a tree reduction combines per-chunk
+  ``(max, rest)`` pairs, where ``rest = sum(exp(x - max)) - 1`` excludes the
+  maximum's own term, so that ``log(sum) = log1p(rest)`` keeps its relative
+  accuracy when one value dominates (``log_softmax([0, -40])[0]`` is
+  ``-4.25e-18``, not 0, however the row is split). The pairs are combined in
+  float64. softmax, log_softmax and the cross-entropy gradient are then
+  computed blockwise from ``(x - max) - log1p(rest)`` (the exp by the
+  kernels' own vectorised exp); they agree with the single-chunk result to a
+  few ulps, not bitwise.
+
+Non-finite values follow the NumPy API: a NaN makes its row NaN, a row holding
++inf gives NaN (logsumexp +inf), a row of only -inf gives NaN (logsumexp -inf).
+
+Validation happens when the graph is built wherever the metadata allows it
+(dtype, dimensions, axis, shapes, ``reduction``); class targets out of range
+can only be seen in the data, so the IndexError is raised at compute time, by
+the task that holds the offending target, naming its position in the whole
+target array.
+"""
+from __future__ import annotations
+
+import numpy as np
+import dask.array as da
+
+from . import _api, _kernels
+
+__all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy_with_grad"]
+
+_F64 = np.dtype(np.float64)
+_STATS = np.dtype([("m", _F64), ("r", _F64)])     # per chunk: max, rest
+_ROW = np.dtype([("m", _F64), ("logs", _F64)])    # per row: max, log(sum(exp(x - max)))
+
+
+# ---------------------------------------------------------------------------
+# checks shared by every function
+
+
+def _as_dask(x, name: str):
+    if isinstance(x, da.Array):
+        return x
+    try:
+        return da.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{name} cannot be converted to a Dask array: {exc}") from exc
+
+
+def _check_no_out(out, function: str):
+    if out is not None:
+        raise TypeError(f"out= is not supported for Dask input to csoftmax.{function} "
+                        f"(got out of type {type(out).__name__}); Dask arrays are immutable "
+                        "and lazy: use the returned array, or da.store() it into a target")
+
+
+def _prepare(x, axis, name="x"):
+    """(dask array, normalised axis, compute dtype, result dtype)."""
+    x = _as_dask(x, name)
+    compute, result = _api._dtypes(x.dtype, name)
+    if x.ndim == 0:
+        raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
+                                      f"{name} must have at least one dimension")
+    ax = _api._normalize_axis(axis, x.ndim)
+    return x, ax, compute, result
+
+
+def _meta(ndim: int, dtype) -> np.ndarray:
+    return np.empty((0,) * ndim, dtype=dtype)
+
+
+def _single_chunk(x, ax: int) -> bool:
+    return len(x.chunks[ax]) == 1
+
+
+# ---------------------------------------------------------------------------
+# the (max, rest) reduction
+
+
+def _combine_pairs(m, r, axis):
+    """Combine (max, rest) pairs along `axis` (keepdims); float64 arrays.
+
+    A pair stands for the values ``m + log(1 + r)`` summed in exp-space. The
+    result keeps the largest max and the sum of the other terms, scaled to it,
+    with the first maximal pair's own ``1`` left out of ``rest``.
+    """
+    with np.errstate(all="ignore"):
+        top = np.max(m, axis=axis, keepdims=True)           # NaN propagates
+        finite = np.isfinite(top)
+        shift = np.where(finite, top, 0.0)
+        weight = np.exp(m - shift)                          # 0 for m == -inf
+        contrib = weight * (1.0 + r)
+        contrib = np.where(np.isneginf(m), 0.0, contrib)
+        first = np.argmax(m, axis=axis, keepdims=True)
+        np.put_along_axis(contrib, first, np.take_along_axis(r, first, axis=axis), axis=axis)
+        rest = np.sum(contrib, axis=axis, keepdims=True)
+    rest = np.where(finite, rest, 0.0)
+    return top, rest
+
+
+def _stats_pack(m, r):
+    out = np.empty(m.shape, dtype=_STATS)
+    out["m"] = m
+    out["r"] = r
+    return out
+
+
+def _stats_chunk(x, axis, keepdims=True, computing_meta=False, **kwargs):
+    if computing_meta:
+        return np.empty((0,) * x.ndim, dtype=_STATS)
+    m = np.asarray(x, dtype=_F64)
+    if m.shape[axis[0]] == 0:
+        shape = list(m.shape)
+        shape[axis[0]] = 1
+        return _stats_pack(np.full(shape, -np.inf), np.zeros(shape))
+    return _stats_pack(*_combine_pairs(m, np.zeros_like(m), axis[0]))
+
+
+def _stats_combine(pairs, axis, keepdims=True, computing_meta=False, **kwargs):
+    if computing_meta:
+        return pairs
+    return _stats_pack(*_combine_pairs(pairs["m"], pairs["r"], axis[0]))
+
+
+def _stats_aggregate(pairs, axis, keepdims=True, computing_meta=False, **kwargs):
+    if computing_meta:
+        return pairs
+    m, r = _combine_pairs(pairs["m"], pairs["r"], axis[0])
+    out = np.empty(m.shape, dtype=_ROW)
+    out["m"] = m
+    out["logs"] = np.log1p(r)
+    return out
+
+
+def _row_stats(x, ax: int):
+    """Lazy keepdims structured array of (m, logs) per row: the row max and
+    log(sum(exp(x - m))) = log1p(rest), in float64."""
+    return da.reduction(x, _stats_chunk, _stats_aggregate, combine=_stats_combine, axis=ax,
+                        keepdims=True, dtype=_ROW, concatenate=True,
+                        meta=np.empty((0,) * x.ndim, dtype=_ROW))
+
+
+def _shifted(x, stats, dtype):
+    """``(x - m) - log(s)`` in `dtype`; NaN rows where m is not finite."""
+    m = stats["m"]
+    m = np.where(np.isfinite(m), m, np.nan)
+    with np.errstate(all="ignore"):
+        t = np.asarray(x, dtype=dtype) - m.astype(dtype)
+        t -= stats["logs"].astype(dtype)
+    return t
+
+
+def _exp_inplace(t):
+    """exp of a float32/float64 array by the kernels' vectorised exp, in place."""
+    t = np.ascontiguousarray(t)
+    flat = t.reshape(-1)
+    if flat.size:
+        _kernels.exp_1d(flat, flat)
+    return t
+
+
+def _probabilities(x, stats, compute):
+    """softmax of one block from the row stats: ``exp(x - m) * exp(-log(s))``,
+    the exp by the kernels (error ~ that of the exp plus one rounding)."""
+    m = stats["m"]
+    m = np.where(np.isfinite(m), m, np.nan)
+    with np.errstate(all="ignore"):
+        e = np.asarray(x, dtype=compute) - m.astype(compute)
+        e = _exp_inplace(e)
+        e *= np.exp(-stats["logs"]).astype(compute)
+    return e
+
+
+def _softmax_split_block(x, stats, compute, result):
+    return _probabilities(x, stats, compute).astype(result, copy=False)
+
+
+def _log_softmax_split_block(x, stats, compute, result):
+    # float64 arithmetic (x - m is exact there for float32 data), rounded once
+    return _shifted(x, stats, _F64).astype(compute).astype(result, copy=False)
+
+
+# ---------------------------------------------------------------------------
+# row-wise functions
+
+
+def _rowwise(x, axis, out, function: str):
+    _check_no_out(out, function)
+    x, ax, compute, result = _prepare(x, axis)
+    public = getattr(_api, function)
+    if _single_chunk(x, ax):
+        return x.map_blocks(public, axis=ax, dtype=result, meta=_meta(x.ndim, result))
+    stats = _row_stats(x, ax)
+    block = _softmax_split_block if function == "softmax" else _log_softmax_split_block
+    return da.map_blocks(block, x, stats, compute=compute, result=result, dtype=result,
+                         meta=_meta(x.ndim, result))
+
+
+def softmax(x, axis=-1, out=None):
+    """:func:`csoftmax.softmax` of a Dask array, as a lazy Dask array."""
+    return _rowwise(x, axis, out, "softmax")
+
+
+def log_softmax(x, axis=-1, out=None):
+    """:func:`csoftmax.log_softmax` of a Dask array, as a lazy Dask array."""
+    return _rowwise(x, axis, out, "log_softmax")
+
+
+def _lse_block(stats, ax, compute, result, keepdims):
+    m = stats["m"]
+    with np.errstate(all="ignore"):
+        lse = np.where(np.isfinite(m), m + stats["logs"], m)
+    lse = lse.astype(compute).astype(result, copy=False)
+    return lse if keepdims else np.squeeze(lse, axis=ax)
+
+
+def _lse_from_stats(stats, ax, compute, result, keepdims):
+    ndim = stats.ndim if keepdims else stats.ndim - 1
+    kwargs = {} if keepdims else {"drop_axis": ax}
+    return stats.map_blocks(_lse_block, ax=ax, compute=compute, result=result,
+                            keepdims=keepdims, dtype=result, meta=_meta(ndim, result), **kwargs)
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    """:func:`csoftmax.logsumexp` of a Dask array, as a lazy Dask array."""
+    x, ax, compute, result = _prepare(x, axis)
+    keepdims = bool(keepdims)
+    if _single_chunk(x, ax):
+        chunks = list(x.chunks)
+        if keepdims:
+            chunks[ax] = (1,)
+            kwargs = {"chunks": tuple(chunks)}
+            ndim = x.ndim
+        else:
+            kwargs = {"drop_axis": ax}
+            ndim = x.ndim - 1
+        return x.map_blocks(_api.logsumexp, axis=ax, keepdims=keepdims, dtype=result,
+                            meta=_meta(ndim, result), **kwargs)
+    return _lse_from_stats(_row_stats(x, ax), ax, compute, result, keepdims)
+
+
+# ---------------------------------------------------------------------------
+# cross-entropy
+
+
+def _checked_targets(t, classes, block_info=None):
+    """int64 targets of one block; IndexError naming the global position."""
+    t = np.asarray(t)
+    if t.size:
+        bad = (t < 0) | (t >= classes)
+        if bad.any():
+            local = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
+            offset = [0] * t.ndim
+            if block_info is not None and 0 in block_info:
+                offset = [lo for lo, _ in block_info[0]["array-location"]]
+            position = [int(p) + int(o) for p, o in zip(local, offset)]
+            raise IndexError(f"target{position} = {t[local]} is out of range for "
+                             f"{classes} classes (expected 0 <= target < {classes})")
+    return t.astype(np.int64, copy=False)
+
+
+def _ce_single_block(x, t, ax, compute, scale, want_grad):
+    """Per-row losses (keepdims along ax) and optionally the gradient, one block."""
+    a = np.asarray(x)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    t = np.squeeze(np.asarray(t, dtype=np.int64), axis=ax)
+    lead = t.shape
+    classes = a.shape[ax]
+    rows = t.size
+    loss = np.empty(rows, dtype=compute)
+    grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
+    if rows:
+        _kernels.cross_entropy_2d(_api._rows(a, ax), np.ascontiguousarray(t.reshape(-1)),
+                                  loss, grad2, scale)
+    if not want_grad:
+        return np.expand_dims(loss.reshape(lead), ax)
+    grad = grad2.reshape(lead + (classes,))
+    if ax != a.ndim - 1:
+        grad = np.moveaxis(grad, -1, ax)
+    return grad
+
+
+def _ce_pick_block(x, t, ax, block_info=None):
+    """x[target] for the targets that fall in this class chunk, else 0 (float64)."""
+    lo = block_info[0]["array-location"][ax][0]
+    a = np.asarray(x, dtype=_F64)
+    local = np.asarray(t, dtype=np.int64) - lo
+    inside = (local >= 0) & (local < a.shape[ax])
+    picked = np.take_along_axis(a, np.where(inside, local, 0), axis=ax) if a.shape[ax] else \
+        np.zeros(local.shape)
+    return np.where(inside, picked, 0.0)
+
+
+def _ce_split_loss_block(stats, picked, compute):
+    m = stats["m"]
+    with np.errstate(all="ignore"):
+        loss = np.where(np.isfinite(m), (m - picked) + stats["logs"], np.nan)
+    return loss.astype(compute)
+
+
+def _ce_split_grad_block(x, stats, t, ax, compute, scale, block_info=None):
+    """(softmax - onehot) * scale for one class chunk; at the target, p - 1 is
+    taken as expm1(log p) so that it keeps its accuracy when p is near 1."""
+    lo = block_info[0]["array-location"][ax][0]
+    logp = _shifted(x, stats, _F64)
+    g = _probabilities(x, stats, compute)
+    classes = np.arange(lo, lo + g.shape[ax]).reshape([-1 if d == ax else 1 for d in range(g.ndim)])
+    onehot = classes == np.asarray(t)
+    with np.errstate(all="ignore"):
+        np.copyto(g, np.expm1(logp), where=onehot, casting="same_kind")
+        if scale != 1.0:
+            g *= compute.type(scale)
+    return g
+
+
+def _cross_entropy(logits, target, axis, reduction, want_grad):
+    _api._check_reduction(reduction)
+    x = _as_dask(logits, "logits")
+    compute, result = _api._dtypes(x.dtype, "logits")
+    if x.ndim == 0:
+        raise ValueError("logits must have at least one dimension (the class axis)")
+    ax = _api._normalize_axis(axis, x.ndim)
+    classes = x.shape[ax]
+    lead_chunks = x.chunks[:ax] + x.chunks[ax + 1:]
+    lead = x.shape[:ax] + x.shape[ax + 1:]
+
+    if isinstance(target, da.Array):
+        t = target
+    else:
+        t = _api._as_array(target, "target")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
+    if tuple(t.shape) != lead:
+        raise ValueError(f"target has shape {tuple(t.shape)}, expected {lead} "
+                         "(the logits' shape without the class axis)")
+    if isinstance(t, da.Array):
+        if t.chunks != lead_chunks:
+            t = t.rechunk(lead_chunks)
+    else:
+        t = da.from_array(t, chunks=lead_chunks)
+    t = t.map_blocks(_checked_targets, classes, dtype=np.int64, meta=_meta(t.ndim, np.int64))
+    t_kept = da.expand_dims(t, ax)  # the class axis of length one: broadcasts over blocks
+
+    rows = int(np.prod(lead, dtype=np.int64))
+    scale = 1.0 / rows if (reduction == "mean" and rows) else 1.0
+
+    if _single_chunk(x, ax):
+        loss = da.map_blocks(_ce_single_block, x, t_kept, ax=ax, compute=compute, scale=1.0,
+                             want_grad=False, dtype=compute, chunks=t_kept.chunks,
+                             meta=_meta(x.ndim, compute))
+        grad = None
+        if want_grad:
+            grad = da.map_blocks(_ce_single_block, x, t_kept, ax=ax, compute=compute,
+                                 scale=scale, want_grad=True, dtype=compute,
+                                 meta=_meta(x.ndim, compute))
+    else:
+        stats = _row_stats(x, ax)
+        pick_chunks = list(x.chunks)
+        pick_chunks[ax] = (1,) * len(x.chunks[ax])
+        picked = da.map_blocks(_ce_pick_block, x, t_kept, ax=ax, dtype=_F64,
+                               chunks=tuple(pick_chunks), meta=_meta(x.ndim, _F64))
+        picked = picked.sum(axis=ax, keepdims=True, dtype=_F64)
+        loss = da.map_blocks(_ce_split_loss_block, stats, picked, compute=compute,
+                             dtype=compute, meta=_meta(x.ndim, compute))
+        grad = None
+        if want_grad:
+            grad = da.map_blocks(_ce_split_grad_block, x, stats, t_kept, ax=ax,
+                                 compute=compute, scale=scale, dtype=compute,
+                                 meta=_meta(x.ndim, compute))
+
+    loss = da.squeeze(loss, axis=ax)
+    if reduction == "none":
+        value = loss.astype(result)
+    else:
+        total = loss.sum(dtype=_F64)
+        if reduction == "mean":
+            total = total / rows if rows else da.full((), np.nan, dtype=_F64)
+        value = total.astype(result)
+    if not want_grad:
+        return value
+    return value, grad.astype(result)
+
+
+def cross_entropy(logits, target, axis=-1, reduction="mean"):
+    """:func:`csoftmax.cross_entropy` with Dask logits and/or targets, lazily.
+
+    With ``reduction="mean"`` or ``"sum"`` the result is a 0-d Dask array;
+    targets out of range raise IndexError at compute time.
+    """
+    return _cross_entropy(logits, target, axis, reduction, want_grad=False)
+
+
+def cross_entropy_with_grad(logits, target, axis=-1, reduction="mean"):
+    """:func:`csoftmax.cross_entropy_with_grad` with Dask inputs: ``(loss, grad)``,
+    both lazy Dask arrays."""
+    return _cross_entropy(logits, target, axis, reduction, want_grad=True)
