@@ -1,0 +1,273 @@
+"""Dask inputs: lazy results equal to the NumPy API, on the threaded scheduler and
+on a two-process distributed.LocalCluster.
+
+Whole rows in one chunk (class axis unsplit): map_blocks over the kernels, so
+the result is bitwise the NumPy one. Class axis split: the (max, rest)
+reduction, within a few ulps (tolerances below in units of the compute dtype's
+epsilon).
+"""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import csoftmax  # noqa: E402
+
+SEED = 20240607
+SPLIT_RTOL_EPS = 6   # split class axis: relative error bound, in eps of the compute dtype
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+    c = distributed.Client(cluster, set_as_default=False)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(params=["threads", "distributed"])
+def scheduler(request):
+    if request.param == "distributed":
+        return request.getfixturevalue("client")
+    return request.param
+
+
+def compute(scheduler, *arrays):
+    import dask
+    out = dask.compute(*arrays, scheduler=scheduler)
+    return out if len(out) > 1 else out[0]
+
+
+def compute_eps(dtype):
+    dtype = np.dtype(dtype)
+    return np.finfo(np.float64 if dtype.kind in "biu" else
+                    (np.float32 if dtype == np.float16 else dtype)).eps
+
+
+def assert_close(actual, expected, dtype, exact):
+    assert actual.dtype == expected.dtype
+    assert actual.shape == expected.shape
+    if exact:
+        np.testing.assert_array_equal(actual, expected)
+        return
+    rtol = SPLIT_RTOL_EPS * compute_eps(dtype)
+    if expected.dtype == np.float16:
+        rtol += np.finfo(np.float16).eps
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=np.finfo(expected.dtype).tiny,
+                               equal_nan=True)
+
+
+def make_logits(shape, dtype, seed=SEED, special=True):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 6
+    if special and x.ndim >= 2 and x.shape[-1] >= 4 and x.size // x.shape[-1] >= 6:
+        v = x.reshape(-1, x.shape[-1])
+        v[0, 1] = np.inf                    # row of NaN (logsumexp +inf)
+        v[1] = -np.inf                      # row of NaN (logsumexp -inf)
+        v[2, 3] = np.nan                    # NaN row
+        v[3, :] = -40.0                     # one dominant value: log_softmax[0] ~ -4e-17
+        v[3, 0] = 0.0
+        v[4, 2:] = -np.inf                  # partly -inf
+        v[5] += 700.0                       # large but finite
+    if np.dtype(dtype).kind in "iu":
+        return np.clip(np.nan_to_num(x), -100, 100).astype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return x.astype(dtype)
+
+
+# (shape, chunks, axis); split = the class axis has several chunks
+LAYOUTS = [
+    ((40, 30), (16, 30), -1),          # whole rows
+    ((40, 30), (40, 7), -1),           # split class axis
+    ((40, 30), (9, 11), 1),            # both split
+    ((30, 40), (30, 13), 0),           # class axis first, unsplit
+    ((30, 40), (8, 13), 0),            # class axis first, split
+    ((6, 9, 20), (2, 9, 6), -1),       # 3-D, split
+    ((6, 20, 9), (6, 5, 4), 1),        # 3-D, middle axis split
+    ((50,), (50,), 0),                 # 1-D, one chunk
+    ((50,), (7,), 0),                  # 1-D, split
+]
+DTYPES = [np.float64, np.float32, np.float16, np.int32]
+
+
+def layout_id(layout):
+    shape, chunks, axis = layout
+    return f"{shape}-{chunks}-ax{axis}"
+
+
+def is_split(shape, chunks, axis):
+    return chunks[axis] < shape[axis]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=layout_id)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_rowwise_functions(layout, dtype, scheduler):
+    shape, chunks, axis = layout
+    x = make_logits(shape, dtype)
+    dx = da.from_array(x, chunks=chunks)
+    lazy = [csoftmax.softmax(dx, axis=axis), csoftmax.log_softmax(dx, axis=axis),
+            csoftmax.logsumexp(dx, axis=axis), csoftmax.logsumexp(dx, axis=axis, keepdims=True)]
+    for value in lazy:
+        assert isinstance(value, da.Array)
+    got = compute(scheduler, *lazy)
+    want = [csoftmax.softmax(x, axis=axis), csoftmax.log_softmax(x, axis=axis),
+            csoftmax.logsumexp(x, axis=axis), csoftmax.logsumexp(x, axis=axis, keepdims=True)]
+    exact = not is_split(shape, chunks, axis)
+    for g, w in zip(got, want):
+        assert_close(g, w, dtype, exact)
+    # the row chunking of the input is kept
+    assert lazy[0].chunks == dx.chunks
+
+
+@pytest.mark.parametrize("layout", [layout for layout in LAYOUTS if len(layout[0]) > 1],
+                         ids=layout_id)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy(layout, dtype, reduction, scheduler):
+    shape, chunks, axis = layout
+    x = make_logits(shape, dtype)
+    classes = shape[axis]
+    lead = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+    target = np.random.default_rng(SEED + 1).integers(0, classes, lead).astype(np.int16)
+    dx = da.from_array(x, chunks=chunks)
+    loss_only = csoftmax.cross_entropy(dx, target, axis=axis, reduction=reduction)
+    loss, grad = csoftmax.cross_entropy_with_grad(dx, target, axis=axis, reduction=reduction)
+    assert isinstance(loss_only, da.Array) and isinstance(grad, da.Array)
+    got_only, got_loss, got_grad = compute(scheduler, loss_only, loss, grad)
+    want_loss, want_grad = csoftmax.cross_entropy_with_grad(x, target, axis=axis,
+                                                            reduction=reduction)
+    exact = not is_split(shape, chunks, axis)
+    got_only, got_loss = np.asarray(got_only), np.asarray(got_loss)
+    want_loss = np.asarray(want_loss)
+    if reduction == "none":
+        assert_close(got_loss, want_loss, dtype, exact)
+        assert_close(got_only, want_loss, dtype, exact)
+    else:
+        # sums of per-row losses in another order: a few eps of float64 (the
+        # special rows make both NaN here, so also check a finite-only case below)
+        assert got_loss.dtype == want_loss.dtype and got_loss.shape == ()
+        np.testing.assert_allclose(got_loss, want_loss, rtol=8 * compute_eps(dtype),
+                                   equal_nan=True)
+        np.testing.assert_array_equal(got_only, got_loss)
+    assert_close(got_grad, want_grad, dtype, exact)
+
+
+@pytest.mark.parametrize("chunks", [(13, 30), (13, 8)], ids=["rows", "split"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_reduction_finite(chunks, reduction, scheduler):
+    """mean = sum / N over every chunk, on finite data (a real number to compare)."""
+    x = make_logits((100, 30), np.float64, special=False)
+    target = np.random.default_rng(SEED + 2).integers(0, 30, 100)
+    dx = da.from_array(x, chunks=chunks)
+    dt = da.from_array(target, chunks=17)         # other chunks than the logits: rechunked
+    got = compute(scheduler, csoftmax.cross_entropy(dx, dt, reduction=reduction))
+    want = csoftmax.cross_entropy(x, target, reduction=reduction)
+    rows = np.log(np.exp(x).sum(axis=1)) - x[np.arange(100), target]   # independent formula
+    independent = rows.mean() if reduction == "mean" else rows.sum()
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    np.testing.assert_allclose(got, independent, rtol=1e-12)
+
+
+def test_dominant_value_keeps_tiny_log_softmax(scheduler):
+    """log_softmax([0, -40, ...])[0] = -log1p(n exp(-40)), however the row is split."""
+    x = np.full((2, 12), -40.0)
+    x[:, 0] = 0.0
+    want = -np.log1p(11 * np.exp(-40.0))
+    for chunks in [(2, 12), (1, 1), (2, 5)]:
+        got = compute(scheduler, csoftmax.log_softmax(da.from_array(x, chunks=chunks)))
+        np.testing.assert_allclose(got[:, 0], want, rtol=4e-16)
+        assert got[0, 0] < 0
+
+
+def test_target_out_of_range_raises_at_compute(scheduler):
+    x = da.from_array(make_logits((20, 6), np.float64, special=False), chunks=(5, 3))
+    target = np.zeros(20, dtype=np.int64)
+    target[13] = 6
+    loss = csoftmax.cross_entropy(x, target)   # lazy: no error yet
+    with pytest.raises(IndexError, match=r"target\[13\] = 6 is out of range for 6 classes"):
+        compute(scheduler, loss)
+    target[13] = -1
+    with pytest.raises(IndexError, match=r"target\[13\] = -1"):
+        compute(scheduler, csoftmax.cross_entropy_with_grad(x, target)[1])
+
+
+def _explode(block):
+    raise RuntimeError("a block was computed while building the graph")
+
+
+def test_lazy_nothing_computed():
+    x = da.ones((8, 6), chunks=(4, 3)).map_blocks(_explode, dtype=np.float64)
+    target = da.zeros(8, dtype=np.int64, chunks=4)
+    results = [csoftmax.softmax(x), csoftmax.log_softmax(x), csoftmax.logsumexp(x),
+               csoftmax.cross_entropy(x, target), *csoftmax.cross_entropy_with_grad(x, target)]
+    assert all(isinstance(r, da.Array) for r in results)
+    with pytest.raises(RuntimeError, match="while building the graph"):
+        results[0].compute(scheduler="sync")
+
+
+def test_numpy_logits_dask_target(scheduler):
+    x = make_logits((10, 4), np.float32, special=False)
+    target = da.from_array(np.arange(10) % 4, chunks=5)
+    got = compute(scheduler, csoftmax.cross_entropy(x, target, reduction="none"))
+    np.testing.assert_array_equal(got, csoftmax.cross_entropy(x, np.arange(10) % 4,
+                                                              reduction="none"))
+
+
+def test_empty_axis():
+    x = da.zeros((3, 0), chunks=(2, 0))
+    np.testing.assert_array_equal(csoftmax.logsumexp(x).compute(scheduler="sync"),
+                                  np.full(3, -np.inf))
+    assert csoftmax.softmax(x).compute(scheduler="sync").shape == (3, 0)
+
+
+# ---------------------------------------------------------------------------
+# errors, raised when the graph is built
+
+
+@pytest.mark.parametrize("function", [csoftmax.softmax, csoftmax.log_softmax])
+def test_out_refused(function):
+    x = da.ones((4, 3), chunks=2)
+    with pytest.raises(TypeError, match="out= is not supported for Dask input"):
+        function(x, out=np.empty((4, 3)))
+
+
+@pytest.mark.parametrize("function", [csoftmax.softmax, csoftmax.log_softmax, csoftmax.logsumexp])
+def test_rowwise_errors(function):
+    with pytest.raises(TypeError, match="complex"):
+        function(da.ones((4, 3), chunks=2, dtype=np.complex128))
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        function(da.from_array(np.array([["a", "b"]])))
+    with pytest.raises(np.exceptions.AxisError, match="axis=2"):
+        function(da.ones((4, 3), chunks=2), axis=2)
+    with pytest.raises(TypeError, match="axis must be an integer"):
+        function(da.ones((4, 3), chunks=2), axis=1.5)
+    with pytest.raises(np.exceptions.AxisError, match="0-d"):
+        function(da.ones((), dtype=np.float64))
+
+
+def test_cross_entropy_errors():
+    x = da.ones((4, 3), chunks=2)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        csoftmax.cross_entropy(x, np.zeros(4, int), reduction="avg")
+    with pytest.raises(TypeError, match="integer class indices"):
+        csoftmax.cross_entropy(x, da.zeros(4, chunks=2))
+    with pytest.raises(ValueError, match=r"target has shape \(5,\), expected \(4,\)"):
+        csoftmax.cross_entropy_with_grad(x, np.zeros(5, int))
+    with pytest.raises(ValueError, match="at least one dimension"):
+        csoftmax.cross_entropy(da.ones((), dtype=np.float64), np.zeros((), int))
+    with pytest.raises(TypeError, match="complex"):
+        csoftmax.cross_entropy(da.ones((4, 3), chunks=2, dtype=np.complex64), np.zeros(4, int))
+
+
+def test_dask_not_imported_for_numpy_input():
+    code = ("import sys, numpy as np, csoftmax; csoftmax.softmax(np.ones(3)); "
+            "csoftmax.cross_entropy(np.ones((2, 3)), [0, 1]); "
+            "print('dask' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
