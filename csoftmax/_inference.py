@@ -236,7 +236,9 @@ def sample(logits, *, rng=None, temperature=1.0, axis=-1):
         raise ValueError(f"logits row {list(position)} has no finite maximum (max = "
                          f"{row_max[row]}): a row must not hold NaN or +inf, nor be all -inf")
     if T == 1.0:
-        probs = _api.softmax(x2.astype(compute, copy=False), axis=-1)
+        # a C-contiguous copy: the kernels reject rows that are contiguous but
+        # strided (slices, broadcasts), see the note on _api._rows in the report
+        probs = _api.softmax(np.ascontiguousarray(x2, dtype=compute), axis=-1)
     else:
         # Kept here until softmax grows a fused temperature= argument.
         shifted = x2.astype(np.float64) - row_max[:, np.newaxis].astype(np.float64)
@@ -326,8 +328,8 @@ def mixture_softmax(logits, mix_logits, axis=-1):
     out_shape = a.shape[:component_axis] + a.shape[component_axis + 1:]
     if a.size == 0:
         return np.empty(out_shape, dtype=result)
-    log_weights = _api.log_softmax(w.astype(compute, copy=False), axis=-1)
-    log_components = _api.log_softmax(moved.astype(compute, copy=False), axis=-1)
+    log_weights = _api.log_softmax(np.ascontiguousarray(w, dtype=compute), axis=-1)
+    log_components = _api.log_softmax(np.ascontiguousarray(moved, dtype=compute), axis=-1)
     joint = log_components + log_weights[..., np.newaxis]
     mixed = np.exp(_api.logsumexp(joint, axis=-2))  # (..., C), class axis last
     mixed = np.moveaxis(mixed, -1, ax if ax < component_axis else ax - 1)

@@ -1,0 +1,420 @@
+"""predict, one_hot, sample, mixture_softmax (issue 5).
+
+Oracles are independent: np.argmax / np.eye for predict and one_hot, a plain
+float64 NumPy softmax plus scipy.stats.chisquare for the sampler, and a
+direct float64 sum over components (plus scipy.special.logsumexp for extreme
+inputs) for the mixture.
+"""
+import doctest
+import os
+
+import numpy as np
+import pytest
+
+import csoftmax
+from csoftmax import _inference
+
+SEED = int(os.environ.get("CSOFTMAX_TEST_SEED", "20240605"))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(SEED)
+
+
+def reference_softmax(x, axis=-1):
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - m)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def test_doctests():
+    result = doctest.testmod(_inference, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_public_names():
+    for name in ("predict", "one_hot", "sample", "mixture_softmax"):
+        assert name in csoftmax.__all__
+        assert getattr(csoftmax, name) is getattr(_inference, name)
+
+
+# ---------------------------------------------------------------------------
+# predict
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32, np.uint8])
+@pytest.mark.parametrize("shape,axis", [((7,), -1), ((5, 3), -1), ((5, 3), 0), ((2, 4, 6), 1),
+                                        ((2, 4, 6), -1), ((3, 1), 1)])
+def test_predict_matches_argmax(rng, dtype, shape, axis):
+    x = (rng.normal(size=shape) * 50).astype(dtype) if np.dtype(dtype).kind == "f" else \
+        rng.integers(0, 100, size=shape).astype(dtype)
+    before = x.copy()
+    y = csoftmax.predict(x, axis=axis)
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, np.argmax(x, axis=axis))
+    np.testing.assert_array_equal(x, before)
+
+
+def test_predict_same_on_logits_probs_logprobs(rng):
+    x = rng.normal(size=(50, 9))
+    expected = csoftmax.predict(x)
+    np.testing.assert_array_equal(csoftmax.predict(csoftmax.softmax(x)), expected)
+    np.testing.assert_array_equal(csoftmax.predict(csoftmax.log_softmax(x)), expected)
+
+
+def test_predict_ties_and_nan():
+    x = np.array([[1.0, 3.0, 3.0], [np.nan, 2.0, np.nan], [0.0, np.nan, 5.0], [-np.inf, -np.inf, 0.0]])
+    # ties -> lowest index; NaN counts as the largest (first NaN), as np.argmax / torch.argmax
+    np.testing.assert_array_equal(csoftmax.predict(x), [1, 0, 1, 2])
+
+
+def test_predict_list_input_and_errors():
+    assert csoftmax.predict([0.1, 0.7, 0.2]) == 1
+    with pytest.raises(np.exceptions.AxisError, match="0-d"):
+        csoftmax.predict(3.0)
+    with pytest.raises(np.exceptions.AxisError, match="axis=2"):
+        csoftmax.predict(np.zeros((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="empty class axis"):
+        csoftmax.predict(np.zeros((4, 0)))
+    with pytest.raises(TypeError, match="complex"):
+        csoftmax.predict(np.ones(3, dtype=complex))
+    with pytest.raises(TypeError, match="axis must be an integer"):
+        csoftmax.predict(np.ones(3), axis=0.5)
+
+
+# ---------------------------------------------------------------------------
+# one_hot
+
+
+@pytest.mark.parametrize("label_dtype", [np.int8, np.int32, np.int64, np.uint16, np.uint64])
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float64, np.int64, np.uint8, bool])
+@pytest.mark.parametrize("shape", [(0,), (1,), (17,), (3, 4)])
+def test_one_hot_matches_eye(rng, label_dtype, out_dtype, shape):
+    classes = 6
+    labels = rng.integers(0, classes, size=shape).astype(label_dtype)
+    encoded = csoftmax.one_hot(labels, classes, dtype=out_dtype)
+    assert encoded.dtype == np.dtype(out_dtype)
+    assert encoded.shape == shape + (classes,)
+    np.testing.assert_array_equal(encoded, np.eye(classes, dtype=out_dtype)[labels.astype(np.intp)])
+    if labels.size:
+        np.testing.assert_array_equal(csoftmax.predict(encoded), labels)
+
+
+def test_one_hot_default_dtype_and_scalar():
+    assert csoftmax.one_hot([0, 1], 2).dtype == np.float32
+    np.testing.assert_array_equal(csoftmax.one_hot(2, 4), [0, 0, 1, 0])
+    np.testing.assert_array_equal(csoftmax.one_hot(np.array([0]), 1), [[1.0]])
+
+
+@pytest.mark.parametrize("labels,message", [
+    ([0, 3, 1], r"labels\[1\] = 3 is out of range for num_classes=3"),
+    ([[0, 1], [2, -1]], r"labels\[1, 1\] = -1 is out of range"),
+])
+def test_one_hot_out_of_range(labels, message):
+    with pytest.raises(IndexError, match=message):
+        csoftmax.one_hot(labels, 3)
+
+
+@pytest.mark.parametrize("labels", [[0.0, 1.0], [True, False], ["a"]])
+def test_one_hot_rejects_non_integer_labels(labels):
+    with pytest.raises(TypeError, match="labels must hold integer"):
+        csoftmax.one_hot(labels, 3)
+
+
+@pytest.mark.parametrize("num_classes,error,message", [
+    (0, ValueError, "num_classes must be >= 1, got 0"),
+    (-2, ValueError, "got -2"),
+    (2.0, TypeError, "num_classes must be an integer, got 2.0"),
+    (None, TypeError, "got None"),
+])
+def test_one_hot_num_classes(num_classes, error, message):
+    with pytest.raises(error, match=message):
+        csoftmax.one_hot([0], num_classes)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, object, "U3"])
+def test_one_hot_rejects_dtype(dtype):
+    with pytest.raises(TypeError, match="dtype"):
+        csoftmax.one_hot([0], 2, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------
+# sample
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.5])
+def test_sample_chi_square(dtype, temperature):
+    """Draw counts over 200k rows against exp(x / T) / sum, Pearson's chi-square."""
+    stats = pytest.importorskip("scipy.stats")
+    logits = np.array([1.2, -0.3, 0.0, 2.1, -1.5, 0.7, -np.inf, 1.9], dtype=dtype)
+    n = 200_000
+    draws = csoftmax.sample(np.broadcast_to(logits, (n, logits.size)), rng=SEED,
+                            temperature=temperature)
+    assert draws.shape == (n,) and draws.dtype == np.int64
+    counts = np.bincount(draws, minlength=logits.size)
+    assert counts[6] == 0  # -inf: never drawn
+    finite = np.isfinite(logits)
+    expected = reference_softmax(logits[finite].astype(np.float64) / temperature) * n
+    result = stats.chisquare(counts[finite], expected)
+    assert result.pvalue > 1e-4, (counts, expected)
+
+
+def test_sample_chi_square_per_row_distributions(rng):
+    """Different rows, different distributions: each row of a tiled block is tested."""
+    stats = pytest.importorskip("scipy.stats")
+    rows, classes, repeats = 4, 5, 40_000
+    logits = rng.normal(size=(rows, classes)) * 2
+    draws = csoftmax.sample(np.tile(logits, (repeats, 1)), rng=np.random.default_rng(SEED))
+    draws = draws.reshape(repeats, rows)
+    probs = reference_softmax(logits)
+    for r in range(rows):
+        counts = np.bincount(draws[:, r], minlength=classes)
+        assert stats.chisquare(counts, probs[r] * repeats).pvalue > 1e-4
+
+
+def test_sample_detects_a_wrong_distribution():
+    """The chi-square check above can fail: the same draws against T=1 when T=2 was used."""
+    stats = pytest.importorskip("scipy.stats")
+    logits = np.array([1.2, -0.3, 0.0, 2.1])
+    n = 200_000
+    draws = csoftmax.sample(np.broadcast_to(logits, (n, 4)), rng=SEED, temperature=2.0)
+    counts = np.bincount(draws, minlength=4)
+    assert stats.chisquare(counts, reference_softmax(logits) * n).pvalue < 1e-10
+
+
+def test_sample_reproducible_with_seed_and_generator(rng):
+    logits = rng.normal(size=(300, 7))
+    a = csoftmax.sample(logits, rng=123)
+    b = csoftmax.sample(logits, rng=123)
+    np.testing.assert_array_equal(a, b)
+    g1, g2 = np.random.default_rng(123), np.random.default_rng(123)
+    first = csoftmax.sample(logits, rng=g1)
+    np.testing.assert_array_equal(first, csoftmax.sample(logits, rng=g2))
+    np.testing.assert_array_equal(first, a)  # an int seed is default_rng(seed)
+    second = csoftmax.sample(logits, rng=g1)  # the Generator has advanced
+    assert np.any(second != first)
+    np.testing.assert_array_equal(
+        csoftmax.sample(logits, rng=np.random.SeedSequence(5)),
+        csoftmax.sample(logits, rng=np.random.PCG64(5)))
+
+
+@pytest.mark.parametrize("shape,axis", [((6, 4), 0), ((3, 5, 4), 1), ((3, 5, 4), -1), ((9,), 0)])
+def test_sample_axis_and_shape(rng, shape, axis):
+    logits = rng.normal(size=shape).astype(np.float32)
+    draws = csoftmax.sample(logits, rng=7, axis=axis)
+    expected_shape = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+    assert draws.shape == expected_shape
+    moved = np.moveaxis(logits, axis, -1)
+    np.testing.assert_array_equal(draws, csoftmax.sample(moved, rng=7))
+    assert np.all((draws >= 0) & (draws < shape[axis]))
+
+
+def test_sample_temperature_equals_divided_logits(rng):
+    logits = rng.normal(size=(2000, 6)) * 3
+    for temperature in (0.3, 4.0):
+        np.testing.assert_array_equal(
+            csoftmax.sample(logits, rng=11, temperature=temperature),
+            csoftmax.sample(logits / temperature, rng=11))
+
+
+def test_sample_zero_probability_never_drawn(rng):
+    logits = np.full((50_000, 6), -np.inf)
+    logits[:, 1] = 0.0
+    logits[:, 4] = rng.normal(size=50_000)
+    logits[::2, 5] = -800.0  # exp(-800) underflows to 0 in float64 after the shift
+    draws = csoftmax.sample(logits, rng=3)
+    assert set(np.unique(draws)) == {1, 4}
+
+
+def test_sample_small_and_large_temperatures():
+    logits = np.array([[1e300, -1e300, 0.0], [3.0, 2.999, -5.0]])
+    # T -> 0: the argmax, with no overflow warning (warnings are errors here)
+    np.testing.assert_array_equal(csoftmax.sample(np.tile(logits, (100, 1)), rng=0, temperature=1e-300),
+                                  np.tile([0, 0], 100))
+    draws = csoftmax.sample(np.broadcast_to([5.0, -5.0], (20_000, 2)), rng=0, temperature=1e6)
+    assert 0.48 < draws.mean() < 0.52  # T -> inf: uniform
+
+
+def test_sample_spill_to_last_positive_class():
+    """If u * total rounds up to the total, the draw is the last class with p > 0, never a -inf class."""
+
+    class AlmostOne(np.random.Generator):
+        def random(self, size=None):
+            return np.full(size, np.nextafter(1.0, 0.0))
+
+    logits = np.array([[0.1, 0.2, 0.35, -np.inf, -np.inf]] * 3)
+    draws = csoftmax.sample(logits, rng=AlmostOne(np.random.PCG64(0)))
+    np.testing.assert_array_equal(draws, [2, 2, 2])
+
+
+def test_sample_empty_and_input_untouched(rng):
+    assert csoftmax.sample(np.zeros((0, 3)), rng=0).shape == (0,)
+    assert csoftmax.sample(np.zeros((2, 0, 3)), rng=0, axis=-1).shape == (2, 0)
+    x = rng.normal(size=(10, 4)).astype(np.float32)
+    before = x.copy()
+    csoftmax.sample(x, rng=0, temperature=0.7)
+    csoftmax.sample(x, rng=0)
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("temperature,error", [
+    (0.0, ValueError), (-1.0, ValueError), (np.nan, ValueError), (np.inf, ValueError),
+    ("2", TypeError), (True, TypeError), (None, TypeError), (1j, TypeError)])
+def test_sample_bad_temperature(temperature, error):
+    with pytest.raises(error, match="temperature"):
+        csoftmax.sample([0.0, 1.0], rng=0, temperature=temperature)
+
+
+@pytest.mark.parametrize("row,shown", [([np.nan, 0.0], "nan"), ([np.inf, 0.0], "inf"),
+                                      ([-np.inf, -np.inf], "-inf")])
+def test_sample_bad_rows(row, shown):
+    logits = np.array([[0.0, 1.0], row, [2.0, 2.0]])
+    with pytest.raises(ValueError, match=rf"logits row \[1\] has no finite maximum \(max = {shown}\)"):
+        csoftmax.sample(logits, rng=0)
+
+
+def test_sample_other_errors():
+    with pytest.raises(TypeError, match="rng must be"):
+        csoftmax.sample([0.0, 1.0], rng="seed")
+    with pytest.raises(TypeError, match="rng must be"):
+        csoftmax.sample([0.0, 1.0], rng=1.5)
+    with pytest.raises(ValueError, match="empty class axis"):
+        csoftmax.sample(np.zeros((3, 0)), rng=0)
+    with pytest.raises(np.exceptions.AxisError):
+        csoftmax.sample(1.0, rng=0)
+    with pytest.raises(TypeError, match="complex"):
+        csoftmax.sample(np.zeros(3, dtype=complex), rng=0)
+
+
+# ---------------------------------------------------------------------------
+# mixture_softmax
+
+
+def reference_mixture(logits, mix_logits):
+    """sum_k softmax(mix)_k softmax(logits_k) in float64, class axis last, components at -2."""
+    weights = reference_softmax(mix_logits)
+    components = reference_softmax(logits)
+    return np.sum(weights[..., np.newaxis] * components, axis=-2)
+
+
+# relative tolerances: a few ulps of the compute dtype times the number of passes
+RTOL = {np.float32: 2e-6, np.float64: 1e-14}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,mix_shape", [((1, 4), (1,)), ((3, 5), (3,)), ((6, 3, 5), (6, 3)),
+                                             ((6, 3, 5), (3,)), ((2, 6, 4, 17), (2, 6, 4)),
+                                             ((2, 6, 4, 17), (1, 1, 4))])
+def test_mixture_matches_reference(rng, dtype, shape, mix_shape):
+    logits = (rng.normal(size=shape) * 4).astype(dtype)
+    mix = (rng.normal(size=mix_shape) * 2).astype(dtype)
+    before = logits.copy(), mix.copy()
+    y = csoftmax.mixture_softmax(logits, mix)
+    assert y.dtype == dtype
+    assert y.shape == shape[:-2] + shape[-1:]
+    np.testing.assert_allclose(y, reference_mixture(logits, mix), rtol=RTOL[dtype], atol=0)
+    np.testing.assert_allclose(np.sum(y, axis=-1, dtype=np.float64), 1.0, rtol=10 * RTOL[dtype])
+    np.testing.assert_array_equal(logits, before[0])
+    np.testing.assert_array_equal(mix, before[1])
+
+
+def test_mixture_single_component_is_softmax(rng):
+    x = rng.normal(size=(5, 1, 9))
+    np.testing.assert_allclose(csoftmax.mixture_softmax(x, np.zeros((5, 1))),
+                               csoftmax.softmax(x[:, 0]), rtol=1e-14)
+
+
+def test_mixture_equal_components(rng):
+    x = np.repeat(rng.normal(size=(4, 1, 6)), 3, axis=1)
+    np.testing.assert_allclose(csoftmax.mixture_softmax(x, rng.normal(size=(4, 3))),
+                               reference_softmax(x[:, 0]), rtol=1e-14)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -2])
+def test_mixture_axis(rng, axis):
+    """axis is the class axis; the component axis is the last axis other than axis."""
+    logits = rng.normal(size=(3, 4, 5))
+    classes_last = np.moveaxis(logits, axis, -1)  # (..., K, C)
+    mix = rng.normal(size=classes_last.shape[:-1])
+    y = csoftmax.mixture_softmax(logits, mix, axis=axis)
+    ax = axis % 3
+    component = 2 if ax != 2 else 1
+    assert y.shape == tuple(s for i, s in enumerate(logits.shape) if i != component)
+    expected = reference_mixture(classes_last, mix)  # class axis last
+    np.testing.assert_allclose(np.moveaxis(y, ax if ax < component else ax - 1, -1), expected,
+                               rtol=1e-14)
+
+
+def test_mixture_extreme_inputs_stay_accurate():
+    special = pytest.importorskip("scipy.special")
+    logits = np.array([[[0.0, -1000.0, -2000.0], [-3000.0, 0.0, -1.0]]])
+    mix = np.array([[0.0, -700.0]])
+    y = csoftmax.mixture_softmax(logits, mix)
+    # independent log-space formula with scipy's logsumexp
+    log_w = mix - special.logsumexp(mix, axis=-1, keepdims=True)
+    log_p = logits - special.logsumexp(logits, axis=-1, keepdims=True)
+    expected = np.exp(special.logsumexp(log_w[..., None] + log_p, axis=-2))
+    assert np.all(np.isfinite(y))
+    np.testing.assert_allclose(y, expected, rtol=1e-13)
+    assert y[0, 1] > 0  # exp(-700) * p is tiny but representable, not flushed to 0 early
+
+
+def test_mixture_masked_component():
+    logits = np.array([[1.0, 2.0, 3.0], [5.0, -1.0, 0.0]])
+    y = csoftmax.mixture_softmax(logits, [0.0, -np.inf])
+    np.testing.assert_allclose(y, reference_softmax(logits[0]), rtol=1e-15)
+
+
+def test_mixture_float16_and_promotion(rng):
+    logits = rng.normal(size=(2, 3, 4))
+    y16 = csoftmax.mixture_softmax(logits.astype(np.float16), np.zeros((2, 3), np.float16))
+    assert y16.dtype == np.float16
+    y = csoftmax.mixture_softmax(logits.astype(np.float32), np.zeros((2, 3)))
+    assert y.dtype == np.float64
+    assert csoftmax.mixture_softmax(np.zeros((3, 2), int), [0, 0, 0]).dtype == np.float64
+
+
+@pytest.mark.parametrize("logits_shape,mix_shape,message", [
+    ((5,), (1,), "at least two dimensions"),
+    ((4, 3, 5), (4, 5), r"mix_logits has shape \(4, 5\), which does not broadcast to \(4, 3\)"),
+    ((4, 3, 5), (2, 3), "does not broadcast"),
+    ((3, 5), (1, 3), "does not broadcast"),  # would broadcast the wrong way round
+    ((3, 5), (), "0-d"),
+    ((0, 5), (0,), "at least one component"),
+    ((3, 0), (3,), "one class"),
+])
+def test_mixture_shape_errors(logits_shape, mix_shape, message):
+    with pytest.raises(ValueError, match=message):
+        csoftmax.mixture_softmax(np.zeros(logits_shape), np.zeros(mix_shape))
+
+
+def test_mixture_type_errors():
+    with pytest.raises(TypeError, match="logits"):
+        csoftmax.mixture_softmax(np.zeros((2, 2), complex), np.zeros(2))
+    with pytest.raises(TypeError, match="mix_logits"):
+        csoftmax.mixture_softmax(np.zeros((2, 2)), np.array(["a", "b"]))
+
+
+def test_strided_inputs(rng):
+    wide = rng.normal(size=(6, 3, 8))
+    logits = wide[:, :, :5]  # rows contiguous, row stride != row length
+    np.testing.assert_allclose(csoftmax.mixture_softmax(logits, wide[:, :, 7]),
+                               reference_mixture(logits, wide[:, :, 7]), rtol=1e-14)
+    np.testing.assert_array_equal(csoftmax.sample(logits[:, 0], rng=1),
+                                  csoftmax.sample(np.ascontiguousarray(logits[:, 0]), rng=1))
+
+
+@pytest.mark.xfail(raises=ValueError, strict=True,
+                   reason="bug in csoftmax._api._rows: rows that are contiguous but strided "
+                          "(slices, broadcasts) reach the kernel, whose [:, ::1] memoryview "
+                          "demands a C-contiguous array -> 'ndarray is not C-contiguous'")
+@pytest.mark.parametrize("make", [lambda: np.zeros((4, 8))[:, :3],
+                                  lambda: np.broadcast_to(np.arange(3.0), (4, 3))],
+                         ids=["slice", "broadcast"])
+def test_softmax_strided_rows_bug(make):
+    x = make()
+    np.testing.assert_allclose(csoftmax.softmax(x), reference_softmax(x), rtol=1e-14)
