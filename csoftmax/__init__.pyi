@@ -1,13 +1,28 @@
 # Type stubs for the public csoftmax namespace. Keep in step with csoftmax/__init__.py:
-# tests/test_cli.py checks that every name in csoftmax.__all__ is declared here with the
-# same parameters as the runtime function.
+# tests/test_cli.py checks that __all__ here equals csoftmax.__all__ and that every name is
+# declared with the same parameters as the runtime function.
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 __version__: str
-__all__: list[str]
+__all__ = [
+    "__version__",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "cross_entropy",
+    "cross_entropy_with_grad",
+    "config",
+    "show_config",
+    "set_num_threads",
+    "get_num_threads",
+    "predict",
+    "one_hot",
+    "sample",
+    "mixture_softmax",
+]
 
 _Reduction = Literal["mean", "sum", "none"]
 _Seed = int | np.random.SeedSequence | np.random.BitGenerator | np.random.Generator | None

@@ -165,7 +165,7 @@ def measure_case(calls: dict, repeats: int, min_seconds: float) -> dict:
     for name, call in calls.items():
         once = _time_calls(call, 1)  # also the warm-up
         numbers[name] = max(1, math.ceil(min_seconds / max(once, 1e-9)))
-    samples = {name: [] for name in calls}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
     names = list(calls)
     gc_was_enabled = gc.isenabled()
     gc.disable()

@@ -241,10 +241,25 @@ def test_py_typed_and_stub_are_installed():
     assert files.joinpath("__init__.pyi").is_file()
 
 
+def _stub_tree():
+    return ast.parse(resources.files("csoftmax").joinpath("__init__.pyi").read_text())
+
+
+def test_stub_all_matches_runtime_all():
+    declared = None
+    for node in _stub_tree().body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__"
+                                                for t in node.targets):
+            declared = ast.literal_eval(node.value)
+    assert declared is not None, "csoftmax/__init__.pyi does not define __all__"
+    assert sorted(declared) == sorted(csoftmax.__all__), (
+        "csoftmax/__init__.pyi's __all__ differs from csoftmax.__all__: "
+        f"missing {sorted(set(csoftmax.__all__) - set(declared))}, "
+        f"extra {sorted(set(declared) - set(csoftmax.__all__))}")
+
+
 def _stub_functions():
-    source = resources.files("csoftmax").joinpath("__init__.pyi").read_text()
-    return {node.name: node for node in ast.parse(source).body
-            if isinstance(node, ast.FunctionDef)}
+    return {node.name: node for node in _stub_tree().body if isinstance(node, ast.FunctionDef)}
 
 
 def _stub_parameters(node):
