@@ -6,7 +6,6 @@ scipy.optimize.minimize_scalar on an NLL computed with scipy.special for the
 temperature, finite differences for the derivatives in log T.
 """
 import doctest
-import os
 import subprocess
 import sys
 import warnings
@@ -17,12 +16,10 @@ import pytest
 import csoftmax
 import csoftmax.calibration as cal
 
-SEED = int(os.environ.get("CSOFTMAX_TEST_SEED", "20240605"))
-
-
 @pytest.fixture
-def rng():
-    return np.random.default_rng(SEED)
+def seed(rng):
+    """An int seed derived from conftest's CSOFTMAX_TEST_SEED-seeded generator."""
+    return int(rng.integers(2**63))
 
 
 def softmax64(x):
@@ -189,8 +186,8 @@ def test_edge_confidences_go_to_lower_bin():
 
 
 def test_agrees_with_torchmetrics_when_installed(rng):
-    torch = pytest.importorskip("torch")
     functional = pytest.importorskip("torchmetrics.functional.classification")
+    torch = pytest.importorskip("torch")
     logits, labels = make_classifier_output(rng, 2000, 6, overconfidence=2.0)
     probs = softmax64(logits)
     theirs = functional.multiclass_calibration_error(torch.from_numpy(probs), torch.from_numpy(labels),
