@@ -108,6 +108,11 @@ def _finish(values, axis, result, dtype, out=None):
     """Move the last axis back to `axis`, round to the result dtype, honour out=."""
     values = np.moveaxis(values, -1, axis)
     target = np.dtype(dtype) if dtype is not None else result
+    with np.errstate(over="ignore"):  # values beyond the dtype's range round to +-inf
+        return _store(values, result, target, out)
+
+
+def _store(values, result, target, out):
     if out is not None:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
@@ -203,7 +208,8 @@ def logsumexp(x, axis=-1, *, keepdims=False, dtype=None):
             y = np.where(nan_row, np.nan, y)
     if keepdims:
         y = np.expand_dims(y, axis)
-    return np.asarray(y.astype(target))
+    with np.errstate(over="ignore"):
+        return np.asarray(y.astype(target))
 
 
 def _targets(target, shape, classes):
@@ -247,6 +253,7 @@ def _cross_entropy(logits, target, axis, reduction, dtype):
             others = np.sum(np.where(onehot, 0, exps), axis=-1)
             grad = np.where(onehot, -others[..., None], exps) / (1 + s_minus_one)[..., None]
             grad[bad] = np.nan
+    with np.errstate(all="ignore"):
         if reduction == "none":
             value = loss.astype(target_dtype)
         else:

@@ -1,0 +1,447 @@
+"""softmax, log_softmax and logsumexp: accuracy against the extended-precision
+reference (csoftmax.reference) under every ISA, dtypes, layouts, edge values,
+properties, SciPy, and the issue's seed numbers."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import csoftmax
+from csoftmax import reference
+
+from accuracy_helpers import ULPS, assert_ulps, dyadic, max_ulp_error
+
+FUNCS = ["softmax", "log_softmax", "logsumexp"]
+FLOATS = [np.float16, np.float32, np.float64]
+LENGTHS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 1000, 100000]
+
+
+def _rows_for(n):
+    return max(1, min(16, 4096 // n))
+
+
+def call(name, x, **kwargs):
+    return getattr(csoftmax, name)(x, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# accuracy against the reference, dtype x ISA x row length
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", FUNCS)
+def test_matches_reference_exact_shift(name, dtype, n, isa, rng):
+    """Dyadic inputs (x - max exact): the error is the kernel's alone, within
+    the stated ulp bound (accuracy_helpers.ULPS)."""
+    x = dyadic(rng, (_rows_for(n), n), dtype)
+    y = call(name, x)
+    assert y.dtype == dtype
+    assert_ulps(name, y, x, dtype)
+
+
+@pytest.mark.parametrize("n", [2, 3, 9, 16, 33, 1000, 100000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", FUNCS)
+def test_matches_reference_gaussian(name, dtype, n, isa, rng):
+    """Gaussian logits with a large per-row offset: within the ulp bound plus
+    the problem's own condition term |x - max| * u."""
+    rows = _rows_for(n)
+    x = (rng.normal(0, 8, (rows, n)) + rng.normal(0, 300, (rows, 1))).astype(dtype)
+    assert_ulps(name, call(name, x), x, dtype, conditioned=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", FUNCS)
+def test_long_row_million(name, dtype, rng):
+    """A row of 1e6 elements loses no accuracy (sums are blocked and compensated)."""
+    x = dyadic(rng, (1, 1_000_000), dtype, -12, 12)
+    assert_ulps(name, call(name, x), x, dtype)
+    if name == "softmax":
+        total = np.sum(call(name, x), dtype=np.float64)
+        assert abs(total - 1) <= (ULPS["softmax"][dtype] + 1) * np.finfo(dtype).eps
+
+
+# --------------------------------------------------------------------------
+# dtype policy
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8,
+                                   np.uint16, np.uint32, np.uint64, np.bool_],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", FUNCS)
+def test_integer_and_bool_promoted_to_float64(name, dtype, rng):
+    info = np.iinfo(dtype) if dtype is not np.bool_ else None
+    if info is None:
+        x = rng.integers(0, 2, (5, 9)).astype(bool)
+    else:
+        x = rng.integers(max(info.min, -50), min(info.max, 250), (5, 9), endpoint=True).astype(dtype)
+    y = call(name, x)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, call(name, x.astype(np.float64)))
+    assert_ulps(name, y, x, np.float64)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_uint8_does_not_wrap_around(name):
+    """SciPy's softmax computes uint8 - max in uint8 and wraps around; csoftmax
+    promotes first: softmax([0, 255]) is [exp(-255), 1]."""
+    x = np.array([0, 255], dtype=np.uint8)
+    y = call(name, x)
+    assert_ulps(name, y, x, np.float64)
+    if name == "softmax":
+        assert y[1] == 1.0 and 0 < y[0] < 1e-100
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_float16_computed_in_float32(name, rng):
+    x = dyadic(rng, (7, 33), np.float16)
+    y = call(name, x)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, call(name, x.astype(np.float32)).astype(np.float16))
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_longdouble_returns_float64(name, rng):
+    x = dyadic(rng, (3, 5), np.longdouble)
+    y = call(name, x)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, call(name, x.astype(np.float64)))
+
+
+# --------------------------------------------------------------------------
+# layouts: every layout gives the reference's values within the bound
+
+def _c(a):
+    return a
+
+
+LAYOUTS = {
+    "C": (lambda a: np.ascontiguousarray(a), -1),
+    "fortran": (lambda a: np.asfortranarray(a), -1),
+    "column-step": (lambda a: np.repeat(a, 2, axis=1)[:, ::2], -1),
+    "negative-both": (lambda a: a[::-1, ::-1].copy()[::-1, ::-1], -1),
+    "negative-columns": (lambda a: a[:, ::-1].copy()[:, ::-1], -1),
+    "axis0": (lambda a: np.ascontiguousarray(a.T), 0),
+    "axis0-fortran": (lambda a: np.asfortranarray(a.T), 0),
+    "3d-axis1": (lambda a: np.ascontiguousarray(a.reshape(2, -1, a.shape[1]).transpose(0, 2, 1)), 1),
+    "3d-axis0": (lambda a: np.ascontiguousarray(np.moveaxis(a.reshape(2, -1, a.shape[1]), 2, 0)), 0),
+    "3d-last": (lambda a: a.reshape(2, -1, a.shape[1]), -1),
+    "3d-transposed-view": (lambda a: np.ascontiguousarray(a.reshape(2, -1, a.shape[1]).transpose(1, 0, 2)).transpose(1, 0, 2), 2),
+    "read-only": (lambda a: _read_only(a), -1),
+    "list": (lambda a: a.tolist(), -1),
+    "1d": (lambda a: a[0], -1),
+}
+
+# Rows contiguous but with a row step that is not the row length (slices,
+# broadcasts, negative row steps) reach the kernel's C-contiguous memoryview.
+ROW_STRIDE_BUG = ("bug in csoftmax._api._rows: contiguous rows with a row stride other than "
+                  "cols (x[::2], x[:, :k], x[::-1], broadcast_to) are passed to the kernel, "
+                  "whose [:, ::1] memoryview raises 'ndarray is not C-contiguous'")
+STRIDED_ROW_LAYOUTS = {
+    "row-step": (lambda a: np.repeat(a, 2, axis=0)[::2], -1),
+    "column-slice": (lambda a: np.concatenate([a, a], axis=1)[:, :a.shape[1]], -1),
+    "negative-rows": (lambda a: a[::-1].copy()[::-1], -1),
+    "broadcast": (lambda a: np.broadcast_to(a[0], (3, a.shape[1])), -1),
+}
+
+
+def _read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+def _check_layout(name, layout, make, axis, rng):
+    base = dyadic(rng, (4, 33), np.float64)
+    x = make(base)
+    y = call(name, x, axis=axis)
+    xa = np.asarray(x)
+    expected_shape = xa.shape if name != "logsumexp" else xa.shape[:axis % xa.ndim] + xa.shape[axis % xa.ndim + 1:]
+    assert y.shape == expected_shape
+    assert_ulps(name, y, xa, np.float64, axis=axis)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("name", FUNCS)
+def test_layouts(name, layout, rng):
+    make, axis = LAYOUTS[layout]
+    _check_layout(name, layout, make, axis, rng)
+
+
+@pytest.mark.xfail(raises=ValueError, strict=True, reason=ROW_STRIDE_BUG)
+@pytest.mark.parametrize("layout", list(STRIDED_ROW_LAYOUTS))
+@pytest.mark.parametrize("name", FUNCS)
+def test_layouts_strided_rows(name, layout, rng):
+    make, axis = STRIDED_ROW_LAYOUTS[layout]
+    _check_layout(name, layout, make, axis, rng)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_layouts_all_agree_exactly_for_every_axis(name, rng):
+    """A 3-D array reduced along each axis gives the same values as the same
+    data laid out with that axis last and contiguous."""
+    x = dyadic(rng, (3, 4, 5), np.float64)
+    for axis in range(3):
+        y = call(name, x, axis=axis)
+        moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+        expected = call(name, moved)
+        if name != "logsumexp":
+            expected = np.moveaxis(expected, -1, axis)
+        np.testing.assert_array_equal(y, expected)
+
+
+def test_logsumexp_keepdims(rng):
+    x = dyadic(rng, (3, 4, 5), np.float32)
+    for axis in (0, 1, 2, -1):
+        kept = csoftmax.logsumexp(x, axis=axis, keepdims=True)
+        assert kept.shape == tuple(1 if i == axis % 3 else s for i, s in enumerate(x.shape))
+        np.testing.assert_array_equal(np.squeeze(kept, axis), csoftmax.logsumexp(x, axis=axis))
+
+
+# --------------------------------------------------------------------------
+# edge values
+
+
+def _edge_rows(dtype):
+    big = float(np.finfo(dtype).max)
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    inf, nan = np.inf, np.nan
+    return {
+        "plus-inf": [inf, 0.0, 1.0, -2.0, 3.0],
+        "two-plus-inf": [inf, inf, 0.0, 1.0, -1.0],
+        "all-minus-inf": [-inf] * 5,
+        "some-minus-inf": [-inf, 1.0, -inf, 2.0, 0.0],
+        "nan": [0.0, nan, 1.0, 2.0, 3.0],
+        "nan-and-inf": [nan, inf, 1.0, 2.0, 3.0],
+        "nan-and-minus-inf": [nan, -inf, -inf, -inf, -inf],
+        "plus-and-minus-inf": [inf, -inf, 0.0, 0.0, 0.0],
+        "huge": [big, -big, big / 2, 0.0, big],
+        "huge-negative": [-big, -big, -big / 2, -big, -big],
+        "denormals": [tiny, 0.0, -tiny, 2 * tiny, -0.0],
+        "all-equal": [7.25] * 5,
+        "all-zero": [0.0] * 5,
+        "one-hot-wide": [0.0, -1e4, -1e4, -1e4, -1e4],
+    }
+
+
+FLOAT16_CAST_WARNING = pytest.mark.xfail(
+    raises=RuntimeWarning, strict=True,
+    reason="bug in csoftmax._api._rowwise: a float16 result beyond float16's range (log_softmax "
+           "of [65504, -65504]) is cast from float32 with y.astype(float16) outside "
+           "np.errstate, so 'RuntimeWarning: overflow encountered in cast' escapes")
+
+
+def _edge_params():
+    for name in FUNCS:
+        for dtype in FLOATS:
+            for row in _edge_rows(np.float64):
+                marks = ()
+                if name == "log_softmax" and dtype == np.float16 and row == "huge":
+                    marks = (FLOAT16_CAST_WARNING,)
+                yield pytest.param(name, dtype, row, marks=marks,
+                                   id=f"{name}-{np.dtype(dtype).name}-{row}")
+
+
+@pytest.mark.parametrize("name,dtype,row", list(_edge_params()))
+def test_edge_values(name, dtype, row, isa):
+    """Each edge row sits between two ordinary rows: it gets the reference's
+    value (NaN rows NaN) and the neighbours are unaffected."""
+    edge = np.array(_edge_rows(dtype)[row], dtype=np.float64)
+    x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], edge, [5.0, 4.0, 3.0, 2.0, 1.0]])
+    with np.errstate(over="ignore"):
+        x = x.astype(dtype)
+    y = call(name, x)
+    assert_ulps(name, y, x, dtype)
+    if name != "logsumexp":
+        assert np.all(np.isfinite(y[[0, 2]]) | (y[[0, 2]] == -np.inf))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_nonfinite_semantics(dtype, isa):
+    inf, nan = np.inf, np.nan
+    x = np.array([[inf, 1.0], [-inf, -inf], [nan, 1.0], [-inf, 1.0]], dtype=dtype)
+    for name in ("softmax", "log_softmax"):
+        y = call(name, x)
+        assert np.isnan(y[:3]).all()
+        assert not np.isnan(y[3]).any()
+    np.testing.assert_array_equal(csoftmax.logsumexp(x), np.array([inf, -inf, nan, 1.0], dtype))
+    np.testing.assert_array_equal(csoftmax.softmax(x)[3], [0.0, 1.0])
+
+
+# --------------------------------------------------------------------------
+# properties
+
+
+@pytest.mark.parametrize("n", [2, 3, 8, 17, 33, 1000, 100000])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_rows_sum_to_one(dtype, n, isa, rng):
+    """|sum(y) - 1| <= (bound + 1) eps (+ n subnormal ulps): each term is within
+    the ulp bound of p_i, so the errors sum to at most bound * eps * sum(p)."""
+    x = (rng.normal(0, 4, (_rows_for(n), n))).astype(dtype)
+    y = csoftmax.softmax(x)
+    sums = np.sum(y.astype(np.float64), axis=-1)
+    eps = np.finfo(dtype).eps
+    # subnormal outputs carry an absolute error of up to half the smallest subnormal
+    limit = (ULPS["softmax"][dtype] + 1) * eps + n * float(np.finfo(dtype).smallest_subnormal)
+    assert np.max(np.abs(sums - 1)) <= limit
+
+
+@pytest.mark.parametrize("n", [1, 3, 16, 33, 1000])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_shift_invariance(name, dtype, n, isa, rng):
+    """x + c with an exact shift gives bit-identical results (x - max is the same)."""
+    x = dyadic(rng, (_rows_for(n), n), dtype, -10, 10)
+    for c in (-8.0, 0.5, 5.25, 9.0):
+        np.testing.assert_array_equal(call(name, x + dtype(c)), call(name, x))
+    assert_ulps("logsumexp", csoftmax.logsumexp(x + dtype(5.25)), x + dtype(5.25), dtype)
+
+
+@pytest.mark.parametrize("n", [2, 3, 9, 17, 33, 1000])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_argmax_kept(dtype, n, isa, rng):
+    rows = _rows_for(n)
+    # distinct values per row: a permutation of a 1/64 grid
+    x = np.stack([rng.permutation(n) for _ in range(rows)]) / 64 - 5
+    x = x.astype(dtype)
+    for name in ("softmax", "log_softmax"):
+        np.testing.assert_array_equal(np.argmax(call(name, x), axis=-1), np.argmax(x, axis=-1))
+
+
+@pytest.mark.parametrize("n", [2, 3, 9, 17, 33, 1000])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_log_softmax_is_log_of_softmax(dtype, n, isa, rng):
+    """|log_softmax - log(softmax)| <= (b_sm + 1) eps + b_ls ulp(log_softmax),
+    where softmax is normal (log of a rounded p carries its relative error)."""
+    x = dyadic(rng, (_rows_for(n), n), dtype)
+    p = csoftmax.softmax(x).astype(np.float64)
+    lp = csoftmax.log_softmax(x).astype(np.float64)
+    normal = p >= np.finfo(dtype).tiny
+    eps = np.finfo(dtype).eps
+    limit = (ULPS["softmax"][dtype] + 1) * eps + ULPS["log_softmax"][dtype] * np.spacing(
+        np.abs(lp).astype(dtype)).astype(np.float64)
+    diff = np.abs(lp - np.log(p, where=normal, out=np.zeros_like(p)))
+    assert np.all(diff[normal] <= limit[normal])
+
+
+# --------------------------------------------------------------------------
+# the issue's seed numbers
+
+
+def test_seed_softmax_1_3_2(isa):
+    y = csoftmax.softmax([1, 3, 2])
+    np.testing.assert_allclose(y, [0.09003057, 0.66524096, 0.24472847], rtol=0, atol=5e-9)
+    assert y.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [None, np.float32, np.float64, np.int64])
+def test_seed_softmax_large_no_overflow(dtype, isa):
+    x = [1000, 3000, 2000] if dtype is None else np.array([1000, 3000, 2000], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            y = csoftmax.softmax(x)
+            ly = csoftmax.log_softmax(x)
+    np.testing.assert_array_equal(y, [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(ly, [-2000.0, 0.0, -1000.0])
+
+
+def _sigmoid(z):
+    """The logistic function, written independently of any softmax."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_seed_two_class_softmax_is_sigmoid(dtype, isa):
+    """softmax([z, 0])[0] == sigmoid(z) within 2 ulp (both round 1 + exp(-|z|))."""
+    limit = 80.0 if dtype == np.float32 else 700.0
+    zs = np.concatenate([np.linspace(-limit, limit, 2001), [0.0, 1e-8, -1e-8, 0.5, -36.0]])
+    zs = zs.astype(dtype)
+    x = np.stack([zs, np.zeros_like(zs)], axis=1)
+    y = csoftmax.softmax(x)[:, 0]
+    expected = np.array([_sigmoid(float(z)) for z in zs]).astype(dtype)
+    err = np.abs(y.astype(np.float64) - expected) / np.spacing(expected).astype(np.float64)
+    assert err.max() <= 2, f"max error {err.max()} ulp at z={zs[np.argmax(err)]}"
+
+
+def test_seed_log_softmax_log1p(isa):
+    y = csoftmax.log_softmax(np.array([0.0, -40.0]))
+    assert y[0] == -4.248354255291589e-18
+    assert y[1] == -40.0 - 4.248354255291589e-18
+    assert reference.log_softmax([0.0, -40.0])[0] == -4.248354255291589e-18
+    y32 = csoftmax.log_softmax(np.array([0.0, -40.0], dtype=np.float32))
+    assert_ulps("log_softmax", y32, np.array([0.0, -40.0], np.float32), np.float32)
+    assert y32[0] < 0
+
+
+# --------------------------------------------------------------------------
+# SciPy
+
+
+@pytest.mark.parametrize("n", [1, 3, 17, 1000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_against_scipy(dtype, n, rng):
+    """Same values as scipy.special within 16 ulp (relative) plus, in the log
+    domain, 4 eps absolute (SciPy's log(sum) of a sum near 1)."""
+    special = pytest.importorskip("scipy.special")
+    x = rng.normal(0, 5, (8, n)).astype(dtype)
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(csoftmax.softmax(x), special.softmax(x, axis=-1),
+                               rtol=16 * eps, atol=np.finfo(dtype).tiny)
+    np.testing.assert_allclose(csoftmax.log_softmax(x), special.log_softmax(x, axis=-1),
+                               rtol=16 * eps, atol=4 * eps)
+    np.testing.assert_allclose(csoftmax.logsumexp(x), special.logsumexp(x, axis=-1),
+                               rtol=16 * eps, atol=4 * eps * np.abs(x).max())
+
+
+def test_log_softmax_more_accurate_than_scipy_at_the_max():
+    """SciPy returns 0 for log_softmax([0, -40])[0]; csoftmax the true value."""
+    special = pytest.importorskip("scipy.special")
+    x = np.array([0.0, -40.0])
+    assert special.log_softmax(x)[0] == 0.0
+    assert max_ulp_error("log_softmax", csoftmax.log_softmax(x), x, np.float64) <= 1
+
+
+# --------------------------------------------------------------------------
+# inputs never modified; 0-size arrays
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", FUNCS)
+def test_input_never_modified(name, dtype, rng):
+    x = (rng.normal(0, 3, (6, 33)) * 10).astype(dtype)
+    if x.dtype.kind == "f":
+        x[1, 3] = np.nan
+        x[2, 5] = np.inf
+    for layout in (x, np.asfortranarray(x), x[:, ::2], x.T):
+        before = layout.copy()
+        call(name, layout, axis=0 if layout.flags.f_contiguous and not layout.flags.c_contiguous else -1)
+        np.testing.assert_array_equal(layout, before)
+
+
+@pytest.mark.parametrize("shape,axis", [((0,), -1), ((0, 3), -1), ((3, 0), -1), ((2, 0, 4), 1),
+                                        ((2, 0, 4), 0), ((0, 0), 0)])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_empty_arrays(shape, axis, dtype):
+    x = np.zeros(shape, dtype=dtype)
+    for name in ("softmax", "log_softmax"):
+        y = call(name, x, axis=axis)
+        assert y.shape == shape and y.dtype == dtype
+    lse = csoftmax.logsumexp(x, axis=axis)
+    assert lse.dtype == dtype
+    assert lse.shape == shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+    if shape[axis] == 0:
+        assert np.all(lse == -np.inf)
+    np.testing.assert_array_equal(lse, reference.logsumexp(x, axis=axis))
+
+
+def test_logsumexp_empty_axis_is_minus_inf():
+    assert csoftmax.logsumexp(np.zeros((0,))) == -np.inf
+    np.testing.assert_array_equal(csoftmax.logsumexp(np.zeros((3, 0))), [-np.inf] * 3)
+    np.testing.assert_array_equal(csoftmax.logsumexp([[], []], keepdims=True), [[-np.inf]] * 2)
