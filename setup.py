@@ -36,6 +36,10 @@ extensions = [
             "src_c/kernels_scalar.c",
             "src_c/kernels_avx2.c",
             "src_c/kernels_avx512.c",
+            "src_c/losses_dispatch.c",
+            "src_c/losses_scalar.c",
+            "src_c/losses_avx2.c",
+            "src_c/losses_avx512.c",
         ],
         include_dirs=["src_c", numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
@@ -47,6 +51,9 @@ extensions = [
             "src_c/exp_impl.h",
             "src_c/kernels_body.h",
             "src_c/kernels_instance.h",
+            "src_c/losses.h",
+            "src_c/losses_body.h",
+            "csoftmax/_losses.pxi",
         ],
     )
 ]

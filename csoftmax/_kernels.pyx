@@ -169,3 +169,5 @@ def cross_entropy_2d(const floating[:, ::1] x not None, const int64_t[::1] targe
             status = csoftmax_cross_entropy_f64(&x[0, 0], xs, &target[0], &loss[0], gp, gs,
                                                 rows, cols, grad_scale)
     _check(status)
+
+include "_losses.pxi"

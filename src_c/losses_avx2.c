@@ -1,0 +1,13 @@
+/* The loss kernels compiled for AVX2 + FMA; only called when dispatch.c has
+ * checked the CPU and the OS. Empty on other architectures. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#pragma GCC target("avx2,fma,bmi,bmi2,popcnt")
+#define CSL_ISA avx2
+#define CSL_VEC_BYTES 32
+#include "losses_body.h"
+#else
+typedef int csl_avx2_unused; /* ISO C forbids an empty translation unit */
+#endif

@@ -1,0 +1,14 @@
+/* The loss kernels compiled for AVX-512 (F, DQ, BW, VL) with 512-bit vectors;
+ * only called when dispatch.c has checked the CPU and the OS. Empty on other
+ * architectures. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,bmi,bmi2,popcnt,prefer-vector-width=512")
+#define CSL_ISA avx512
+#define CSL_VEC_BYTES 64
+#include "losses_body.h"
+#else
+typedef int csl_avx512_unused;
+#endif

@@ -1,0 +1,577 @@
+/*
+ * Loss kernels, written once and instantiated per (dtype, instruction set).
+ *
+ * A per-ISA file (losses_scalar.c, losses_avx2.c, losses_avx512.c) sets its
+ * `#pragma GCC target`, defines CSL_ISA (name suffix) and CSL_VEC_BYTES, and
+ * includes this header once: the header then includes itself for float and
+ * double (CSL_T defined) and defines csl_fill_table_<CSL_ISA>(). With
+ * CSL_TYPES_ONLY defined it only declares the kernel table (for
+ * losses_dispatch.c).
+ *
+ * Numerics follow kernels_body.h: rows are shifted by their maximum; sums are
+ * kept in CSL_LANES independent accumulators (a fixed-count inner loop that
+ * GCC turns into vector code without reassociating a floating-point sum) over
+ * blocks of CSL_BLOCK elements, the block sums added in double; log of the
+ * row sum is log1p of the non-maximal terms. Loss terms are formed as sums of
+ * non-negative parts (log(s) and -(z - max)), so no cancellation against the
+ * row's log-sum-exp. A term whose coefficient is exactly zero contributes
+ * zero, even where its log-probability is -inf (the 0 * log 0 limit).
+ */
+
+/* ------------------------------------------------------------------------ */
+/* Kernel table (once).                                                      */
+#ifndef CSL_TABLE_TYPES
+#define CSL_TABLE_TYPES
+#include "losses.h"
+#include <math.h>
+#include <stdint.h>
+
+#define CSL_DECLARE_TYPES(T, S)                                                              \
+    typedef void (*csl_xent_class_##S)(const T *, int64_t, const int64_t *, const T *,      \
+                                       int64_t, double, double, T *, T *, int64_t, int64_t, \
+                                       int64_t, double);                                    \
+    typedef void (*csl_xent_prob_##S)(const T *, int64_t, const T *, int64_t, const T *,    \
+                                      double, double, T *, T *, int64_t, int64_t, int64_t,  \
+                                      double);                                              \
+    typedef void (*csl_nll_##S)(const T *, int64_t, const int64_t *, const T *, int64_t,    \
+                                T *, int64_t, int64_t);                                     \
+    typedef void (*csl_backward_##S)(const T *, int64_t, const T *, int64_t, T *, int64_t,  \
+                                     int64_t, int64_t);                                     \
+    typedef void (*csl_map_##S)(const T *, int64_t, T *, int64_t, int64_t, int64_t);        \
+    typedef void (*csl_bce_##S)(const T *, int64_t, const T *, int64_t, const T *, int64_t, \
+                                int64_t, const T *, int64_t, int64_t, T *, int64_t,         \
+                                double *, T *, int64_t, int64_t, int64_t, double);
+
+CSL_DECLARE_TYPES(float, f32)
+CSL_DECLARE_TYPES(double, f64)
+
+typedef struct {
+    csl_xent_class_f32 xent_class_f32;
+    csl_xent_class_f64 xent_class_f64;
+    csl_xent_prob_f32 xent_prob_f32;
+    csl_xent_prob_f64 xent_prob_f64;
+    csl_nll_f32 nll_f32;
+    csl_nll_f64 nll_f64;
+    csl_backward_f32 softmax_backward_f32;
+    csl_backward_f64 softmax_backward_f64;
+    csl_backward_f32 log_softmax_backward_f32;
+    csl_backward_f64 log_softmax_backward_f64;
+    csl_map_f32 sigmoid_f32;
+    csl_map_f64 sigmoid_f64;
+    csl_map_f32 log_sigmoid_f32;
+    csl_map_f64 log_sigmoid_f64;
+    csl_bce_f32 bce_f32;
+    csl_bce_f64 bce_f64;
+} csl_kernel_table;
+
+void csl_fill_table_scalar(csl_kernel_table *table);
+#if defined(__x86_64__) || defined(_M_X64)
+void csl_fill_table_avx2(csl_kernel_table *table);
+void csl_fill_table_avx512(csl_kernel_table *table);
+#endif
+
+#define CSL_CAT3_(a, b, c) a##_##b##_##c
+#define CSL_CAT3(a, b, c) CSL_CAT3_(a, b, c)
+#define CSL_BLOCK 1024
+#define CSL_INLINE static inline __attribute__((always_inline))
+#endif /* CSL_TABLE_TYPES */
+
+#if !defined(CSL_TYPES_ONLY)
+#if !defined(CSL_T)
+/* ------------------------------------------------------------------------ */
+/* Instantiation for float and double, then the table for this ISA.          */
+#include "exp_impl.h"
+
+#define CSL_T float
+#define CSL_SFX f32
+#define CSL_EXP csm_exp_f32
+#define CSL_LANES (2 * CSL_VEC_BYTES / 4)
+#include "losses_body.h"
+#undef CSL_T
+#undef CSL_SFX
+#undef CSL_EXP
+#undef CSL_LANES
+
+#define CSL_T double
+#define CSL_SFX f64
+#define CSL_EXP csm_exp_f64
+#define CSL_LANES (2 * CSL_VEC_BYTES / 8)
+#include "losses_body.h"
+#undef CSL_T
+#undef CSL_SFX
+#undef CSL_EXP
+#undef CSL_LANES
+
+#define CSL_TABLE_FN_(isa) csl_fill_table_##isa
+#define CSL_TABLE_FN(isa) CSL_TABLE_FN_(isa)
+#define CSL_ENTRY(op, sfx) CSL_CAT3(csl_##op, sfx, CSL_ISA)
+
+void CSL_TABLE_FN(CSL_ISA)(csl_kernel_table *t)
+{
+    t->xent_class_f32 = CSL_ENTRY(xent_class_rows, f32);
+    t->xent_class_f64 = CSL_ENTRY(xent_class_rows, f64);
+    t->xent_prob_f32 = CSL_ENTRY(xent_prob_rows, f32);
+    t->xent_prob_f64 = CSL_ENTRY(xent_prob_rows, f64);
+    t->nll_f32 = CSL_ENTRY(nll_rows, f32);
+    t->nll_f64 = CSL_ENTRY(nll_rows, f64);
+    t->softmax_backward_f32 = CSL_ENTRY(softmax_backward_rows, f32);
+    t->softmax_backward_f64 = CSL_ENTRY(softmax_backward_rows, f64);
+    t->log_softmax_backward_f32 = CSL_ENTRY(log_softmax_backward_rows, f32);
+    t->log_softmax_backward_f64 = CSL_ENTRY(log_softmax_backward_rows, f64);
+    t->sigmoid_f32 = CSL_ENTRY(sigmoid_rows, f32);
+    t->sigmoid_f64 = CSL_ENTRY(sigmoid_rows, f64);
+    t->log_sigmoid_f32 = CSL_ENTRY(log_sigmoid_rows, f32);
+    t->log_sigmoid_f64 = CSL_ENTRY(log_sigmoid_rows, f64);
+    t->bce_f32 = CSL_ENTRY(bce_rows, f32);
+    t->bce_f64 = CSL_ENTRY(bce_rows, f64);
+}
+
+#else /* CSL_T defined: the kernel bodies for one dtype */
+/* ------------------------------------------------------------------------ */
+
+#define CSL_FN(op) CSL_CAT3(op, CSL_SFX, CSL_ISA)
+#define T CSL_T
+#define L CSL_LANES
+
+/* Maximum ignoring NaN; -inf for an all-NaN or all -inf row. */
+CSL_INLINE T CSL_FN(csl_row_max)(const T *x, int64_t n)
+{
+    T lane[L];
+    for (int k = 0; k < L; k++) lane[k] = (T)-INFINITY;
+    int64_t j = 0;
+    for (; j + L <= n; j += L)
+        for (int k = 0; k < L; k++) lane[k] = x[j + k] > lane[k] ? x[j + k] : lane[k];
+    T m = (T)-INFINITY;
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    for (int k = 0; k < L; k++) m = lane[k] > m ? lane[k] : m;
+    return m;
+}
+
+/* log1p(u) for u in [0, 1] (NaN propagates), vectorisable: v = 1 + u reduced
+ * to f in [sqrt(2)/2, sqrt(2)], log f = 2 atanh(s), s = (f - 1) / (f + 1),
+ * |s| <= 0.1716, by its odd series (truncation below 2^-28 for float, 2^-55
+ * for double), plus the rounding of 1 + u corrected to first order. */
+CSL_INLINE T CSL_FN(csl_log1p_unit)(T u)
+{
+    T v = (T)1 + u;
+    int big = v > (T)1.41421356237309504880;
+    T f = big ? v * (T)0.5 : v;
+    T s = (f - (T)1) / (f + (T)1);
+    T z = s * s;
+    T p;
+    if (sizeof(T) == 4) {
+        p = (T)(1.0 / 9);
+        p = p * z + (T)(1.0 / 7);
+        p = p * z + (T)(1.0 / 5);
+        p = p * z + (T)(1.0 / 3);
+    } else {
+        p = (T)(1.0 / 19);
+        p = p * z + (T)(1.0 / 17);
+        p = p * z + (T)(1.0 / 15);
+        p = p * z + (T)(1.0 / 13);
+        p = p * z + (T)(1.0 / 11);
+        p = p * z + (T)(1.0 / 9);
+        p = p * z + (T)(1.0 / 7);
+        p = p * z + (T)(1.0 / 5);
+        p = p * z + (T)(1.0 / 3);
+    }
+    T s2 = s + s;
+    T log_f = s2 + s2 * z * p;
+    T corr = (u - (v - (T)1)) / v;
+    T ln2_hi = sizeof(T) == 4 ? (T)0.693359375 : (T)6.93147180369123816490e-01;
+    T ln2_lo = sizeof(T) == 4 ? (T)-2.12194440e-4 : (T)1.90821492927058770002e-10;
+    T k = big ? (T)1 : (T)0;
+    return k * ln2_hi + (log_f + (corr + k * ln2_lo));
+}
+
+/* ---- cross-entropy, class targets --------------------------------------- */
+
+CSL_INLINE void CSL_FN(csl_xent_class_row)(const T *xr, int64_t k, const T *w, T w_sum,
+                                           double e, T inv_t, T *loss, T *gr, int64_t n,
+                                           double scale, const int has_w,
+                                           const int has_smooth, const int has_grad)
+{
+    T m = CSL_FN(csl_row_max)(xr, n);
+    if (m == (T)INFINITY || m == (T)-INFINITY) {
+        *loss = (T)NAN;
+        if (has_grad)
+            for (int64_t j = 0; j < n; j++) gr[j] = (T)NAN;
+        return;
+    }
+    double sum = 0.0, cnt = 0.0, wz = 0.0;
+    for (int64_t j0 = 0; j0 < n; j0 += CSL_BLOCK) {
+        int64_t len = n - j0 < CSL_BLOCK ? n - j0 : CSL_BLOCK;
+        const T *xb = xr + j0;
+        T *gb = has_grad ? gr + j0 : NULL;
+        const T *wb = has_w ? w + j0 : NULL;
+        T ls[L], lc[L], lz[L];
+        for (int q = 0; q < L; q++) { ls[q] = 0; lc[q] = 0; lz[q] = 0; }
+        int64_t j = 0;
+        for (; j + L <= len; j += L)
+            for (int q = 0; q < L; q++) {
+                T v = xb[j + q];
+                T z = (v - m) * inv_t;
+                T ex = CSL_EXP(z);
+                if (has_grad) gb[j + q] = ex;
+                ls[q] += (v == m) ? (T)0 : ex;
+                lc[q] += (v == m) ? (T)1 : (T)0;
+                if (has_smooth) {
+                    if (has_w) lz[q] += (wb[j + q] == (T)0) ? (T)0 : wb[j + q] * z;
+                    else lz[q] += z;
+                }
+            }
+        for (; j < len; j++) {
+            T v = xb[j];
+            T z = (v - m) * inv_t;
+            T ex = CSL_EXP(z);
+            if (has_grad) gb[j] = ex;
+            if (v == m) cnt += 1.0;
+            else sum += (double)ex;
+            if (has_smooth) {
+                if (has_w) wz += (wb[j] == (T)0) ? 0.0 : (double)(wb[j] * z);
+                else wz += (double)z;
+            }
+        }
+        for (int q = 0; q < L; q++) { sum += ls[q]; cnt += lc[q]; wz += lz[q]; }
+    }
+    double t = sum + (cnt - 1.0);          /* row sum of exp(z - max z), minus one */
+    double log_s = log1p(t);
+    double zk = (double)((xr[k] - m) * inv_t);
+    double wk = has_w ? (double)w[k] : 1.0;
+    double c_nll = (1.0 - e) * wk;
+    double l = c_nll == 0.0 ? 0.0 : c_nll * (log_s - zk);
+    double share = has_smooth ? e / (double)n : 0.0;
+    if (has_smooth) l += share * ((double)w_sum * log_s - wz);
+    *loss = (T)l;
+    if (!has_grad) return;
+    double s = 1.0 + t;
+    double a = c_nll + share * (double)w_sum;           /* sum of the target weights */
+    double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
+    double unit = scale * (double)inv_t;
+    T factor = (T)(unit * a / s);
+    if (has_smooth) {
+        T sub = (T)(unit * share);
+        if (has_w)
+            for (int64_t j = 0; j < n; j++) gr[j] = gr[j] * factor - sub * w[j];
+        else
+            for (int64_t j = 0; j < n; j++) gr[j] = gr[j] * factor - sub;
+    } else {
+        for (int64_t j = 0; j < n; j++) gr[j] = gr[j] * factor;
+    }
+    gr[k] = (T)(unit * (a * pk_minus_one + share * ((double)w_sum - wk)));
+}
+
+static void CSL_FN(csl_xent_class_rows)(const T *x, int64_t xs, const int64_t *target,
+                                        const T *w, int64_t ignore_index, double e,
+                                        double inv_temperature, T *loss, T *grad, int64_t gs,
+                                        int64_t rows, int64_t cols, double scale)
+{
+    T w_sum = (T)cols;
+    if (w != NULL) {
+        double acc = 0.0;
+        for (int64_t j = 0; j < cols; j++) acc += (double)w[j];
+        w_sum = (T)acc;
+    }
+    T inv_t = (T)inv_temperature;
+    int mode = (w != NULL) | ((e != 0.0) << 1) | ((grad != NULL) << 2);
+    for (int64_t r = 0; r < rows; r++) {
+        const T *xr = x + r * xs;
+        T *gr = grad == NULL ? NULL : grad + r * gs;
+        int64_t k = target[r];
+        if (k == ignore_index) {
+            loss[r] = (T)0;
+            if (gr != NULL)
+                for (int64_t j = 0; j < cols; j++) gr[j] = (T)0;
+            continue;
+        }
+#define CSL_XC(W, S, G) \
+    CSL_FN(csl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, W, S, G)
+        switch (mode) {
+        case 0: CSL_XC(0, 0, 0); break;
+        case 1: CSL_XC(1, 0, 0); break;
+        case 2: CSL_XC(0, 1, 0); break;
+        case 3: CSL_XC(1, 1, 0); break;
+        case 4: CSL_XC(0, 0, 1); break;
+        case 5: CSL_XC(1, 0, 1); break;
+        case 6: CSL_XC(0, 1, 1); break;
+        default: CSL_XC(1, 1, 1); break;
+        }
+#undef CSL_XC
+    }
+}
+
+/* ---- cross-entropy, probability targets --------------------------------- */
+
+CSL_INLINE void CSL_FN(csl_xent_prob_row)(const T *xr, const T *qr, const T *w, T c_q, T c_0,
+                                          T inv_t, T *loss, T *gr, int64_t n, double scale,
+                                          const int has_w, const int has_grad)
+{
+    T m = CSL_FN(csl_row_max)(xr, n);
+    if (m == (T)INFINITY || m == (T)-INFINITY) {
+        *loss = (T)NAN;
+        if (has_grad)
+            for (int64_t j = 0; j < n; j++) gr[j] = (T)NAN;
+        return;
+    }
+    double sum = 0.0, cnt = 0.0, az = 0.0, asum = 0.0;
+    for (int64_t j0 = 0; j0 < n; j0 += CSL_BLOCK) {
+        int64_t len = n - j0 < CSL_BLOCK ? n - j0 : CSL_BLOCK;
+        const T *xb = xr + j0, *qb = qr + j0;
+        const T *wb = has_w ? w + j0 : NULL;
+        T *gb = has_grad ? gr + j0 : NULL;
+        T ls[L], lc[L], lz[L], la[L];
+        for (int q = 0; q < L; q++) { ls[q] = 0; lc[q] = 0; lz[q] = 0; la[q] = 0; }
+        int64_t j = 0;
+        for (; j + L <= len; j += L)
+            for (int q = 0; q < L; q++) {
+                T v = xb[j + q];
+                T z = (v - m) * inv_t;
+                T ex = CSL_EXP(z);
+                if (has_grad) gb[j + q] = ex;
+                ls[q] += (v == m) ? (T)0 : ex;
+                lc[q] += (v == m) ? (T)1 : (T)0;
+                T a = c_q * qb[j + q] + c_0;
+                if (has_w) a = a * wb[j + q];
+                la[q] += a;
+                lz[q] += (a == (T)0) ? (T)0 : a * z;
+            }
+        for (; j < len; j++) {
+            T v = xb[j];
+            T z = (v - m) * inv_t;
+            T ex = CSL_EXP(z);
+            if (has_grad) gb[j] = ex;
+            if (v == m) cnt += 1.0;
+            else sum += (double)ex;
+            T a = c_q * qb[j] + c_0;
+            if (has_w) a = a * wb[j];
+            asum += (double)a;
+            az += (a == (T)0) ? 0.0 : (double)(a * z);
+        }
+        for (int q = 0; q < L; q++) { sum += ls[q]; cnt += lc[q]; az += lz[q]; asum += la[q]; }
+    }
+    double t = sum + (cnt - 1.0);
+    double log_s = log1p(t);
+    *loss = (T)((asum == 0.0 ? 0.0 : asum * log_s) - az);
+    if (!has_grad) return;
+    T inv_s = (T)(1.0 / (1.0 + t));
+    T tt = (T)t;
+    T sa = (T)asum;
+    T unit = (T)(scale * (double)inv_t);
+    for (int64_t j = 0; j < n; j++) {
+        T a = c_q * qr[j] + c_0;
+        if (has_w) a = a * w[j];
+        /* p_j * sum(a) - a_j; for the maximal entries p_j = 1 / s and the
+         * difference is formed as ((sum(a) - a_j) - a_j * t) / s. */
+        T g = (xr[j] == m) ? ((sa - a) - a * tt) * inv_s : gr[j] * inv_s * sa - a;
+        gr[j] = g * unit;
+    }
+}
+
+static void CSL_FN(csl_xent_prob_rows)(const T *x, int64_t xs, const T *q, int64_t qs,
+                                       const T *w, double e, double inv_temperature, T *loss,
+                                       T *grad, int64_t gs, int64_t rows, int64_t cols,
+                                       double scale)
+{
+    T c_q = (T)(1.0 - e), c_0 = (T)(e / (double)cols), inv_t = (T)inv_temperature;
+    int mode = (w != NULL) | ((grad != NULL) << 1);
+    for (int64_t r = 0; r < rows; r++) {
+        const T *xr = x + r * xs, *qr = q + r * qs;
+        T *gr = grad == NULL ? NULL : grad + r * gs;
+#define CSL_XP(W, G) \
+    CSL_FN(csl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, W, G)
+        switch (mode) {
+        case 0: CSL_XP(0, 0); break;
+        case 1: CSL_XP(1, 0); break;
+        case 2: CSL_XP(0, 1); break;
+        default: CSL_XP(1, 1); break;
+        }
+#undef CSL_XP
+    }
+}
+
+/* ---- nll ---------------------------------------------------------------- */
+
+static void CSL_FN(csl_nll_rows)(const T *lp, int64_t ls, const int64_t *target, const T *w,
+                                 int64_t ignore_index, T *loss, int64_t rows, int64_t cols)
+{
+    (void)cols;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t k = target[r];
+        if (k == ignore_index) { loss[r] = (T)0; continue; }
+        T wk = w == NULL ? (T)1 : w[k];
+        loss[r] = wk == (T)0 ? (T)0 : -wk * lp[r * ls + k];
+    }
+}
+
+/* ---- backward passes ---------------------------------------------------- */
+
+/* sum_j a[j] * b[j] (b == NULL: sum_j a[j]) in lanes, blocks added in double. */
+CSL_INLINE double CSL_FN(csl_dot)(const T *a, const T *b, int64_t n)
+{
+    double total = 0.0;
+    for (int64_t j0 = 0; j0 < n; j0 += CSL_BLOCK) {
+        int64_t len = n - j0 < CSL_BLOCK ? n - j0 : CSL_BLOCK;
+        const T *ab = a + j0;
+        const T *bb = b == NULL ? NULL : b + j0;
+        T lane[L];
+        for (int q = 0; q < L; q++) lane[q] = 0;
+        int64_t j = 0;
+        if (bb != NULL) {
+            for (; j + L <= len; j += L)
+                for (int q = 0; q < L; q++) lane[q] += ab[j + q] * bb[j + q];
+            for (; j < len; j++) total += (double)(ab[j] * bb[j]);
+        } else {
+            for (; j + L <= len; j += L)
+                for (int q = 0; q < L; q++) lane[q] += ab[j + q];
+            for (; j < len; j++) total += (double)ab[j];
+        }
+        for (int q = 0; q < L; q++) total += (double)lane[q];
+    }
+    return total;
+}
+
+static void CSL_FN(csl_softmax_backward_rows)(const T *g, int64_t gs, const T *y, int64_t ys,
+                                              T *out, int64_t os, int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const T *gr = g + r * gs, *yr = y + r * ys;
+        T *o = out + r * os;
+        T d = (T)CSL_FN(csl_dot)(gr, yr, cols);
+        for (int64_t j = 0; j < cols; j++) o[j] = yr[j] * (gr[j] - d);
+    }
+}
+
+static void CSL_FN(csl_log_softmax_backward_rows)(const T *g, int64_t gs, const T *y,
+                                                  int64_t ys, T *out, int64_t os,
+                                                  int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const T *gr = g + r * gs, *yr = y + r * ys;
+        T *o = out + r * os;
+        T total = (T)CSL_FN(csl_dot)(gr, NULL, cols);
+        for (int64_t j = 0; j < cols; j++) o[j] = gr[j] - CSL_EXP(yr[j]) * total;
+    }
+}
+
+/* ---- sigmoid family ----------------------------------------------------- */
+
+static void CSL_FN(csl_sigmoid_rows)(const T *x, int64_t xs, T *y, int64_t ys,
+                                     int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const T *xr = x + r * xs;
+        T *yr = y + r * ys;
+        for (int64_t j = 0; j < cols; j++) {
+            T v = xr[j];
+            T ex = CSL_EXP(-fabs(v));
+            T num = v >= (T)0 ? (T)1 : ex;
+            yr[j] = num / ((T)1 + ex);
+        }
+    }
+}
+
+static void CSL_FN(csl_log_sigmoid_rows)(const T *x, int64_t xs, T *y, int64_t ys,
+                                         int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const T *xr = x + r * xs;
+        T *yr = y + r * ys;
+        for (int64_t j = 0; j < cols; j++) {
+            T v = xr[j];
+            T ex = CSL_EXP(-fabs(v));
+            T neg = v < (T)0 ? v : (T)0;
+            yr[j] = neg - CSL_FN(csl_log1p_unit)(ex);
+        }
+    }
+}
+
+/* ---- binary cross-entropy with logits ----------------------------------- */
+
+CSL_INLINE void CSL_FN(csl_bce_row)(const T *xr, const T *yr, const T *wr, const T *pr,
+                                    T *lr, double *row_loss, T *gr, int64_t n, T scale,
+                                    const int w_step, const int p_step, const int has_loss,
+                                    const int has_grad)
+{
+    double total = 0.0;
+    T lane[L];
+    for (int q = 0; q < L; q++) lane[q] = 0;
+    int64_t j = 0;
+#define CSL_BCE_ELEMENT(J, ACC)                                                      \
+    do {                                                                             \
+        T v = xr[J], y = yr[J], w = wr[(J) * w_step], p = pr[(J) * p_step];          \
+        T av = fabs(v);                                                              \
+        T ex = CSL_EXP(-av);                                                         \
+        T sp = CSL_FN(csl_log1p_unit)(ex);                                           \
+        T lw = (T)1 + (p - (T)1) * y;                                                \
+        T py = p * y;                                                                \
+        int pos = v >= (T)0;                                                         \
+        T c = pos ? (T)1 - y : py;                                                   \
+        T l = ((c == (T)0) ? (T)0 : c * av) + lw * sp;                               \
+        l = (w == (T)0) ? (T)0 : w * l;                                              \
+        if (has_loss) lr[J] = l;                                                     \
+        ACC += l;                                                                    \
+        if (has_grad) {                                                              \
+            T sn = ex / ((T)1 + ex);                                                 \
+            T g = pos ? ((T)1 - y) - lw * sn : lw * sn - py;                         \
+            gr[J] = (w * scale) * g;                                                 \
+        }                                                                            \
+    } while (0)
+    for (int64_t j0 = 0; j0 < n; j0 += CSL_BLOCK) {
+        int64_t end = n - j0 < CSL_BLOCK ? n : j0 + CSL_BLOCK;
+        for (j = j0; j + L <= end; j += L)
+            for (int q = 0; q < L; q++) CSL_BCE_ELEMENT(j + q, lane[q]);
+        T tail = 0;
+        for (; j < end; j++) CSL_BCE_ELEMENT(j, tail);
+        total += (double)tail;
+        for (int q = 0; q < L; q++) { total += (double)lane[q]; lane[q] = 0; }
+    }
+#undef CSL_BCE_ELEMENT
+    if (row_loss != NULL) *row_loss = total;
+}
+
+static void CSL_FN(csl_bce_rows)(const T *x, int64_t xs, const T *y, int64_t ys, const T *w,
+                                 int64_t ws, int64_t w_step, const T *p, int64_t ps,
+                                 int64_t p_step, T *loss, int64_t ls, double *row_loss,
+                                 T *grad, int64_t gs, int64_t rows, int64_t cols,
+                                 double scale)
+{
+    static const T one = (T)1;
+    if (w == NULL) { w = &one; ws = 0; w_step = 0; }
+    if (p == NULL) { p = &one; ps = 0; p_step = 0; }
+    int mode = (w_step != 0) | ((p_step != 0) << 1) | ((loss != NULL) << 2) |
+               ((grad != NULL) << 3);
+    T sc = (T)scale;
+    for (int64_t r = 0; r < rows; r++) {
+        const T *xr = x + r * xs, *yr = y + r * ys, *wr = w + r * ws, *pr = p + r * ps;
+        T *lr = loss == NULL ? NULL : loss + r * ls;
+        T *gr = grad == NULL ? NULL : grad + r * gs;
+        double *rl = row_loss == NULL ? NULL : row_loss + r;
+#define CSL_B(WS, PS, HL, HG) \
+    CSL_FN(csl_bce_row)(xr, yr, wr, pr, lr, rl, gr, cols, sc, WS, PS, HL, HG)
+        switch (mode) {
+        case 0: CSL_B(0, 0, 0, 0); break;
+        case 1: CSL_B(1, 0, 0, 0); break;
+        case 2: CSL_B(0, 1, 0, 0); break;
+        case 3: CSL_B(1, 1, 0, 0); break;
+        case 4: CSL_B(0, 0, 1, 0); break;
+        case 5: CSL_B(1, 0, 1, 0); break;
+        case 6: CSL_B(0, 1, 1, 0); break;
+        case 7: CSL_B(1, 1, 1, 0); break;
+        case 8: CSL_B(0, 0, 0, 1); break;
+        case 9: CSL_B(1, 0, 0, 1); break;
+        case 10: CSL_B(0, 1, 0, 1); break;
+        case 11: CSL_B(1, 1, 0, 1); break;
+        case 12: CSL_B(0, 0, 1, 1); break;
+        case 13: CSL_B(1, 0, 1, 1); break;
+        case 14: CSL_B(0, 1, 1, 1); break;
+        default: CSL_B(1, 1, 1, 1); break;
+        }
+#undef CSL_B
+    }
+}
+
+#undef T
+#undef L
+#undef CSL_FN
+#endif /* CSL_T */
+#endif /* CSL_TYPES_ONLY */
