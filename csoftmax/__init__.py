@@ -13,6 +13,7 @@ from ._api import (
 )
 from ._inference import mixture_softmax, one_hot, predict, sample
 from . import calibration  # noqa: E402  (csoftmax.calibration; matplotlib loaded lazily)
+from . import special  # noqa: E402  (csoftmax.special: scipy.special drop-in; never imports SciPy)
 
 __all__ = [
     "__version__",

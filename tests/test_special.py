@@ -319,6 +319,14 @@ def test_logsumexp_weights_match_scipy(a_shape, b_shape, axis, weights, return_s
         np.testing.assert_array_equal(np.asarray(result[1])[good], np.asarray(oracle[1])[good])
 
 
+@pytest.mark.parametrize("weight", [1.0, -1.0, 1e-3])
+def test_logsumexp_weights_keep_accuracy_near_zero(weight):
+    # log(1 + w e^-40) taken through log1p: the relative accuracy of a result near 0
+    expected = np.log1p(weight * np.exp(-40.0))
+    result = special.logsumexp([0.0, -40.0, -np.inf], b=[1.0, weight, 5.0])
+    assert abs(result - expected) <= 4 * np.finfo(np.float64).eps * abs(expected)
+
+
 def test_logsumexp_zero_weight_drops_non_finite_terms():
     a = np.array([[np.inf, 1.0], [np.nan, 1.0], [np.inf, -np.inf], [np.inf, np.inf]])
     b = np.array([0.0, 1.0])
@@ -517,6 +525,14 @@ def test_real_input_goes_to_the_kernels(name, dtype, axis, uses_kernels, monkeyp
 def test_module_docstrings_run():
     failures, attempted = doctest.testmod(special, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert attempted > 5 and failures == 0
+
+
+def test_importing_does_not_import_scipy():
+    import subprocess
+    import sys
+    code = ("import sys, csoftmax; csoftmax.special.softmax([1.0, 2.0]); "
+            "sys.exit(3 if 'scipy' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_signatures_match_scipy():
