@@ -47,6 +47,11 @@ extensions = [
             "src_c/exp_impl.h",
             "src_c/kernels_body.h",
             "src_c/kernels_instance.h",
+            "src_c/simd_avx2.h",
+            "src_c/simd_avx512.h",
+            "src_c/simd_body.h",
+            "src_c/simd_instance.h",
+            "src_c/simd_undef.h",
         ],
     )
 ]
