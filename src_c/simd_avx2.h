@@ -91,6 +91,22 @@ static inline __m256i csm_vi_add_i64_f32_avx2(__m256i idx, const int64_t *p, int
     return _mm256_add_epi32(idx, _mm256_loadu_si256((const __m256i *)t));
 }
 #define vi_add_i64 csm_vi_add_i64_f32_avx2
+/* In-register transposition steps: one register per step (VG = 1), lanes
+ * picked by vpermps and merged under a lane mask. */
+#define VG 1
+typedef struct { __m256i idx; __m256 mask; } csm_step_f32_avx2;
+#define VSTEP csm_step_f32_avx2
+static inline VSTEP csm_make_step_f32_avx2(const int32_t *src)
+{
+    VSTEP st;
+    __m256i s = _mm256_loadu_si256((const __m256i *)src);
+    st.mask = _mm256_castsi256_ps(_mm256_cmpgt_epi32(s, _mm256_set1_epi32(-1)));
+    st.idx = _mm256_and_si256(s, _mm256_set1_epi32(7));
+    return st;
+}
+#define v_make_step csm_make_step_f32_avx2
+#define v_apply_step(acc, regs, st) \
+    _mm256_blendv_ps(acc, _mm256_permutevar8x32_ps((regs)[0], (st).idx), (st).mask)
 static inline __m256 csm_exp_f32_avx2(__m256 x)
 {
     x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  /* NaN stays NaN (second operand) */
@@ -104,7 +120,8 @@ static inline __m256 csm_exp_f32_avx2(__m256 x)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     __m256i ni = _mm256_cvtps_epi32(n);   /* NaN -> 0x80000000, result replaced below */
     __m256i n1 = _mm256_srai_epi32(ni, 1);
     __m256i n2 = _mm256_sub_epi32(ni, n1);
@@ -194,6 +211,26 @@ static inline __m128i csm_vi_add_i64_f64_avx2(__m128i idx, const int64_t *p, int
     return _mm_add_epi32(idx, _mm_loadu_si128((const __m128i *)t));
 }
 #define vi_add_i64 csm_vi_add_i64_f64_avx2
+#define VG 1
+typedef struct { __m256i idx; __m256d mask; } csm_step_f64_avx2;
+#define VSTEP csm_step_f64_avx2
+static inline VSTEP csm_make_step_f64_avx2(const int32_t *src)
+{
+    VSTEP st;
+    int32_t pair[8];
+    for (int k = 0; k < 4; k++) {
+        int32_t q = src[k] < 0 ? 0 : (src[k] & 3);
+        pair[2 * k] = 2 * q;
+        pair[2 * k + 1] = 2 * q + 1;
+    }
+    __m128i s = _mm_loadu_si128((const __m128i *)src);
+    st.mask = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_cmpgt_epi32(s, _mm_set1_epi32(-1))));
+    st.idx = _mm256_loadu_si256((const __m256i *)pair);
+    return st;
+}
+#define v_make_step csm_make_step_f64_avx2
+#define v_apply_step(acc, regs, st) \
+    _mm256_blendv_pd(acc, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps((regs)[0]), (st).idx)), (st).mask)
 static inline __m256d csm_exp_f64_avx2(__m256d x)
 {
     x = _mm256_max_pd(_mm256_set1_pd(-746.0), x);
@@ -213,7 +250,8 @@ static inline __m256d csm_exp_f64_avx2(__m256d x)
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
-    p = _mm256_fmadd_pd(p, _mm256_mul_pd(r, r), _mm256_add_pd(r, _mm256_set1_pd(1.0)));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
     /* n is integral and within [-1077, 1025]: convert through int32 */
     __m128i n32 = _mm256_cvtpd_epi32(n);
     __m128i h32 = _mm_srai_epi32(n32, 1);

@@ -68,6 +68,23 @@ static inline __m512i csm_vi_add_i64_f32_avx512(__m512i idx, const int64_t *p, i
     return _mm512_add_epi32(idx, t);
 }
 #define vi_add_i64 csm_vi_add_i64_f32_avx512
+/* In-register transposition steps (tiny contiguous rows): a step picks lanes
+ * of a group of VG consecutive registers by index and merges them under a
+ * mask; built once per call from source positions (-1: lane not taken). */
+#define VG 2
+typedef struct { __m512i idx; __mmask16 mask; } csm_step_f32_avx512;
+#define VSTEP csm_step_f32_avx512
+static inline VSTEP csm_make_step_f32_avx512(const int32_t *src)
+{
+    VSTEP st;
+    __m512i s = _mm512_loadu_si512((const void *)src);
+    st.mask = _mm512_cmpge_epi32_mask(s, _mm512_setzero_si512());
+    st.idx = _mm512_and_si512(s, _mm512_set1_epi32(31));
+    return st;
+}
+#define v_make_step csm_make_step_f32_avx512
+#define v_apply_step(acc, regs, st) \
+    _mm512_mask_mov_ps(acc, (st).mask, _mm512_permutex2var_ps((regs)[0], (st).idx, (regs)[1]))
 static inline __m512 csm_exp_f32_avx512(__m512 x)
 {
     x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x); /* NaN stays NaN (second operand) */
@@ -81,7 +98,8 @@ static inline __m512 csm_exp_f32_avx512(__m512 x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
 #define v_exp csm_exp_f32_avx512
@@ -134,6 +152,20 @@ static inline __m256i csm_vi_add_i64_f64_avx512(__m256i idx, const int64_t *p, i
     return _mm256_add_epi32(idx, _mm512_cvtepi64_epi32(a));
 }
 #define vi_add_i64 csm_vi_add_i64_f64_avx512
+#define VG 2
+typedef struct { __m512i idx; __mmask8 mask; } csm_step_f64_avx512;
+#define VSTEP csm_step_f64_avx512
+static inline VSTEP csm_make_step_f64_avx512(const int32_t *src)
+{
+    VSTEP st;
+    __m256i s = _mm256_loadu_si256((const __m256i *)src);
+    st.mask = _mm256_cmpge_epi32_mask(s, _mm256_setzero_si256());
+    st.idx = _mm512_and_si512(_mm512_cvtepi32_epi64(s), _mm512_set1_epi64(15));
+    return st;
+}
+#define v_make_step csm_make_step_f64_avx512
+#define v_apply_step(acc, regs, st) \
+    _mm512_mask_mov_pd(acc, (st).mask, _mm512_permutex2var_pd((regs)[0], (st).idx, (regs)[1]))
 static inline __m512d csm_exp_f64_avx512(__m512d x)
 {
     x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
@@ -153,7 +185,8 @@ static inline __m512d csm_exp_f64_avx512(__m512d x)
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24.0));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6.0));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
-    p = _mm512_fmadd_pd(p, _mm512_mul_pd(r, r), _mm512_add_pd(r, _mm512_set1_pd(1.0)));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
     return _mm512_scalef_pd(p, n);
 }
 #define v_exp csm_exp_f64_avx512

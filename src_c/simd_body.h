@@ -197,24 +197,119 @@ static inline int CSM_FN(simd_tiny_ok)(int64_t cols, int64_t xs, int64_t ys)
     return cols >= 1 && cols <= CSM_TINY_MAX && xs > -lim && xs < lim && ys > -lim && ys < lim;
 }
 
-/* Load the VN x cols tile starting at row r0 (nr rows valid) into xv[], and
- * return the lane maxima. */
-static inline V CSM_FN(simd_tiny_load)(const CSM_T *x, VI ix, int64_t cols, int nr, V *xv)
+/* A tile is VN rows x cols. Contiguous tiles (row stride == cols) are loaded
+ * with plain vector loads and transposed in registers by a plan of permute
+ * steps built once per call; strided tiles use gathers and scatters. (On
+ * AMD Zen 4 gathers and scatters cost several times the permutes.) */
+typedef struct {
+    int64_t cols;
+    int contiguous;
+    int n_load[CSM_TINY_MAX], n_store[CSM_TINY_MAX];
+    int load_group[CSM_TINY_MAX][CSM_TINY_MAX], store_group[CSM_TINY_MAX][CSM_TINY_MAX];
+    VSTEP load[CSM_TINY_MAX][CSM_TINY_MAX], store[CSM_TINY_MAX][CSM_TINY_MAX];
+} CSM_FN(simd_plan);
+
+static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int contiguous)
 {
+    p->cols = cols;
+    p->contiguous = contiguous;
+    if (!contiguous) return;
+    int C = (int)cols, groups = (C + VG - 1) / VG;
+    int32_t src[VN];
+    for (int c = 0; c < C; c++) {  /* column c from the loaded registers */
+        p->n_load[c] = 0;
+        for (int g = 0; g < groups; g++) {
+            int any = 0;
+            for (int i = 0; i < VN; i++) {
+                int f = i * C + c - g * VG * VN;
+                src[i] = (f >= 0 && f < VG * VN) ? f : -1;
+                any |= src[i] >= 0;
+            }
+            if (any) {
+                p->load_group[c][p->n_load[c]] = g * VG;
+                p->load[c][p->n_load[c]++] = v_make_step(src);
+            }
+        }
+    }
+    for (int k = 0; k < C; k++) {  /* output register k from the result columns */
+        p->n_store[k] = 0;
+        for (int g = 0; g < groups; g++) {
+            int any = 0;
+            for (int j = 0; j < VN; j++) {
+                int f = k * VN + j, col = f % C, row = f / C;
+                src[j] = (col >= g * VG && col < g * VG + VG) ? (col - g * VG) * VN + row : -1;
+                any |= src[j] >= 0;
+            }
+            if (any) {
+                p->store_group[k][p->n_store[k]] = g * VG;
+                p->store[k][p->n_store[k]++] = v_make_step(src);
+            }
+        }
+    }
+}
+
+/* Load the tile at x (nr rows valid) as columns xv[0..cols); return the lane
+ * maxima. */
+static inline V CSM_FN(simd_tiny_load)(const CSM_FN(simd_plan) *p, const CSM_T *x, VI ix,
+                                       int nr, V *xv)
+{
+    const int64_t cols = p->cols;
     V m = v_set1((CSM_T)-INFINITY);
+    if (p->contiguous) {
+        V reg[CSM_TINY_MAX + VG];
+        int64_t total = (int64_t)nr * cols;
+        for (int64_t k = 0; k < cols; k++) {
+            int64_t left = total - k * VN;
+            reg[k] = left >= VN ? v_load(x + k * VN)
+                                : v_load_tail(x + k * VN, (int)(left > 0 ? left : 0), v_zero());
+        }
+        for (int k = 0; k < VG; k++) reg[cols + k] = v_zero();
+        for (int64_t c = 0; c < cols; c++) {
+            V v = v_zero();
+            for (int s = 0; s < p->n_load[c]; s++)
+                v = v_apply_step(v, reg + p->load_group[c][s], p->load[c][s]);
+            xv[c] = v;
+            m = v_max(m, v);
+        }
+        return m;
+    }
     for (int64_t c = 0; c < cols; c++) {
         V v = nr == VN ? v_gather(x, vi_add_const(ix, c))
-                       : v_gather_tail(x, vi_add_const(ix, c), nr, v_set1((CSM_T)0));
+                       : v_gather_tail(x, vi_add_const(ix, c), nr, v_zero());
         xv[c] = v;
         m = v_max(m, v);
     }
     return m;
 }
 
-static inline void CSM_FN(simd_tiny_store)(CSM_T *y, VI iy, int64_t c, int nr, V v)
+/* Store result columns val[0..cols) as the tile at y (nr rows valid). */
+static inline void CSM_FN(simd_tiny_store)(const CSM_FN(simd_plan) *p, CSM_T *y, VI iy, int nr,
+                                           V *val)
 {
-    if (nr == VN) v_scatter(y, vi_add_const(iy, c), v);
-    else v_scatter_tail(y, vi_add_const(iy, c), nr, v);
+    const int64_t cols = p->cols;
+    if (p->contiguous) {
+        int64_t total = (int64_t)nr * cols;
+        for (int k = 0; k < VG; k++) val[cols + k] = v_zero();
+        for (int64_t k = 0; k < cols; k++) {
+            V o = v_zero();
+            for (int s = 0; s < p->n_store[k]; s++)
+                o = v_apply_step(o, val + p->store_group[k][s], p->store[k][s]);
+            int64_t left = total - k * VN;
+            if (left >= VN) v_store(y + k * VN, o);
+            else if (left > 0) v_store_tail(y + k * VN, (int)left, o);
+        }
+        return;
+    }
+    for (int64_t c = 0; c < cols; c++) {
+        if (nr == VN) v_scatter(y, vi_add_const(iy, c), val[c]);
+        else v_scatter_tail(y, vi_add_const(iy, c), nr, val[c]);
+    }
+}
+
+/* The permute plan pays for itself over a few tiles of contiguous rows. */
+static inline int CSM_FN(simd_use_permutes)(int64_t rows, int64_t cols, int64_t xs, int64_t ys)
+{
+    return xs == cols && ys == cols && rows >= 4 * VN;
 }
 
 /* sum over the row minus one, per lane (terms equal to the max excluded,
@@ -247,12 +342,12 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, ys)) {
         VI ix = vi_lanes_times(xs), iy = vi_lanes_times(ys);
-        V xv[CSM_TINY_MAX], ev[CSM_TINY_MAX];
+        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        CSM_FN(simd_plan) plan;
+        CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
         for (int64_t r = 0; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
-            const CSM_T *xr = x + r * xs;
-            CSM_T *yr = y + r * ys;
-            V m = CSM_FN(simd_tiny_load)(xr, ix, cols, nr, xv);
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
             V s = v_zero();
             for (int64_t c = 0; c < cols; c++) {
                 ev[c] = v_exp(v_sub(xv[c], m));
@@ -262,9 +357,9 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
             V rcp = v_div(v_set1((CSM_T)1), s);
             for (int64_t c = 0; c < cols; c++) {
                 V q = v_mul(ev[c], rcp);
-                q = v_fmadd(v_sub(ev[c], v_mul(q, s)), rcp, q);
-                CSM_FN(simd_tiny_store)(yr, iy, c, nr, q);
+                ev[c] = v_fmadd(v_sub(ev[c], v_mul(q, s)), rcp, q);
             }
+            CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, ev);
         }
         return;
     }
@@ -286,14 +381,16 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, ys)) {
         VI ix = vi_lanes_times(xs), iy = vi_lanes_times(ys);
-        V xv[CSM_TINY_MAX], ev[CSM_TINY_MAX];
+        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        CSM_FN(simd_plan) plan;
+        CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
         for (int64_t r = 0; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
-            V m = CSM_FN(simd_tiny_load)(x + r * xs, ix, cols, nr, xv);
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
             V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
             V lse = CSM_FN(simd_nan_if_inf)(m, CSM_FN(simd_log1p)(t));
-            for (int64_t c = 0; c < cols; c++)
-                CSM_FN(simd_tiny_store)(y + r * ys, iy, c, nr, v_sub(v_sub(xv[c], m), lse));
+            for (int64_t c = 0; c < cols; c++) xv[c] = v_sub(v_sub(xv[c], m), lse);
+            CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, xv);
         }
         return;
     }
@@ -321,10 +418,12 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, 1)) {
         VI ix = vi_lanes_times(xs);
-        V xv[CSM_TINY_MAX], ev[CSM_TINY_MAX];
+        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        CSM_FN(simd_plan) plan;
+        CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, cols));
         for (int64_t r = 0; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
-            V m = CSM_FN(simd_tiny_load)(x + r * xs, ix, cols, nr, xv);
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
             V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
             /* +-inf maximum: the result is m, unless a NaN makes t NaN */
             V lse = v_add(m, CSM_FN(simd_log1p)(t));

@@ -39,3 +39,7 @@
 #undef v_exp
 #undef v_getmant
 #undef v_getexp
+#undef VG
+#undef VSTEP
+#undef v_make_step
+#undef v_apply_step
