@@ -54,6 +54,11 @@ extensions = [
             "src_c/losses.h",
             "src_c/losses_body.h",
             "csoftmax/_losses.pxi",
+            "src_c/simd_avx2.h",
+            "src_c/simd_avx512.h",
+            "src_c/simd_body.h",
+            "src_c/simd_instance.h",
+            "src_c/simd_undef.h",
         ],
     )
 ]

@@ -43,7 +43,8 @@ static inline float csm_exp_f32(float x)
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
     int32_t n1 = ni >> 1;
     int32_t n2 = ni - n1;
     float s1 = csm_f32_from_bits((uint32_t)(n1 + 127) << 23);
@@ -75,7 +76,8 @@ static inline double csm_exp_f64(double x)
     p = p * r + 1.0 / 24.0;
     p = p * r + 1.0 / 6.0;
     p = p * r + 0.5;
-    p = p * (r * r) + r + 1.0;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
     int64_t n1 = ni >> 1;
     int64_t n2 = ni - n1;
     double s1 = csm_f64_from_bits((uint64_t)(n1 + 1023) << 52);

@@ -1,0 +1,282 @@
+/*
+ * AVX2 + FMA vector operations for simd_body.h, for float32 (CSM_F32 defined)
+ * or float64. Included after `#pragma GCC target("avx2,fma")`.
+ *
+ * exp: as in simd_avx512.h, with 2^n applied as two exponent-field factors
+ * 2^(n/2) * 2^(n - n/2) so that subnormal results and overflow to +inf come
+ * out of the multiplications (AVX2 has no vscalef).
+ * Masks are all-ones / all-zeros lanes; tails use vmaskmov loads and stores.
+ */
+#include <immintrin.h>
+
+#ifndef CSM_SIMD_AVX2_COMMON
+#define CSM_SIMD_AVX2_COMMON
+static inline __m256i csm_tail_mask_epi32_avx2(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+}
+static inline __m256i csm_tail_mask_epi64_avx2(int n)
+{
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_set_epi64x(3, 2, 1, 0));
+}
+#endif
+
+#ifdef CSM_F32
+#define CSM_T float
+#define CSM_SFX f32
+#define VN 8
+typedef __m256 csm_v_f32_avx2;
+#define V csm_v_f32_avx2
+#define VM csm_v_f32_avx2
+#define v_set1 _mm256_set1_ps
+#define v_zero _mm256_setzero_ps
+#define v_load _mm256_loadu_ps
+#define v_store _mm256_storeu_ps
+#define v_add _mm256_add_ps
+#define v_sub _mm256_sub_ps
+#define v_mul _mm256_mul_ps
+#define v_div _mm256_div_ps
+#define v_max _mm256_max_ps
+#define v_min _mm256_min_ps
+#define v_fmadd _mm256_fmadd_ps
+#define v_load_tail(p, n, fill) \
+    _mm256_blendv_ps(fill, _mm256_maskload_ps(p, csm_tail_mask_epi32_avx2(n)), \
+                     _mm256_castsi256_ps(csm_tail_mask_epi32_avx2(n)))
+#define v_store_tail(p, n, v) _mm256_maskstore_ps(p, csm_tail_mask_epi32_avx2(n), v)
+#define v_eq(a, b) _mm256_cmp_ps(a, b, _CMP_EQ_OQ)
+#define v_isnan(a) _mm256_cmp_ps(a, a, _CMP_UNORD_Q)
+#define v_gt(a, b) _mm256_cmp_ps(a, b, _CMP_GT_OQ)
+#define v_isinf(a) _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a), _mm256_set1_ps(INFINITY), _CMP_EQ_OQ)
+#define v_blend(mask, a, b) _mm256_blendv_ps(a, b, mask)
+#define v_mask_add(a, mask, b) _mm256_add_ps(a, _mm256_and_ps(mask, b))
+#define v_round(a) _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+static inline float csm_hmax_f32_avx2(__m256 a)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+#define v_hmax csm_hmax_f32_avx2
+static inline double csm_hsum_f32_avx2(__m256 a)
+{
+    __m256d s = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
+                              _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+}
+#define v_hsum csm_hsum_f32_avx2
+typedef __m256i csm_vi_f32_avx2;
+#define VI csm_vi_f32_avx2
+#define vi_lanes_times(stride) _mm256_mullo_epi32(_mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0), _mm256_set1_epi32((int)(stride)))
+#define vi_add_const(idx, c) _mm256_add_epi32(idx, _mm256_set1_epi32((int)(c)))
+#define v_gather(base, idx) _mm256_i32gather_ps(base, idx, 4)
+#define v_gather_tail(base, idx, n, fill) \
+    _mm256_mask_i32gather_ps(fill, base, idx, _mm256_castsi256_ps(csm_tail_mask_epi32_avx2(n)), 4)
+/* AVX2 has no scatter: lanes go out through a small buffer. */
+static inline void csm_scatter_f32_avx2(float *base, __m256i idx, __m256 v, int n)
+{
+    float val[8];
+    int32_t off[8];
+    _mm256_storeu_ps(val, v);
+    _mm256_storeu_si256((__m256i *)off, idx);
+    for (int k = 0; k < n; k++) base[off[k]] = val[k];
+}
+#define v_scatter(base, idx, v) csm_scatter_f32_avx2(base, idx, v, 8)
+#define v_scatter_tail(base, idx, n, v) csm_scatter_f32_avx2(base, idx, v, n)
+static inline __m256i csm_vi_add_i64_f32_avx2(__m256i idx, const int64_t *p, int n)
+{
+    int32_t t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < n && k < 8; k++) t[k] = (int32_t)p[k];
+    return _mm256_add_epi32(idx, _mm256_loadu_si256((const __m256i *)t));
+}
+#define vi_add_i64 csm_vi_add_i64_f32_avx2
+/* In-register transposition steps: one register per step (VG = 1), lanes
+ * picked by vpermps and merged under a lane mask. */
+#define VG 1
+typedef struct { __m256i idx; __m256 mask; } csm_step_f32_avx2;
+#define VSTEP csm_step_f32_avx2
+static inline VSTEP csm_make_step_f32_avx2(const int32_t *src)
+{
+    VSTEP st;
+    __m256i s = _mm256_loadu_si256((const __m256i *)src);
+    st.mask = _mm256_castsi256_ps(_mm256_cmpgt_epi32(s, _mm256_set1_epi32(-1)));
+    st.idx = _mm256_and_si256(s, _mm256_set1_epi32(7));
+    return st;
+}
+#define v_make_step csm_make_step_f32_avx2
+#define v_apply_step(acc, regs, st) \
+    _mm256_blendv_ps(acc, _mm256_permutevar8x32_ps((regs)[0], (st).idx), (st).mask)
+static inline __m256 csm_exp_f32_avx2(__m256 x)
+{
+    x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  /* NaN stays NaN (second operand) */
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
+    __m256 n = v_round(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i ni = _mm256_cvtps_epi32(n);   /* NaN -> 0x80000000, result replaced below */
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256i n2 = _mm256_sub_epi32(ni, n1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+#define v_exp csm_exp_f32_avx2
+/* For positive normal finite a: mantissa in [1, 2) and unbiased exponent. */
+static inline __m256 csm_getmant_f32_avx2(__m256 a)
+{
+    __m256i b = _mm256_castps_si256(a);
+    b = _mm256_or_si256(_mm256_and_si256(b, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000));
+    return _mm256_castsi256_ps(b);
+}
+static inline __m256 csm_getexp_f32_avx2(__m256 a)
+{
+    __m256i e = _mm256_srli_epi32(_mm256_castps_si256(a), 23);
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(e, _mm256_set1_epi32(127)));
+}
+#define v_getmant csm_getmant_f32_avx2
+#define v_getexp csm_getexp_f32_avx2
+#else /* float64 */
+#define CSM_T double
+#define CSM_SFX f64
+#define VN 4
+typedef __m256d csm_v_f64_avx2;
+#define V csm_v_f64_avx2
+#define VM csm_v_f64_avx2
+#define v_set1 _mm256_set1_pd
+#define v_zero _mm256_setzero_pd
+#define v_load _mm256_loadu_pd
+#define v_store _mm256_storeu_pd
+#define v_add _mm256_add_pd
+#define v_sub _mm256_sub_pd
+#define v_mul _mm256_mul_pd
+#define v_div _mm256_div_pd
+#define v_max _mm256_max_pd
+#define v_min _mm256_min_pd
+#define v_fmadd _mm256_fmadd_pd
+#define v_load_tail(p, n, fill) \
+    _mm256_blendv_pd(fill, _mm256_maskload_pd(p, csm_tail_mask_epi64_avx2(n)), \
+                     _mm256_castsi256_pd(csm_tail_mask_epi64_avx2(n)))
+#define v_store_tail(p, n, v) _mm256_maskstore_pd(p, csm_tail_mask_epi64_avx2(n), v)
+#define v_eq(a, b) _mm256_cmp_pd(a, b, _CMP_EQ_OQ)
+#define v_isnan(a) _mm256_cmp_pd(a, a, _CMP_UNORD_Q)
+#define v_gt(a, b) _mm256_cmp_pd(a, b, _CMP_GT_OQ)
+#define v_isinf(a) _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a), _mm256_set1_pd(INFINITY), _CMP_EQ_OQ)
+#define v_blend(mask, a, b) _mm256_blendv_pd(a, b, mask)
+#define v_mask_add(a, mask, b) _mm256_add_pd(a, _mm256_and_pd(mask, b))
+#define v_round(a) _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+static inline double csm_hmax_f64_avx2(__m256d a)
+{
+    __m128d m = _mm_max_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    m = _mm_max_sd(m, _mm_unpackhi_pd(m, m));
+    return _mm_cvtsd_f64(m);
+}
+#define v_hmax csm_hmax_f64_avx2
+static inline double csm_hsum_f64_avx2(__m256d a)
+{
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+}
+#define v_hsum csm_hsum_f64_avx2
+typedef __m128i csm_vi_f64_avx2;
+#define VI csm_vi_f64_avx2
+#define vi_lanes_times(stride) _mm_mullo_epi32(_mm_set_epi32(3, 2, 1, 0), _mm_set1_epi32((int)(stride)))
+#define vi_add_const(idx, c) _mm_add_epi32(idx, _mm_set1_epi32((int)(c)))
+#define v_gather(base, idx) _mm256_i32gather_pd(base, idx, 8)
+#define v_gather_tail(base, idx, n, fill) \
+    _mm256_mask_i32gather_pd(fill, base, idx, _mm256_castsi256_pd(csm_tail_mask_epi64_avx2(n)), 8)
+static inline void csm_scatter_f64_avx2(double *base, __m128i idx, __m256d v, int n)
+{
+    double val[4];
+    int32_t off[4];
+    _mm256_storeu_pd(val, v);
+    _mm_storeu_si128((__m128i *)off, idx);
+    for (int k = 0; k < n; k++) base[off[k]] = val[k];
+}
+#define v_scatter(base, idx, v) csm_scatter_f64_avx2(base, idx, v, 4)
+#define v_scatter_tail(base, idx, n, v) csm_scatter_f64_avx2(base, idx, v, n)
+static inline __m128i csm_vi_add_i64_f64_avx2(__m128i idx, const int64_t *p, int n)
+{
+    int32_t t[4] = {0, 0, 0, 0};
+    for (int k = 0; k < n && k < 4; k++) t[k] = (int32_t)p[k];
+    return _mm_add_epi32(idx, _mm_loadu_si128((const __m128i *)t));
+}
+#define vi_add_i64 csm_vi_add_i64_f64_avx2
+#define VG 1
+typedef struct { __m256i idx; __m256d mask; } csm_step_f64_avx2;
+#define VSTEP csm_step_f64_avx2
+static inline VSTEP csm_make_step_f64_avx2(const int32_t *src)
+{
+    VSTEP st;
+    int32_t pair[8];
+    for (int k = 0; k < 4; k++) {
+        int32_t q = src[k] < 0 ? 0 : (src[k] & 3);
+        pair[2 * k] = 2 * q;
+        pair[2 * k + 1] = 2 * q + 1;
+    }
+    __m128i s = _mm_loadu_si128((const __m128i *)src);
+    st.mask = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_cmpgt_epi32(s, _mm_set1_epi32(-1))));
+    st.idx = _mm256_loadu_si256((const __m256i *)pair);
+    return st;
+}
+#define v_make_step csm_make_step_f64_avx2
+#define v_apply_step(acc, regs, st) \
+    _mm256_blendv_pd(acc, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps((regs)[0]), (st).idx)), (st).mask)
+static inline __m256d csm_exp_f64_avx2(__m256d x)
+{
+    x = _mm256_max_pd(_mm256_set1_pd(-746.0), x);
+    x = _mm256_min_pd(_mm256_set1_pd(710.0), x);
+    __m256d n = v_round(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)));
+    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+    __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    /* n is integral and within [-1077, 1025]: convert through int32 */
+    __m128i n32 = _mm256_cvtpd_epi32(n);
+    __m128i h32 = _mm_srai_epi32(n32, 1);
+    __m256i n1 = _mm256_cvtepi32_epi64(h32);
+    __m256i n2 = _mm256_cvtepi32_epi64(_mm_sub_epi32(n32, h32));
+    __m256d s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n1, _mm256_set1_epi64x(1023)), 52));
+    __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n2, _mm256_set1_epi64x(1023)), 52));
+    __m256d y = _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
+    return _mm256_blendv_pd(y, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+}
+#define v_exp csm_exp_f64_avx2
+static inline __m256d csm_getmant_f64_avx2(__m256d a)
+{
+    __m256i b = _mm256_castpd_si256(a);
+    b = _mm256_or_si256(_mm256_and_si256(b, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)),
+                        _mm256_set1_epi64x(0x3FF0000000000000LL));
+    return _mm256_castsi256_pd(b);
+}
+static inline __m256d csm_getexp_f64_avx2(__m256d a)
+{
+    /* exponents here are small and non-negative: via int32 */
+    __m256i e = _mm256_srli_epi64(_mm256_castpd_si256(a), 52);
+    __m128i e32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(e, _mm256_set_epi32(0, 0, 0, 0, 6, 4, 2, 0)));
+    return _mm256_cvtepi32_pd(_mm_sub_epi32(e32, _mm_set1_epi32(1023)));
+}
+#define v_getmant csm_getmant_f64_avx2
+#define v_getexp csm_getexp_f64_avx2
+#endif

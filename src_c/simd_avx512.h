@@ -1,0 +1,195 @@
+/*
+ * AVX-512 vector operations for simd_body.h, for float32 (CSM_F32 defined) or
+ * float64. Included after `#pragma GCC target("avx512f,...")`.
+ *
+ * exp: x * log2(e) is split into n = round(.) and r = x - n ln2 (two-part
+ * ln 2), exp(r) by a polynomial, and 2^n applied by vscalef, which rounds
+ * once and gives subnormal results, 0 and +inf correctly.
+ */
+#include <immintrin.h>
+
+#ifdef CSM_F32
+#define CSM_T float
+#define CSM_SFX f32
+#define VN 16
+typedef __m512 csm_v_f32_avx512;
+typedef __mmask16 csm_m_f32_avx512;
+#define V csm_v_f32_avx512
+#define VM csm_m_f32_avx512
+#define v_set1 _mm512_set1_ps
+#define v_zero _mm512_setzero_ps
+#define v_load _mm512_loadu_ps
+#define v_store _mm512_storeu_ps
+#define v_add _mm512_add_ps
+#define v_sub _mm512_sub_ps
+#define v_mul _mm512_mul_ps
+#define v_div _mm512_div_ps
+#define v_max _mm512_max_ps
+#define v_min _mm512_min_ps
+#define v_fmadd _mm512_fmadd_ps
+#define v_tail_mask(n) ((__mmask16)((1u << (n)) - 1u))
+#define v_load_tail(p, n, fill) _mm512_mask_loadu_ps(fill, v_tail_mask(n), p)
+#define v_store_tail(p, n, v) _mm512_mask_storeu_ps(p, v_tail_mask(n), v)
+#define v_eq(a, b) _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ)
+#define v_isnan(a) _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q)
+#define v_gt(a, b) _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ)
+#define v_isinf(a) _mm512_fpclass_ps_mask(a, 0x18)
+/* mask ? b : a */
+#define v_blend(mask, a, b) _mm512_mask_blend_ps(mask, a, b)
+#define v_mask_add(a, mask, b) _mm512_mask_add_ps(a, mask, a, b)
+#define v_round(a) _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define v_scalef _mm512_scalef_ps
+#define v_hmax(a) _mm512_reduce_max_ps(a)
+static inline double csm_hsum_f32_avx512(__m512 a)
+{
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+#define v_hsum csm_hsum_f32_avx512
+/* 32-bit lane indices for gathers/scatters */
+typedef __m512i csm_vi_f32_avx512;
+#define VI csm_vi_f32_avx512
+#define vi_lanes_times(stride) _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32((int)(stride)))
+#define vi_add_const(idx, c) _mm512_add_epi32(idx, _mm512_set1_epi32((int)(c)))
+#define v_gather(base, idx) _mm512_i32gather_ps(idx, base, 4)
+#define v_gather_tail(base, idx, n, fill) _mm512_mask_i32gather_ps(fill, v_tail_mask(n), idx, base, 4)
+#define v_scatter(base, idx, v) _mm512_i32scatter_ps(base, idx, v, 4)
+#define v_scatter_tail(base, idx, n, v) _mm512_mask_i32scatter_ps(base, v_tail_mask(n), idx, v, 4)
+/* idx + per-lane int64 offsets loaded from p (n lanes valid) */
+static inline __m512i csm_vi_add_i64_f32_avx512(__m512i idx, const int64_t *p, int n)
+{
+    __mmask8 m0 = (__mmask8)((n >= 8) ? 0xFF : ((1u << n) - 1u));
+    __mmask8 m1 = (__mmask8)((n >= 16) ? 0xFF : (n <= 8 ? 0 : ((1u << (n - 8)) - 1u)));
+    __m512i a = _mm512_maskz_loadu_epi64(m0, p);
+    __m512i b = _mm512_maskz_loadu_epi64(m1, p + 8);
+    __m256i a32 = _mm512_cvtepi64_epi32(a), b32 = _mm512_cvtepi64_epi32(b);
+    __m512i t = _mm512_inserti64x4(_mm512_castsi256_si512(a32), b32, 1);
+    return _mm512_add_epi32(idx, t);
+}
+#define vi_add_i64 csm_vi_add_i64_f32_avx512
+/* In-register transposition steps (tiny contiguous rows): a step picks lanes
+ * of a group of VG consecutive registers by index and merges them under a
+ * mask; built once per call from source positions (-1: lane not taken). */
+#define VG 2
+typedef struct { __m512i idx; __mmask16 mask; } csm_step_f32_avx512;
+#define VSTEP csm_step_f32_avx512
+static inline VSTEP csm_make_step_f32_avx512(const int32_t *src)
+{
+    VSTEP st;
+    __m512i s = _mm512_loadu_si512((const void *)src);
+    st.mask = _mm512_cmpge_epi32_mask(s, _mm512_setzero_si512());
+    st.idx = _mm512_and_si512(s, _mm512_set1_epi32(31));
+    return st;
+}
+#define v_make_step csm_make_step_f32_avx512
+#define v_apply_step(acc, regs, st) \
+    _mm512_mask_mov_ps(acc, (st).mask, _mm512_permutex2var_ps((regs)[0], (st).idx, (regs)[1]))
+static inline __m512 csm_exp_f32_avx512(__m512 x)
+{
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x); /* NaN stays NaN (second operand) */
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
+    __m512 n = v_round(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+#define v_exp csm_exp_f32_avx512
+/* mantissa in [1, 2) and exponent, for log */
+#define v_getmant(a) _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
+#define v_getexp(a) _mm512_getexp_ps(a)
+#else /* float64 */
+#define CSM_T double
+#define CSM_SFX f64
+#define VN 8
+typedef __m512d csm_v_f64_avx512;
+typedef __mmask8 csm_m_f64_avx512;
+#define V csm_v_f64_avx512
+#define VM csm_m_f64_avx512
+#define v_set1 _mm512_set1_pd
+#define v_zero _mm512_setzero_pd
+#define v_load _mm512_loadu_pd
+#define v_store _mm512_storeu_pd
+#define v_add _mm512_add_pd
+#define v_sub _mm512_sub_pd
+#define v_mul _mm512_mul_pd
+#define v_div _mm512_div_pd
+#define v_max _mm512_max_pd
+#define v_min _mm512_min_pd
+#define v_fmadd _mm512_fmadd_pd
+#define v_tail_mask(n) ((__mmask8)((1u << (n)) - 1u))
+#define v_load_tail(p, n, fill) _mm512_mask_loadu_pd(fill, v_tail_mask(n), p)
+#define v_store_tail(p, n, v) _mm512_mask_storeu_pd(p, v_tail_mask(n), v)
+#define v_eq(a, b) _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ)
+#define v_isnan(a) _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q)
+#define v_gt(a, b) _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ)
+#define v_isinf(a) _mm512_fpclass_pd_mask(a, 0x18)
+#define v_blend(mask, a, b) _mm512_mask_blend_pd(mask, a, b)
+#define v_mask_add(a, mask, b) _mm512_mask_add_pd(a, mask, a, b)
+#define v_round(a) _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define v_scalef _mm512_scalef_pd
+#define v_hmax(a) _mm512_reduce_max_pd(a)
+#define v_hsum(a) _mm512_reduce_add_pd(a)
+typedef __m256i csm_vi_f64_avx512;
+#define VI csm_vi_f64_avx512
+#define vi_lanes_times(stride) _mm256_mullo_epi32(_mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0), _mm256_set1_epi32((int)(stride)))
+#define vi_add_const(idx, c) _mm256_add_epi32(idx, _mm256_set1_epi32((int)(c)))
+#define v_gather(base, idx) _mm512_i32gather_pd(idx, base, 8)
+#define v_gather_tail(base, idx, n, fill) _mm512_mask_i32gather_pd(fill, v_tail_mask(n), idx, base, 8)
+#define v_scatter(base, idx, v) _mm512_i32scatter_pd(base, idx, v, 8)
+#define v_scatter_tail(base, idx, n, v) _mm512_mask_i32scatter_pd(base, v_tail_mask(n), idx, v, 8)
+static inline __m256i csm_vi_add_i64_f64_avx512(__m256i idx, const int64_t *p, int n)
+{
+    __m512i a = _mm512_maskz_loadu_epi64((__mmask8)((n >= 8) ? 0xFF : ((1u << n) - 1u)), p);
+    return _mm256_add_epi32(idx, _mm512_cvtepi64_epi32(a));
+}
+#define vi_add_i64 csm_vi_add_i64_f64_avx512
+#define VG 2
+typedef struct { __m512i idx; __mmask8 mask; } csm_step_f64_avx512;
+#define VSTEP csm_step_f64_avx512
+static inline VSTEP csm_make_step_f64_avx512(const int32_t *src)
+{
+    VSTEP st;
+    __m256i s = _mm256_loadu_si256((const __m256i *)src);
+    st.mask = _mm256_cmpge_epi32_mask(s, _mm256_setzero_si256());
+    st.idx = _mm512_and_si512(_mm512_cvtepi32_epi64(s), _mm512_set1_epi64(15));
+    return st;
+}
+#define v_make_step csm_make_step_f64_avx512
+#define v_apply_step(acc, regs, st) \
+    _mm512_mask_mov_pd(acc, (st).mask, _mm512_permutex2var_pd((regs)[0], (st).idx, (regs)[1]))
+static inline __m512d csm_exp_f64_avx512(__m512d x)
+{
+    x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
+    x = _mm512_min_pd(_mm512_set1_pd(710.0), x);
+    __m512d n = v_round(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634074)));
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01), x);
+    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10), r);
+    __m512d p = _mm512_set1_pd(1.0 / 6227020800.0);
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 479001600.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 39916800.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 3628800.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 362880.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 40320.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 5040.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 720.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 120.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    return _mm512_scalef_pd(p, n);
+}
+#define v_exp csm_exp_f64_avx512
+#define v_getmant(a) _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
+#define v_getexp(a) _mm512_getexp_pd(a)
+#endif

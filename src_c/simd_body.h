@@ -1,0 +1,482 @@
+/*
+ * Explicit-SIMD row kernels, written once over the small vector layer that
+ * simd_avx512.h / simd_avx2.h define (V, VN, v_load, v_exp, ...), and
+ * instantiated by kernels_avx512.c and kernels_avx2.c for float32 and float64.
+ *
+ * Wide rows (more than CSM_TINY_MAX columns): one row at a time, in passes
+ * over the row while it sits in L1/L2: max; exp(x - max) with its sum; scale.
+ * Tiny rows (up to CSM_TINY_MAX columns): VN rows at a time, one row per SIMD
+ * lane, columns gathered; no per-row call and no per-row scalar tail.
+ *
+ * Numerics as in kernels_body.h: sums of exponentials in vector lanes over
+ * blocks of CSM_BLOCK elements, block sums added in double with Neumaier
+ * compensation; log-domain results use log1p of the sum of the terms other
+ * than the maximum; divisions by the sum are a reciprocal multiply corrected
+ * by one fused Newton step (q + (e - q s) r), which rounds like a division in
+ * all but rare ties.
+ */
+#ifndef CSM_FN
+#define CSM_CAT3_(a, b, c) a##_##b##_##c
+#define CSM_CAT3(a, b, c) CSM_CAT3_(a, b, c)
+#define CSM_FN(op) CSM_CAT3(op, CSM_SFX, CSM_ISA)
+#define CSM_BLOCK 1024
+#endif
+#ifndef CSM_TINY_MAX
+#define CSM_TINY_MAX 16
+#endif
+
+/* ---- wide rows -------------------------------------------------------- */
+
+static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
+{
+    const V ninf = v_set1((CSM_T)-INFINITY);
+    V a0 = ninf, a1 = ninf, a2 = ninf, a3 = ninf;
+    int64_t j = 0;
+    for (; j + 4 * VN <= n; j += 4 * VN) {
+        a0 = v_max(a0, v_load(x + j));
+        a1 = v_max(a1, v_load(x + j + VN));
+        a2 = v_max(a2, v_load(x + j + 2 * VN));
+        a3 = v_max(a3, v_load(x + j + 3 * VN));
+    }
+    for (; j + VN <= n; j += VN) a0 = v_max(a0, v_load(x + j));
+    if (j < n) a1 = v_max(a1, v_load_tail(x + j, (int)(n - j), ninf));
+    return v_hmax(v_max(v_max(a0, a1), v_max(a2, a3)));
+}
+
+/* Neumaier step: (s, c) += b */
+static inline void CSM_FN(simd_acc)(double *s, double *c, double b)
+{
+    double t = *s + b;
+    *c += fabs(*s) >= fabs(b) ? (*s - t) + b : (b - t) + *s;
+    *s = t;
+}
+
+/* sum(exp(x - m)) over the row, the exponentials stored in y. */
+static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m)
+{
+    const V vm = v_set1(m);
+    double s = 0.0, c = 0.0;
+    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+        V a0 = v_zero(), a1 = v_zero();
+        int64_t j = b;
+        for (; j + 2 * VN <= end; j += 2 * VN) {
+            V e0 = v_exp(v_sub(v_load(x + j), vm));
+            V e1 = v_exp(v_sub(v_load(x + j + VN), vm));
+            v_store(y + j, e0);
+            v_store(y + j + VN, e1);
+            a0 = v_add(a0, e0);
+            a1 = v_add(a1, e1);
+        }
+        for (; j + VN <= end; j += VN) {
+            V e0 = v_exp(v_sub(v_load(x + j), vm));
+            v_store(y + j, e0);
+            a0 = v_add(a0, e0);
+        }
+        if (j < end) {
+            int k = (int)(end - j);
+            V e0 = v_exp(v_sub(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm));
+            v_store_tail(y + j, k, e0);
+            a1 = v_add(a1, e0);  /* masked-off lanes are exp(-inf) = 0 */
+        }
+        CSM_FN(simd_acc)(&s, &c, v_hsum(v_add(a0, a1)));
+    }
+    return s + c;
+}
+
+/* sum(exp(x - m)) - 1 for a row with finite maximum m, formed as the sum of
+ * the terms below the maximum plus (number of maximal terms - 1). When y is
+ * not NULL the exponentials are stored there. */
+static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m)
+{
+    const V vm = v_set1(m), one = v_set1((CSM_T)1), zero = v_zero();
+    double s = 0.0, c = 0.0, count = 0.0;
+    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+        V a0 = zero, a1 = zero, k0 = zero, k1 = zero;
+        int64_t j = b;
+        for (; j + 2 * VN <= end; j += 2 * VN) {
+            V x0 = v_load(x + j), x1 = v_load(x + j + VN);
+            V e0 = v_exp(v_sub(x0, vm)), e1 = v_exp(v_sub(x1, vm));
+            VM q0 = v_eq(x0, vm), q1 = v_eq(x1, vm);
+            if (y != NULL) {
+                v_store(y + j, e0);
+                v_store(y + j + VN, e1);
+            }
+            a0 = v_add(a0, v_blend(q0, e0, zero));
+            a1 = v_add(a1, v_blend(q1, e1, zero));
+            k0 = v_mask_add(k0, q0, one);
+            k1 = v_mask_add(k1, q1, one);
+        }
+        for (; j < end; j += VN) {
+            int k = end - j < VN ? (int)(end - j) : VN;
+            V x0 = v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY));
+            V e0 = v_exp(v_sub(x0, vm));
+            VM q0 = v_eq(x0, vm);
+            if (y != NULL) v_store_tail(y + j, k, e0);
+            a0 = v_add(a0, v_blend(q0, e0, zero));
+            k0 = v_mask_add(k0, q0, one);
+        }
+        CSM_FN(simd_acc)(&s, &c, v_hsum(v_add(a0, a1)));
+        count += v_hsum(v_add(k0, k1));
+    }
+    return (s + c) + (count - 1.0);
+}
+
+/* y = e / s for the stored exponentials e: reciprocal plus one Newton step. */
+static inline void CSM_FN(simd_row_divide)(CSM_T *y, int64_t n, CSM_T s, CSM_T scale)
+{
+    const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vscale = v_set1(scale);
+    int64_t j = 0;
+    for (; j + VN <= n; j += VN) {
+        V e = v_load(y + j);
+        V q = v_mul(e, vr);
+        q = v_fmadd(v_sub(e, v_mul(q, vs)), vr, q);
+        v_store(y + j, v_mul(q, vscale));
+    }
+    if (j < n) {
+        int k = (int)(n - j);
+        V e = v_load_tail(y + j, k, v_zero());
+        V q = v_mul(e, vr);
+        q = v_fmadd(v_sub(e, v_mul(q, vs)), vr, q);
+        v_store_tail(y + j, k, v_mul(q, vscale));
+    }
+}
+
+static inline void CSM_FN(simd_fill)(CSM_T *y, int64_t n, CSM_T value)
+{
+    for (int64_t j = 0; j < n; j++) y[j] = value;
+}
+
+/* ---- tiny rows: VN rows per step, one per lane ------------------------ */
+
+/* log1p(t) per lane for t >= 0 (or NaN): log(u) * t / (u - 1) with u = 1 + t
+ * (exact where u rounds to 1); log(u) = e ln2 + 2 atanh((f - 1) / (f + 1)),
+ * f in [sqrt(1/2), sqrt(2)). */
+static inline V CSM_FN(simd_log1p)(V t)
+{
+    const V one = v_set1((CSM_T)1);
+    V u = v_add(one, t);
+    V f = v_getmant(u);
+    V e = v_getexp(u);
+    VM big = v_gt(f, v_set1((CSM_T)1.41421356237309504880));
+    f = v_blend(big, f, v_mul(f, v_set1((CSM_T)0.5)));
+    e = v_blend(big, e, v_add(e, one));
+    V z = v_div(v_sub(f, one), v_add(f, one));
+    V z2 = v_mul(z, z);
+#ifdef CSM_F32
+    V p = v_set1((CSM_T)(1.0 / 9));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 7)));
+#else
+    V p = v_set1((CSM_T)(1.0 / 21));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 19)));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 17)));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 15)));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 13)));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 11)));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 9)));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 7)));
+#endif
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 5)));
+    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 3)));
+    /* log f = 2z + 2z * z2 * p */
+    V twoz = v_add(z, z);
+    V logf = v_fmadd(v_mul(twoz, z2), p, twoz);
+    V lg = v_fmadd(e, v_set1((CSM_T)6.93147180369123816490e-01),
+                   v_fmadd(e, v_set1((CSM_T)1.90821492927058770002e-10), logf));
+    V um1 = v_sub(u, one);
+    V r = v_mul(lg, v_div(t, um1));
+    return v_blend(v_eq(u, one), r, t);
+}
+
+/* Whether the lane-gather kernels can address these strides with int32 lane
+ * indices. */
+static inline int CSM_FN(simd_tiny_ok)(int64_t cols, int64_t xs, int64_t ys)
+{
+    const int64_t lim = ((int64_t)1 << 30) / VN;
+    return cols >= 1 && cols <= CSM_TINY_MAX && xs > -lim && xs < lim && ys > -lim && ys < lim;
+}
+
+/* A tile is VN rows x cols. Contiguous tiles (row stride == cols) are loaded
+ * with plain vector loads and transposed in registers by a plan of permute
+ * steps built once per call; strided tiles use gathers and scatters. (On
+ * AMD Zen 4 gathers and scatters cost several times the permutes.) */
+typedef struct {
+    int64_t cols;
+    int contiguous;
+    int n_load[CSM_TINY_MAX], n_store[CSM_TINY_MAX];
+    int load_group[CSM_TINY_MAX][CSM_TINY_MAX], store_group[CSM_TINY_MAX][CSM_TINY_MAX];
+    VSTEP load[CSM_TINY_MAX][CSM_TINY_MAX], store[CSM_TINY_MAX][CSM_TINY_MAX];
+} CSM_FN(simd_plan);
+
+static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int contiguous)
+{
+    p->cols = cols;
+    p->contiguous = contiguous;
+    if (!contiguous) return;
+    int C = (int)cols, groups = (C + VG - 1) / VG;
+    int32_t src[VN];
+    for (int c = 0; c < C; c++) {  /* column c from the loaded registers */
+        p->n_load[c] = 0;
+        for (int g = 0; g < groups; g++) {
+            int any = 0;
+            for (int i = 0; i < VN; i++) {
+                int f = i * C + c - g * VG * VN;
+                src[i] = (f >= 0 && f < VG * VN) ? f : -1;
+                any |= src[i] >= 0;
+            }
+            if (any) {
+                p->load_group[c][p->n_load[c]] = g * VG;
+                p->load[c][p->n_load[c]++] = v_make_step(src);
+            }
+        }
+    }
+    for (int k = 0; k < C; k++) {  /* output register k from the result columns */
+        p->n_store[k] = 0;
+        for (int g = 0; g < groups; g++) {
+            int any = 0;
+            for (int j = 0; j < VN; j++) {
+                int f = k * VN + j, col = f % C, row = f / C;
+                src[j] = (col >= g * VG && col < g * VG + VG) ? (col - g * VG) * VN + row : -1;
+                any |= src[j] >= 0;
+            }
+            if (any) {
+                p->store_group[k][p->n_store[k]] = g * VG;
+                p->store[k][p->n_store[k]++] = v_make_step(src);
+            }
+        }
+    }
+}
+
+/* Load the tile at x (nr rows valid) as columns xv[0..cols); return the lane
+ * maxima. */
+static inline V CSM_FN(simd_tiny_load)(const CSM_FN(simd_plan) *p, const CSM_T *x, VI ix,
+                                       int nr, V *xv)
+{
+    const int64_t cols = p->cols;
+    V m = v_set1((CSM_T)-INFINITY);
+    if (p->contiguous) {
+        V reg[CSM_TINY_MAX + VG];
+        int64_t total = (int64_t)nr * cols;
+        for (int64_t k = 0; k < cols; k++) {
+            int64_t left = total - k * VN;
+            reg[k] = left >= VN ? v_load(x + k * VN)
+                                : v_load_tail(x + k * VN, (int)(left > 0 ? left : 0), v_zero());
+        }
+        for (int k = 0; k < VG; k++) reg[cols + k] = v_zero();
+        for (int64_t c = 0; c < cols; c++) {
+            V v = v_zero();
+            for (int s = 0; s < p->n_load[c]; s++)
+                v = v_apply_step(v, reg + p->load_group[c][s], p->load[c][s]);
+            xv[c] = v;
+            m = v_max(m, v);
+        }
+        return m;
+    }
+    for (int64_t c = 0; c < cols; c++) {
+        V v = nr == VN ? v_gather(x, vi_add_const(ix, c))
+                       : v_gather_tail(x, vi_add_const(ix, c), nr, v_zero());
+        xv[c] = v;
+        m = v_max(m, v);
+    }
+    return m;
+}
+
+/* Store result columns val[0..cols) as the tile at y (nr rows valid). */
+static inline void CSM_FN(simd_tiny_store)(const CSM_FN(simd_plan) *p, CSM_T *y, VI iy, int nr,
+                                           V *val)
+{
+    const int64_t cols = p->cols;
+    if (p->contiguous) {
+        int64_t total = (int64_t)nr * cols;
+        for (int k = 0; k < VG; k++) val[cols + k] = v_zero();
+        for (int64_t k = 0; k < cols; k++) {
+            V o = v_zero();
+            for (int s = 0; s < p->n_store[k]; s++)
+                o = v_apply_step(o, val + p->store_group[k][s], p->store[k][s]);
+            int64_t left = total - k * VN;
+            if (left >= VN) v_store(y + k * VN, o);
+            else if (left > 0) v_store_tail(y + k * VN, (int)left, o);
+        }
+        return;
+    }
+    for (int64_t c = 0; c < cols; c++) {
+        if (nr == VN) v_scatter(y, vi_add_const(iy, c), val[c]);
+        else v_scatter_tail(y, vi_add_const(iy, c), nr, val[c]);
+    }
+}
+
+/* The permute plan pays for itself over a few tiles of contiguous rows. */
+static inline int CSM_FN(simd_use_permutes)(int64_t rows, int64_t cols, int64_t xs, int64_t ys)
+{
+    return xs == cols && ys == cols && rows >= 4 * VN;
+}
+
+/* sum over the row minus one, per lane (terms equal to the max excluded,
+ * their count minus one added); exponentials into ev[]. */
+static inline V CSM_FN(simd_tiny_sum_minus_one)(const V *xv, V m, int64_t cols, V *ev)
+{
+    const V one = v_set1((CSM_T)1), zero = v_zero();
+    V t = zero, cnt = zero;
+    for (int64_t c = 0; c < cols; c++) {
+        V e = v_exp(v_sub(xv[c], m));
+        VM q = v_eq(xv[c], m);
+        ev[c] = e;
+        t = v_add(t, v_blend(q, e, zero));
+        cnt = v_mask_add(cnt, q, one);
+    }
+    return v_add(t, v_sub(cnt, one));
+}
+
+/* NaN in lanes whose maximum is +-inf (softmax's NaN rows), v elsewhere. */
+static inline V CSM_FN(simd_nan_if_inf)(V m, V v)
+{
+    VM inf = v_isinf(m);
+    return v_blend(inf, v, v_set1((CSM_T)NAN));
+}
+
+/* ---- the row kernels -------------------------------------------------- */
+
+static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
+                                      int64_t rows, int64_t cols)
+{
+    if (CSM_FN(simd_tiny_ok)(cols, xs, ys)) {
+        VI ix = vi_lanes_times(xs), iy = vi_lanes_times(ys);
+        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        CSM_FN(simd_plan) plan;
+        CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
+        for (int64_t r = 0; r < rows; r += VN) {
+            int nr = rows - r < VN ? (int)(rows - r) : VN;
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
+            V s = v_zero();
+            for (int64_t c = 0; c < cols; c++) {
+                ev[c] = v_exp(v_sub(xv[c], m));
+                s = v_add(s, ev[c]);
+            }
+            s = CSM_FN(simd_nan_if_inf)(m, s);
+            V rcp = v_div(v_set1((CSM_T)1), s);
+            for (int64_t c = 0; c < cols; c++) {
+                V q = v_mul(ev[c], rcp);
+                ev[c] = v_fmadd(v_sub(ev[c], v_mul(q, s)), rcp, q);
+            }
+            CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, ev);
+        }
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs;
+        CSM_T *yr = y + r * ys;
+        CSM_T m = CSM_FN(simd_row_max)(xr, cols);
+        if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+            CSM_FN(simd_fill)(yr, cols, (CSM_T)NAN);
+            continue;
+        }
+        CSM_T s = (CSM_T)CSM_FN(simd_row_exp_store)(xr, yr, cols, m);
+        CSM_FN(simd_row_divide)(yr, cols, s, (CSM_T)1);
+    }
+}
+
+static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
+                                          int64_t rows, int64_t cols)
+{
+    if (CSM_FN(simd_tiny_ok)(cols, xs, ys)) {
+        VI ix = vi_lanes_times(xs), iy = vi_lanes_times(ys);
+        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        CSM_FN(simd_plan) plan;
+        CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
+        for (int64_t r = 0; r < rows; r += VN) {
+            int nr = rows - r < VN ? (int)(rows - r) : VN;
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
+            V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
+            V lse = CSM_FN(simd_nan_if_inf)(m, CSM_FN(simd_log1p)(t));
+            for (int64_t c = 0; c < cols; c++) xv[c] = v_sub(v_sub(xv[c], m), lse);
+            CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, xv);
+        }
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs;
+        CSM_T *yr = y + r * ys;
+        CSM_T m = CSM_FN(simd_row_max)(xr, cols);
+        if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+            CSM_FN(simd_fill)(yr, cols, (CSM_T)NAN);
+            continue;
+        }
+        const V vm = v_set1(m);
+        const V vl = v_set1((CSM_T)log1p(CSM_FN(simd_row_sum_minus_one)(xr, NULL, cols, m)));
+        int64_t j = 0;
+        for (; j + VN <= cols; j += VN) v_store(yr + j, v_sub(v_sub(v_load(xr + j), vm), vl));
+        if (j < cols) {
+            int k = (int)(cols - j);
+            v_store_tail(yr + j, k, v_sub(v_sub(v_load_tail(xr + j, k, v_zero()), vm), vl));
+        }
+    }
+}
+
+static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
+                                        int64_t rows, int64_t cols)
+{
+    if (CSM_FN(simd_tiny_ok)(cols, xs, 1)) {
+        VI ix = vi_lanes_times(xs);
+        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        CSM_FN(simd_plan) plan;
+        CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, cols));
+        for (int64_t r = 0; r < rows; r += VN) {
+            int nr = rows - r < VN ? (int)(rows - r) : VN;
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
+            V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
+            /* +-inf maximum: the result is m, unless a NaN makes t NaN */
+            V lse = v_add(m, CSM_FN(simd_log1p)(t));
+            VM inf = v_isinf(m);
+            V keep_m = v_blend(v_isnan(t), m, t);
+            lse = v_blend(inf, lse, keep_m);
+            if (nr == VN) v_store(out + r, lse);
+            else v_store_tail(out + r, nr, lse);
+        }
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs;
+        CSM_T m = CSM_FN(simd_row_max)(xr, cols);
+        if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+            int has_nan = 0;
+            for (int64_t j = 0; j < cols; j++) has_nan |= (xr[j] != xr[j]);
+            out[r] = has_nan ? (CSM_T)NAN : m;
+            continue;
+        }
+        out[r] = (CSM_T)((double)m + log1p(CSM_FN(simd_row_sum_minus_one)(xr, NULL, cols, m)));
+    }
+}
+
+static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const int64_t *target,
+                                            CSM_T *loss, CSM_T *grad, int64_t gs,
+                                            int64_t rows, int64_t cols, double grad_scale)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs;
+        CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
+        int64_t k = target[r];
+        CSM_T m = CSM_FN(simd_row_max)(xr, cols);
+        if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+            loss[r] = (CSM_T)NAN;
+            if (gr != NULL) CSM_FN(simd_fill)(gr, cols, (CSM_T)NAN);
+            continue;
+        }
+        double t = CSM_FN(simd_row_sum_minus_one)(xr, gr, cols, m);
+        double zk = (double)xr[k] - (double)m;
+        loss[r] = (CSM_T)(log1p(t) - zk);
+        if (gr != NULL) {
+            double s = 1.0 + t;
+            double diff = (xr[k] == m) ? -t : (double)gr[k] - s;
+            CSM_FN(simd_row_divide)(gr, cols, (CSM_T)s, (CSM_T)grad_scale);
+            gr[k] = (CSM_T)(grad_scale * (diff / s));
+        }
+    }
+}
+
+static void CSM_FN(simd_exp_map)(const CSM_T *x, CSM_T *y, int64_t n)
+{
+    int64_t j = 0;
+    for (; j + VN <= n; j += VN) v_store(y + j, v_exp(v_load(x + j)));
+    if (j < n) v_store_tail(y + j, (int)(n - j), v_exp(v_load_tail(x + j, (int)(n - j), v_zero())));
+}
