@@ -2,14 +2,23 @@
 from ._version import __version__
 from ._api import (
     config,
-    cross_entropy,
-    cross_entropy_with_grad,
     get_num_threads,
     log_softmax,
     logsumexp,
     set_num_threads,
     show_config,
     softmax,
+)
+from ._losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_grad,
+    cross_entropy,
+    cross_entropy_with_grad,
+    log_sigmoid,
+    log_softmax_backward,
+    nll_loss,
+    sigmoid,
+    softmax_backward,
 )
 from ._inference import mixture_softmax, one_hot, predict, sample
 from . import calibration  # noqa: E402  (csoftmax.calibration; matplotlib loaded lazily)
@@ -22,6 +31,13 @@ __all__ = [
     "logsumexp",
     "cross_entropy",
     "cross_entropy_with_grad",
+    "nll_loss",
+    "softmax_backward",
+    "log_softmax_backward",
+    "sigmoid",
+    "log_sigmoid",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_grad",
     "config",
     "show_config",
     "set_num_threads",

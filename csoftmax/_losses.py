@@ -1,0 +1,560 @@
+"""Training losses and backward passes over the fused C kernels (src_c/losses.h).
+
+PyTorch's semantics (``torch.nn.functional.cross_entropy``, ``nll_loss``,
+``binary_cross_entropy_with_logits``, ``logsigmoid``, the softmax backward
+formulas), with one deliberate difference: where a term's coefficient is
+exactly zero (a class weight, a target probability, a smoothing share) the
+term contributes exactly zero even when its log-probability is -inf, which is
+the limit of the loss; PyTorch computes ``0 * -inf = NaN`` there.
+
+Every input check happens here, before the kernels run; each loss and its
+gradient come out of one fused pass over the logits.
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from . import _kernels
+from ._api import _as_array, _dask, _dtypes, _is_dask, _normalize_axis, _rows, _rowwise
+
+__all__ = [
+    "cross_entropy",
+    "cross_entropy_with_grad",
+    "nll_loss",
+    "softmax_backward",
+    "log_softmax_backward",
+    "sigmoid",
+    "log_sigmoid",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_grad",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------------------
+# argument checks
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _check_index(value, name):
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _check_smoothing(label_smoothing):
+    try:
+        e = float(label_smoothing)
+    except (TypeError, ValueError):
+        raise TypeError(f"label_smoothing must be a real number, got {label_smoothing!r}") from None
+    if not 0.0 <= e <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing!r}")
+    return e
+
+
+def _check_temperature(temperature):
+    try:
+        t = float(temperature)
+    except (TypeError, ValueError):
+        raise TypeError(f"temperature must be a real number, got {temperature!r}") from None
+    if not (t > 0.0 and math.isfinite(t)):
+        raise ValueError(f"temperature must be positive and finite, got {temperature!r}")
+    return t
+
+
+def _class_weight(weight, classes: int, compute: np.dtype):
+    """Per-class weights as a contiguous 1-D array of the compute dtype, or None."""
+    if weight is None:
+        return None
+    w = _as_array(weight, "weight")
+    _dtypes(w.dtype, "weight")  # TypeError for complex / object
+    if w.shape != (classes,):
+        raise ValueError(f"weight has shape {w.shape}, expected ({classes},) "
+                         "(one weight per class)")
+    return np.ascontiguousarray(w, dtype=compute)
+
+
+def _class_targets(target, shape, classes: int, ignore_index: int = -100) -> np.ndarray:
+    """Validated int64 class indices, flattened in row order. Indices equal to
+    ``ignore_index`` are allowed whatever their value."""
+    t = _as_array(target, "target")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
+    if t.shape != shape:
+        raise ValueError(f"target has shape {t.shape}, expected {shape} "
+                         "(the logits' shape without the class axis)")
+    if t.size:
+        bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
+        if bad.any():
+            pos = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
+            position = tuple(int(p) for p in pos)
+            raise IndexError(f"target{list(position)} = {t[position]} is out of range for "
+                             f"{classes} classes (expected 0 <= target < {classes}, or "
+                             f"target == ignore_index = {ignore_index})")
+    return np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
+
+
+def _restore(y2, lead, classes, ax, ndim):
+    """(rows, classes) kernel output back to the caller's layout."""
+    y = y2.reshape(lead + (classes,))
+    if ax != ndim - 1:
+        y = np.moveaxis(y, -1, ax)
+    return y
+
+
+def _reduce(loss, reduction, denominator, lead, result):
+    if reduction == "none":
+        return loss.reshape(lead).astype(result, copy=False)
+    total = np.sum(loss, dtype=np.float64)
+    if reduction == "mean":
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 -> NaN, as PyTorch
+            total = np.float64(total) / np.float64(denominator)
+    return result.type(total)
+
+
+# ---------------------------------------------------------------------------
+# cross-entropy
+
+
+def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
+                   ignore_index=-100, label_smoothing=0.0, temperature=1.0):
+    _check_reduction(reduction)
+    ignore_index = _check_index(ignore_index, "ignore_index")
+    e = _check_smoothing(label_smoothing)
+    temp = _check_temperature(temperature)
+    a = _as_array(logits, "logits")
+    compute, result = _dtypes(a.dtype, "logits")
+    if a.ndim == 0:
+        raise ValueError("logits must have at least one dimension (the class axis)")
+    ax = _normalize_axis(axis, a.ndim)
+    classes = a.shape[ax]
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    t = _as_array(target, "target")
+    probabilities = t.dtype.kind == "f"
+    if probabilities:
+        _dtypes(t.dtype, "target")
+        if t.shape != a.shape:
+            raise ValueError(f"target has shape {t.shape}; probability targets (a floating "
+                             f"array) must have the logits' shape {a.shape}")
+        if ignore_index != -100:
+            raise ValueError(f"ignore_index={ignore_index} is not supported with probability "
+                             "(floating point) targets")
+    else:
+        t = _class_targets(t, lead, classes, ignore_index)
+    w = _class_weight(weight, classes, compute)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    rows = int(np.prod(lead, dtype=np.int64))
+    if rows and classes == 0:
+        raise ValueError("logits have an empty class axis")
+
+    if probabilities:
+        denominator = float(rows)
+    else:
+        kept = t != ignore_index
+        if w is None:
+            denominator = float(np.count_nonzero(kept))
+        else:
+            denominator = float(np.sum(w[t[kept]], dtype=np.float64))
+    scale = 1.0
+    if reduction == "mean":
+        scale = 1.0 / denominator if denominator != 0 else math.inf
+
+    loss = np.empty(rows, dtype=compute)
+    grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
+    if rows:
+        x2 = _rows(a, ax)
+        if probabilities:
+            q2 = _rows(t.astype(compute, copy=False), ax)
+            _kernels.xent_prob_2d(x2, q2, w, e, 1.0 / temp, loss, grad2, scale)
+        else:
+            _kernels.xent_class_2d(x2, t, w, ignore_index, e, 1.0 / temp, loss, grad2, scale)
+    value = _reduce(loss, reduction, denominator, lead, result)
+    if not want_grad:
+        return value
+    grad = _restore(grad2, lead, classes, ax, a.ndim)
+    return value, grad.astype(result, copy=False)
+
+
+def _dask_route(name, logits, target, axis, reduction, weight, ignore_index,
+                label_smoothing, temperature):
+    options = {"weight": weight is not None, "ignore_index": ignore_index != -100,
+               "label_smoothing": label_smoothing != 0.0, "temperature": temperature != 1.0}
+    used = [key for key, on in options.items() if on]
+    if used:
+        raise NotImplementedError(f"{name} with Dask arrays does not support {used} yet")
+    return getattr(_dask(), name)(logits, target, axis=axis, reduction=reduction)
+
+
+def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
+                  label_smoothing=0.0, reduction="mean", temperature=1.0):
+    """Cross-entropy of softmax(logits / temperature) against class or probability targets.
+
+    PyTorch's ``torch.nn.functional.cross_entropy`` (LogSoftmax + NLLLoss) with
+    the class axis ``axis``. With ``lp = log_softmax(logits / temperature)``,
+    ``C`` classes, ``e = label_smoothing`` and ``w = weight`` (ones if None):
+
+    - class targets ``t``: ``loss_i = (1 - e) * w[t_i] * -lp_i[t_i]
+      + (e / C) * sum_c w[c] * -lp_i[c]``; rows with ``t_i == ignore_index``
+      contribute 0. ``"mean"`` divides the sum by ``sum_i w[t_i]`` over the
+      non-ignored rows (the number of non-ignored rows without weights); an
+      all-ignored mean is NaN.
+    - probability targets ``q`` (a floating array of the logits' shape):
+      ``loss_i = -sum_c w[c] * ((1 - e) * q_i[c] + e / C) * lp_i[c]``;
+      ``"mean"`` divides by the number of rows.
+
+    Where a term's coefficient is exactly zero (zero weight, zero target
+    probability) it contributes 0 even if its logit is -inf: the limit of the
+    loss, where PyTorch returns NaN (0 * log 0). A row whose logits hold +inf,
+    or only -inf / NaN, has a NaN loss.
+
+    Parameters
+    ----------
+    logits : array_like
+        Unnormalised scores; float32/float64 kept, float16 computed in float32,
+        integers promoted to float64.
+    target : array_like
+        Integer class indices shaped like ``logits`` without ``axis``, or
+        floating class probabilities shaped like ``logits``. Indices outside
+        ``[0, classes)`` other than ``ignore_index`` raise IndexError.
+    axis : int, default -1
+        The class axis (PyTorch's dim 1: use ``axis=1`` for (N, C, d) input).
+    weight : array_like, optional
+        One weight per class, shape ``(classes,)``.
+    ignore_index : int, default -100
+        Class-index value whose rows are skipped (class targets only).
+    label_smoothing : float in [0, 1], default 0
+        Targets become ``(1 - e) * onehot + e / C``; outside [0, 1] is ValueError.
+    reduction : {"mean", "sum", "none"}
+    temperature : float > 0, default 1
+        The logits are divided by it.
+
+    Returns
+    -------
+    loss : NumPy scalar, or ndarray for ``reduction="none"`` (the logits'
+        shape without ``axis``).
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> round(float(csoftmax.cross_entropy([[1.0, 3.0, 2.0]], [1])), 8)
+    0.40760596
+    >>> round(float(csoftmax.cross_entropy([[1.0, 3.0, 2.0], [0.0, 0.0, 0.0]], [1, -100],
+    ...                                    label_smoothing=0.1)), 8)
+    0.50760596
+    """
+    if _is_dask(logits) or _is_dask(target):
+        return _dask_route("cross_entropy", logits, target, axis, reduction, weight,
+                           ignore_index, label_smoothing, temperature)
+    return _cross_entropy(logits, target, axis, reduction, False, weight, ignore_index,
+                          label_smoothing, temperature)
+
+
+def cross_entropy_with_grad(logits, target, *, axis=-1, weight=None, ignore_index=-100,
+                            label_smoothing=0.0, reduction="mean", temperature=1.0):
+    """Cross-entropy and its gradient with respect to the logits, in one fused pass.
+
+    Same arguments and semantics as :func:`cross_entropy`. The gradient is
+    ``d loss / d logits`` with respect to the *unscaled* logits (it includes
+    the ``1 / temperature`` factor and the ``"mean"`` denominator); for
+    ``"none"`` it is the gradient of the sum of the per-row losses. Ignored
+    rows get a zero gradient. Where the loss's denominator is zero the
+    gradient follows PyTorch: zero on ignored rows, NaN on the others.
+
+    Returns
+    -------
+    loss : NumPy scalar, or ndarray for ``reduction="none"``
+    grad : ndarray shaped like ``logits``
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> loss, grad = csoftmax.cross_entropy_with_grad([[1.0, 3.0, 2.0]], [1])
+    >>> grad.round(8)
+    array([[ 0.09003057, -0.33475904,  0.24472847]])
+    """
+    if _is_dask(logits) or _is_dask(target):
+        return _dask_route("cross_entropy_with_grad", logits, target, axis, reduction, weight,
+                           ignore_index, label_smoothing, temperature)
+    return _cross_entropy(logits, target, axis, reduction, True, weight, ignore_index,
+                          label_smoothing, temperature)
+
+
+# ---------------------------------------------------------------------------
+# nll_loss
+
+
+def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of class targets given log-probabilities.
+
+    PyTorch's ``nll_loss``: ``loss_i = -w[t_i] * log_probs_i[t_i]``, 0 for
+    rows with ``t_i == ignore_index``; ``"mean"`` divides by ``sum_i w[t_i]``
+    over the non-ignored rows (NaN when all are ignored). A zero weight gives
+    0 even for a -inf log-probability (PyTorch: NaN).
+
+    Parameters
+    ----------
+    log_probs : array_like
+        Log-probabilities with the class axis ``axis``.
+    target : array_like of int
+        Shaped like ``log_probs`` without ``axis``.
+    axis : int, default -1
+    weight : array_like, optional
+        Shape ``(classes,)``.
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}
+
+    Examples
+    --------
+    >>> import csoftmax, numpy as np
+    >>> float(csoftmax.nll_loss(np.log([[0.25, 0.75], [0.5, 0.5]]), [1, -100]))
+    0.2876820724517809
+    """
+    _check_reduction(reduction)
+    ignore_index = _check_index(ignore_index, "ignore_index")
+    a = _as_array(log_probs, "log_probs")
+    compute, result = _dtypes(a.dtype, "log_probs")
+    if a.ndim == 0:
+        raise ValueError("log_probs must have at least one dimension (the class axis)")
+    ax = _normalize_axis(axis, a.ndim)
+    classes = a.shape[ax]
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    t = _class_targets(target, lead, classes, ignore_index)
+    w = _class_weight(weight, classes, compute)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    rows = t.size
+    if rows and classes == 0:
+        raise ValueError("log_probs have an empty class axis")
+    kept = t != ignore_index
+    denominator = (float(np.count_nonzero(kept)) if w is None
+                   else float(np.sum(w[t[kept]], dtype=np.float64)))
+    loss = np.empty(rows, dtype=compute)
+    if rows:
+        _kernels.nll_2d(_rows(a, ax), t, w, ignore_index, loss)
+    return _reduce(loss, reduction, denominator, lead, result)
+
+
+# ---------------------------------------------------------------------------
+# backward passes
+
+
+def _backward(kernel, grad_output, output, axis):
+    g = _as_array(grad_output, "grad_output")
+    y = _as_array(output, "output")
+    compute_g, result_g = _dtypes(g.dtype, "grad_output")
+    compute_y, result_y = _dtypes(y.dtype, "output")
+    compute = np.promote_types(compute_g, compute_y)
+    result = np.promote_types(result_g, result_y)
+    if g.shape != y.shape:
+        raise ValueError(f"grad_output has shape {g.shape}, expected output's shape {y.shape}")
+    if y.ndim == 0:
+        raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
+                                      "output must have at least one dimension")
+    ax = _normalize_axis(axis, y.ndim)
+    g = g.astype(compute, copy=False)
+    y = y.astype(compute, copy=False)
+    if y.size == 0:
+        return np.empty(y.shape, dtype=result)
+    g2, y2 = _rows(g, ax), _rows(y, ax)
+    out2 = np.empty(y2.shape, dtype=compute)
+    kernel(g2, y2, out2)
+    lead = tuple(np.delete(np.array(y.shape, dtype=np.int64), ax))
+    return _restore(out2, lead, y.shape[ax], ax, y.ndim).astype(result, copy=False)
+
+
+def softmax_backward(grad_output, output, axis=-1):
+    """Gradient through softmax: ``output * (grad_output - sum(grad_output * output))``.
+
+    ``output`` is the forward result ``softmax(x, axis)`` and ``grad_output``
+    the gradient with respect to it; returns the gradient with respect to
+    ``x`` (PyTorch's ``_softmax_backward_data``). One C pass per row.
+
+    Examples
+    --------
+    >>> import csoftmax, numpy as np
+    >>> y = csoftmax.softmax([0.0, 0.0])
+    >>> csoftmax.softmax_backward([1.0, 0.0], y)
+    array([ 0.25, -0.25])
+    """
+    return _backward(_kernels.softmax_backward_2d, grad_output, output, axis)
+
+
+def log_softmax_backward(grad_output, output, axis=-1):
+    """Gradient through log_softmax: ``grad_output - exp(output) * sum(grad_output)``.
+
+    ``output`` is the forward result ``log_softmax(x, axis)``; returns the
+    gradient with respect to ``x`` (PyTorch's ``_log_softmax_backward_data``).
+
+    Examples
+    --------
+    >>> import csoftmax, numpy as np
+    >>> y = csoftmax.log_softmax([0.0, 0.0])
+    >>> csoftmax.log_softmax_backward([1.0, 0.0], y)
+    array([ 0.5, -0.5])
+    """
+    return _backward(_kernels.log_softmax_backward_2d, grad_output, output, axis)
+
+
+# ---------------------------------------------------------------------------
+# sigmoid family
+
+
+def _elementwise(kernel, x, out):
+    a = _as_array(x, "x")
+    if a.ndim == 0:
+        y = _rowwise(kernel, a.reshape(1), -1, None)
+        y = y.reshape(())
+        if out is not None:
+            np.copyto(out, y, casting="same_kind")
+            return out
+        return y[()]
+    return _rowwise(kernel, a, -1, out)
+
+
+def sigmoid(x, *, out=None):
+    """The logistic function ``1 / (1 + exp(-x))``, elementwise.
+
+    Computed as ``1 / (1 + exp(-|x|))`` or ``exp(-|x|) / (1 + exp(-|x|))`` by
+    sign, so it never overflows; float dtype policy of :func:`csoftmax.softmax`.
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> csoftmax.sigmoid([0.0, 1e4, -1e4])
+    array([0.5, 1. , 0. ])
+    """
+    return _elementwise(_kernels.sigmoid_2d, x, out)
+
+
+def log_sigmoid(x, *, out=None):
+    """``log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))``, elementwise, stable for any x.
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> csoftmax.log_sigmoid([-1e4, -1.0, 0.0, 1e4])
+    array([-1.00000000e+04, -1.31326169e+00, -6.93147181e-01,  0.00000000e+00])
+    """
+    return _elementwise(_kernels.log_sigmoid_2d, x, out)
+
+
+# ---------------------------------------------------------------------------
+# binary cross-entropy with logits
+
+
+def _broadcast_2d(values, name, shape, rows, cols, compute):
+    """``values`` broadcast to ``shape`` as a (rows, cols) view whose column
+    stride is 0 or one element (copied only when no such view exists)."""
+    if values is None:
+        return None
+    v = _as_array(values, name)
+    _dtypes(v.dtype, name)
+    v = v.astype(compute, copy=False)
+    try:
+        b = np.broadcast_to(v, shape)
+    except ValueError:
+        raise ValueError(f"{name} with shape {v.shape} cannot be broadcast to the logits' "
+                         f"shape {shape}") from None
+    b2 = b.reshape(rows, cols)
+    item = b2.itemsize
+    if (b2.strides[1] not in (0, item) or b2.strides[0] % item or not b2.flags.aligned):
+        b2 = np.ascontiguousarray(b2)
+    return b2
+
+
+def _bce(logits, target, weight, pos_weight, reduction, want_grad):
+    _check_reduction(reduction)
+    a = _as_array(logits, "logits")
+    compute, result = _dtypes(a.dtype, "logits")
+    t = _as_array(target, "target")
+    _dtypes(t.dtype, "target")
+    if t.shape != a.shape:
+        raise ValueError(f"target has shape {t.shape}, expected the logits' shape {a.shape}")
+    shape = a.shape
+    cols = shape[-1] if a.ndim else 1
+    rows = a.size // cols if cols else 0
+    x2 = _rows(a.astype(compute, copy=False).reshape(rows, cols), 1)
+    y2 = _rows(t.astype(compute, copy=False).reshape(rows, cols), 1)
+    w2 = _broadcast_2d(weight, "weight", shape, rows, cols, compute)
+    p2 = _broadcast_2d(pos_weight, "pos_weight", shape, rows, cols, compute)
+    n = a.size
+    scale = 1.0 / n if (reduction == "mean" and n) else 1.0
+    loss2 = np.empty((rows, cols), dtype=compute) if reduction == "none" else None
+    row_loss = np.empty(rows, dtype=np.float64) if reduction != "none" else None
+    grad2 = np.empty((rows, cols), dtype=compute) if want_grad else None
+    if n:
+        _kernels.bce_2d(x2, y2, w2, p2, loss2, row_loss, grad2, scale)
+    if reduction == "none":
+        value = loss2.reshape(shape).astype(result, copy=False)
+    else:
+        total = np.sum(row_loss) if n else 0.0
+        if reduction == "mean":
+            total = total / n if n else np.nan
+        value = result.type(total)
+    if not want_grad:
+        return value
+    return value, grad2.reshape(shape).astype(result, copy=False)
+
+
+def binary_cross_entropy(logits, target, *, weight=None, pos_weight=None, reduction="mean"):
+    """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1].
+
+    PyTorch's ``binary_cross_entropy_with_logits``, elementwise:
+    ``l = -w * (p * y * log(sigmoid(x)) + (1 - y) * log(1 - sigmoid(x)))``,
+    formed without cancellation as ``c * |x| + (1 + (p - 1) * y) *
+    log1p(exp(-|x|))`` with ``c = 1 - y`` for ``x >= 0`` and ``p * y``
+    otherwise. ``"mean"`` divides by the number of elements. A term with a
+    zero coefficient contributes 0 even at infinite logits (``x = -inf,
+    y = 0`` gives 0, where PyTorch gives NaN).
+
+    Parameters
+    ----------
+    logits : array_like
+    target : array_like
+        Same shape as ``logits`` (probabilities; any real values are used as is).
+    weight : array_like, optional
+        Broadcastable to the logits' shape.
+    pos_weight : array_like, optional
+        Weight of the positive term, broadcastable to the logits' shape
+        (per class: shape ``(classes,)`` over the last axis).
+    reduction : {"mean", "sum", "none"}
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> round(float(csoftmax.binary_cross_entropy([0.0, 2.0], [1.0, 0.0])), 7)
+    1.4100376
+    """
+    return _bce(logits, target, weight, pos_weight, reduction, False)
+
+
+def binary_cross_entropy_with_grad(logits, target, *, weight=None, pos_weight=None,
+                                   reduction="mean"):
+    """:func:`binary_cross_entropy` and its gradient with respect to the logits, fused.
+
+    ``d l / d x = w * ((1 + (p - 1) * y) * sigmoid(x) - p * y)``, divided by
+    the number of elements for ``"mean"``.
+
+    Returns
+    -------
+    loss : NumPy scalar, or ndarray for ``reduction="none"``
+    grad : ndarray shaped like ``logits``
+
+    Examples
+    --------
+    >>> import csoftmax
+    >>> loss, grad = csoftmax.binary_cross_entropy_with_grad([0.0, 2.0], [1.0, 0.0])
+    >>> grad.round(8)
+    array([-0.25      ,  0.44039854])
+    """
+    return _bce(logits, target, weight, pos_weight, reduction, True)
