@@ -1,0 +1,98 @@
+"""The scripts beside the benchmarks (ratios.py, accuracy.py) run, and their bookkeeping is right.
+
+Run with the benchmarks (``pytest benchmarks --benchmark-disable``), on tiny
+inputs: these check the harness, not csoftmax's speed or accuracy.
+"""
+import json
+
+import numpy as np
+import pytest
+
+import accuracy
+import contenders
+import ratios
+
+
+def _result(function, dtype, label, ratios_, threads=1):
+    case = contenders.Case(function, dtype, label, threads)
+    return {"function": function, "dtype": dtype, "kind": case.kind, "threads": threads,
+            "group": case.group(), "ratios": ratios_}
+
+
+@pytest.mark.parametrize(("value", "status"), [(0.8, "PASS"), (0.81, "FAIL"), (None, "n/a")])
+def test_wide_row_target_is_at_most_0_8_of_the_best_anchor(value, status):
+    r = _result("softmax", "float64", "wide1000", {} if value is None else {"best anchor": value})
+    [row] = ratios._target_rows([r])
+    assert row["target"].startswith("wide rows") and row["status"] == status
+
+
+@pytest.mark.parametrize(("speedup", "status"), [(1.5, "PASS"), (1.49, "FAIL")])
+def test_thread_target_is_a_speed_up_of_at_least_1_5(speedup, status):
+    r = _result("softmax", "float32", "wide1000", {"csoftmax-1thread": speedup}, threads=2)
+    [row] = ratios._target_rows([r])
+    assert row["status"] == status and row["limit"] == ">= 1.5"
+
+
+def test_every_target_of_issue_3_is_checked():
+    results = [_result(c.function, c.dtype, c.label, {}, c.threads) for c in contenders.cases()]
+    names = {row["target"].split(":")[0] for row in ratios._target_rows(results)}
+    assert names == {"wide rows", "wide rows float32", "tiny rows", "cross_entropy_with_grad",
+                     "2 threads", "2 threads, small input", "call overhead"}
+
+
+def test_cases_cover_the_issue_shapes():
+    full = {contenders.shape_text(c.shape("full")) for c in contenders.cases()}
+    assert {"1000000x3", "65536x10", "4096x1000", "256x32000", "10"} <= full
+    groups = [c.group() for c in contenders.cases()]
+    assert len(groups) == len(set(groups))
+
+
+def test_ratios_script_runs_and_prints_the_targets(capsys, tmp_path):
+    argv = ["--small", "--quick", "--repeats", "1", "--only", "^softmax-float64-vec10$"]
+    assert ratios.main(argv + ["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    [result] = report["results"]
+    assert {"csoftmax", "np.copyto", "np.add"} <= set(result["seconds"])
+    assert result["ratios"]["np.add"] == pytest.approx(
+        result["seconds"]["csoftmax"] / result["seconds"]["np.add"])
+    assert [t["target"] for t in report["targets"]] == ["call overhead: <= 3x np.add"]
+    assert ratios.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "## softmax" in text and "call overhead: <= 3x np.add" in text
+
+
+def test_ratios_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "ratios.png"
+    assert ratios.main(["--small", "--quick", "--repeats", "1",
+                        "--only", "^log_softmax-float32-tiny3$", "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_accuracy_errors_in_ulps(dtype):
+    r = np.array([1.0, 0.3, 1e-3], dtype=np.longdouble) / 3
+    rounded = r.astype(dtype)
+    assert accuracy.errors(rounded, r, dtype)["max_ulp"] <= 0.5
+    one_up = np.nextafter(rounded, np.inf)
+    assert 0.5 <= accuracy.errors(one_up, r, dtype)["max_ulp"] <= 1.5
+
+
+def test_accuracy_near_zero_log_probability():
+    r = np.array([-4.248354255291589e-18, -40.0], dtype=np.longdouble)
+    got = np.array([0.0, -40.0])
+    e = accuracy.errors(got, r, np.float64)
+    assert e["max_rel"] == pytest.approx(1.0)
+    assert e["max_rel_away_from_zero"] == 0.0
+
+
+def test_accuracy_script_on_a_small_shape(monkeypatch):
+    monkeypatch.setattr(accuracy, "SHAPES", [(20, 7)])
+    report = accuracy.run([contenders.csoftmax._kernels.get_isa()])
+    assert len(report["rows"]) == len(accuracy.FUNCTIONS) * len(accuracy.DTYPES) * 2
+    for row in report["rows"]:
+        assert not row["failed"]
+        if "reference" in row["errors"]:  # rounded from the oracle itself
+            assert row["errors"]["reference"]["max_ulp"] <= 0.5 + 1e-9
+    text = accuracy.format_markdown(report)
+    assert "## logsumexp float64" in text and "csoftmax <= best?" in text
