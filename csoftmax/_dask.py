@@ -77,6 +77,17 @@ def _meta(ndim: int, dtype) -> np.ndarray:
     return np.empty((0,) * ndim, dtype=dtype)
 
 
+def _aligned(block):
+    """The block itself, or an aligned copy: arrays deserialised by distributed
+    can sit at any byte offset, and the C kernels need aligned elements."""
+    block = np.asarray(block)
+    return block if block.flags.aligned else block.copy()
+
+
+def _whole_rows_block(block, function, **kwargs):
+    return getattr(_api, function)(_aligned(block), **kwargs)
+
+
 def _single_chunk(x, ax: int) -> bool:
     return len(x.chunks[ax]) == 1
 
@@ -160,7 +171,7 @@ def _shifted(x, stats, dtype):
 
 def _exp_inplace(t):
     """exp of a float32/float64 array by the kernels' vectorised exp, in place."""
-    t = np.ascontiguousarray(t)
+    t = np.require(t, requirements="CAW")
     flat = t.reshape(-1)
     if flat.size:
         _kernels.exp_1d(flat, flat)
@@ -195,9 +206,9 @@ def _log_softmax_split_block(x, stats, compute, result):
 def _rowwise(x, axis, out, function: str):
     _check_no_out(out, function)
     x, ax, compute, result = _prepare(x, axis)
-    public = getattr(_api, function)
     if _single_chunk(x, ax):
-        return x.map_blocks(public, axis=ax, dtype=result, meta=_meta(x.ndim, result))
+        return x.map_blocks(_whole_rows_block, function=function, axis=ax, dtype=result,
+                            meta=_meta(x.ndim, result))
     stats = _row_stats(x, ax)
     block = _softmax_split_block if function == "softmax" else _log_softmax_split_block
     return da.map_blocks(block, x, stats, compute=compute, result=result, dtype=result,
@@ -242,7 +253,8 @@ def logsumexp(x, axis=-1, keepdims=False):
         else:
             kwargs = {"drop_axis": ax}
             ndim = x.ndim - 1
-        return x.map_blocks(_api.logsumexp, axis=ax, keepdims=keepdims, dtype=result,
+        return x.map_blocks(_whole_rows_block, function="logsumexp", axis=ax,
+                            keepdims=keepdims, dtype=result,
                             meta=_meta(ndim, result), **kwargs)
     return _lse_from_stats(_row_stats(x, ax), ax, compute, result, keepdims)
 
@@ -269,7 +281,7 @@ def _checked_targets(t, classes, block_info=None):
 
 def _ce_single_block(x, t, ax, compute, scale, want_grad):
     """Per-row losses (keepdims along ax) and optionally the gradient, one block."""
-    a = np.asarray(x)
+    a = _aligned(x)
     if a.dtype != compute:
         a = a.astype(compute)
     t = np.squeeze(np.asarray(t, dtype=np.int64), axis=ax)
