@@ -260,7 +260,8 @@ def format_markdown(report: dict) -> str:
              "|y - r| / max(|r|, tiny); ulps of r in the result dtype; every contender "
              "computes in the input dtype."]
     if report["missing"]:
-        lines.append("Missing: " + "; ".join(f"{n} ({why})" for n, why in report["missing"].items()))
+        missing = report["missing"].items()
+        lines.append("Missing: " + "; ".join(f"{n} ({why})" for n, why in missing))
     for function in FUNCTIONS:
         for dtype in DTYPES:
             rows = [r for r in report["rows"] if r["function"] == function and r["dtype"] == dtype]

@@ -326,7 +326,8 @@ def onnxruntime_session(function: str, dtype: str, ndim: int, threads: int = 1):
         session = onnxruntime.InferenceSession(model.SerializeToString(), options,
                                                providers=["CPUExecutionProvider"])
     except Exception as exc:  # e.g. an op without a kernel for this dtype
-        raise Unavailable(f"onnxruntime cannot run {_ORT_OPS[function]} on {dtype}: {exc}") from None
+        raise Unavailable(f"onnxruntime cannot run {_ORT_OPS[function]} on {dtype}: "
+                          f"{exc}") from None
     _ort_sessions[key] = session
     return session
 

@@ -177,7 +177,8 @@ def _target_rows(results: list) -> list:
             add("cross_entropy_with_grad: <= 1.6x csoftmax.softmax", r, "csoftmax.softmax", 1.6)
             add("cross_entropy_with_grad: <= 0.2x torch fwd+bwd", r, "torch", 0.2)
         if r["threads"] == 2 and kind == "wide":
-            add("2 threads: >= 1.5x faster than 1 thread", r, "csoftmax-1thread", 1.5, at_most=False)
+            add("2 threads: >= 1.5x faster than 1 thread", r, "csoftmax-1thread", 1.5,
+                at_most=False)
         if r["threads"] == 2 and kind == "small":
             # "never slower than single-threaded", with 10 % allowed for noise
             add("2 threads, small input: not slower (>= 0.9x)", r, "csoftmax-1thread", 0.9,
@@ -215,9 +216,9 @@ def format_markdown(report: dict) -> str:
     results = report["results"]
     lines = [f"# csoftmax {report['csoftmax']} side by side ({report['date']})", "",
              f"CPU: {report['cpu']} ({report['cores']} cores), kernel {report['isa']}, "
-             f"mode {report['mode']}, {report['scale']} shapes: {report['statistic']} of {report['repeats']} interleaved "
-             f"rounds, samples of at least {report['min_seconds'] * 1e3:g} ms; 1 thread per "
-             "library except where marked. Ratios are csoftmax's time over the other's: below 1, "
+             f"mode {report['mode']}, {report['scale']} shapes: {report['statistic']} of "
+             f"{report['repeats']} interleaved rounds, samples of at least "
+             f"{report['min_seconds'] * 1e3:g} ms; 1 thread per library except where marked. Ratios are csoftmax's time over the other's: below 1, "
              "csoftmax is faster (the speed-up column is the other way round)."]
     for function in contenders.FUNCTIONS:
         rows = [r for r in results if r["function"] == function]
