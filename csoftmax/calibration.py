@@ -376,8 +376,11 @@ def fit_temperature(logits, labels, *, bounds=(1e-3, 1e3), max_iter=100):
             lo = u
         else:
             hi = u
-        new = u - slope / curvature if curvature > 0.0 else np.nan
-        if not (lo < new < hi) or abs(new - u) > 0.5 * abs(previous_step):
+        step = -slope / curvature if curvature > 0.0 else np.nan
+        if abs(step) <= xtol * max(1.0, abs(u)):
+            return float(np.exp(u + step))  # converged Newton step (may not move u at all)
+        new = u + step
+        if not (lo < new < hi) or abs(step) > 0.5 * abs(previous_step):
             new = 0.5 * (lo + hi)  # bisection
         previous_step = new - u
         u = new
