@@ -219,7 +219,8 @@ def format_markdown(report: dict) -> str:
              f"mode {report['mode']}, {report['scale']} shapes: {report['statistic']} of "
              f"{report['repeats']} interleaved rounds, samples of at least "
              f"{report['min_seconds'] * 1e3:g} ms; 1 thread per library except where marked. "
-             "Ratios are csoftmax's time over the other's: below 1, csoftmax is faster (the speed-up column is the other way round)."]
+             "Ratios are csoftmax's time over the other's: below 1, csoftmax is faster "
+             "(the speed-up column is the other way round)."]
     for function in contenders.FUNCTIONS:
         rows = [r for r in results if r["function"] == function]
         if not rows:
