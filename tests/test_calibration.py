@@ -309,6 +309,26 @@ def test_derivatives_in_log_temperature(rng, u):
     assert slope == pytest.approx(T * -np.sum(grad * logits) / T ** 2, rel=1e-12)
 
 
+def test_fit_temperature_converges_in_few_steps(monkeypatch):
+    """Regression: a converged Newton step too small to move u used to trigger ~40 bisections.
+    Fixed data (not the conftest seed): these cases hit that path before the fix."""
+    calls = []
+    original = cal._nll_and_derivatives
+
+    def counted(*args):
+        calls.append(args[2])
+        return original(*args)
+
+    monkeypatch.setattr(cal, "_nll_and_derivatives", counted)
+    generator = np.random.default_rng(1)
+    for overconfidence in (0.05, 0.5, 1.0, 2.5, 8.0, 100.0):
+        logits, labels = make_classifier_output(generator, 5000, 10, sharpness=2.0,
+                                                overconfidence=overconfidence)
+        calls.clear()
+        T = cal.fit_temperature(logits, labels)
+        assert len(calls) <= 2 + 12, (overconfidence, T, len(calls))  # 2 probes at the bounds
+
+
 def test_fit_temperature_at_bounds_warns():
     # perfectly separated: the NLL keeps falling as T -> 0
     logits = np.array([[5.0, 0.0], [0.0, 5.0]])
