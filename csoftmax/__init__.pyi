@@ -14,6 +14,13 @@ __all__ = [
     "logsumexp",
     "cross_entropy",
     "cross_entropy_with_grad",
+    "nll_loss",
+    "softmax_backward",
+    "log_softmax_backward",
+    "sigmoid",
+    "log_sigmoid",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_grad",
     "config",
     "show_config",
     "set_num_threads",
@@ -30,12 +37,59 @@ _Seed = int | np.random.SeedSequence | np.random.BitGenerator | np.random.Genera
 def softmax(x: ArrayLike, axis: int = -1, *, out: NDArray[Any] | None = None) -> NDArray[np.floating[Any]]: ...
 def log_softmax(x: ArrayLike, axis: int = -1, *, out: NDArray[Any] | None = None) -> NDArray[np.floating[Any]]: ...
 def logsumexp(x: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> NDArray[np.floating[Any]]: ...
+_Float = NDArray[np.floating[Any]]
+
 def cross_entropy(
-    logits: ArrayLike, target: ArrayLike, *, axis: int = -1, reduction: _Reduction = "mean"
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    axis: int = -1,
+    weight: ArrayLike | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: _Reduction = "mean",
+    temperature: float = 1.0,
 ) -> Any: ...
 def cross_entropy_with_grad(
-    logits: ArrayLike, target: ArrayLike, *, axis: int = -1, reduction: _Reduction = "mean"
-) -> tuple[Any, NDArray[np.floating[Any]]]: ...
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    axis: int = -1,
+    weight: ArrayLike | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: _Reduction = "mean",
+    temperature: float = 1.0,
+) -> tuple[Any, _Float]: ...
+def nll_loss(
+    log_probs: ArrayLike,
+    target: ArrayLike,
+    *,
+    axis: int = -1,
+    weight: ArrayLike | None = None,
+    ignore_index: int = -100,
+    reduction: _Reduction = "mean",
+) -> Any: ...
+def softmax_backward(grad_output: ArrayLike, output: ArrayLike, axis: int = -1) -> _Float: ...
+def log_softmax_backward(grad_output: ArrayLike, output: ArrayLike, axis: int = -1) -> _Float: ...
+def sigmoid(x: ArrayLike, *, out: NDArray[Any] | None = None) -> _Float: ...
+def log_sigmoid(x: ArrayLike, *, out: NDArray[Any] | None = None) -> _Float: ...
+def binary_cross_entropy(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = None,
+    pos_weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+) -> Any: ...
+def binary_cross_entropy_with_grad(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    weight: ArrayLike | None = None,
+    pos_weight: ArrayLike | None = None,
+    reduction: _Reduction = "mean",
+) -> tuple[Any, _Float]: ...
 def config() -> dict[str, Any]: ...
 def show_config() -> None: ...
 def set_num_threads(n: int) -> None: ...
