@@ -39,6 +39,7 @@ __all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entrop
 
 _F64 = np.dtype(np.float64)
 _STATS = np.dtype([("m", _F64), ("r", _F64)])     # per chunk: max, rest
+_IGNORE = -100                                     # the default ignore_index
 _ROW = np.dtype([("m", _F64), ("logs", _F64)])    # per row: max, log(sum(exp(x - max)))
 
 
@@ -267,7 +268,7 @@ def _checked_targets(t, classes, block_info=None):
     """int64 targets of one block; IndexError naming the global position."""
     t = np.asarray(t)
     if t.size:
-        bad = (t < 0) | (t >= classes)
+        bad = ((t < 0) | (t >= classes)) & (t != _IGNORE)
         if bad.any():
             local = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
             offset = [0] * t.ndim
@@ -275,12 +276,15 @@ def _checked_targets(t, classes, block_info=None):
                 offset = [lo for lo, _ in block_info[0]["array-location"]]
             position = [int(p) + int(o) for p, o in zip(local, offset)]
             raise IndexError(f"target{position} = {t[local]} is out of range for "
-                             f"{classes} classes (expected 0 <= target < {classes})")
+                             f"{classes} classes (expected 0 <= target < {classes}, or "
+                             f"target == ignore_index = {_IGNORE})")
     return t.astype(np.int64, copy=False)
 
 
-def _ce_single_block(x, t, ax, compute, scale, want_grad):
-    """Per-row losses (keepdims along ax) and optionally the gradient, one block."""
+def _ce_single_block(x, t, scale, ax, compute, want_grad):
+    """Per-row losses (keepdims along ax) and optionally the gradient, one block.
+    `scale` is the 0-d gradient scale (1/N for the mean, known only at compute time)."""
+    scale = float(np.asarray(scale))
     a = _aligned(x)
     if a.dtype != compute:
         a = a.astype(compute)
@@ -291,8 +295,8 @@ def _ce_single_block(x, t, ax, compute, scale, want_grad):
     loss = np.empty(rows, dtype=compute)
     grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
     if rows:
-        _kernels.cross_entropy_2d(_api._rows(a, ax), np.ascontiguousarray(t.reshape(-1)),
-                                  loss, grad2, scale)
+        _kernels.xent_class_2d(_api._rows(a, ax), np.ascontiguousarray(t.reshape(-1)), None,
+                               _IGNORE, 0.0, 1.0, loss, grad2, scale)
     if not want_grad:
         return np.expand_dims(loss.reshape(lead), ax)
     grad = grad2.reshape(lead + (classes,))
@@ -312,17 +316,20 @@ def _ce_pick_block(x, t, ax, block_info=None):
     return np.where(inside, picked, 0.0)
 
 
-def _ce_split_loss_block(stats, picked, compute):
+def _ce_split_loss_block(stats, picked, t, compute):
     m = stats["m"]
     with np.errstate(all="ignore"):
         loss = np.where(np.isfinite(m), (m - picked) + stats["logs"], np.nan)
+    loss = np.where(np.asarray(t) == _IGNORE, 0.0, loss)
     return loss.astype(compute)
 
 
-def _ce_split_grad_block(x, stats, t, ax, compute, scale, block_info=None):
+def _ce_split_grad_block(x, stats, t, scale, ax, compute, block_info=None):
     """(softmax - onehot) * scale for one class chunk; at the target, p - 1 is
     taken as expm1(log p) so that it keeps its accuracy when p is near 1."""
     lo = block_info[0]["array-location"][ax][0]
+    scale = float(np.asarray(scale))
+    t = np.asarray(t)
     logp = _shifted(x, stats, _F64)
     g = _probabilities(x, stats, compute)
     classes = np.arange(lo, lo + g.shape[ax]).reshape([-1 if d == ax else 1 for d in range(g.ndim)])
@@ -331,6 +338,7 @@ def _ce_split_grad_block(x, stats, t, ax, compute, scale, block_info=None):
         np.copyto(g, np.expm1(logp), where=onehot, casting="same_kind")
         if scale != 1.0:
             g *= compute.type(scale)
+    g[np.broadcast_to(t == _IGNORE, g.shape)] = 0.0
     return g
 
 
@@ -362,18 +370,21 @@ def _cross_entropy(logits, target, axis, reduction, want_grad):
     t = t.map_blocks(_checked_targets, classes, dtype=np.int64, meta=_meta(t.ndim, np.int64))
     t_kept = da.expand_dims(t, ax)  # the class axis of length one: broadcasts over blocks
 
-    rows = int(np.prod(lead, dtype=np.int64))
-    scale = 1.0 / rows if (reduction == "mean" and rows) else 1.0
+    # rows that count: those whose target is not ignore_index (-100, as PyTorch)
+    kept = (t != _IGNORE).sum(dtype=np.int64)
+    if reduction == "mean":
+        scale = da.map_blocks(_inverse, kept, dtype=_F64, meta=_meta(0, _F64))
+    else:
+        scale = da.ones((), dtype=_F64)
 
     if _single_chunk(x, ax):
-        loss = da.map_blocks(_ce_single_block, x, t_kept, ax=ax, compute=compute, scale=1.0,
+        loss = da.map_blocks(_ce_single_block, x, t_kept, scale, ax=ax, compute=compute,
                              want_grad=False, dtype=compute, chunks=t_kept.chunks,
                              meta=_meta(x.ndim, compute))
         grad = None
         if want_grad:
-            grad = da.map_blocks(_ce_single_block, x, t_kept, ax=ax, compute=compute,
-                                 scale=scale, want_grad=True, dtype=compute,
-                                 meta=_meta(x.ndim, compute))
+            grad = da.map_blocks(_ce_single_block, x, t_kept, scale, ax=ax, compute=compute,
+                                 want_grad=True, dtype=compute, meta=_meta(x.ndim, compute))
     else:
         stats = _row_stats(x, ax)
         pick_chunks = list(x.chunks)
@@ -381,13 +392,12 @@ def _cross_entropy(logits, target, axis, reduction, want_grad):
         picked = da.map_blocks(_ce_pick_block, x, t_kept, ax=ax, dtype=_F64,
                                chunks=tuple(pick_chunks), meta=_meta(x.ndim, _F64))
         picked = picked.sum(axis=ax, keepdims=True, dtype=_F64)
-        loss = da.map_blocks(_ce_split_loss_block, stats, picked, compute=compute,
+        loss = da.map_blocks(_ce_split_loss_block, stats, picked, t_kept, compute=compute,
                              dtype=compute, meta=_meta(x.ndim, compute))
         grad = None
         if want_grad:
-            grad = da.map_blocks(_ce_split_grad_block, x, stats, t_kept, ax=ax,
-                                 compute=compute, scale=scale, dtype=compute,
-                                 meta=_meta(x.ndim, compute))
+            grad = da.map_blocks(_ce_split_grad_block, x, stats, t_kept, scale, ax=ax,
+                                 compute=compute, dtype=compute, meta=_meta(x.ndim, compute))
 
     loss = da.squeeze(loss, axis=ax)
     if reduction == "none":
@@ -395,11 +405,21 @@ def _cross_entropy(logits, target, axis, reduction, want_grad):
     else:
         total = loss.sum(dtype=_F64)
         if reduction == "mean":
-            total = total / rows if rows else da.full((), np.nan, dtype=_F64)
+            total = da.map_blocks(_mean, total, kept, dtype=_F64, meta=_meta(0, _F64))
         value = total.astype(result)
     if not want_grad:
         return value
     return value, grad.astype(result)
+
+
+def _inverse(count):
+    count = float(np.asarray(count))
+    return np.asarray(1.0 / count if count else np.inf, dtype=_F64)
+
+
+def _mean(total, count):
+    with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: 0 / 0 -> NaN
+        return np.asarray(np.float64(total) / np.float64(count))
 
 
 def cross_entropy(logits, target, axis=-1, reduction="mean"):

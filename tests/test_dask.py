@@ -24,18 +24,18 @@ SPLIT_RTOL_EPS = 6   # split class axis: relative error bound, in eps of the com
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=":0", silence_logs=40)
     c = distributed.Client(cluster, set_as_default=False)
     yield c
     c.close()
     cluster.close()
 
 
-@pytest.fixture(params=["threads", "distributed"])
-def scheduler(request):
-    if request.param == "distributed":
-        return request.getfixturevalue("client")
-    return request.param
+@pytest.fixture
+def scheduler():
+    """The default (threaded) scheduler; the cluster runs every case in
+    test_cluster_runs_every_case, in one graph (task start-up there costs ~ms)."""
+    return "threads"
 
 
 def compute(scheduler, *arrays):
@@ -108,30 +108,41 @@ def is_split(shape, chunks, axis):
 @pytest.mark.parametrize("layout", LAYOUTS, ids=layout_id)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_rowwise_functions(layout, dtype, scheduler):
+    lazy, check = rowwise_case(layout, dtype)
+    check(compute(scheduler, *lazy))
+
+
+def rowwise_case(layout, dtype):
     shape, chunks, axis = layout
-    if not isinstance(scheduler, str) and np.dtype(dtype) in (np.float16, np.int32):
-        pytest.skip("dtype policy is checked on the threaded scheduler; the cluster runs "
-                    "float32/float64 (keeps the file fast)")
     x = make_logits(shape, dtype)
     dx = da.from_array(x, chunks=chunks)
     lazy = [csoftmax.softmax(dx, axis=axis), csoftmax.log_softmax(dx, axis=axis),
             csoftmax.logsumexp(dx, axis=axis), csoftmax.logsumexp(dx, axis=axis, keepdims=True)]
     for value in lazy:
         assert isinstance(value, da.Array)
-    got = compute(scheduler, *lazy)
+    # the row chunking of the input is kept
+    assert lazy[0].chunks == dx.chunks
+    return lazy, lambda got: check_rowwise(got, x, layout, dtype)
+
+
+def check_rowwise(got, x, layout, dtype):
+    shape, chunks, axis = layout
     want = [csoftmax.softmax(x, axis=axis), csoftmax.log_softmax(x, axis=axis),
             csoftmax.logsumexp(x, axis=axis), csoftmax.logsumexp(x, axis=axis, keepdims=True)]
     exact = not is_split(shape, chunks, axis)
     for g, w in zip(got, want):
         assert_close(g, w, dtype, exact)
-    # the row chunking of the input is kept
-    assert lazy[0].chunks == dx.chunks
 
 
 @pytest.mark.parametrize("layout", [layout for layout in LAYOUTS if len(layout[0]) > 1],
                          ids=layout_id)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: np.dtype(d).name)
 def test_cross_entropy(layout, dtype, scheduler):
+    lazy, check = cross_entropy_case(layout, dtype)
+    check(compute(scheduler, *lazy))
+
+
+def cross_entropy_case(layout, dtype):
     shape, chunks, axis = layout
     x = make_logits(shape, dtype)
     classes = shape[axis]
@@ -144,7 +155,11 @@ def test_cross_entropy(layout, dtype, scheduler):
         lazy.append(csoftmax.cross_entropy(dx, target, axis=axis, reduction=reduction))
         lazy.extend(csoftmax.cross_entropy_with_grad(dx, target, axis=axis, reduction=reduction))
     assert all(isinstance(value, da.Array) for value in lazy)
-    got = compute(scheduler, *lazy)        # one graph for all: the cluster is slow to start tasks
+    return lazy, lambda got: check_cross_entropy(got, x, target, layout, dtype, reductions)
+
+
+def check_cross_entropy(got, x, target, layout, dtype, reductions):
+    shape, chunks, axis = layout
     exact = not is_split(shape, chunks, axis)
     for k, reduction in enumerate(reductions):
         got_only, got_loss, got_grad = (np.asarray(v) for v in got[3 * k:3 * k + 3])
@@ -178,6 +193,58 @@ def test_cross_entropy_reduction_finite(chunks, reduction, scheduler):
     independent = rows.mean() if reduction == "mean" else rows.sum()
     np.testing.assert_allclose(got, want, rtol=1e-14)
     np.testing.assert_allclose(got, independent, rtol=1e-12)
+
+
+@pytest.mark.parametrize("chunks", [(4, 6), (4, 2)], ids=["rows", "split"])
+@pytest.mark.parametrize("ignored", ["some", "all"])
+def test_cross_entropy_ignore_index(chunks, ignored, scheduler):
+    """target == -100 (the default ignore_index) counts for nothing, as in NumPy/PyTorch;
+    the mean divides by the rows kept (all ignored: NaN)."""
+    x = make_logits((10, 6), np.float64, special=False)
+    target = np.random.default_rng(SEED + 3).integers(0, 6, 10)
+    target[[1, 5]] = -100
+    if ignored == "all":
+        target[:] = -100
+    dx = da.from_array(x, chunks=chunks)
+    lazy = []
+    for reduction in ["mean", "sum", "none"]:
+        lazy.extend(csoftmax.cross_entropy_with_grad(dx, target, reduction=reduction))
+    got = compute(scheduler, *lazy)
+    for k, reduction in enumerate(["mean", "sum", "none"]):
+        want_loss, want_grad = csoftmax.cross_entropy_with_grad(x, target, reduction=reduction)
+        np.testing.assert_allclose(got[2 * k], want_loss, rtol=4e-16, equal_nan=True)
+        np.testing.assert_allclose(got[2 * k + 1], want_grad, rtol=8e-16, atol=1e-300)
+        assert not got[2 * k + 1][target == -100].any()
+
+
+CLUSTER_LAYOUTS = [LAYOUTS[i] for i in (0, 1, 2, 4, 6, 8)]
+
+
+def test_cluster_runs_every_case(client):
+    """Row-wise functions and cross-entropy, whole rows and split class axes,
+    float32 and float64, on two worker processes: one graph, one compute."""
+    cases = []
+    for layout in CLUSTER_LAYOUTS:
+        for dtype in (np.float64, np.float32):
+            cases.append(rowwise_case(layout, dtype))
+            if len(layout[0]) > 1:
+                cases.append(cross_entropy_case(layout, dtype))
+    lazy = [value for values, _ in cases for value in values]
+    got = compute(client, *lazy)
+    assert len(client.scheduler_info()["workers"]) == 2
+    start = 0
+    for values, check in cases:
+        check(list(got[start:start + len(values)]))
+        start += len(values)
+    assert start == len(got)
+
+
+def test_cluster_target_out_of_range(client):
+    x = da.from_array(make_logits((20, 6), np.float64, special=False), chunks=(5, 3))
+    target = np.zeros(20, dtype=np.int64)
+    target[13] = 7
+    with pytest.raises(IndexError, match=r"target\[13\] = 7 is out of range for 6 classes"):
+        compute(client, csoftmax.cross_entropy(x, target))
 
 
 def test_dominant_value_keeps_tiny_log_softmax(scheduler):
