@@ -112,14 +112,13 @@ def _normalize_axis(axis, ndim: int, name: str = "axis") -> int:
 
 
 def _rows(a: np.ndarray, axis: int) -> np.ndarray:
-    """A 2-D (rows, cols) array over `a` with `axis` last and each row contiguous;
-    a view when the layout allows it, else a C-contiguous copy."""
+    """A C-contiguous, aligned 2-D (rows, cols) array over `a` with `axis` last:
+    a view when the layout allows it, else a copy."""
     if axis != a.ndim - 1:
         a = np.moveaxis(a, axis, -1)
     cols = a.shape[-1]
     x2 = a.reshape(-1, cols) if a.ndim != 2 else a
-    itemsize = x2.itemsize
-    if (x2.strides[1] != itemsize or x2.strides[0] % itemsize or not x2.flags.aligned):
+    if not (x2.flags.c_contiguous and x2.flags.aligned):
         x2 = np.ascontiguousarray(x2)
     return x2
 

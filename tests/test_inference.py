@@ -405,13 +405,9 @@ def test_strided_inputs(rng):
                                   csoftmax.sample(np.ascontiguousarray(logits[:, 0]), rng=1))
 
 
-@pytest.mark.xfail(raises=ValueError, strict=True,
-                   reason="bug in csoftmax._api._rows: rows that are contiguous but strided "
-                          "(slices, broadcasts) reach the kernel, whose [:, ::1] memoryview "
-                          "demands a C-contiguous array -> 'ndarray is not C-contiguous'")
 @pytest.mark.parametrize("make", [lambda: np.zeros((4, 8))[:, :3],
                                   lambda: np.broadcast_to(np.arange(3.0), (4, 3))],
                          ids=["slice", "broadcast"])
-def test_softmax_strided_rows_bug(make):
+def test_softmax_strided_rows(make):
     x = make()
     np.testing.assert_allclose(csoftmax.softmax(x), reference_softmax(x), rtol=1e-14)
