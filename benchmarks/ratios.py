@@ -272,6 +272,9 @@ def format_markdown(report: dict) -> str:
     for r in results:
         for name, message in r["wrong"].items():
             lines.append(f"- WRONG RESULT, left out of the ratios: {name} on {r['id']}: {message}")
+    if report.get("extension_rebuilt_during_run"):
+        lines.append("- WARNING: the csoftmax extension file changed during the run (rebuilt?): "
+                     "the timings may mix two builds; run again.")
     lines += ["", f"Run time: {report['run_seconds']:.0f} s."]
     return "\n".join(lines)
 
@@ -318,6 +321,14 @@ def plot(report: dict, path: str) -> None:
 # ---------------------------------------------------------------------------
 
 
+def _extension_stamp():
+    """Modification time of the loaded extension module (to notice a rebuild mid-run)."""
+    try:
+        return os.path.getmtime(csoftmax._kernels.__file__)
+    except (AttributeError, OSError):
+        return None
+
+
 def run(mode: str = "full", scale: str = "full", only: str | None = None,
         statistic: str = "median", repeats: int | None = None, log=lambda m: None) -> dict:
     settings = dict(MODES[mode])
@@ -328,6 +339,7 @@ def run(mode: str = "full", scale: str = "full", only: str | None = None,
         pattern = re.compile(only)
         case_list = [c for c in case_list if pattern.search(c.id)]
     started = time.perf_counter()
+    stamp = _extension_stamp()
     threads_before = csoftmax.get_num_threads()
     results = []
     try:
@@ -346,6 +358,7 @@ def run(mode: str = "full", scale: str = "full", only: str | None = None,
         "mode": mode, "scale": scale, "statistic": statistic,
         "repeats": settings["repeats"], "min_seconds": settings["min_seconds"],
         "run_seconds": time.perf_counter() - started,
+        "extension_rebuilt_during_run": _extension_stamp() != stamp,
         "results": results,
         "targets": _target_rows(results),
     }
