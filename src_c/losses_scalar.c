@@ -1,5 +1,9 @@
 /* Portable loss kernels: the build's baseline instruction set (SSE2 on
  * x86-64, NEON on arm64), vectorised by the compiler. Runs on any CPU. */
+/* Floating-point exceptions are never inspected: let GCC if-convert (and so
+ * vectorise) the selects in the exp and the loss formulas. Results, including
+ * inf and NaN, are unchanged; this is not -ffast-math. */
+#pragma GCC optimize("no-trapping-math")
 #define CSL_ISA scalar
 #define CSL_VEC_BYTES 16
 #include "losses_body.h"

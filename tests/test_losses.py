@@ -1,0 +1,267 @@
+"""csoftmax losses without PyTorch: finite-difference gradients, semantics,
+errors, dtypes, layouts and ISA agreement.
+
+Finite differences: central differences of the float64 loss with step 1e-6;
+the analytic gradient must agree to 1e-6 relative to the largest gradient
+entry (the truncation + rounding error of the difference is ~1e-9).
+"""
+import itertools
+
+import numpy as np
+import pytest
+
+import csoftmax
+from csoftmax import _kernels
+
+FD_STEP = 1e-6
+FD_TOL = 1e-6
+
+
+def _fd_grad(f, x):
+    g = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), g.reshape(-1)
+    for i in range(flat.size):
+        keep = flat[i]
+        flat[i] = keep + FD_STEP
+        up = float(np.sum(f(x)))
+        flat[i] = keep - FD_STEP
+        down = float(np.sum(f(x)))
+        flat[i] = keep
+        gflat[i] = (up - down) / (2 * FD_STEP)
+    return g
+
+
+def _assert_fd(analytic, numeric):
+    scale = max(float(np.max(np.abs(numeric))), 1e-12)
+    err = float(np.max(np.abs(analytic - numeric))) / scale
+    assert err <= FD_TOL, err
+
+
+@pytest.mark.parametrize("use_weight,ignore,smoothing,reduction,temperature,probabilities",
+                         [c for c in itertools.product([False, True], [False, True],
+                                                       [0.0, 0.3], ["mean", "sum", "none"],
+                                                       [1.0, 0.6], [False, True])
+                          if not (c[5] and c[1])])
+def test_cross_entropy_gradient_fd(rng, use_weight, ignore, smoothing, reduction, temperature,
+                                   probabilities):
+    x = rng.standard_normal((5, 6)) * 2
+    if probabilities:
+        target = rng.random((5, 6))
+        target /= target.sum(axis=1, keepdims=True)
+    else:
+        target = rng.integers(0, 6, 5)
+        if ignore:
+            target[1] = -100
+    weight = rng.uniform(0.2, 2.0, 6) if use_weight else None
+    opts = dict(weight=weight, label_smoothing=smoothing, reduction=reduction,
+                temperature=temperature)
+    _, grad = csoftmax.cross_entropy_with_grad(x, target, **opts)
+    numeric = _fd_grad(lambda z: csoftmax.cross_entropy(z, target, **opts), x.copy())
+    _assert_fd(grad, numeric)
+    if ignore:
+        assert np.array_equal(grad[1], np.zeros(6))
+
+
+@pytest.mark.parametrize("weight_kind,pos,reduction", itertools.product(
+    [None, "full", "col"], [False, True], ["mean", "sum", "none"]))
+def test_binary_cross_entropy_gradient_fd(rng, weight_kind, pos, reduction):
+    x = rng.standard_normal((4, 5)) * 3
+    y = rng.random((4, 5))
+    w = {None: None, "full": rng.uniform(0, 2, (4, 5)), "col": rng.uniform(0, 2, 5)}[weight_kind]
+    p = rng.uniform(0.5, 3, 5) if pos else None
+    opts = dict(weight=w, pos_weight=p, reduction=reduction)
+    _, grad = csoftmax.binary_cross_entropy_with_grad(x, y, **opts)
+    numeric = _fd_grad(lambda z: csoftmax.binary_cross_entropy(z, y, **opts), x.copy())
+    _assert_fd(grad, numeric)
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("shape,axis", [((3, 7), -1), ((4, 3, 2), 1), ((1, 40), -1)])
+def test_backward_passes_fd(rng, log, shape, axis):
+    x = rng.standard_normal(shape)
+    g = rng.standard_normal(shape)
+    forward = csoftmax.log_softmax if log else csoftmax.softmax
+    backward = csoftmax.log_softmax_backward if log else csoftmax.softmax_backward
+    got = backward(g, forward(x, axis=axis), axis=axis)
+    numeric = _fd_grad(lambda z: g * forward(z, axis=axis), x.copy())
+    _assert_fd(got, numeric)
+
+
+def test_sigmoid_derivative_fd(rng):
+    x = rng.standard_normal(50) * 5
+    s = csoftmax.sigmoid(x)
+    numeric = (csoftmax.sigmoid(x + FD_STEP) - csoftmax.sigmoid(x - FD_STEP)) / (2 * FD_STEP)
+    _assert_fd(s * (1 - s), numeric)
+    numeric = (csoftmax.log_sigmoid(x + FD_STEP) - csoftmax.log_sigmoid(x - FD_STEP)) / (2 * FD_STEP)
+    _assert_fd(1 - s, numeric)
+
+
+# ---------------------------------------------------------------------------
+# semantics checked against formulas written independently in NumPy (float64)
+
+
+def _np_log_softmax(x):
+    m = x.max(axis=-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-6), (np.float64, 1e-13)])
+def test_cross_entropy_formula(isa, rng, dtype, tol):
+    x = (rng.standard_normal((40, 11)) * 4).astype(dtype)
+    t = rng.integers(0, 11, 40)
+    t[::7] = 5000  # used as ignore_index below
+    w = rng.uniform(0.1, 3, 11).astype(dtype)
+    e, temp = 0.2, 1.7
+    loss = csoftmax.cross_entropy(x, t, weight=w, ignore_index=5000, label_smoothing=e,
+                                  temperature=temp, reduction="none")
+    lp = _np_log_softmax(x.astype(np.float64) / temp)
+    kept = t != 5000
+    tk = np.where(kept, t, 0)
+    expected = ((1 - e) * w[tk] * -lp[np.arange(40), tk]
+                + e / 11 * -(lp * w.astype(np.float64)).sum(axis=1)) * kept
+    assert np.max(np.abs(loss - expected)) <= tol * np.max(np.abs(expected))
+    mean = csoftmax.cross_entropy(x, t, weight=w, ignore_index=5000, label_smoothing=e,
+                                  temperature=temp)
+    assert abs(mean - expected.sum() / w[t[kept]].astype(np.float64).sum()) <= tol * abs(mean)
+
+
+def test_all_ignored_is_nan_and_zero_gradient():
+    loss, grad = csoftmax.cross_entropy_with_grad(np.ones((2, 3)), [-100, -100])
+    assert np.isnan(loss)
+    assert np.array_equal(grad, np.zeros((2, 3)))
+    assert np.isnan(csoftmax.nll_loss(np.zeros((2, 3)), [-100, -100]))
+    assert csoftmax.cross_entropy(np.ones((2, 3)), [-100, -100], reduction="sum") == 0
+
+
+def test_zero_probability_of_minus_inf_logit_contributes_zero():
+    x = np.array([[0.0, -np.inf, 1.0]])
+    q = np.array([[0.5, 0.0, 0.5]])
+    loss, grad = csoftmax.cross_entropy_with_grad(x, q)
+    expected = -(0.5 * _np_log_softmax(np.array([[0.0, 1.0]]))).sum()
+    assert np.isfinite(loss) and abs(loss - expected) <= 1e-15
+    assert grad[0, 1] == 0
+    # a positive target probability on a -inf logit is a genuinely infinite loss
+    assert csoftmax.cross_entropy(x, [[0.4, 0.2, 0.4]]) == np.inf
+    assert csoftmax.cross_entropy(x, [1]) == np.inf
+
+
+def test_nll_loss_matches_cross_entropy(rng):
+    x = rng.standard_normal((9, 4))
+    t = rng.integers(0, 4, 9)
+    w = rng.uniform(0.5, 2, 4)
+    lp = csoftmax.log_softmax(x)
+    for reduction in ("mean", "sum", "none"):
+        a = csoftmax.nll_loss(lp, t, weight=w, reduction=reduction)
+        b = csoftmax.cross_entropy(x, t, weight=w, reduction=reduction)
+        np.testing.assert_allclose(a, b, rtol=1e-13)
+
+
+def test_axis_and_layouts_agree(rng):
+    x = rng.standard_normal((3, 5, 4))
+    t = rng.integers(0, 5, (3, 4))
+    loss1, grad1 = csoftmax.cross_entropy_with_grad(x, t, axis=1, reduction="none",
+                                                    label_smoothing=0.1)
+    xm = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    loss2, grad2 = csoftmax.cross_entropy_with_grad(xm, t, reduction="none", label_smoothing=0.1)
+    np.testing.assert_allclose(loss1, loss2, rtol=1e-14)
+    np.testing.assert_allclose(grad1, np.moveaxis(grad2, -1, 1), rtol=1e-14)
+    # a sliced (row-strided) input gives the same as its copy
+    big = rng.standard_normal((10, 12))
+    view = big[::2, :7]
+    tv = rng.integers(0, 7, 5)
+    a = csoftmax.cross_entropy_with_grad(view, tv, weight=np.arange(1.0, 8.0))
+    b = csoftmax.cross_entropy_with_grad(view.copy(), tv, weight=np.arange(1.0, 8.0))
+    assert a[0] == b[0] and np.array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("name", ["xent", "xent_prob", "bce", "sigmoid", "log_sigmoid",
+                                  "softmax_backward", "log_softmax_backward"])
+def test_isas_agree(rng, name):
+    """Every ISA gives the default ISA's result to a few ulps (float32)."""
+    x = (rng.standard_normal((33, 37)) * 5).astype(np.float32)
+    y = rng.random((33, 37)).astype(np.float32)
+    t = rng.integers(0, 37, 33)
+    calls = {
+        "xent": lambda: csoftmax.cross_entropy_with_grad(x, t, label_smoothing=0.1)[1],
+        "xent_prob": lambda: csoftmax.cross_entropy_with_grad(x, y / y.sum(1, keepdims=True))[1],
+        "bce": lambda: csoftmax.binary_cross_entropy_with_grad(x, y, reduction="sum")[1],
+        "sigmoid": lambda: csoftmax.sigmoid(x),
+        "log_sigmoid": lambda: csoftmax.log_sigmoid(x),
+        "softmax_backward": lambda: csoftmax.softmax_backward(y, csoftmax.softmax(x)),
+        "log_softmax_backward": lambda: csoftmax.log_softmax_backward(y, csoftmax.log_softmax(x)),
+    }
+    previous = _kernels.get_isa()
+    results = {}
+    try:
+        for level in _kernels.available_isas():
+            _kernels.set_isa(level)
+            results[level] = calls[name]().astype(np.float64)
+    finally:
+        _kernels.set_isa(previous)
+    ref = results[previous]
+    for level, got in results.items():
+        err = np.max(np.abs(got - ref)) / np.max(np.abs(ref))
+        assert err <= 8 * np.finfo(np.float32).eps, (level, err)
+
+
+@pytest.mark.parametrize("dtype,result", [(np.float16, np.float16), (np.int32, np.float64),
+                                          (np.float32, np.float32)])
+def test_dtype_policy(dtype, result):
+    x = np.array([[1, 3, 2], [0, 1, 0]], dtype=dtype)
+    loss, grad = csoftmax.cross_entropy_with_grad(x, [1, 2])
+    assert np.asarray(loss).dtype == result and grad.dtype == result
+    l2, g2 = csoftmax.binary_cross_entropy_with_grad(x, np.ones(x.shape))
+    assert np.asarray(l2).dtype == result and g2.dtype == result
+    assert csoftmax.sigmoid(x).dtype == result
+
+
+def test_inputs_not_modified(rng):
+    x = rng.standard_normal((6, 5))
+    q = rng.random((6, 5))
+    w = rng.random(5)
+    copies = [a.copy() for a in (x, q, w)]
+    csoftmax.cross_entropy_with_grad(x, q, weight=w, label_smoothing=0.2)
+    csoftmax.binary_cross_entropy_with_grad(x, q, weight=w, pos_weight=w)
+    csoftmax.softmax_backward(q, x)
+    for a, b in zip((x, q, w), copies):
+        assert np.array_equal(a, b)
+
+
+def test_sigmoid_extremes_and_out():
+    x = np.array([-1e4, -100.0, 0.0, 100.0, 1e4])
+    assert np.array_equal(csoftmax.sigmoid(x)[[0, 2, 4]], [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(csoftmax.log_sigmoid(x)[:2], [-1e4, -100.0], rtol=1e-15)
+    out = np.empty(5)
+    assert csoftmax.sigmoid(x, out=out) is out
+    assert float(csoftmax.sigmoid(0.0)) == 0.5
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], label_smoothing=1.5), ValueError,
+     "label_smoothing"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], label_smoothing=-0.1), ValueError,
+     "label_smoothing"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], temperature=0.0), ValueError,
+     "temperature"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], temperature=np.inf), ValueError,
+     "temperature"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [2]), IndexError, r"target\[0\] = 2"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [-1]), IndexError, "ignore_index"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], weight=[1.0]), ValueError, "weight"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [[0.5, 0.5]], ignore_index=1), ValueError,
+     "ignore_index"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [[0.5, 0.5, 0.0]]), ValueError, "shape"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], reduction="avg"), ValueError,
+     "reduction"),
+    (lambda: csoftmax.nll_loss([[1.0, 2.0]], [0.5]), TypeError, "integer"),
+    (lambda: csoftmax.softmax_backward(np.ones(3), np.ones(4)), ValueError, "grad_output"),
+    (lambda: csoftmax.binary_cross_entropy([1.0, 2.0], [1.0]), ValueError, "target"),
+    (lambda: csoftmax.binary_cross_entropy([1.0, 2.0], [1.0, 0.0], weight=[1.0, 2.0, 3.0]),
+     ValueError, "weight"),
+    (lambda: csoftmax.binary_cross_entropy([1.0, 2.0], [1.0, 0.0], reduction="max"), ValueError,
+     "reduction"),
+    (lambda: csoftmax.sigmoid(np.ones(2, dtype=complex)), TypeError, "complex"),
+])
+def test_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
