@@ -89,6 +89,14 @@ def test_near_constant_rows_as_accurate_as_scipy(dtype, isa):
     assert not failures, f"(value, csoftmax ulp, scipy ulp): {failures}"
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_logsumexp_near_zero_results(dtype, isa, rng):
+    """Many 3-column rows, some with logsumexp close to 0 (m + L cancels): within
+    the ulp bound plus 8 u * L (accuracy_helpers.max_ulp_error)."""
+    x = dyadic(rng, (20000, 3), dtype, -3, 1)
+    assert_ulps("logsumexp", csoftmax.logsumexp(x), x, dtype)
+
+
 # --------------------------------------------------------------------------
 # dtype policy
 
