@@ -26,19 +26,24 @@ DIR=${CSOFTMAX_ASAN_DIR:-/tmp/csoftmax-asan}
 PY=${PYTHON:-python3}
 export CC=${CC:-gcc}
 
-echo "== copying $SRC -> $DIR/src"
-rm -rf "$DIR/src" "$DIR/reports"
-mkdir -p "$DIR/src" "$DIR/reports"
-tar -C "$SRC" -cf - \
-    --exclude=.git --exclude=build --exclude='*.so' --exclude='csoftmax/_kernels.c' \
-    --exclude='*.egg-info' --exclude=__pycache__ --exclude=.hypothesis --exclude=.pytest_cache \
-    . | tar -C "$DIR/src" -xf -
-
-echo "== building with CSOFTMAX_SANITIZE=1 CC=$CC"
-start=$(date +%s)
-(cd "$DIR/src" && CSOFTMAX_SANITIZE=1 "$PY" setup.py -q build_ext --inplace >"$DIR/build.log" 2>&1) \
-    || { tail -50 "$DIR/build.log"; exit 1; }
-echo "   built in $(( $(date +%s) - start )) s"
+rm -rf "$DIR/reports"
+mkdir -p "$DIR/reports"
+if [ "${CSOFTMAX_ASAN_REUSE:-0}" = 1 ] && ls "$DIR"/src/csoftmax/_kernels*.so >/dev/null 2>&1; then
+    echo "== reusing the build in $DIR/src (CSOFTMAX_ASAN_REUSE=1)"
+else
+    echo "== copying $SRC -> $DIR/src"
+    rm -rf "$DIR/src"
+    mkdir -p "$DIR/src"
+    tar -C "$SRC" -cf - \
+        --exclude=.git --exclude=build --exclude='*.so' --exclude='csoftmax/_kernels.c' \
+        --exclude='*.egg-info' --exclude=__pycache__ --exclude=.hypothesis --exclude=.pytest_cache \
+        . | tar -C "$DIR/src" -xf -
+    echo "== building with CSOFTMAX_SANITIZE=1 CC=$CC"
+    start=$(date +%s)
+    (cd "$DIR/src" && CSOFTMAX_SANITIZE=1 "$PY" setup.py -q build_ext --inplace >"$DIR/build.log" 2>&1) \
+        || { tail -50 "$DIR/build.log"; exit 1; }
+    echo "   built in $(( $(date +%s) - start )) s"
+fi
 
 case "$CC" in
     *clang*) ASAN_LIB=$("$CC" -print-file-name=libclang_rt.asan-x86_64.so) ;;
@@ -53,11 +58,14 @@ fi
 cd "$DIR/src"
 export PYTHONPATH="$DIR/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONMALLOC=malloc
-export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$DIR/reports/asan:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
+export ASAN_OPTIONS="detect_leaks=1:malloc_context_size=30:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$DIR/reports/asan:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
 export LSAN_OPTIONS="exitcode=0:report_objects=0:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87:log_path=$DIR/reports/ubsan"
-# Each run of the ASan runtime is loaded first, before libpython and everything else.
-RUN=(env LD_PRELOAD="$ASAN_LIB" "$PY")
+# The ASan runtime is loaded first, before libpython and everything else; libstdc++
+# too, or ASan's __cxa_throw interceptor finds no real function when a C++
+# extension (matplotlib's ft2font, ...) throws ("CHECK failed: asan_interceptors").
+STDCXX=$("$CC" -print-file-name=libstdc++.so.6)
+RUN=(env LD_PRELOAD="$ASAN_LIB:$STDCXX" "$PY")
 
 where=$("${RUN[@]}" -c "import csoftmax; print(csoftmax.__file__)")
 case "$where" in
@@ -73,8 +81,8 @@ status=$?
 set -e
 elapsed=$(( $(date +%s) - start ))
 
-errors=$(grep -l -E "ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer)|runtime error:" \
-         "$DIR"/reports/* 2>/dev/null | wc -l)
+errors=$( (grep -l -E "ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer)|CHECK failed|runtime error:" \
+         "$DIR"/reports/* 2>/dev/null || true) | wc -l)
 leak_files=$(grep -l "ERROR: LeakSanitizer" "$DIR"/reports/* 2>/dev/null || true)
 ours=0
 other=0
@@ -93,7 +101,7 @@ echo "   leak reports through csoftmax code:  $ours"
 echo "   other leak reports (interpreter):    $other"
 echo "   reports in $DIR/reports"
 if [ "$errors" -ne 0 ] || [ "$ours" -ne 0 ]; then
-    grep -h -A30 -E "ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer)|runtime error:" \
+    grep -h -A30 -E "ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer)|CHECK failed|runtime error:" \
         "$DIR"/reports/* 2>/dev/null | head -80 || true
     exit 1
 fi
