@@ -10,9 +10,10 @@
  *   x < lower clamp (including -inf) -> 0, x > upper clamp (including +inf)
  *   -> +inf, NaN -> NaN.
  * Only arithmetic, compares and selects: GCC vectorises loops calling these.
- * The float32 polynomial coefficients are Cephes' expf minimax coefficients;
- * the float64 polynomial is the Taylor series to degree 13 (truncation error
- * below 2^-60 on the reduced range). Accuracy measured exhaustively over all
+ * float32: a degree-6 polynomial 1 + r + c2 r^2 + ... + c6 r^6 whose c2..c6 are
+ * a relative-error minimax fit (Lawson iterations on Chebyshev nodes) made for
+ * this project; float64: the Taylor series to degree 13 (truncation error
+ * below 2^-60 on the reduced range). Both are evaluated in Horner form. Accuracy measured exhaustively over all
  * float32 inputs: see tests/test_exp_accuracy.py and README.md.
  */
 #ifndef CSOFTMAX_EXP_IMPL_H
@@ -37,12 +38,11 @@ static inline float csm_exp_f32(float x)
     int32_t ni = (int32_t)(csm_bits_from_f32(t) - csm_bits_from_f32(shifter));
     float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
+    float p = 1.3814612757e-3f;
+    p = p * r + 8.3687100559e-3f;
+    p = p * r + 4.1668388993e-2f;
+    p = p * r + 1.6666521132e-1f;
+    p = p * r + 4.9999994040e-1f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
     int32_t n1 = ni >> 1;

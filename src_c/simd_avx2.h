@@ -39,6 +39,7 @@ typedef __m256 csm_v_f32_avx2;
 #define v_max _mm256_max_ps
 #define v_min _mm256_min_ps
 #define v_fmadd _mm256_fmadd_ps
+#define v_fnmadd _mm256_fnmadd_ps
 #define v_load_tail(p, n, fill) \
     _mm256_blendv_ps(fill, _mm256_maskload_ps(p, csm_tail_mask_epi32_avx2(n)), \
                      _mm256_castsi256_ps(csm_tail_mask_epi32_avx2(n)))
@@ -107,19 +108,18 @@ static inline VSTEP csm_make_step_f32_avx2(const int32_t *src)
 #define v_make_step csm_make_step_f32_avx2
 #define v_apply_step(acc, regs, st) \
     _mm256_blendv_ps(acc, _mm256_permutevar8x32_ps((regs)[0], (st).idx), (st).mask)
-static inline __m256 csm_exp_f32_avx2(__m256 x)
+/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+static inline __m256 csm_exp_f32_avx2_nonpos(__m256 x)
 {
     x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  /* NaN stays NaN (second operand) */
-    x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
     __m256 n = v_round(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)));
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 p = _mm256_set1_ps(1.3814612757e-3f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3687100559e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1668388993e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666521132e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.9999994040e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     __m256i ni = _mm256_cvtps_epi32(n);   /* NaN -> 0x80000000, result replaced below */
@@ -130,7 +130,12 @@ static inline __m256 csm_exp_f32_avx2(__m256 x)
     __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
+static inline __m256 csm_exp_f32_avx2(__m256 x)
+{
+    return csm_exp_f32_avx2_nonpos(_mm256_min_ps(_mm256_set1_ps(89.0f), x)); /* NaN kept */
+}
 #define v_exp csm_exp_f32_avx2
+#define v_exp_nonpos csm_exp_f32_avx2_nonpos
 /* For positive normal finite a: mantissa in [1, 2) and unbiased exponent. */
 static inline __m256 csm_getmant_f32_avx2(__m256 a)
 {
@@ -163,6 +168,7 @@ typedef __m256d csm_v_f64_avx2;
 #define v_max _mm256_max_pd
 #define v_min _mm256_min_pd
 #define v_fmadd _mm256_fmadd_pd
+#define v_fnmadd _mm256_fnmadd_pd
 #define v_load_tail(p, n, fill) \
     _mm256_blendv_pd(fill, _mm256_maskload_pd(p, csm_tail_mask_epi64_avx2(n)), \
                      _mm256_castsi256_pd(csm_tail_mask_epi64_avx2(n)))
@@ -231,10 +237,10 @@ static inline VSTEP csm_make_step_f64_avx2(const int32_t *src)
 #define v_make_step csm_make_step_f64_avx2
 #define v_apply_step(acc, regs, st) \
     _mm256_blendv_pd(acc, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps((regs)[0]), (st).idx)), (st).mask)
-static inline __m256d csm_exp_f64_avx2(__m256d x)
+/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+static inline __m256d csm_exp_f64_avx2_nonpos(__m256d x)
 {
     x = _mm256_max_pd(_mm256_set1_pd(-746.0), x);
-    x = _mm256_min_pd(_mm256_set1_pd(710.0), x);
     __m256d n = v_round(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)));
     __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
     r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
@@ -262,7 +268,12 @@ static inline __m256d csm_exp_f64_avx2(__m256d x)
     __m256d y = _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
     return _mm256_blendv_pd(y, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
 }
+static inline __m256d csm_exp_f64_avx2(__m256d x)
+{
+    return csm_exp_f64_avx2_nonpos(_mm256_min_pd(_mm256_set1_pd(710.0), x)); /* NaN kept */
+}
 #define v_exp csm_exp_f64_avx2
+#define v_exp_nonpos csm_exp_f64_avx2_nonpos
 static inline __m256d csm_getmant_f64_avx2(__m256d a)
 {
     __m256i b = _mm256_castpd_si256(a);

@@ -27,6 +27,7 @@ typedef __mmask16 csm_m_f32_avx512;
 #define v_max _mm512_max_ps
 #define v_min _mm512_min_ps
 #define v_fmadd _mm512_fmadd_ps
+#define v_fnmadd _mm512_fnmadd_ps
 #define v_tail_mask(n) ((__mmask16)((1u << (n)) - 1u))
 #define v_load_tail(p, n, fill) _mm512_mask_loadu_ps(fill, v_tail_mask(n), p)
 #define v_store_tail(p, n, v) _mm512_mask_storeu_ps(p, v_tail_mask(n), v)
@@ -85,24 +86,28 @@ static inline VSTEP csm_make_step_f32_avx512(const int32_t *src)
 #define v_make_step csm_make_step_f32_avx512
 #define v_apply_step(acc, regs, st) \
     _mm512_mask_mov_ps(acc, (st).mask, _mm512_permutex2var_ps((regs)[0], (st).idx, (regs)[1]))
-static inline __m512 csm_exp_f32_avx512(__m512 x)
+/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+static inline __m512 csm_exp_f32_avx512_nonpos(__m512 x)
 {
     x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x); /* NaN stays NaN (second operand) */
-    x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
     __m512 n = v_round(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)));
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 p = _mm512_set1_ps(1.3814612757e-3f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3687100559e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1668388993e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666521132e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.9999994040e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
+static inline __m512 csm_exp_f32_avx512(__m512 x)
+{
+    return csm_exp_f32_avx512_nonpos(_mm512_min_ps(_mm512_set1_ps(89.0f), x)); /* NaN kept */
+}
 #define v_exp csm_exp_f32_avx512
+#define v_exp_nonpos csm_exp_f32_avx512_nonpos
 /* mantissa in [1, 2) and exponent, for log */
 #define v_getmant(a) _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
 #define v_getexp(a) _mm512_getexp_ps(a)
@@ -125,6 +130,7 @@ typedef __mmask8 csm_m_f64_avx512;
 #define v_max _mm512_max_pd
 #define v_min _mm512_min_pd
 #define v_fmadd _mm512_fmadd_pd
+#define v_fnmadd _mm512_fnmadd_pd
 #define v_tail_mask(n) ((__mmask8)((1u << (n)) - 1u))
 #define v_load_tail(p, n, fill) _mm512_mask_loadu_pd(fill, v_tail_mask(n), p)
 #define v_store_tail(p, n, v) _mm512_mask_storeu_pd(p, v_tail_mask(n), v)
@@ -166,10 +172,10 @@ static inline VSTEP csm_make_step_f64_avx512(const int32_t *src)
 #define v_make_step csm_make_step_f64_avx512
 #define v_apply_step(acc, regs, st) \
     _mm512_mask_mov_pd(acc, (st).mask, _mm512_permutex2var_pd((regs)[0], (st).idx, (regs)[1]))
-static inline __m512d csm_exp_f64_avx512(__m512d x)
+/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+static inline __m512d csm_exp_f64_avx512_nonpos(__m512d x)
 {
     x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
-    x = _mm512_min_pd(_mm512_set1_pd(710.0), x);
     __m512d n = v_round(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634074)));
     __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01), x);
     r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10), r);
@@ -189,7 +195,12 @@ static inline __m512d csm_exp_f64_avx512(__m512d x)
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
     return _mm512_scalef_pd(p, n);
 }
+static inline __m512d csm_exp_f64_avx512(__m512d x)
+{
+    return csm_exp_f64_avx512_nonpos(_mm512_min_pd(_mm512_set1_pd(710.0), x)); /* NaN kept */
+}
 #define v_exp csm_exp_f64_avx512
+#define v_exp_nonpos csm_exp_f64_avx512_nonpos
 #define v_getmant(a) _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
 #define v_getexp(a) _mm512_getexp_pd(a)
 #endif

@@ -61,21 +61,21 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
         V a0 = v_zero(), a1 = v_zero();
         int64_t j = b;
         for (; j + 2 * VN <= end; j += 2 * VN) {
-            V e0 = v_exp(v_sub(v_load(x + j), vm));
-            V e1 = v_exp(v_sub(v_load(x + j + VN), vm));
+            V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
+            V e1 = v_exp_nonpos(v_sub(v_load(x + j + VN), vm));
             v_store(y + j, e0);
             v_store(y + j + VN, e1);
             a0 = v_add(a0, e0);
             a1 = v_add(a1, e1);
         }
         for (; j + VN <= end; j += VN) {
-            V e0 = v_exp(v_sub(v_load(x + j), vm));
+            V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
             v_store(y + j, e0);
             a0 = v_add(a0, e0);
         }
         if (j < end) {
             int k = (int)(end - j);
-            V e0 = v_exp(v_sub(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm));
+            V e0 = v_exp_nonpos(v_sub(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm));
             v_store_tail(y + j, k, e0);
             a1 = v_add(a1, e0);  /* masked-off lanes are exp(-inf) = 0 */
         }
@@ -97,7 +97,7 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
         int64_t j = b;
         for (; j + 2 * VN <= end; j += 2 * VN) {
             V x0 = v_load(x + j), x1 = v_load(x + j + VN);
-            V e0 = v_exp(v_sub(x0, vm)), e1 = v_exp(v_sub(x1, vm));
+            V e0 = v_exp_nonpos(v_sub(x0, vm)), e1 = v_exp_nonpos(v_sub(x1, vm));
             VM q0 = v_eq(x0, vm), q1 = v_eq(x1, vm);
             if (y != NULL) {
                 v_store(y + j, e0);
@@ -111,7 +111,7 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
         for (; j < end; j += VN) {
             int k = end - j < VN ? (int)(end - j) : VN;
             V x0 = v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY));
-            V e0 = v_exp(v_sub(x0, vm));
+            V e0 = v_exp_nonpos(v_sub(x0, vm));
             VM q0 = v_eq(x0, vm);
             if (y != NULL) v_store_tail(y + j, k, e0);
             a0 = v_add(a0, v_blend(q0, e0, zero));
@@ -123,22 +123,27 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
     return (s + c) + (count - 1.0);
 }
 
-/* y = e / s for the stored exponentials e: reciprocal plus one Newton step. */
+/* y = scale * e / s for the stored exponentials e: a reciprocal multiply
+ * corrected by one Newton step, q + (e - q s) / s. */
+static inline V CSM_FN(simd_div)(V e, V vs, V vr)
+{
+    V q = v_mul(e, vr);
+    return v_fmadd(v_fnmadd(q, vs, e), vr, q);
+}
+
 static inline void CSM_FN(simd_row_divide)(CSM_T *y, int64_t n, CSM_T s, CSM_T scale)
 {
     const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vscale = v_set1(scale);
     int64_t j = 0;
-    for (; j + VN <= n; j += VN) {
-        V e = v_load(y + j);
-        V q = v_mul(e, vr);
-        q = v_fmadd(v_sub(e, v_mul(q, vs)), vr, q);
-        v_store(y + j, v_mul(q, vscale));
+    if (scale == (CSM_T)1) {
+        for (; j + VN <= n; j += VN) v_store(y + j, CSM_FN(simd_div)(v_load(y + j), vs, vr));
+    } else {
+        for (; j + VN <= n; j += VN)
+            v_store(y + j, v_mul(CSM_FN(simd_div)(v_load(y + j), vs, vr), vscale));
     }
     if (j < n) {
         int k = (int)(n - j);
-        V e = v_load_tail(y + j, k, v_zero());
-        V q = v_mul(e, vr);
-        q = v_fmadd(v_sub(e, v_mul(q, vs)), vr, q);
+        V q = CSM_FN(simd_div)(v_load_tail(y + j, k, v_zero()), vs, vr);
         v_store_tail(y + j, k, v_mul(q, vscale));
     }
 }
@@ -319,7 +324,7 @@ static inline V CSM_FN(simd_tiny_sum_minus_one)(const V *xv, V m, int64_t cols, 
     const V one = v_set1((CSM_T)1), zero = v_zero();
     V t = zero, cnt = zero;
     for (int64_t c = 0; c < cols; c++) {
-        V e = v_exp(v_sub(xv[c], m));
+        V e = v_exp_nonpos(v_sub(xv[c], m));
         VM q = v_eq(xv[c], m);
         ev[c] = e;
         t = v_add(t, v_blend(q, e, zero));
@@ -350,15 +355,12 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
             V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
             V s = v_zero();
             for (int64_t c = 0; c < cols; c++) {
-                ev[c] = v_exp(v_sub(xv[c], m));
+                ev[c] = v_exp_nonpos(v_sub(xv[c], m));
                 s = v_add(s, ev[c]);
             }
             s = CSM_FN(simd_nan_if_inf)(m, s);
             V rcp = v_div(v_set1((CSM_T)1), s);
-            for (int64_t c = 0; c < cols; c++) {
-                V q = v_mul(ev[c], rcp);
-                ev[c] = v_fmadd(v_sub(ev[c], v_mul(q, s)), rcp, q);
-            }
+            for (int64_t c = 0; c < cols; c++) ev[c] = CSM_FN(simd_div)(ev[c], s, rcp);
             CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, ev);
         }
         return;

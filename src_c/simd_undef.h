@@ -43,3 +43,5 @@
 #undef VSTEP
 #undef v_make_step
 #undef v_apply_step
+#undef v_exp_nonpos
+#undef v_fnmadd
