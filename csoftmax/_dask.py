@@ -278,7 +278,7 @@ def _checked_targets(t, classes, block_info=None):
             raise IndexError(f"target{position} = {t[local]} is out of range for "
                              f"{classes} classes (expected 0 <= target < {classes}, or "
                              f"target == ignore_index = {_IGNORE})")
-    return t.astype(np.int64, copy=False)
+    return np.require(t, dtype=np.int64, requirements="A")
 
 
 def _ce_single_block(x, t, scale, ax, compute, want_grad):
@@ -295,7 +295,7 @@ def _ce_single_block(x, t, scale, ax, compute, want_grad):
     loss = np.empty(rows, dtype=compute)
     grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
     if rows:
-        _kernels.xent_class_2d(_api._rows(a, ax), np.ascontiguousarray(t.reshape(-1)), None,
+        _kernels.xent_class_2d(_api._rows(a, ax), np.require(t.reshape(-1), requirements="CA"), None,
                                _IGNORE, 0.0, 1.0, loss, grad2, scale)
     if not want_grad:
         return np.expand_dims(loss.reshape(lead), ax)

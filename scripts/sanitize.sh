@@ -60,7 +60,7 @@ export PYTHONPATH="$DIR/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONMALLOC=malloc
 export ASAN_OPTIONS="detect_leaks=1:malloc_context_size=30:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$DIR/reports/asan:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
 export LSAN_OPTIONS="exitcode=0:report_objects=0:print_suppressions=0"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87:log_path=$DIR/reports/ubsan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"
 # The ASan runtime is loaded first, before libpython and everything else; libstdc++
 # too, or ASan's __cxa_throw interceptor finds no real function when a C++
 # extension (matplotlib's ft2font, ...) throws ("CHECK failed: asan_interceptors").
@@ -73,16 +73,20 @@ case "$where" in
     *) echo "imported the wrong csoftmax: $where"; exit 1 ;;
 esac
 
-if [ $# -eq 0 ]; then set -- tests -m "not slow" -q -p no:cacheprovider; fi
+# -s: sanitizer reports go to the process's stderr (UBSan ignores log_path when
+# ASan is preloaded), which pytest would otherwise capture and lose on a halt;
+# stderr is kept in $DIR/reports/stderr.log and searched below.
+if [ $# -eq 0 ]; then set -- tests -m "not slow" -q -s -p no:cacheprovider; fi
 start=$(date +%s)
 set +e
-"${RUN[@]}" -m pytest "$@"
+"${RUN[@]}" -m pytest "$@" 2>"$DIR/reports/stderr.log"
 status=$?
 set -e
 elapsed=$(( $(date +%s) - start ))
 
-errors=$( (grep -l -E "ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer)|CHECK failed|runtime error:" \
+errors=$( (grep -h -E "ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer)|CHECK failed|runtime error:" \
          "$DIR"/reports/* 2>/dev/null || true) | wc -l)
+first_error=$(grep -h -m1 -E "runtime error:|ERROR: AddressSanitizer" "$DIR"/reports/* 2>/dev/null | head -1 || true)
 leak_files=$(grep -l "ERROR: LeakSanitizer" "$DIR"/reports/* 2>/dev/null || true)
 ours=0
 other=0
@@ -96,7 +100,7 @@ done
 
 echo "== sanitizer summary"
 echo "   pytest exit status:                  $status (in ${elapsed} s)"
-echo "   ASan/UBSan error reports:            $errors"
+echo "   ASan/UBSan error reports:            $errors ${first_error:+(first: $first_error)}"
 echo "   leak reports through csoftmax code:  $ours"
 echo "   other leak reports (interpreter):    $other"
 echo "   reports in $DIR/reports"
