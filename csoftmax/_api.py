@@ -29,7 +29,6 @@ __all__ = [
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _F16 = np.dtype(np.float16)
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 def _configure_from_environment():
@@ -119,7 +118,8 @@ def _rows(a: np.ndarray, axis: int) -> np.ndarray:
     cols = a.shape[-1]
     x2 = a.reshape(-1, cols) if a.ndim != 2 else a
     if not (x2.flags.c_contiguous and x2.flags.aligned):
-        x2 = np.ascontiguousarray(x2)
+        # np.ascontiguousarray keeps a contiguous but misaligned array as it is
+        x2 = np.require(x2, requirements=("C", "A"))
     return x2
 
 
@@ -170,11 +170,14 @@ def _rowwise(kernel, x, axis, out, name="x"):
     y = y2.reshape(moved)
     if ax != a.ndim - 1:
         y = np.moveaxis(y, -1, ax)
-    if out is not None:
-        np.copyto(out, y, casting="same_kind")
-        return out
-    if result != compute:
-        y = y.astype(result)
+    # a float16 result beyond float16's range becomes +-inf, as NumPy's own
+    # float16 arithmetic does, without an overflow warning from the cast
+    with np.errstate(over="ignore"):
+        if out is not None:
+            np.copyto(out, y, casting="same_kind")
+            return out
+        if result != compute:
+            y = y.astype(result)
     return y
 
 
@@ -303,127 +306,9 @@ def logsumexp(x, axis=-1, *, keepdims=False):
     if keepdims:
         y = np.expand_dims(y, ax)
     if result != compute:
-        y = y.astype(result)
+        with np.errstate(over="ignore"):
+            y = y.astype(result)
     return y
-
-
-def _check_reduction(reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-
-
-def _class_targets(target, shape, classes: int) -> np.ndarray:
-    """Validated int64 class indices, flattened in row order."""
-    t = _as_array(target, "target")
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
-    if t.shape != shape:
-        raise ValueError(f"target has shape {t.shape}, expected {shape} "
-                         "(the logits' shape without the class axis)")
-    if t.size:
-        bad = (t < 0) | (t >= classes)
-        if bad.any():
-            pos = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
-            position = tuple(int(p) for p in pos)
-            raise IndexError(f"target{list(position)} = {t[position]} is out of range for "
-                             f"{classes} classes (expected 0 <= target < {classes})")
-    return np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
-
-
-def _cross_entropy(logits, target, axis, reduction, want_grad):
-    _check_reduction(reduction)
-    a = _as_array(logits, "logits")
-    compute, result = _dtypes(a.dtype, "logits")
-    if a.ndim == 0:
-        raise ValueError("logits must have at least one dimension (the class axis)")
-    ax = _normalize_axis(axis, a.ndim)
-    classes = a.shape[ax]
-    lead = a.shape[:ax] + a.shape[ax + 1:]
-    t = _class_targets(target, lead, classes)
-    if a.dtype != compute:
-        a = a.astype(compute)
-    rows = t.size
-    loss = np.empty(rows, dtype=compute)
-    grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
-    scale = 1.0 / rows if (reduction == "mean" and rows) else 1.0
-    if rows:
-        _kernels.cross_entropy_2d(_rows(a, ax), t, loss, grad2, scale)
-
-    if reduction == "none":
-        value = loss.reshape(lead).astype(result, copy=False)
-    else:
-        total = np.sum(loss, dtype=np.float64)
-        if reduction == "mean":
-            total = total / rows if rows else np.nan
-        value = result.type(total)
-    if not want_grad:
-        return value
-    moved = lead + (classes,)
-    grad = grad2.reshape(moved)
-    if ax != a.ndim - 1:
-        grad = np.moveaxis(grad, -1, ax)
-    return value, grad.astype(result, copy=False)
-
-
-def cross_entropy(logits, target, *, axis=-1, reduction="mean"):
-    """Cross-entropy of integer class targets under softmax(logits).
-
-    ``loss_i = logsumexp(logits_i) - logits_i[target_i]``, reduced by
-    ``reduction``: ``"mean"`` (over rows), ``"sum"`` or ``"none"``
-    (per-row losses, the logits' shape without the class axis).
-
-    Parameters
-    ----------
-    logits : array_like
-        Unnormalised scores; the class axis is ``axis``.
-    target : array_like of int
-        Class indices of any integer dtype, shaped like ``logits`` without
-        the class axis. Indices outside ``[0, classes)`` raise IndexError.
-    axis : int, default -1
-        The class axis.
-    reduction : {"mean", "sum", "none"}
-
-    Returns
-    -------
-    loss : NumPy scalar, or ndarray for ``reduction="none"``
-
-    Examples
-    --------
-    >>> import csoftmax
-    >>> round(float(csoftmax.cross_entropy([[1.0, 3.0, 2.0]], [1])), 8)
-    0.40760596
-    """
-    if _is_dask(logits) or _is_dask(target):
-        return _dask().cross_entropy(logits, target, axis=axis, reduction=reduction)
-    return _cross_entropy(logits, target, axis, reduction, want_grad=False)
-
-
-def cross_entropy_with_grad(logits, target, *, axis=-1, reduction="mean"):
-    """Cross-entropy and its gradient with respect to the logits, in one fused pass.
-
-    The gradient is ``d loss / d logits``: ``(softmax(logits) - onehot(target))``
-    divided by the number of rows for ``reduction="mean"``; for ``"none"`` it is
-    the gradient of the sum of the per-row losses.
-
-    Returns
-    -------
-    loss : NumPy scalar, or ndarray for ``reduction="none"``
-    grad : ndarray shaped like ``logits``
-
-    Examples
-    --------
-    >>> import csoftmax
-    >>> loss, grad = csoftmax.cross_entropy_with_grad([[1.0, 3.0, 2.0]], [1])
-    >>> grad.round(8)
-    array([[ 0.09003057, -0.33475904,  0.24472847]])
-    """
-    if _is_dask(logits) or _is_dask(target):
-        return _dask().cross_entropy_with_grad(logits, target, axis=axis, reduction=reduction)
-    return _cross_entropy(logits, target, axis, reduction, want_grad=True)
-
-
-# ---------------------------------------------------------------------------
-# configuration
 
 
 def set_num_threads(n: int) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import dask.array as da
 
-from . import _api, _kernels
+from . import _api, _kernels, _losses
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy_with_grad"]
 
@@ -295,8 +295,12 @@ def _ce_single_block(x, t, scale, ax, compute, want_grad):
     loss = np.empty(rows, dtype=compute)
     grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
     if rows:
-        _kernels.xent_class_2d(_api._rows(a, ax), np.require(t.reshape(-1), requirements="CA"), None,
-                               _IGNORE, 0.0, 1.0, loss, grad2, scale)
+        t1 = np.require(t.reshape(-1), requirements="CA")
+        if np.all(t1 != _IGNORE):  # the kernel the NumPy path uses, for identical results
+            _kernels.cross_entropy_2d(_api._rows(a, ax), t1, loss, grad2, scale)
+        else:
+            _kernels.xent_class_2d(_api._rows(a, ax), t1, None, _IGNORE, 0.0, 1.0, loss, grad2,
+                                   scale)
     if not want_grad:
         return np.expand_dims(loss.reshape(lead), ax)
     grad = grad2.reshape(lead + (classes,))
@@ -343,7 +347,7 @@ def _ce_split_grad_block(x, stats, t, scale, ax, compute, block_info=None):
 
 
 def _cross_entropy(logits, target, axis, reduction, want_grad):
-    _api._check_reduction(reduction)
+    _losses._check_reduction(reduction)
     x = _as_dask(logits, "logits")
     compute, result = _api._dtypes(x.dtype, "logits")
     if x.ndim == 0:

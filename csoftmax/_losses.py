@@ -112,13 +112,15 @@ def _restore(y2, lead, classes, ax, ndim):
 
 
 def _reduce(loss, reduction, denominator, lead, result):
-    if reduction == "none":
-        return loss.reshape(lead).astype(result, copy=False)
-    total = np.sum(loss, dtype=np.float64)
-    if reduction == "mean":
-        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 -> NaN, as PyTorch
+    # a loss beyond the result's range is inf (as in PyTorch), not a warning;
+    # 0 / 0 for a mean over no counted rows is NaN, as in PyTorch
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if reduction == "none":
+            return loss.reshape(lead).astype(result, copy=False)
+        total = np.sum(loss, dtype=np.float64)
+        if reduction == "mean":
             total = np.float64(total) / np.float64(denominator)
-    return result.type(total)
+        return result.type(total)
 
 
 # ---------------------------------------------------------------------------
@@ -176,6 +178,9 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
         if probabilities:
             q2 = _rows(t.astype(compute, copy=False), ax)
             _kernels.xent_prob_2d(x2, q2, w, e, 1.0 / temp, loss, grad2, scale)
+        elif w is None and e == 0.0 and temp == 1.0 and denominator == rows:
+            # the plain case (no option in use, no ignored row): the SIMD kernel
+            _kernels.cross_entropy_2d(x2, t, loss, grad2, scale)
         else:
             _kernels.xent_class_2d(x2, t, w, ignore_index, e, 1.0 / temp, loss, grad2, scale)
     value = _reduce(loss, reduction, denominator, lead, result)

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _api
+from . import _api, _losses
 
 __all__ = [
     "ReliabilityCurve",
@@ -261,7 +261,7 @@ def _nll_and_derivatives(x, target, u, want_curvature):
     ``d2 NLL / du2 = mean_i Var_{softmax(z_i)}(z_i) - d NLL / du``.
     """
     z = x * np.exp(-u)
-    loss, grad = _api.cross_entropy_with_grad(z, target)
+    loss, grad = _losses.cross_entropy_with_grad(z, target)
     slope = -float(np.sum(grad * z))
     if not want_curvature:
         return float(loss), slope, None

@@ -183,6 +183,20 @@ def test_nonfinite_rows(dtype, isa):
     "`sum` in plain double, without the Neumaier compensation kernels_body.h uses, so the "
     "float64 loss and gradient lose accuracy with row length: on [0, -2.5, -2.5, ...] with "
     "1e6 columns the gradient is off by 200-2000 ulp and the loss by 16-160 ulp"))
+def test_long_row_keeps_accuracy_with_options(isa):
+    """As test_long_row_keeps_accuracy, through the kernel that handles the
+    options (here a class weight of ones, which must not change the result)."""
+    x = np.full((1, 1_000_000), -2.5)
+    x[0, 0] = 0.0
+    t = np.array([3])
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t, reduction="sum", weight=np.ones(x.shape[1]))
+    ref_loss, ref_grad = reference.cross_entropy_with_grad(x, t, reduction="sum", dtype=LD)
+    worst_loss = ulp_errors(np.asarray(loss), np.asarray(ref_loss), np.float64).max()
+    worst_grad = ulp_errors(grad, ref_grad, np.float64).max()
+    assert worst_loss <= LOSS_ULPS[np.float64] and worst_grad <= GRAD_ULPS[np.float64], \
+        f"loss {worst_loss} ulp, gradient {worst_grad} ulp"
+
+
 def test_long_row_keeps_accuracy(isa):
     """A row of 1e6 logits whose block sums all round the same way (the
     adversarial case for uncompensated summation): loss and gradient within

@@ -62,8 +62,8 @@ def test_cross_entropy_gradient_fd(rng, use_weight, ignore, smoothing, reduction
         assert np.array_equal(grad[1], np.zeros(6))
 
 
-@pytest.mark.parametrize("weight_kind,pos,reduction", itertools.product(
-    [None, "full", "col"], [False, True], ["mean", "sum", "none"]))
+@pytest.mark.parametrize("weight_kind,pos,reduction", list(itertools.product(
+    [None, "full", "col"], [False, True], ["mean", "sum", "none"])))
 def test_binary_cross_entropy_gradient_fd(rng, weight_kind, pos, reduction):
     x = rng.standard_normal((4, 5)) * 3
     y = rng.random((4, 5))

@@ -249,21 +249,11 @@ def _edge_rows(dtype):
     }
 
 
-FLOAT16_CAST_WARNING = pytest.mark.xfail(
-    raises=RuntimeWarning, strict=True,
-    reason="bug in csoftmax._api._rowwise: a float16 result beyond float16's range (log_softmax "
-           "of [65504, -65504]) is cast from float32 with y.astype(float16) outside "
-           "np.errstate, so 'RuntimeWarning: overflow encountered in cast' escapes")
-
-
 def _edge_params():
     for name in FUNCS:
         for dtype in FLOATS:
             for row in _edge_rows(np.float64):
-                marks = ()
-                if name == "log_softmax" and dtype == np.float16 and row == "huge":
-                    marks = (FLOAT16_CAST_WARNING,)
-                yield pytest.param(name, dtype, row, marks=marks,
+                yield pytest.param(name, dtype, row,
                                    id=f"{name}-{np.dtype(dtype).name}-{row}")
 
 
