@@ -4,9 +4,19 @@
 Callers (csoftmax._api) have already checked shapes, dtypes and labels and made
 the last axis contiguous; every function here takes 2-D arrays whose rows are
 contiguous (any row stride) and writes into preallocated outputs. No loops.
+
+The one exception is :func:`rowwise_fast`, the call-overhead fast path of
+softmax / log_softmax / logsumexp: it checks the common case itself with the
+NumPy C API (an exact ndarray, float32 or float64, C-contiguous, aligned,
+native byte order, reduced over its last axis) and declines anything else by
+returning None, so that csoftmax._api runs its general path.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t
+
+cimport numpy as cnp
+
+cnp.import_array()
 
 cdef extern from "csoftmax.h" nogil:
     ctypedef enum csoftmax_isa:
@@ -169,5 +179,81 @@ def cross_entropy_2d(const floating[:, ::1] x not None, const int64_t[::1] targe
             status = csoftmax_cross_entropy_f64(&x[0, 0], xs, &target[0], &loss[0], gp, gs,
                                                 rows, cols, grad_scale)
     _check(status)
+
+
+# ---------------------------------------------------------------------------
+# the call-overhead fast path
+
+cdef enum:
+    _OP_SOFTMAX = 0
+    _OP_LOG_SOFTMAX = 1
+    _OP_LOGSUMEXP = 2
+
+# operations of rowwise_fast
+FAST_SOFTMAX = _OP_SOFTMAX
+FAST_LOG_SOFTMAX = _OP_LOG_SOFTMAX
+FAST_LOGSUMEXP = _OP_LOGSUMEXP
+
+# Calls with fewer elements keep the GIL: releasing and taking it back costs
+# about as much as the kernel on a few hundred elements, and would let another
+# thread in for nothing (see csoftmax/_kernels.pyx history: measured with
+# benchmarks/test_bench_overhead.py).
+FAST_NOGIL_MIN_ELEMENTS = 4096
+cdef cnp.npy_intp _NOGIL_MIN_ELEMENTS = FAST_NOGIL_MIN_ELEMENTS
+
+
+cdef int _fast_kernel(int op, int typenum, const void *x, void *y,
+                      int64_t rows, int64_t cols) noexcept nogil:
+    if typenum == cnp.NPY_FLOAT:
+        if op == _OP_SOFTMAX:
+            return csoftmax_softmax_f32(<const float *>x, cols, <float *>y, cols, rows, cols)
+        if op == _OP_LOG_SOFTMAX:
+            return csoftmax_log_softmax_f32(<const float *>x, cols, <float *>y, cols, rows, cols)
+        return csoftmax_logsumexp_f32(<const float *>x, cols, <float *>y, rows, cols)
+    if op == _OP_SOFTMAX:
+        return csoftmax_softmax_f64(<const double *>x, cols, <double *>y, cols, rows, cols)
+    if op == _OP_LOG_SOFTMAX:
+        return csoftmax_log_softmax_f64(<const double *>x, cols, <double *>y, cols, rows, cols)
+    return csoftmax_logsumexp_f64(<const double *>x, cols, <double *>y, rows, cols)
+
+
+def rowwise_fast(int op, object x, object axis=-1):
+    """softmax (op FAST_SOFTMAX), log_softmax or logsumexp of `x` over `axis`
+    into a new array, or None when `x` is not the common case this handles:
+    exactly a numpy.ndarray (no subclass), float32 or float64 in native byte
+    order, at least 1-D, not empty, C-contiguous and aligned, with `axis` an
+    int naming the last axis. The caller checks its other arguments (no out=,
+    default options) and runs its general path on None."""
+    if type(x) is not cnp.ndarray or type(axis) is not int:
+        return None
+    if op < _OP_SOFTMAX or op > _OP_LOGSUMEXP:
+        raise ValueError(f"unknown fast-path operation {op}")
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int nd = cnp.PyArray_NDIM(a)
+    if nd < 1 or (axis != -1 and axis != nd - 1):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
+        return None
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED_RO(a)):
+        return None
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(a)
+    if n == 0:
+        return None
+    cdef int64_t cols = cnp.PyArray_DIM(a, nd - 1)
+    cdef int64_t rows = n // cols
+    cdef cnp.ndarray y = cnp.PyArray_EMPTY(nd - 1 if op == _OP_LOGSUMEXP else nd,
+                                           cnp.PyArray_DIMS(a), typenum, 0)
+    cdef const void *xp = cnp.PyArray_DATA(a)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef int status
+    if n >= _NOGIL_MIN_ELEMENTS:
+        with nogil:
+            status = _fast_kernel(op, typenum, xp, yp, rows, cols)
+    else:
+        status = _fast_kernel(op, typenum, xp, yp, rows, cols)
+    if status != CSOFTMAX_OK:
+        _check(status)
+    return y
 
 include "_losses.pxi"

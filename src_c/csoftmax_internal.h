@@ -37,4 +37,83 @@ void csm_fill_table_avx2(csm_kernel_table *table);
 void csm_fill_table_avx512(csm_kernel_table *table);
 #endif
 
+
+/* ---- threads -------------------------------------------------------------
+ *
+ * CSM_SPLIT_ROWS(rows, cols, elem_size, KERNEL_CALL) runs KERNEL_CALL, a
+ * statement using int64_t r0 (first row) and nr (row count), over all rows:
+ * on the calling thread when the call is small, else over chunks of rows
+ * handed out dynamically to an OpenMP team (so that a thread slowed down by
+ * another process on its core takes fewer chunks instead of holding up the
+ * whole call, as a static split would). Used by dispatch.c and
+ * losses_dispatch.c.
+ *
+ * Sizes:
+ * - work = rows * (cols + CSM_ROW_WORK) elements: CSM_ROW_WORK is the per-row
+ *   cost (max, sum, division set-up) in element-equivalents, so tiny rows
+ *   count for more than their element count.
+ * - a call with work below CSM_PARALLEL_MIN_WORK stays on the calling thread
+ *   (waking the team costs about as much as tens of microseconds of kernel
+ *   time on a busy machine).
+ * - a chunk holds about CSM_CHUNK_BYTES of input, a whole number of
+ *   CSM_CHUNK_ROW_MULTIPLE rows (so the tiny-row kernels group rows into SIMD
+ *   tiles exactly as on one thread: results are bitwise independent of the
+ *   thread count), one row at least.
+ */
+#include <stddef.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define CSM_ROW_WORK 16
+#define CSM_PARALLEL_MIN_WORK ((int64_t)1 << 18)
+#define CSM_CHUNK_BYTES ((int64_t)32 << 10)
+#define CSM_CHUNK_ROW_MULTIPLE 64
+
+/* Threads a call of rows x cols elements uses: 1 below the size threshold. */
+static inline int csm_threads_for(int64_t rows, int64_t cols)
+{
+    int n = csoftmax_get_num_threads();
+    if (n <= 1 || rows < 2) return 1;
+    if (rows * (cols + CSM_ROW_WORK) < CSM_PARALLEL_MIN_WORK) return 1;
+    if (n > rows) n = (int)rows;
+    return n;
+}
+
+/* Rows per dynamically scheduled chunk. */
+static inline int64_t csm_chunk_rows(int64_t cols, size_t elem_size)
+{
+    int64_t row_bytes = (cols > 0 ? cols : 1) * (int64_t)elem_size;
+    int64_t r = CSM_CHUNK_BYTES / row_bytes;
+    if (r >= CSM_CHUNK_ROW_MULTIPLE) return r - r % CSM_CHUNK_ROW_MULTIPLE;
+    return r > 0 ? r : 1;
+}
+
+#ifdef _OPENMP
+#define CSM_SPLIT_ROWS(rows, cols, elem_size, KERNEL_CALL)                           \
+    do {                                                                             \
+        const int64_t rows_ = (rows);                                                \
+        int nt_ = csm_threads_for(rows_, (cols));                                    \
+        if (nt_ <= 1) {                                                              \
+            int64_t r0 = 0, nr = rows_;                                              \
+            KERNEL_CALL;                                                             \
+        } else {                                                                     \
+            const int64_t chunk_ = csm_chunk_rows((cols), (elem_size));              \
+            const int64_t chunks_ = (rows_ + chunk_ - 1) / chunk_;                   \
+            _Pragma("omp parallel for num_threads(nt_) schedule(dynamic, 1)")        \
+            for (int64_t c_ = 0; c_ < chunks_; c_++) {                               \
+                int64_t r0 = c_ * chunk_;                                            \
+                int64_t nr = rows_ - r0 < chunk_ ? rows_ - r0 : chunk_;              \
+                KERNEL_CALL;                                                         \
+            }                                                                        \
+        }                                                                            \
+    } while (0)
+#else
+#define CSM_SPLIT_ROWS(rows, cols, elem_size, KERNEL_CALL)                           \
+    do {                                                                             \
+        int64_t r0 = 0, nr = (rows);                                                 \
+        KERNEL_CALL;                                                                 \
+    } while (0)
+#endif
+
 #endif

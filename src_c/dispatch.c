@@ -6,17 +6,14 @@
  * YMM / ZMM / opmask state) support. csoftmax_set_isa() may lower it (tests,
  * CSOFTMAX_ISA) but never raise it above what the machine supports.
  *
- * Threads: rows are split statically across OpenMP threads when a call has
- * enough elements to pay for waking them; each thread runs the single-threaded
- * row kernel on its own contiguous block of rows.
+ * Threads: when a call has enough work to pay for waking them, chunks of rows
+ * are handed out dynamically to OpenMP threads, each running the
+ * single-threaded row kernel on its chunk (CSM_SPLIT_ROWS in
+ * csoftmax_internal.h).
  */
 #include "csoftmax_internal.h"
 
 #include <math.h>
-#include <stddef.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(CSM_X86) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
@@ -52,9 +49,6 @@ static csm_kernel_table csm_table;
 static int csm_best = -1;
 static int csm_current = -1;
 static int csm_threads = 0;
-
-/* Work (elements) below which a call stays on the calling thread. */
-#define CSM_PARALLEL_MIN_ELEMENTS (1 << 16)
 
 static void csm_load(int isa)
 {
@@ -136,45 +130,12 @@ int csoftmax_openmp_enabled(void)
 #endif
 }
 
-static int csm_threads_for(int64_t rows, int64_t cols)
-{
-    int n = csoftmax_get_num_threads();
-    if (n <= 1 || rows < 2 || rows * cols < CSM_PARALLEL_MIN_ELEMENTS) return 1;
-    if (n > rows) n = (int)rows;
-    return n;
-}
-
 static int csm_check(const void *x, const void *y, int64_t rows, int64_t cols)
 {
     if (rows < 0 || cols < 0) return CSOFTMAX_ERR_ARGUMENT;
     if (rows > 0 && cols > 0 && (x == NULL || y == NULL)) return CSOFTMAX_ERR_ARGUMENT;
     return CSOFTMAX_OK;
 }
-
-/* Run KERNEL_CALL(r0, nr) over the rows, on one thread or split statically. */
-#ifdef _OPENMP
-#define CSM_SPLIT_ROWS(rows, cols, KERNEL_CALL)                                   \
-    do {                                                                          \
-        int nt_ = csm_threads_for((rows), (cols));                                \
-        if (nt_ <= 1) {                                                           \
-            int64_t r0 = 0, nr = (rows);                                          \
-            KERNEL_CALL;                                                          \
-        } else {                                                                  \
-            _Pragma("omp parallel for num_threads(nt_) schedule(static)")         \
-            for (int t_ = 0; t_ < nt_; t_++) {                                    \
-                int64_t r0 = (rows) * t_ / nt_;                                   \
-                int64_t nr = (rows) * (t_ + 1) / nt_ - r0;                        \
-                KERNEL_CALL;                                                      \
-            }                                                                     \
-        }                                                                         \
-    } while (0)
-#else
-#define CSM_SPLIT_ROWS(rows, cols, KERNEL_CALL)                                   \
-    do {                                                                          \
-        int64_t r0 = 0, nr = (rows);                                              \
-        KERNEL_CALL;                                                              \
-    } while (0)
-#endif
 
 #define CSM_DEFINE_ROWS(name, T, field)                                                    \
     int name(const T *x, int64_t xs, T *y, int64_t ys, int64_t rows, int64_t cols)        \
@@ -183,7 +144,8 @@ static int csm_check(const void *x, const void *y, int64_t rows, int64_t cols)
         if (st != CSOFTMAX_OK || rows == 0 || cols == 0) return st;                        \
         csm_ensure();                                                                      \
         csm_rows_##T##_fn k_ = csm_table.field;                                            \
-        CSM_SPLIT_ROWS(rows, cols, k_(x + r0 * xs, xs, y + r0 * ys, ys, nr, cols));        \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                              \
+                       k_(x + r0 * xs, xs, y + r0 * ys, ys, nr, cols));                    \
         return CSOFTMAX_OK;                                                                \
     }
 
@@ -210,7 +172,7 @@ CSM_DEFINE_ROWS(csoftmax_log_softmax_f64, double, log_softmax_f64)
         }                                                                                  \
         csm_ensure();                                                                      \
         csm_reduce_##T##_fn k_ = csm_table.field;                                          \
-        CSM_SPLIT_ROWS(rows, cols, k_(x + r0 * xs, xs, out + r0, nr, cols));               \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T), k_(x + r0 * xs, xs, out + r0, nr, cols));    \
         return CSOFTMAX_OK;                                                                \
     }
 
@@ -228,7 +190,7 @@ CSM_DEFINE_REDUCE(csoftmax_logsumexp_f64, double, logsumexp_f64)
             if (target[r] < 0 || target[r] >= cols) return CSOFTMAX_ERR_TARGET;            \
         csm_ensure();                                                                      \
         csm_xent_##T##_fn k_ = csm_table.field;                                            \
-        CSM_SPLIT_ROWS(rows, cols,                                                         \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                              \
                        k_(x + r0 * xs, xs, target + r0, loss + r0,                         \
                           grad == NULL ? NULL : grad + r0 * gs, gs, nr, cols, grad_scale)); \
         return CSOFTMAX_OK;                                                                \

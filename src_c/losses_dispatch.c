@@ -1,16 +1,13 @@
 /*
  * Public entry points of the loss kernels (losses.h): argument checks, the
  * kernel table of the instruction set csoftmax_get_isa() reports (so
- * csoftmax_set_isa() switches these kernels too), and static row splitting
- * across OpenMP threads above a size threshold, as in dispatch.c.
+ * csoftmax_set_isa() switches these kernels too), and rows split across
+ * OpenMP threads above a size threshold (CSM_SPLIT_ROWS, csoftmax_internal.h).
  */
 #define CSL_TYPES_ONLY
 #include "losses_body.h"
 
-#include <stddef.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "csoftmax_internal.h"
 
 static void csl_table(csl_kernel_table *t)
 {
@@ -22,42 +19,6 @@ static void csl_table(csl_kernel_table *t)
     default: csl_fill_table_scalar(t); break;
     }
 }
-
-/* Work (elements) below which a call stays on the calling thread. */
-#define CSL_PARALLEL_MIN_ELEMENTS (1 << 16)
-
-static int csl_threads_for(int64_t rows, int64_t cols)
-{
-    int n = csoftmax_get_num_threads();
-    if (n <= 1 || rows < 2 || rows * cols < CSL_PARALLEL_MIN_ELEMENTS) return 1;
-    if (n > rows) n = (int)rows;
-    return n;
-}
-
-/* Run KERNEL_CALL(r0, nr) over the rows, on one thread or split statically. */
-#ifdef _OPENMP
-#define CSL_SPLIT_ROWS(rows, cols, KERNEL_CALL)                                   \
-    do {                                                                          \
-        int nt_ = csl_threads_for((rows), (cols));                                \
-        if (nt_ <= 1) {                                                           \
-            int64_t r0 = 0, nr = (rows);                                          \
-            KERNEL_CALL;                                                          \
-        } else {                                                                  \
-            _Pragma("omp parallel for num_threads(nt_) schedule(static)")         \
-            for (int t_ = 0; t_ < nt_; t_++) {                                    \
-                int64_t r0 = (rows) * t_ / nt_;                                   \
-                int64_t nr = (rows) * (t_ + 1) / nt_ - r0;                        \
-                KERNEL_CALL;                                                      \
-            }                                                                     \
-        }                                                                         \
-    } while (0)
-#else
-#define CSL_SPLIT_ROWS(rows, cols, KERNEL_CALL)                                   \
-    do {                                                                          \
-        int64_t r0 = 0, nr = (rows);                                              \
-        KERNEL_CALL;                                                              \
-    } while (0)
-#endif
 
 static int csl_check(const void *x, const void *y, int64_t rows, int64_t cols)
 {
@@ -96,7 +57,7 @@ static int csl_check_options(double label_smoothing, double inv_temperature)
         if (st != CSOFTMAX_OK) return st;                                                    \
         csl_kernel_table kt_;                                                                 \
         csl_table(&kt_);                                                                      \
-        CSL_SPLIT_ROWS(rows, cols,                                                           \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                                \
                        kt_.field(x + r0 * xs, xs, target + r0, weight, ignore_index, e,       \
                                 inv_t, loss + r0, grad == NULL ? NULL : grad + r0 * gs, gs,  \
                                 nr, cols, scale));                                           \
@@ -118,7 +79,7 @@ CSL_DEFINE_XENT_CLASS(csoftmax_xent_class_f64, double, xent_class_f64)
         if (cols == 0) return CSOFTMAX_ERR_ARGUMENT;                                         \
         csl_kernel_table kt_;                                                                 \
         csl_table(&kt_);                                                                      \
-        CSL_SPLIT_ROWS(rows, cols,                                                           \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                                \
                        kt_.field(x + r0 * xs, xs, q + r0 * qs, qs, weight, e, inv_t,          \
                                 loss + r0, grad == NULL ? NULL : grad + r0 * gs, gs, nr,     \
                                 cols, scale));                                               \
@@ -155,7 +116,7 @@ CSL_DEFINE_NLL(csoftmax_nll_f64, double, nll_f64)
         if (st != CSOFTMAX_OK || rows == 0 || cols == 0) return st;                          \
         csl_kernel_table kt_;                                                                 \
         csl_table(&kt_);                                                                      \
-        CSL_SPLIT_ROWS(rows, cols,                                                           \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                                \
                        kt_.field(g + r0 * gs, gs, y + r0 * ys, ys, out + r0 * os, os, nr,     \
                                 cols));                                                      \
         return CSOFTMAX_OK;                                                                  \
@@ -173,7 +134,8 @@ CSL_DEFINE_BACKWARD(csoftmax_log_softmax_backward_f64, double, log_softmax_backw
         if (st != CSOFTMAX_OK || rows == 0 || cols == 0) return st;                          \
         csl_kernel_table kt_;                                                                 \
         csl_table(&kt_);                                                                      \
-        CSL_SPLIT_ROWS(rows, cols, kt_.field(x + r0 * xs, xs, y + r0 * ys, ys, nr, cols));    \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                                \
+                       kt_.field(x + r0 * xs, xs, y + r0 * ys, ys, nr, cols));               \
         return CSOFTMAX_OK;                                                                  \
     }
 
@@ -193,7 +155,7 @@ CSL_DEFINE_MAP(csoftmax_log_sigmoid_f64, double, log_sigmoid_f64)
             return CSOFTMAX_ERR_ARGUMENT;                                                    \
         csl_kernel_table kt_;                                                                 \
         csl_table(&kt_);                                                                      \
-        CSL_SPLIT_ROWS(rows, cols,                                                           \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                                \
                        kt_.field(x + r0 * xs, xs, y + r0 * ys, ys,                            \
                                 w == NULL ? NULL : w + r0 * ws, ws, w_step,                  \
                                 p == NULL ? NULL : p + r0 * ps, ps, p_step,                  \

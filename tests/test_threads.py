@@ -11,6 +11,7 @@
   difference. (The speed-up of two threads over one is measured by
   scripts/thread_scaling.py, not asserted here.)
 """
+import os
 import random
 import sys
 import threading
@@ -212,7 +213,65 @@ def test_kernels_release_the_gil(kernel):
     assert progress_of_other_thread(lambda: function(*args)) > 0
 
 
+@pytest.mark.parametrize("operation", ["FAST_SOFTMAX", "FAST_LOG_SOFTMAX", "FAST_LOGSUMEXP"])
+def test_fast_path_releases_the_gil_on_large_input(operation):
+    x = np.random.default_rng(SEED + 6).standard_normal((2000, 4000)).astype(np.float32)
+    op = getattr(_kernels, operation)
+    assert progress_of_other_thread(lambda: _kernels.rowwise_fast(op, x)) > 0
+
+
 def test_public_call_releases_the_gil():
     x = np.random.default_rng(SEED + 3).standard_normal((2000, 4000)).astype(np.float32)
     out = np.empty_like(x)
     assert progress_of_other_thread(lambda: csoftmax.softmax(x, out=out)) > 0
+
+
+# ---------------------------------------------------------------------------
+# the OpenMP pool
+
+
+def test_threadpoolctl_sees_and_limits_the_openmp_pool():
+    """threadpoolctl finds the OpenMP runtime csoftmax runs on, and its limit is
+    the number of threads csoftmax then uses (its own setting left at default)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not csoftmax.config()["openmp"]:
+        pytest.skip("csoftmax built without OpenMP")
+    if os.environ.get("CSOFTMAX_NUM_THREADS", "").strip():
+        pytest.skip("CSOFTMAX_NUM_THREADS overrides OpenMP's thread count")
+    csoftmax.set_num_threads(0)
+    try:
+        pools = [m for m in threadpoolctl.threadpool_info() if m["user_api"] == "openmp"]
+        assert pools, "threadpoolctl does not see an OpenMP runtime"
+        before = csoftmax.get_num_threads()
+        with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+            assert csoftmax.get_num_threads() == 1
+            x = np.random.default_rng(SEED + 4).standard_normal((512, 1000))
+            limited = csoftmax.softmax(x)
+        assert csoftmax.get_num_threads() == before
+        assert_bitwise("softmax under a limit of 1 thread", limited, csoftmax.softmax(x))
+    finally:
+        csoftmax.set_num_threads(0)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(("function", "shape"), [
+    ("softmax", (70_001, 5)),         # tiny rows: chunks of whole SIMD tiles, a ragged end
+    ("log_softmax", (4097, 1000)),    # wide rows, row count not a multiple of the chunk
+    ("logsumexp", (33, 40_000)),      # rows wider than a chunk's bytes: one row a chunk
+    ("cross_entropy_with_grad", (3001, 700)),
+])
+def test_thread_count_does_not_change_results(function, shape, threads):
+    """Rows are handed out to threads in chunks; every thread count gives bitwise
+    the one-thread result."""
+    rng = np.random.default_rng(SEED + 5)
+    x = (rng.standard_normal(shape) * 5).astype(np.float32)
+    f = getattr(csoftmax, function)
+    args = (x, rng.integers(0, shape[1], shape[0])) if function.startswith("cross") else (x,)
+    try:
+        csoftmax.set_num_threads(1)
+        want = f(*args)
+        csoftmax.set_num_threads(threads)
+        got = f(*args)
+    finally:
+        csoftmax.set_num_threads(0)
+    assert_bitwise(f"{function} {shape} on {threads} threads", got, want)
