@@ -12,8 +12,10 @@
  *              vector code without reassociating any floating-point sum.
  *
  * Numerics: every row is shifted by its maximum; sums of exponentials are
- * accumulated in CSM_LANES lanes over blocks of CSM_BLOCK elements and the
- * block sums are added in double, so accuracy does not decay with row length;
+ * accumulated in CSM_LANES lanes, each addition compensated (Fast2Sum, see
+ * csm_lane_add), over blocks of CSM_BLOCK elements whose lanes are added in
+ * double with Neumaier compensation, so accuracy neither decays with row
+ * length nor suffers when many terms round alike;
  * log-domain results use log1p of the sum of the non-maximal terms, so that
  * log_softmax of the largest element keeps its tiny negative value.
  */
@@ -41,15 +43,36 @@ static inline CSM_T CSM_FN(csm_row_max)(const CSM_T *x, int64_t n)
     return m;
 }
 
-/* Sum over one block (at most CSM_BLOCK elements) of exp(x - m), leaving out
- * the terms equal to the maximum (each exactly exp(0) = 1), which are counted
- * in *n_max instead. When `y` is not NULL every exponential is stored there. */
-static inline double CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
-                                              int64_t *n_max)
+/* Neumaier step in double: (*s, *c) += b, the rounding error kept in *c. */
+static inline void CSM_FN(csm_acc)(double *s, double *c, double b)
 {
-    CSM_T lane[CSM_LANES];
-    CSM_T cnt[CSM_LANES];
-    for (int k = 0; k < CSM_LANES; k++) { lane[k] = 0; cnt[k] = 0; }
+    double t = *s + b;
+    *c += fabs(*s) >= fabs(b) ? (*s - t) + b : (b - t) + *s;
+    *s = t;
+}
+
+/* One term a in [0, 1] (or NaN) added to a lane that holds 1 + its partial
+ * sum as hi + lo: since hi >= 1 >= a, Fast2Sum gives the exact rounding error
+ * of hi + a, which lo collects. So every addition is compensated, whatever the
+ * dtype and however alike the terms round, for three more operations. */
+static inline void CSM_FN(csm_lane_add)(CSM_T *hi, CSM_T *lo, CSM_T a)
+{
+    CSM_T t = *hi + a;
+    *lo += a - (t - *hi);
+    *hi = t;
+}
+
+/* Adds to (*s, *c) the sum over one block (at most CSM_BLOCK elements) of
+ * exp(x - m), leaving out the terms equal to the maximum (each exactly
+ * exp(0) = 1), which are counted in *n_max instead. When `y` is not NULL every
+ * exponential is stored there. Each lane's hi - 1 is exact (hi >= 1) and its
+ * lo, at most CSM_BLOCK / CSM_LANES rounding errors, is tiny: the block's
+ * lanes reach the double accumulator with no loss. */
+static inline void CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
+                                            double *s, double *c, int64_t *n_max)
+{
+    CSM_T hi[CSM_LANES], lo[CSM_LANES], cnt[CSM_LANES];
+    for (int k = 0; k < CSM_LANES; k++) { hi[k] = 1; lo[k] = 0; cnt[k] = 0; }
     int64_t j = 0;
     if (y != NULL) {
         for (; j + CSM_LANES <= n; j += CSM_LANES)
@@ -57,7 +80,7 @@ static inline double CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t 
                 CSM_T v = x[j + k];
                 CSM_T e = CSM_EXP(v - m);
                 y[j + k] = e;
-                lane[k] += (v == m) ? (CSM_T)0 : e;
+                CSM_FN(csm_lane_add)(&hi[k], &lo[k], (v == m) ? (CSM_T)0 : e);
                 cnt[k] += (v == m) ? (CSM_T)1 : (CSM_T)0;
             }
     } else {
@@ -65,21 +88,24 @@ static inline double CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t 
             for (int k = 0; k < CSM_LANES; k++) {
                 CSM_T v = x[j + k];
                 CSM_T e = CSM_EXP(v - m);
-                lane[k] += (v == m) ? (CSM_T)0 : e;
+                CSM_FN(csm_lane_add)(&hi[k], &lo[k], (v == m) ? (CSM_T)0 : e);
                 cnt[k] += (v == m) ? (CSM_T)1 : (CSM_T)0;
             }
     }
-    double s = 0.0, c = 0.0;
-    for (; j < n; j++) {
+    for (int k = 0; j < n; j++, k++) {
         CSM_T v = x[j];
         CSM_T e = CSM_EXP(v - m);
         if (y != NULL) y[j] = e;
-        if (v == m) c += 1.0;
-        else s += (double)e;
+        CSM_FN(csm_lane_add)(&hi[k], &lo[k], (v == m) ? (CSM_T)0 : e);
+        cnt[k] += (v == m) ? (CSM_T)1 : (CSM_T)0;
     }
-    for (int k = 0; k < CSM_LANES; k++) { s += (double)lane[k]; c += (double)cnt[k]; }
-    *n_max += (int64_t)c;
-    return s;
+    double count = 0.0;
+    for (int k = 0; k < CSM_LANES; k++) {
+        CSM_FN(csm_acc)(s, c, (double)(hi[k] - (CSM_T)1));
+        *c += (double)lo[k];
+        count += (double)cnt[k];
+    }
+    *n_max += (int64_t)count;
 }
 
 /* Sum over the whole row of the non-maximal exp(x - m), block by block
@@ -87,15 +113,12 @@ static inline double CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t 
 static inline double CSM_FN(csm_row_expsum)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
                                             int64_t *n_max)
 {
-    double s = 0.0, comp = 0.0;
+    double s = 0.0, c = 0.0;
     for (int64_t j = 0; j < n; j += CSM_BLOCK) {
         int64_t len = n - j < CSM_BLOCK ? n - j : CSM_BLOCK;
-        double b = CSM_FN(csm_block_expsum)(x + j, y == NULL ? NULL : y + j, len, m, n_max);
-        double t = s + b;
-        comp += fabs(s) >= fabs(b) ? (s - t) + b : (b - t) + s;
-        s = t;
+        CSM_FN(csm_block_expsum)(x + j, y == NULL ? NULL : y + j, len, m, &s, &c, n_max);
     }
-    return s + comp;
+    return s + c;
 }
 
 /* t = sum(exp(x - m)) - 1, formed without computing 1 + t, for a row whose
