@@ -59,6 +59,13 @@ void csm_fill_table_avx512(csm_kernel_table *table);
  *   CSM_CHUNK_ROW_MULTIPLE rows (so the tiny-row kernels group rows into SIMD
  *   tiles exactly as on one thread: results are bitwise independent of the
  *   thread count), one row at least.
+ * - oversubscription guard: a team's threads spin while they wait (OpenMP's
+ *   default wait policy), so on a machine whose cores are all busy a helper
+ *   thread can start a scheduler time slice (milliseconds) late and the call
+ *   waits for it at the end of the parallel region. When the helpers did
+ *   less than a quarter of their share of the chunks, the next
+ *   CSM_BACKOFF_MIN calls run on one thread, then twice as many after each
+ *   late team, up to CSM_BACKOFF_MAX; a team whose helpers keep up resets it.
  */
 #include <stddef.h>
 #ifdef _OPENMP
@@ -69,16 +76,18 @@ void csm_fill_table_avx512(csm_kernel_table *table);
 #define CSM_PARALLEL_MIN_WORK ((int64_t)1 << 18)
 #define CSM_CHUNK_BYTES ((int64_t)32 << 10)
 #define CSM_CHUNK_ROW_MULTIPLE 64
+#define CSM_BACKOFF_MIN 4
+#define CSM_BACKOFF_MAX 1024
 
-/* Threads a call of rows x cols elements uses: 1 below the size threshold. */
-static inline int csm_threads_for(int64_t rows, int64_t cols)
-{
-    int n = csoftmax_get_num_threads();
-    if (n <= 1 || rows < 2) return 1;
-    if (rows * (cols + CSM_ROW_WORK) < CSM_PARALLEL_MIN_WORK) return 1;
-    if (n > rows) n = (int)rows;
-    return n;
-}
+/* Threads a call of rows x cols elements uses: 1 below the size threshold, or
+ * while the oversubscription guard holds calls on one thread (dispatch.c). */
+int csm_threads_for(int64_t rows, int64_t cols);
+
+/* After a team of nt threads shared `chunks` chunks, `helped` of them done by
+ * threads other than the caller's: when the other threads came too late to do
+ * their share (the machine's cores are busy elsewhere), the next large calls
+ * run on one thread, for a stretch that doubles while this repeats. */
+void csm_parallel_done(int64_t chunks, int64_t helped, int nt);
 
 /* Rows per dynamically scheduled chunk. */
 static inline int64_t csm_chunk_rows(int64_t cols, size_t elem_size)
@@ -100,12 +109,15 @@ static inline int64_t csm_chunk_rows(int64_t cols, size_t elem_size)
         } else {                                                                     \
             const int64_t chunk_ = csm_chunk_rows((cols), (elem_size));              \
             const int64_t chunks_ = (rows_ + chunk_ - 1) / chunk_;                   \
-            _Pragma("omp parallel for num_threads(nt_) schedule(dynamic, 1)")        \
+            int64_t helped_ = 0;                                                     \
+            _Pragma("omp parallel for num_threads(nt_) schedule(dynamic, 1) reduction(+:helped_)") \
             for (int64_t c_ = 0; c_ < chunks_; c_++) {                               \
                 int64_t r0 = c_ * chunk_;                                            \
                 int64_t nr = rows_ - r0 < chunk_ ? rows_ - r0 : chunk_;              \
                 KERNEL_CALL;                                                         \
+                helped_ += omp_get_thread_num() != 0;                                \
             }                                                                        \
+            csm_parallel_done(chunks_, helped_, nt_);                                \
         }                                                                            \
     } while (0)
 #else

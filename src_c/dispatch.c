@@ -130,6 +130,56 @@ int csoftmax_openmp_enabled(void)
 #endif
 }
 
+/* The oversubscription guard (csoftmax_internal.h): large calls left to run on
+ * one thread, and the length of the next such stretch. */
+static int csm_skip_parallel = 0;
+static int csm_backoff = 0;
+
+int csm_threads_for(int64_t rows, int64_t cols)
+{
+    int n = csoftmax_get_num_threads();
+    if (n <= 1 || rows < 2) return 1;
+    if (rows * (cols + CSM_ROW_WORK) < CSM_PARALLEL_MIN_WORK) return 1;
+#ifdef _OPENMP
+    int skip;
+#pragma omp atomic read
+    skip = csm_skip_parallel;
+    if (skip > 0) {
+#pragma omp atomic update
+        csm_skip_parallel -= 1;
+        return 1;
+    }
+#endif
+    if (n > rows) n = (int)rows;
+    return n;
+}
+
+void csm_parallel_done(int64_t chunks, int64_t helped, int nt)
+{
+#ifdef _OPENMP
+    /* the helpers' fair share is chunks * (nt - 1) / nt; late below a quarter of it */
+    int late = nt > 1 && helped * 4 * nt < chunks * (nt - 1);
+    int backoff;
+    if (!late) {
+#pragma omp atomic write
+        csm_backoff = 0;
+        return;
+    }
+#pragma omp atomic read
+    backoff = csm_backoff;
+    backoff = backoff < CSM_BACKOFF_MIN ? CSM_BACKOFF_MIN
+              : backoff >= CSM_BACKOFF_MAX / 2 ? CSM_BACKOFF_MAX : 2 * backoff;
+#pragma omp atomic write
+    csm_backoff = backoff;
+#pragma omp atomic write
+    csm_skip_parallel = backoff;
+#else
+    (void)chunks;
+    (void)helped;
+    (void)nt;
+#endif
+}
+
 static int csm_check(const void *x, const void *y, int64_t rows, int64_t cols)
 {
     if (rows < 0 || cols < 0) return CSOFTMAX_ERR_ARGUMENT;
