@@ -62,10 +62,12 @@ void csm_fill_table_avx512(csm_kernel_table *table);
  * - oversubscription guard: a team's threads spin while they wait (OpenMP's
  *   default wait policy), so on a machine whose cores are all busy a helper
  *   thread can start a scheduler time slice (milliseconds) late and the call
- *   waits for it at the end of the parallel region. When the helpers did
- *   less than a quarter of their share of the chunks, the next
- *   CSM_BACKOFF_MIN calls run on one thread, then twice as many after each
- *   late team, up to CSM_BACKOFF_MAX; a team whose helpers keep up resets it.
+ *   waits for it at the end of the parallel region, as it does for a helper
+ *   descheduled in the middle of a chunk. When the helpers did less than a
+ *   quarter of their share of the chunks, or the caller waited for them at
+ *   the end for more than a quarter of the call, the next CSM_BACKOFF_MIN
+ *   calls run on one thread, then twice as many after each such team, up to
+ *   CSM_BACKOFF_MAX; a team that keeps up resets it.
  */
 #include <stddef.h>
 #ifdef _OPENMP
@@ -84,10 +86,15 @@ void csm_fill_table_avx512(csm_kernel_table *table);
 int csm_threads_for(int64_t rows, int64_t cols);
 
 /* After a team of nt threads shared `chunks` chunks, `helped` of them done by
- * threads other than the caller's: when the other threads came too late to do
- * their share (the machine's cores are busy elsewhere), the next large calls
- * run on one thread, for a stretch that doubles while this repeats. */
-void csm_parallel_done(int64_t chunks, int64_t helped, int nt);
+ * threads other than the caller's, the call starting at time `start`, the
+ * caller running out of chunks at `caller_done` and the team ending at `end`
+ * (omp_get_wtime()): when the other threads came too late to do their share,
+ * or the caller waited for them longer than a quarter of the call (a thread
+ * descheduled in the middle of a chunk: the machine's cores are busy
+ * elsewhere), the next large calls run on one thread, for a stretch that
+ * doubles while this repeats. */
+void csm_parallel_done(int64_t chunks, int64_t helped, int nt, double start,
+                       double caller_done, double end);
 
 /* Rows per dynamically scheduled chunk. */
 static inline int64_t csm_chunk_rows(int64_t cols, size_t elem_size)
@@ -110,14 +117,21 @@ static inline int64_t csm_chunk_rows(int64_t cols, size_t elem_size)
             const int64_t chunk_ = csm_chunk_rows((cols), (elem_size));              \
             const int64_t chunks_ = (rows_ + chunk_ - 1) / chunk_;                   \
             int64_t helped_ = 0;                                                     \
-            _Pragma("omp parallel for num_threads(nt_) schedule(dynamic, 1) reduction(+:helped_)") \
-            for (int64_t c_ = 0; c_ < chunks_; c_++) {                               \
-                int64_t r0 = c_ * chunk_;                                            \
-                int64_t nr = rows_ - r0 < chunk_ ? rows_ - r0 : chunk_;              \
-                KERNEL_CALL;                                                         \
-                helped_ += omp_get_thread_num() != 0;                                \
+            double start_ = omp_get_wtime(), caller_done_ = start_;                  \
+            _Pragma("omp parallel num_threads(nt_) reduction(+:helped_)")            \
+            {                                                                        \
+                const int me_ = omp_get_thread_num();                                \
+                _Pragma("omp for schedule(dynamic, 1) nowait")                       \
+                for (int64_t c_ = 0; c_ < chunks_; c_++) {                           \
+                    int64_t r0 = c_ * chunk_;                                        \
+                    int64_t nr = rows_ - r0 < chunk_ ? rows_ - r0 : chunk_;          \
+                    KERNEL_CALL;                                                     \
+                    helped_ += me_ != 0;                                             \
+                }                                                                    \
+                if (me_ == 0) caller_done_ = omp_get_wtime();                        \
             }                                                                        \
-            csm_parallel_done(chunks_, helped_, nt_);                                \
+            csm_parallel_done(chunks_, helped_, nt_, start_, caller_done_,           \
+                              omp_get_wtime());                                      \
         }                                                                            \
     } while (0)
 #else
