@@ -219,3 +219,44 @@ def test_threaded_sizes(dtype):
     x = rng().standard_normal((2048, 300)).astype(dtype)
     for name, op in OPS.items():
         assert_same(_kernels.rowwise_fast(op, x), general(name, x))
+
+
+def _has_options(function):
+    import inspect
+    parameters = inspect.signature(function).parameters
+    return "temperature" in parameters and "where" in parameters
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_options_are_not_taken_by_the_fast_path(name):
+    """temperature= and where= (when the API has them) change the result: the
+    fast path must not answer those calls."""
+    function = getattr(csoftmax, name)
+    if not _has_options(function):
+        pytest.skip(f"csoftmax.{name} has no temperature= / where= yet")
+    x = rng().standard_normal((6, 9))
+    plain = function(x)
+    tempered = function(x, temperature=2.0)
+    assert not np.array_equal(tempered, plain)
+    np.testing.assert_allclose(tempered, function(x / 2.0), rtol=1e-12, atol=1e-12)
+    mask = np.ones(x.shape, dtype=bool)
+    mask[:, 0] = False
+    masked = function(x, where=mask)
+    assert not np.array_equal(masked, plain)
+    np.testing.assert_allclose(masked, _masked_reference(name, x, mask), rtol=1e-12,
+                               atol=1e-12)
+    # default-valued options given explicitly: the same result as the plain call
+    for options in ({"temperature": 1.0}, {"temperature": 1}, {"where": None},
+                    {"temperature": np.float64(1.0)}):
+        assert_same(function(x, **options), plain)
+
+
+def _masked_reference(name, x, mask):
+    """The result on the unmasked columns (here: all but column 0), computed
+    on those columns alone, with the masked places as the API defines them."""
+    kept = x[:, 1:]
+    if name == "logsumexp":
+        return general(name, np.ascontiguousarray(kept))
+    inner = general(name, np.ascontiguousarray(kept))
+    fill = 0.0 if name == "softmax" else -np.inf
+    return np.concatenate([np.full((x.shape[0], 1), fill), inner], axis=1)
