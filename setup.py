@@ -7,13 +7,23 @@ runtime CPU check. CSOFTMAX_NATIVE=1 adds -march=native for a local build
 that will only run on the machine that built it. CSOFTMAX_NO_OPENMP=1 builds
 without threads. CSOFTMAX_SANITIZE=1 builds with AddressSanitizer and UBSan.
 Never -ffast-math: it breaks inf/NaN handling that the kernels rely on.
+
+The compiler and the flags actually used are written at build time to
+csoftmax/_build_info.py (generated, not in git, shipped in wheels) and shown by
+csoftmax.config()["build"] and `python -m csoftmax info`.
 """
 import os
+import platform
+import pprint
+import re
+import subprocess
 import sys
 
+import Cython
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 compile_args = ["-O3", "-std=gnu11", "-Wall", "-Wextra", "-fno-math-errno"]
 link_args = []
@@ -63,4 +73,99 @@ extensions = [
     )
 ]
 
-setup(ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}))
+
+# --- build info: csoftmax/_build_info.py -------------------------------------
+# The ISA of the AVX2 / AVX-512 files is set by `#pragma GCC target(...)` (and
+# some files add `#pragma GCC optimize(...)`) in the .c file itself, not by a
+# command-line flag; the build info records those pragmas as the equivalent
+# -m / -f flags, per source file and per ISA (the file-name suffix _<isa>.c).
+BUILD_INFO = "_build_info.py"
+_PRAGMA = re.compile(r'^[ \t]*#[ \t]*pragma[ \t]+GCC[ \t]+(target|optimize)[ \t]*\([ \t]*"([^"]*)"', re.M)
+_ISA_SUFFIX = re.compile(r"_(scalar|avx2|avx512|neon|sve)\.c$")
+
+
+def _pragma_flags(path):
+    """`#pragma GCC target("avx2,fma")` -> ["-mavx2", "-mfma"]; optimize("no-trapping-math") -> -f..."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return []
+    flags = []
+    for kind, value in _PRAGMA.findall(text):
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            if kind == "target":
+                flags.append("-m" + item)
+            elif re.fullmatch(r"O[0-3sgz]?|Ofast", item):
+                flags.append("-" + item)
+            else:
+                flags.append("-f" + item)
+    return flags
+
+
+def _compiler_version(command):
+    try:
+        out = subprocess.run([command, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.splitlines()[0].strip() if out.returncode == 0 and out.stdout else None
+
+
+class build_ext_with_info(build_ext):
+    """build_ext that also writes csoftmax/_build_info.py beside the extension it builds."""
+
+    def build_extension(self, ext):
+        path = self.get_ext_fullpath(ext.name)
+        before = os.path.getmtime(path) if os.path.exists(path) else None
+        super().build_extension(ext)
+        if os.path.exists(path) and os.path.getmtime(path) != before:
+            self._csoftmax_built = True
+
+    def _build_info(self):
+        ext = self.extensions[0]
+        command = list(getattr(self.compiler, "compiler_so", None) or [])
+        per_file = {src: _pragma_flags(src) for src in ext.sources}
+        per_isa = {}
+        for src, flags in per_file.items():
+            match = _ISA_SUFFIX.search(src)
+            if match:
+                per_isa.setdefault(match.group(1), {})[src] = flags
+        return {
+            "compiler": _compiler_version(command[0]) if command else None,
+            "compiler_command": command[0] if command else getattr(self.compiler, "compiler_type", None),
+            "base_cflags": command[1:],            # Python's CFLAGS as used by setuptools
+            "extra_compile_args": list(ext.extra_compile_args),
+            "extra_link_args": list(ext.extra_link_args),
+            "openmp": "-fopenmp" if "-fopenmp" in ext.extra_compile_args else None,
+            "native": "-march=native" in ext.extra_compile_args,
+            "sanitize": any(a.startswith("-fsanitize") for a in ext.extra_compile_args),
+            "flags_by_file": per_file,             # from the files' #pragma GCC target/optimize
+            "flags_by_isa": per_isa,
+            "cython": Cython.__version__,
+            "numpy": numpy.__version__,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        }
+
+    def run(self):
+        self._csoftmax_built = False
+        super().run()
+        targets = [os.path.join(self.build_lib, "csoftmax", BUILD_INFO)]
+        if self.inplace:
+            package_dir = self.get_finalized_command("build_py").get_package_dir("csoftmax")
+            targets.append(os.path.join(package_dir, BUILD_INFO))
+        text = None
+        for target in targets:
+            if not self._csoftmax_built and os.path.exists(target):
+                continue  # extension up to date: keep the info of the build that made it
+            if text is None:
+                text = ("# Generated by setup.py (build_ext) when the extension was built: the compiler\n"
+                        "# and flags actually used. Not in git; do not edit.\n"
+                        f"build_info = {pprint.pformat(self._build_info(), width=100, sort_dicts=False)}\n")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text)
+
+
+setup(ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
+      cmdclass={"build_ext": build_ext_with_info})
