@@ -12,7 +12,7 @@ import argparse
 import sys
 
 
-_BUILD_KEYS = ("build_flags", "compile_args", "compiler", "cflags")
+_BUILD_KEYS = ("build", "build_flags", "compile_args", "compiler", "cflags")
 
 
 def _compiler_from_binary(path: str):
@@ -54,15 +54,42 @@ def collect_info() -> dict:
     info["platform"] = f"{platform.system()} {platform.machine()}"
     info["cpu"] = _cpu_model()
     info["extension"] = _kernels.__file__
-    if not any(key in info for key in _BUILD_KEYS):
+    if not any(info.get(key) is not None for key in _BUILD_KEYS):
+        # a build without csoftmax/_build_info.py: the compiler is still in the binary
+        info.pop("build", None)
         info["compiler"] = _compiler_from_binary(_kernels.__file__)
         info["build_flags"] = None  # not recorded by this build
     return info
 
 
+def _format_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value) if value else "(none)"
+    return str(value)
+
+
+def _format_build(build: dict) -> list:
+    """The recorded build as indented `build.<key>` lines; per-file flags one file a line."""
+    lines = []
+    for key, value in build.items():
+        if key == "flags_by_isa":
+            continue  # the same flags as flags_by_file, grouped: printed once, per file
+        if isinstance(value, dict):
+            lines.append(f"  {key}")
+            for name, flags in value.items():
+                lines.append(f"    {name:30s} {_format_value(flags)}")
+        else:
+            lines.append(f"  {key:18s} {_format_value(value)}")
+    return lines
+
+
 def format_info(info: dict) -> str:
     lines = []
     for key, value in info.items():
+        if key == "build" and isinstance(value, dict):
+            lines.append(f"{key:14s} (recorded by setup.py when the extension was built)")
+            lines.extend(_format_build(value))
+            continue
         if isinstance(value, (list, tuple)):
             value = ", ".join(str(v) for v in value)
         if key == "build_flags" and value is None:
