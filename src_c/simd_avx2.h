@@ -2,9 +2,11 @@
  * AVX2 + FMA vector operations for simd_body.h, for float32 (CSM_F32 defined)
  * or float64. Included after `#pragma GCC target("avx2,fma")`.
  *
- * exp: as in simd_avx512.h, with 2^n applied as two exponent-field factors
- * 2^(n/2) * 2^(n - n/2) so that subnormal results and overflow to +inf come
- * out of the multiplications (AVX2 has no vscalef).
+ * exp: as in simd_avx512.h. AVX2 has no vscalef: when every lane is in the
+ * range where 2^n is a normal number (the usual case), 2^n is built in the
+ * exponent field in one shift; otherwise (a rarely taken branch) it is
+ * applied as two factors 2^(n/2) * 2^(n - n/2) so that subnormal results and
+ * overflow to +inf come out of the multiplications.
  * Masks are all-ones / all-zeros lanes; tails use vmaskmov loads and stores.
  */
 #include <immintrin.h>
@@ -108,9 +110,33 @@ static inline VSTEP csm_make_step_f32_avx2(const int32_t *src)
 #define v_make_step csm_make_step_f32_avx2
 #define v_apply_step(acc, regs, st) \
     _mm256_blendv_ps(acc, _mm256_permutevar8x32_ps((regs)[0], (st).idx), (st).mask)
-/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
-static inline __m256 csm_exp_f32_avx2_nonpos(__m256 x)
+/* Transposes the 8 x 8 tile r[0..8) in place (row i lane j -> row j lane i). */
+static inline void csm_transpose_f32_avx2(__m256 *r)
 {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+#define v_transpose csm_transpose_f32_avx2
+#define CSM_TRANSPOSE_MIN 5
+/* exp anywhere (x clamped to [-104, 89]), 2^n as two factors: the slow path
+ * of the functions below, for vectors with a lane outside [-87, 88]. */
+static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
     x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  /* NaN stays NaN (second operand) */
     __m256 n = v_round(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)));
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -130,9 +156,40 @@ static inline __m256 csm_exp_f32_avx2_nonpos(__m256 x)
     __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
+/* Lanes in [-87, 88] (or NaN): n = round(x log2 e) read from the low bits of
+ * x log2(e) + 1.5 * 2^23 + 127 (which also holds the biased exponent of 2^n,
+ * a normal number), exp(r) p times 2^n in one rounding (subnormal results
+ * too). NaN flows through r and p. */
+static inline __m256 csm_exp_f32_avx2_fast(__m256 x)
+{
+    const __m256 shifter = _mm256_set1_ps(12583039.0f);  /* 1.5 * 2^23 + 127 */
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shifter);
+    __m256 n = _mm256_sub_ps(t, shifter);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.3814612757e-3f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3687100559e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1668388993e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666521132e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.9999994040e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
+    return _mm256_mul_ps(p, scale);
+}
+/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+static inline __m256 csm_exp_f32_avx2_nonpos(__m256 x)
+{
+    if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ)), 0))
+        return csm_exp_f32_avx2_wide(x);
+    return csm_exp_f32_avx2_fast(x);
+}
 static inline __m256 csm_exp_f32_avx2(__m256 x)
 {
-    return csm_exp_f32_avx2_nonpos(_mm256_min_ps(_mm256_set1_ps(89.0f), x)); /* NaN kept */
+    __m256 out = _mm256_or_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ),
+                              _mm256_cmp_ps(x, _mm256_set1_ps(88.0f), _CMP_GT_OQ));
+    if (__builtin_expect(_mm256_movemask_ps(out), 0)) return csm_exp_f32_avx2_wide(x);
+    return csm_exp_f32_avx2_fast(x);
 }
 #define v_exp csm_exp_f32_avx2
 #define v_exp_nonpos csm_exp_f32_avx2_nonpos
@@ -237,9 +294,23 @@ static inline VSTEP csm_make_step_f64_avx2(const int32_t *src)
 #define v_make_step csm_make_step_f64_avx2
 #define v_apply_step(acc, regs, st) \
     _mm256_blendv_pd(acc, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps((regs)[0]), (st).idx)), (st).mask)
-/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
-static inline __m256d csm_exp_f64_avx2_nonpos(__m256d x)
+/* Transposes the 4 x 4 tile r[0..4) in place. */
+static inline void csm_transpose_f64_avx2(__m256d *r)
 {
+    __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+#define v_transpose csm_transpose_f64_avx2
+#define CSM_TRANSPOSE_MIN 1
+/* exp anywhere (x clamped to [-746, 710]), 2^n as two factors: the slow
+ * path of the functions below, for vectors with a lane outside [-708, 709]. */
+static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
+{
+    x = _mm256_min_pd(_mm256_set1_pd(710.0), x);
     x = _mm256_max_pd(_mm256_set1_pd(-746.0), x);
     __m256d n = v_round(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)));
     __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
@@ -268,9 +339,44 @@ static inline __m256d csm_exp_f64_avx2_nonpos(__m256d x)
     __m256d y = _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
     return _mm256_blendv_pd(y, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
 }
+/* Lanes in [-708, 709] (or NaN): as csm_exp_f32_avx2_fast. */
+static inline __m256d csm_exp_f64_avx2_fast(__m256d x)
+{
+    const __m256d shifter = _mm256_set1_pd(6755399441056767.0);  /* 1.5 * 2^52 + 1023 */
+    __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(1.4426950408889634074), shifter);
+    __m256d n = _mm256_sub_pd(t, shifter);
+    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+    __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52));
+    return _mm256_mul_pd(p, scale);
+}
+/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+static inline __m256d csm_exp_f64_avx2_nonpos(__m256d x)
+{
+    if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(-708.0), _CMP_LT_OQ)), 0))
+        return csm_exp_f64_avx2_wide(x);
+    return csm_exp_f64_avx2_fast(x);
+}
 static inline __m256d csm_exp_f64_avx2(__m256d x)
 {
-    return csm_exp_f64_avx2_nonpos(_mm256_min_pd(_mm256_set1_pd(710.0), x)); /* NaN kept */
+    __m256d out = _mm256_or_pd(_mm256_cmp_pd(x, _mm256_set1_pd(-708.0), _CMP_LT_OQ),
+                               _mm256_cmp_pd(x, _mm256_set1_pd(709.0), _CMP_GT_OQ));
+    if (__builtin_expect(_mm256_movemask_pd(out), 0)) return csm_exp_f64_avx2_wide(x);
+    return csm_exp_f64_avx2_fast(x);
 }
 #define v_exp csm_exp_f64_avx2
 #define v_exp_nonpos csm_exp_f64_avx2_nonpos

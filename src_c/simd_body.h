@@ -24,6 +24,13 @@
 #ifndef CSM_TINY_MAX
 #define CSM_TINY_MAX 16
 #endif
+/* Layers with v_transpose (a VN x VN in-register transposition) set
+ * CSM_TRANSPOSE_MIN, the row length from which contiguous tiny tiles are
+ * transposed rather than permuted by a plan. */
+#ifndef v_transpose
+#undef CSM_TRANSPOSE_MIN
+#define CSM_TRANSPOSE_MIN (CSM_TINY_MAX + 1)
+#endif
 
 /* ---- wide rows -------------------------------------------------------- */
 
@@ -209,6 +216,7 @@ static inline int CSM_FN(simd_tiny_ok)(int64_t cols, int64_t xs, int64_t ys)
 typedef struct {
     int64_t cols;
     int contiguous;
+    int transpose;
     int n_load[CSM_TINY_MAX], n_store[CSM_TINY_MAX];
     int load_group[CSM_TINY_MAX][CSM_TINY_MAX], store_group[CSM_TINY_MAX][CSM_TINY_MAX];
     VSTEP load[CSM_TINY_MAX][CSM_TINY_MAX], store[CSM_TINY_MAX][CSM_TINY_MAX];
@@ -218,7 +226,8 @@ static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int cont
 {
     p->cols = cols;
     p->contiguous = contiguous;
-    if (!contiguous) return;
+    p->transpose = contiguous && cols >= CSM_TRANSPOSE_MIN;
+    if (!contiguous || p->transpose) return;
     int C = (int)cols, groups = (C + VG - 1) / VG;
     int32_t src[VN];
     for (int c = 0; c < C; c++) {  /* column c from the loaded registers */
@@ -253,13 +262,35 @@ static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int cont
     }
 }
 
-/* Load the tile at x (nr rows valid) as columns xv[0..cols); return the lane
- * maxima. */
+/* Load the tile at x (nr rows valid, avail elements readable from x) as
+ * columns xv[0..cols); return the lane maxima. */
 static inline V CSM_FN(simd_tiny_load)(const CSM_FN(simd_plan) *p, const CSM_T *x, VI ix,
-                                       int nr, V *xv)
+                                       int nr, int64_t avail, V *xv)
 {
     const int64_t cols = p->cols;
     V m = v_set1((CSM_T)-INFINITY);
+    (void)avail;
+#ifdef v_transpose
+    if (p->transpose) {
+        /* Row i's columns [b, b + VN) as one vector (reading on into the
+         * next rows, never past avail), VN such vectors transposed. */
+        for (int64_t b = 0; b < cols; b += VN) {
+            V t[VN];
+            for (int i = 0; i < VN; i++) {
+                int64_t off = i * cols + b, left = avail - off;
+                t[i] = left >= VN ? v_load(x + off)
+                                  : v_load_tail(x + off, (int)(left > 0 ? left : 0), v_zero());
+            }
+            v_transpose(t);
+            int w = cols - b < VN ? (int)(cols - b) : VN;
+            for (int k = 0; k < w; k++) {
+                xv[b + k] = t[k];
+                m = v_max(m, t[k]);
+            }
+        }
+        return m;
+    }
+#endif
     if (p->contiguous) {
         V reg[CSM_TINY_MAX + VG];
         int64_t total = (int64_t)nr * cols;
@@ -292,6 +323,28 @@ static inline void CSM_FN(simd_tiny_store)(const CSM_FN(simd_plan) *p, CSM_T *y,
                                            V *val)
 {
     const int64_t cols = p->cols;
+#ifdef v_transpose
+    if (p->transpose) {
+        /* Transposed back to rows, stored row after row: a vector running
+         * past its row is overwritten by the next row's store; none runs past
+         * the tile. */
+        V t[(CSM_TINY_MAX + VN - 1) / VN][VN];
+        int nb = (int)((cols + VN - 1) / VN);
+        for (int b = 0; b < nb; b++) {
+            for (int k = 0; k < VN; k++) t[b][k] = b * VN + k < cols ? val[b * VN + k] : v_zero();
+            v_transpose(t[b]);
+        }
+        int64_t total = (int64_t)nr * cols;
+        for (int i = 0; i < nr; i++) {
+            for (int b = 0; b < nb; b++) {
+                int64_t off = i * cols + (int64_t)b * VN, left = total - off;
+                if (left >= VN) v_store(y + off, t[b][i]);
+                else v_store_tail(y + off, (int)left, t[b][i]);
+            }
+        }
+        return;
+    }
+#endif
     if (p->contiguous) {
         int64_t total = (int64_t)nr * cols;
         for (int k = 0; k < VG; k++) val[cols + k] = v_zero();
@@ -311,10 +364,11 @@ static inline void CSM_FN(simd_tiny_store)(const CSM_FN(simd_plan) *p, CSM_T *y,
     }
 }
 
-/* The permute plan pays for itself over a few tiles of contiguous rows. */
+/* Contiguous tiles are transposed in registers (from CSM_TRANSPOSE_MIN
+ * columns on), or permuted by a plan that pays for itself over a few tiles. */
 static inline int CSM_FN(simd_use_permutes)(int64_t rows, int64_t cols, int64_t xs, int64_t ys)
 {
-    return xs == cols && ys == cols && rows >= 4 * VN;
+    return xs == cols && ys == cols && (rows >= 4 * VN || cols >= CSM_TRANSPOSE_MIN);
 }
 
 /* sum over the row minus one, per lane (terms equal to the max excluded,
@@ -352,7 +406,7 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
         for (int64_t r = 0; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
-            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
             V s = v_zero();
             for (int64_t c = 0; c < cols; c++) {
                 ev[c] = v_exp_nonpos(v_sub(xv[c], m));
@@ -388,7 +442,7 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
         for (int64_t r = 0; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
-            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
             V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
             V lse = CSM_FN(simd_nan_if_inf)(m, CSM_FN(simd_log1p)(t));
             for (int64_t c = 0; c < cols; c++) xv[c] = v_sub(v_sub(xv[c], m), lse);
@@ -425,7 +479,7 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, cols));
         for (int64_t r = 0; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
-            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, xv);
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
             V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
             /* +-inf maximum: the result is m, unless a NaN makes t NaN */
             V lse = v_add(m, CSM_FN(simd_log1p)(t));
@@ -454,6 +508,44 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
                                             CSM_T *loss, CSM_T *grad, int64_t gs,
                                             int64_t rows, int64_t cols, double grad_scale)
 {
+    const int64_t gstride = grad == NULL ? cols : gs;
+    if (CSM_FN(simd_tiny_ok)(cols, xs, gstride)) {
+        /* Tiny rows, one per lane as in softmax: loss = log1p(t) - (x_k - m);
+         * gradient scale * e_j / s, and scale * (e_k - s) / s at the target
+         * (-t / s exactly when x_k is the maximum). */
+        VI ix = vi_lanes_times(xs), ig = vi_lanes_times(gstride);
+        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
+        CSM_FN(simd_plan) plan;
+        CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, gstride));
+        for (int64_t r = 0; r < rows; r += VN) {
+            int nr = rows - r < VN ? (int)(rows - r) : VN;
+            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
+            V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
+            CSM_T kf[VN];
+            for (int i = 0; i < VN; i++) kf[i] = i < nr ? (CSM_T)target[r + i] : (CSM_T)0;
+            V vk = v_load(kf), xk = zero, ek = zero;
+            for (int64_t c = 0; c < cols; c++) {
+                VM q = v_eq(vk, v_set1((CSM_T)c));
+                xk = v_blend(q, xk, xv[c]);
+                ek = v_blend(q, ek, ev[c]);
+            }
+            V lv = CSM_FN(simd_nan_if_inf)(m, v_sub(CSM_FN(simd_log1p)(t), v_sub(xk, m)));
+            if (nr == VN) v_store(loss + r, lv);
+            else v_store_tail(loss + r, nr, lv);
+            if (grad == NULL) continue;
+            V sv = CSM_FN(simd_nan_if_inf)(m, v_add(one, t));
+            V rcp = v_div(one, sv);
+            V diff = v_blend(v_eq(xk, m), v_sub(ek, sv), v_sub(zero, t));
+            V gk = v_mul(vscale, v_div(diff, sv));
+            for (int64_t c = 0; c < cols; c++) {
+                V g = v_mul(CSM_FN(simd_div)(ev[c], sv, rcp), vscale);
+                xv[c] = v_blend(v_eq(vk, v_set1((CSM_T)c)), g, gk);
+            }
+            CSM_FN(simd_tiny_store)(&plan, grad + r * gs, ig, nr, xv);
+        }
+        return;
+    }
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;

@@ -45,3 +45,5 @@
 #undef v_apply_step
 #undef v_exp_nonpos
 #undef v_fnmadd
+#undef v_transpose
+#undef CSM_TRANSPOSE_MIN
