@@ -259,6 +259,8 @@ def test_threadpoolctl_sees_and_limits_the_openmp_pool():
     ("log_softmax", (4097, 1000)),    # wide rows, row count not a multiple of the chunk
     ("logsumexp", (33, 40_000)),      # rows wider than a chunk's bytes: one row a chunk
     ("cross_entropy_with_grad", (3001, 700)),
+    ("cross_entropy_with_grad", (70_001, 7)),   # tiny rows, one row per SIMD lane
+    ("log_softmax", (50_003, 16)),
 ])
 def test_thread_count_does_not_change_results(function, shape, threads):
     """Rows are handed out to threads in chunks; every thread count gives bitwise
