@@ -86,6 +86,34 @@ static inline VSTEP csm_make_step_f32_avx512(const int32_t *src)
 #define v_make_step csm_make_step_f32_avx512
 #define v_apply_step(acc, regs, st) \
     _mm512_mask_mov_ps(acc, (st).mask, _mm512_permutex2var_ps((regs)[0], (st).idx, (regs)[1]))
+/* Transposes the 16 x 16 tile r[0..16) in place (row i lane j -> row j lane i):
+ * pairs interleaved, then quads within 128-bit lanes, then 128-bit lanes. */
+static inline void csm_transpose_f32_avx512(__m512 *r)
+{
+    __m512 a[16], b[16];
+    for (int k = 0; k < 8; k++) {
+        a[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        a[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    for (int k = 0; k < 4; k++) {  /* b[4k + j], 128-bit lane L: column 4L + j of rows 4k..4k+3 */
+        b[4 * k] = _mm512_shuffle_ps(a[4 * k], a[4 * k + 2], 0x44);
+        b[4 * k + 1] = _mm512_shuffle_ps(a[4 * k], a[4 * k + 2], 0xEE);
+        b[4 * k + 2] = _mm512_shuffle_ps(a[4 * k + 1], a[4 * k + 3], 0x44);
+        b[4 * k + 3] = _mm512_shuffle_ps(a[4 * k + 1], a[4 * k + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 c0 = _mm512_shuffle_f32x4(b[j], b[4 + j], 0x88);
+        __m512 c1 = _mm512_shuffle_f32x4(b[j], b[4 + j], 0xDD);
+        __m512 c2 = _mm512_shuffle_f32x4(b[8 + j], b[12 + j], 0x88);
+        __m512 c3 = _mm512_shuffle_f32x4(b[8 + j], b[12 + j], 0xDD);
+        r[j] = _mm512_shuffle_f32x4(c0, c2, 0x88);
+        r[8 + j] = _mm512_shuffle_f32x4(c0, c2, 0xDD);
+        r[4 + j] = _mm512_shuffle_f32x4(c1, c3, 0x88);
+        r[12 + j] = _mm512_shuffle_f32x4(c1, c3, 0xDD);
+    }
+}
+#define v_transpose csm_transpose_f32_avx512
+#define CSM_TRANSPOSE_MIN 12  /* from op counts: 16x16 transpose vs ~C*C plan steps; not timed here */
 /* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
 static inline __m512 csm_exp_f32_avx512_nonpos(__m512 x)
 {
@@ -172,6 +200,27 @@ static inline VSTEP csm_make_step_f64_avx512(const int32_t *src)
 #define v_make_step csm_make_step_f64_avx512
 #define v_apply_step(acc, regs, st) \
     _mm512_mask_mov_pd(acc, (st).mask, _mm512_permutex2var_pd((regs)[0], (st).idx, (regs)[1]))
+/* Transposes the 8 x 8 tile r[0..8) in place. */
+static inline void csm_transpose_f64_avx512(__m512d *r)
+{
+    __m512d a[8];
+    for (int k = 0; k < 4; k++) {  /* a[2k + h], 128-bit lane L: column 2L + h of rows 2k, 2k+1 */
+        a[2 * k] = _mm512_unpacklo_pd(r[2 * k], r[2 * k + 1]);
+        a[2 * k + 1] = _mm512_unpackhi_pd(r[2 * k], r[2 * k + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        __m512d c0 = _mm512_shuffle_f64x2(a[h], a[2 + h], 0x88);
+        __m512d c1 = _mm512_shuffle_f64x2(a[h], a[2 + h], 0xDD);
+        __m512d c2 = _mm512_shuffle_f64x2(a[4 + h], a[6 + h], 0x88);
+        __m512d c3 = _mm512_shuffle_f64x2(a[4 + h], a[6 + h], 0xDD);
+        r[h] = _mm512_shuffle_f64x2(c0, c2, 0x88);
+        r[4 + h] = _mm512_shuffle_f64x2(c0, c2, 0xDD);
+        r[2 + h] = _mm512_shuffle_f64x2(c1, c3, 0x88);
+        r[6 + h] = _mm512_shuffle_f64x2(c1, c3, 0xDD);
+    }
+}
+#define v_transpose csm_transpose_f64_avx512
+#define CSM_TRANSPOSE_MIN 8  /* (op counts, as for float32) */
 /* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
 static inline __m512d csm_exp_f64_avx512_nonpos(__m512d x)
 {
