@@ -63,11 +63,15 @@ void csm_fill_table_avx512(csm_kernel_table *table);
  *   default wait policy), so on a machine whose cores are all busy a helper
  *   thread can start a scheduler time slice (milliseconds) late and the call
  *   waits for it at the end of the parallel region, as it does for a helper
- *   descheduled in the middle of a chunk. When the helpers did less than a
- *   quarter of their share of the chunks, or the caller waited for them at
- *   the end for more than a quarter of the call, the next CSM_BACKOFF_MIN
- *   calls run on one thread, then twice as many after each such team, up to
- *   CSM_BACKOFF_MAX; a team that keeps up resets it.
+ *   descheduled in the middle of a chunk. When the helpers or the caller did
+ *   less than a quarter of their share of the chunks, or the caller waited
+ *   for the helpers at the end for more than a quarter of the call, large
+ *   calls run on one thread for the next CSM_BACKOFF_MIN seconds, then twice
+ *   as long after each such team, up to CSM_BACKOFF_MAX seconds; a team that
+ *   keeps up halves the next stretch. (Each late team costs about one
+ *   scheduler time slice, 10-30 ms measured with 8-10 runnable processes on
+ *   2 cores; the stretches keep that to a few percent of the time.
+ *   OMP_WAIT_POLICY=passive avoids most of it.)
  */
 #include <stddef.h>
 #ifdef _OPENMP
@@ -78,8 +82,8 @@ void csm_fill_table_avx512(csm_kernel_table *table);
 #define CSM_PARALLEL_MIN_WORK ((int64_t)1 << 18)
 #define CSM_CHUNK_BYTES ((int64_t)32 << 10)
 #define CSM_CHUNK_ROW_MULTIPLE 64
-#define CSM_BACKOFF_MIN 4
-#define CSM_BACKOFF_MAX 1024
+#define CSM_BACKOFF_MIN 0.01
+#define CSM_BACKOFF_MAX 2.0
 
 /* Threads a call of rows x cols elements uses: 1 below the size threshold, or
  * while the oversubscription guard holds calls on one thread (dispatch.c). */
@@ -91,8 +95,8 @@ int csm_threads_for(int64_t rows, int64_t cols);
  * (omp_get_wtime()): when the other threads came too late to do their share,
  * or the caller waited for them longer than a quarter of the call (a thread
  * descheduled in the middle of a chunk: the machine's cores are busy
- * elsewhere), the next large calls run on one thread, for a stretch that
- * doubles while this repeats. */
+ * elsewhere), large calls run on one thread for a while, a stretch that
+ * doubles while this repeats and halves after a team that keeps up. */
 void csm_parallel_done(int64_t chunks, int64_t helped, int nt, double start,
                        double caller_done, double end);
 

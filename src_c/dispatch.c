@@ -130,10 +130,10 @@ int csoftmax_openmp_enabled(void)
 #endif
 }
 
-/* The oversubscription guard (csoftmax_internal.h): large calls left to run on
- * one thread, and the length of the next such stretch. */
-static int csm_skip_parallel = 0;
-static int csm_backoff = 0;
+/* The oversubscription guard (csoftmax_internal.h): until when (omp_get_wtime)
+ * large calls run on one thread, and the length of the next such stretch. */
+static double csm_serial_until = 0.0;
+static double csm_backoff = 0.0;
 
 int csm_threads_for(int64_t rows, int64_t cols)
 {
@@ -141,14 +141,10 @@ int csm_threads_for(int64_t rows, int64_t cols)
     if (n <= 1 || rows < 2) return 1;
     if (rows * (cols + CSM_ROW_WORK) < CSM_PARALLEL_MIN_WORK) return 1;
 #ifdef _OPENMP
-    int skip;
+    double until;
 #pragma omp atomic read
-    skip = csm_skip_parallel;
-    if (skip > 0) {
-#pragma omp atomic update
-        csm_skip_parallel -= 1;
-        return 1;
-    }
+    until = csm_serial_until;
+    if (until > 0.0 && omp_get_wtime() < until) return 1;
 #endif
     if (n > rows) n = (int)rows;
     return n;
@@ -158,23 +154,29 @@ void csm_parallel_done(int64_t chunks, int64_t helped, int nt, double start,
                        double caller_done, double end)
 {
 #ifdef _OPENMP
-    /* the helpers' fair share is chunks * (nt - 1) / nt; late below a quarter of it */
-    int late = nt > 1 && helped * 4 * nt < chunks * (nt - 1);
+    /* fair shares: chunks * (nt - 1) / nt for the helpers, chunks / nt for the
+     * caller; late when either side did less than a quarter of its share (the
+     * other side was not running), or the caller waited for the helpers for
+     * more than a quarter of the call */
+    int late = nt > 1 && (helped * 4 * nt < chunks * (nt - 1)
+                          || (chunks - helped) * 4 * nt < chunks);
     if ((end - caller_done) * 4 > end - start) late = 1;
-    int backoff;
-    if (!late) {
-#pragma omp atomic write
-        csm_backoff = 0;
-        return;
-    }
+    double backoff;
 #pragma omp atomic read
     backoff = csm_backoff;
+    if (!late) {
+        /* a team that keeps up halves the next stretch: a busy machine has good moments */
+#pragma omp atomic write
+        csm_backoff = backoff / 2;
+        return;
+    }
     backoff = backoff < CSM_BACKOFF_MIN ? CSM_BACKOFF_MIN
               : backoff >= CSM_BACKOFF_MAX / 2 ? CSM_BACKOFF_MAX : 2 * backoff;
 #pragma omp atomic write
     csm_backoff = backoff;
+    end += backoff;
 #pragma omp atomic write
-    csm_skip_parallel = backoff;
+    csm_serial_until = end;
 #else
     (void)chunks;
     (void)helped;
