@@ -34,9 +34,30 @@ __all__ = [
 _Reduction = Literal["mean", "sum", "none"]
 _Seed = int | np.random.SeedSequence | np.random.BitGenerator | np.random.Generator | None
 
-def softmax(x: ArrayLike, axis: int = -1, *, out: NDArray[Any] | None = None) -> NDArray[np.floating[Any]]: ...
-def log_softmax(x: ArrayLike, axis: int = -1, *, out: NDArray[Any] | None = None) -> NDArray[np.floating[Any]]: ...
-def logsumexp(x: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> NDArray[np.floating[Any]]: ...
+def softmax(
+    x: ArrayLike,
+    axis: int = -1,
+    *,
+    out: NDArray[Any] | None = None,
+    temperature: float = 1.0,
+    where: ArrayLike | None = None,
+) -> NDArray[np.floating[Any]]: ...
+def log_softmax(
+    x: ArrayLike,
+    axis: int = -1,
+    *,
+    out: NDArray[Any] | None = None,
+    temperature: float = 1.0,
+    where: ArrayLike | None = None,
+) -> NDArray[np.floating[Any]]: ...
+def logsumexp(
+    x: ArrayLike,
+    axis: int = -1,
+    *,
+    keepdims: bool = False,
+    temperature: float = 1.0,
+    where: ArrayLike | None = None,
+) -> NDArray[np.floating[Any]]: ...
 _Float = NDArray[np.floating[Any]]
 
 def cross_entropy(

@@ -6,6 +6,8 @@ The kernels (csoftmax._kernels) then see 2-D arrays with contiguous rows.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import operator
 import os
 
@@ -136,15 +138,69 @@ def _check_out(out, shape, result_dtype: np.dtype) -> np.ndarray:
     return out
 
 
-def _rowwise(kernel, x, axis, out, name="x"):
+def _inverse_temperature(temperature) -> float:
+    """1 / temperature for a finite temperature > 0; TypeError / ValueError else."""
+    if type(temperature) is not float:
+        if (isinstance(temperature, (bool, np.bool_))
+                or not isinstance(temperature, numbers.Real)):
+            raise TypeError(f"temperature must be a real number, got {temperature!r}")
+    value = float(temperature)
+    if not (value > 0.0 and math.isfinite(value)):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    inverse = 1.0 / value
+    if not math.isfinite(inverse):
+        raise ValueError(f"temperature={temperature!r} is too small: 1 / temperature "
+                         "overflows float64")
+    return inverse
+
+
+def _mask_rows(where, shape, axis: int, out=None) -> np.ndarray:
+    """`where` as the (rows, cols) uint8 view the masked kernels take: broadcast
+    to `shape` with `axis` last, columns contiguous. A view (row stride 0 for a
+    mask broadcast along the rows) where the layout allows it; a copy only when
+    the mask is not contiguous along `axis`, when its leading axes do not
+    collapse into one row stride, or when it overlaps `out`."""
+    w = where if isinstance(where, np.ndarray) else _as_array(where, "where")
+    if w.dtype != np.bool_:
+        raise TypeError(f"where must be a boolean array (numpy.bool_), got dtype {w.dtype}")
+    try:
+        b = np.broadcast_to(w, shape)
+    except ValueError:
+        raise ValueError(f"where has shape {w.shape}, which cannot be broadcast to "
+                         f"x's shape {tuple(shape)}") from None
+    if axis != b.ndim - 1:
+        b = np.moveaxis(b, axis, -1)
+    cols = shape[axis]
+    rows = b.size // cols if cols else 0
+    m2 = b.reshape(rows, cols)      # a view whenever the leading axes collapse
+    if cols > 1 and m2.strides[1] != 1:
+        if rows > 1 and m2.strides[0] == 0:      # one row for all: copy that row only
+            m2 = np.broadcast_to(np.ascontiguousarray(m2[0]), (rows, cols))
+        else:
+            m2 = np.ascontiguousarray(m2)
+    if out is not None and np.may_share_memory(m2, out):
+        m2 = m2.copy()
+    return m2.view(np.uint8)
+
+
+def _rowwise(kernel, x, axis, out, name="x", temperature=1.0, where=None,
+             masked_kernel=None):
     a = _as_array(x, name)
     compute, result = _dtypes(a.dtype, name)
     if a.ndim == 0:
         raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
                                       f"{name} must have at least one dimension")
     ax = _normalize_axis(axis, a.ndim)
+    inverse_t = _inverse_temperature(temperature)
     if out is not None:
         _check_out(out, a.shape, result)
+    mask = None
+    if where is not None:
+        mask = _mask_rows(where, a.shape, ax, out)
+    if where is not None or inverse_t != 1.0:
+        # temperature and mask fused in the masked kernels (src_c/masked.h)
+        def kernel(x2, y2, _masked=masked_kernel, _mask=mask, _inverse=inverse_t):
+            _masked(x2, _mask, _inverse, y2)
     if a.dtype != compute:
         a = a.astype(compute)
     if a.size == 0:
@@ -185,7 +241,7 @@ def _rowwise(kernel, x, axis, out, name="x"):
 # public functions
 
 
-def softmax(x, axis=-1, *, out=None):
+def softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     """Softmax along an axis: ``exp(x - max) / sum(exp(x - max))``.
 
     Parameters
@@ -200,6 +256,15 @@ def softmax(x, axis=-1, *, out=None):
         Where to write the result; must have ``x``'s shape and a dtype that
         can hold the result under NumPy's ``same_kind`` rule. May be ``x``
         itself (in place).
+    temperature : float, default 1.0
+        Computes ``softmax(x / temperature)``; a finite number > 0, else
+        ValueError (TypeError for a non-number). The scaling is fused in the
+        kernel: ``x / temperature`` is never formed, so it cannot overflow.
+    where : array_like of bool, optional
+        A boolean mask broadcastable to ``x``: only entries where it is True
+        take part. Masked-out entries get exactly 0, and their values (NaN and
+        infinities included) are ignored; a row with every entry masked out
+        gives all zeros (no NaN). A non-boolean mask raises TypeError.
 
     Returns
     -------
@@ -209,7 +274,9 @@ def softmax(x, axis=-1, *, out=None):
     Notes
     -----
     A row holding +inf, a row of only -inf, and a row holding NaN give NaN
-    across that row (as SciPy and PyTorch); other rows are unaffected.
+    across that row (as SciPy and PyTorch); other rows are unaffected. With
+    ``where``, the same holds for the kept entries of a row alone, and the
+    masked-out entries stay 0.
 
     Examples
     --------
@@ -218,13 +285,21 @@ def softmax(x, axis=-1, *, out=None):
     array([0.09003057, 0.66524096, 0.24472847])
     >>> csoftmax.softmax([1000.0, 3000.0, 2000.0])
     array([0., 1., 0.])
+    >>> csoftmax.softmax([1.0, 3.0, 2.0], temperature=2.0)
+    array([0.18632372, 0.50648039, 0.30719589])
+    >>> csoftmax.softmax([[1.0, 3.0, 2.0], [0.0, 0.0, 5.0]], where=[True, False, True])
+    array([[0.26894142, 0.        , 0.73105858],
+           [0.00669285, 0.        , 0.99330715]])
+    >>> csoftmax.softmax([1.0, 2.0], where=[False, False])
+    array([0., 0.])
     """
     if _is_dask(x):
-        return _dask().softmax(x, axis=axis, out=out)
-    return _rowwise(_kernels.softmax_2d, x, axis, out)
+        return _dask().softmax(x, axis=axis, out=out, temperature=temperature, where=where)
+    return _rowwise(_kernels.softmax_2d, x, axis, out, temperature=temperature, where=where,
+                    masked_kernel=_kernels.masked_softmax_2d)
 
 
-def log_softmax(x, axis=-1, *, out=None):
+def log_softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     """Logarithm of the softmax along an axis, ``(x - max) - log(sum(exp(x - max)))``.
 
     The log of the sum is taken as ``log1p`` of the terms other than the
@@ -239,6 +314,11 @@ def log_softmax(x, axis=-1, *, out=None):
         The axis to normalise over.
     out : ndarray, optional
         As for :func:`softmax`.
+    temperature : float, default 1.0
+        Computes ``log_softmax(x / temperature)``, fused as in :func:`softmax`.
+    where : array_like of bool, optional
+        As for :func:`softmax`; masked-out entries get -inf, and a row with
+        every entry masked out is all -inf.
 
     Returns
     -------
@@ -251,13 +331,17 @@ def log_softmax(x, axis=-1, *, out=None):
     -4.248354255291589e-18
     >>> csoftmax.log_softmax([1.0, 3.0, 2.0])
     array([-2.40760596, -0.40760596, -1.40760596])
+    >>> csoftmax.log_softmax([1.0, 3.0, 2.0], temperature=2.0, where=[True, True, False])
+    array([-1.31326169, -0.31326169,        -inf])
     """
     if _is_dask(x):
-        return _dask().log_softmax(x, axis=axis, out=out)
-    return _rowwise(_kernels.log_softmax_2d, x, axis, out)
+        return _dask().log_softmax(x, axis=axis, out=out, temperature=temperature,
+                                   where=where)
+    return _rowwise(_kernels.log_softmax_2d, x, axis, out, temperature=temperature,
+                    where=where, masked_kernel=_kernels.masked_log_softmax_2d)
 
 
-def logsumexp(x, axis=-1, *, keepdims=False):
+def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
     """``log(sum(exp(x)))`` along an axis, computed without overflow.
 
     Parameters
@@ -268,6 +352,14 @@ def logsumexp(x, axis=-1, *, keepdims=False):
         The axis to reduce.
     keepdims : bool, default False
         Keep the reduced axis with length one.
+    temperature : float, default 1.0
+        Computes ``logsumexp(x / temperature)`` (note: not multiplied back by
+        ``temperature``), fused in the kernel as for :func:`softmax`. This
+        goes beyond ``scipy.special.logsumexp``, which has no temperature.
+    where : array_like of bool, optional
+        A boolean mask broadcastable to ``x``: only entries where it is True
+        are summed (their values, NaN and infinities included, are ignored);
+        a row with every entry masked out gives -inf.
 
     Returns
     -------
@@ -283,15 +375,24 @@ def logsumexp(x, axis=-1, *, keepdims=False):
     >>> csoftmax.logsumexp([[0.0, 0.0], [1.0, -1.0]], keepdims=True)
     array([[0.69314718],
            [1.12692801]])
+    >>> float(csoftmax.logsumexp([2.0, 2.0], temperature=2.0))
+    1.6931471805599454
+    >>> csoftmax.logsumexp([[0.0, 0.0], [1.0, np.nan]], where=[True, False])
+    array([0., 1.])
     """
     if _is_dask(x):
-        return _dask().logsumexp(x, axis=axis, keepdims=keepdims)
+        return _dask().logsumexp(x, axis=axis, keepdims=keepdims, temperature=temperature,
+                                 where=where)
     a = _as_array(x, "x")
     compute, result = _dtypes(a.dtype, "x")
     if a.ndim == 0:
         raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
                                       "x must have at least one dimension")
     ax = _normalize_axis(axis, a.ndim)
+    inverse_t = _inverse_temperature(temperature)
+    mask = None
+    if where is not None:
+        mask = _mask_rows(where, a.shape, ax)
     if a.dtype != compute:
         a = a.astype(compute)
     lead = a.shape[:ax] + a.shape[ax + 1:]
@@ -300,6 +401,9 @@ def logsumexp(x, axis=-1, *, keepdims=False):
     if rows:
         if a.shape[ax] == 0:
             y.fill(-np.inf)
+        elif where is not None or inverse_t != 1.0:
+            # temperature and mask fused in the masked kernels (src_c/masked.h)
+            _kernels.masked_logsumexp_2d(_rows(a, ax), mask, inverse_t, y)
         else:
             _kernels.logsumexp_2d(_rows(a, ax), y)
     y = y.reshape(lead)

@@ -204,26 +204,49 @@ def _log_softmax_split_block(x, stats, compute, result):
 # row-wise functions
 
 
-def _rowwise(x, axis, out, function: str):
+def _check_no_where(where, function: str):
+    if where is not None:
+        raise NotImplementedError(
+            f"where= is not supported for Dask input to csoftmax.{function}; with the class "
+            f"axis in one chunk, map csoftmax.{function} over matching blocks of x and the "
+            "mask (da.map_blocks), or compute on NumPy arrays")
+
+
+def _tempered(x, temperature, compute):
+    """(x, kwargs for the whole-row blocks): for temperature != 1 the blocks
+    get temperature= (fused in the kernels) and the split path divides x by
+    it lazily in the compute dtype, before the (max, rest) reduction."""
+    inverse = _api._inverse_temperature(temperature)
+    if inverse == 1.0:
+        return x, x, {}
+    return x, x.astype(compute) / float(temperature), {"temperature": temperature}
+
+
+def _rowwise(x, axis, out, function: str, temperature=1.0, where=None):
     _check_no_out(out, function)
+    _check_no_where(where, function)
     x, ax, compute, result = _prepare(x, axis)
+    x, scaled, options = _tempered(x, temperature, compute)
     if _single_chunk(x, ax):
         return x.map_blocks(_whole_rows_block, function=function, axis=ax, dtype=result,
-                            meta=_meta(x.ndim, result))
+                            meta=_meta(x.ndim, result), **options)
+    x = scaled
     stats = _row_stats(x, ax)
     block = _softmax_split_block if function == "softmax" else _log_softmax_split_block
     return da.map_blocks(block, x, stats, compute=compute, result=result, dtype=result,
                          meta=_meta(x.ndim, result))
 
 
-def softmax(x, axis=-1, out=None):
-    """:func:`csoftmax.softmax` of a Dask array, as a lazy Dask array."""
-    return _rowwise(x, axis, out, "softmax")
+def softmax(x, axis=-1, out=None, temperature=1.0, where=None):
+    """:func:`csoftmax.softmax` of a Dask array, as a lazy Dask array
+    (``where=`` raises NotImplementedError)."""
+    return _rowwise(x, axis, out, "softmax", temperature, where)
 
 
-def log_softmax(x, axis=-1, out=None):
-    """:func:`csoftmax.log_softmax` of a Dask array, as a lazy Dask array."""
-    return _rowwise(x, axis, out, "log_softmax")
+def log_softmax(x, axis=-1, out=None, temperature=1.0, where=None):
+    """:func:`csoftmax.log_softmax` of a Dask array, as a lazy Dask array
+    (``where=`` raises NotImplementedError)."""
+    return _rowwise(x, axis, out, "log_softmax", temperature, where)
 
 
 def _lse_block(stats, ax, compute, result, keepdims):
@@ -241,9 +264,12 @@ def _lse_from_stats(stats, ax, compute, result, keepdims):
                             keepdims=keepdims, dtype=result, meta=_meta(ndim, result), **kwargs)
 
 
-def logsumexp(x, axis=-1, keepdims=False):
-    """:func:`csoftmax.logsumexp` of a Dask array, as a lazy Dask array."""
+def logsumexp(x, axis=-1, keepdims=False, temperature=1.0, where=None):
+    """:func:`csoftmax.logsumexp` of a Dask array, as a lazy Dask array
+    (``where=`` raises NotImplementedError)."""
+    _check_no_where(where, "logsumexp")
     x, ax, compute, result = _prepare(x, axis)
+    x, scaled, options = _tempered(x, temperature, compute)
     keepdims = bool(keepdims)
     if _single_chunk(x, ax):
         chunks = list(x.chunks)
@@ -256,8 +282,8 @@ def logsumexp(x, axis=-1, keepdims=False):
             ndim = x.ndim - 1
         return x.map_blocks(_whole_rows_block, function="logsumexp", axis=ax,
                             keepdims=keepdims, dtype=result,
-                            meta=_meta(ndim, result), **kwargs)
-    return _lse_from_stats(_row_stats(x, ax), ax, compute, result, keepdims)
+                            meta=_meta(ndim, result), **kwargs, **options)
+    return _lse_from_stats(_row_stats(scaled, ax), ax, compute, result, keepdims)
 
 
 # ---------------------------------------------------------------------------

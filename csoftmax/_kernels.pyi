@@ -4,6 +4,7 @@
 # added later than this stub are Any through __getattr__.
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 ISA_NAMES: tuple[str, ...]
@@ -19,6 +20,15 @@ def exp_1d(x: NDArray[Any], out: NDArray[Any]) -> None: ...
 def softmax_2d(x: NDArray[Any], out: NDArray[Any]) -> None: ...
 def log_softmax_2d(x: NDArray[Any], out: NDArray[Any]) -> None: ...
 def logsumexp_2d(x: NDArray[Any], out: NDArray[Any]) -> None: ...
+def masked_softmax_2d(
+    x: NDArray[Any], mask: NDArray[np.uint8] | None, inv_temperature: float, out: NDArray[Any]
+) -> None: ...
+def masked_log_softmax_2d(
+    x: NDArray[Any], mask: NDArray[np.uint8] | None, inv_temperature: float, out: NDArray[Any]
+) -> None: ...
+def masked_logsumexp_2d(
+    x: NDArray[Any], mask: NDArray[np.uint8] | None, inv_temperature: float, out: NDArray[Any]
+) -> None: ...
 def cross_entropy_2d(
     x: NDArray[Any], target: NDArray[Any], loss: NDArray[Any], grad: NDArray[Any] | None,
     grad_scale: float,

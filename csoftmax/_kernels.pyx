@@ -257,3 +257,4 @@ def rowwise_fast(int op, object x, object axis=-1):
     return y
 
 include "_losses.pxi"
+include "_masked.pxi"

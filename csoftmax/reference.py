@@ -18,6 +18,11 @@ Plain, obviously correct formulas, written for clarity and not for speed:
   and gradient), and no other row is affected; logsumexp gives NaN for a row
   holding NaN, +inf for a row holding +inf, -inf for a row of only -inf and
   for an empty axis. No floating-point warning escapes.
+- ``temperature=T`` divides x by T (in extended precision) first;
+  ``where=mask`` keeps only the entries where the boolean mask (broadcast to
+  x) is True: the rules above apply to the kept entries of each row alone,
+  masked-out entries are 0 in softmax and -inf in log_softmax, and a row with
+  no kept entry gives 0 (softmax) and -inf (log_softmax, logsumexp).
 
 The dtype policy is that of csoftmax: the result is float32 for float32
 input, float16 for float16, float64 for float64, integer and boolean input
@@ -38,6 +43,8 @@ array([0.09003057, 0.66524096, 0.24472847])
 """
 from __future__ import annotations
 
+import math
+import numbers
 import operator
 
 import numpy as np
@@ -87,18 +94,50 @@ def _prepare(x, axis, name):
     return z, axis, result
 
 
-def _shifted(z):
-    """Per row (last axis): the maximum m, x - m, log1p's argument t, and a mask
-    of rows whose maximum is not finite (+inf present, or all -inf / NaN) or that
-    hold a NaN. All in longdouble. Rows of the returned arrays that the mask
-    marks are meaningless and must be replaced by the caller."""
-    nan_row = np.isnan(z).any(axis=-1)
-    m = np.max(np.where(np.isnan(z), -np.inf, z), axis=-1, initial=-np.inf)
+def _temperature(temperature) -> float:
+    if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"temperature must be a real number, got {temperature!r}")
+    value = float(temperature)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    return value
+
+
+def _options(z, axis, temperature, where):
+    """(z / temperature, the kept-entries mask with `axis` last, or True)."""
+    value = _temperature(temperature)
+    if value != 1:
+        z = z / _LD(value)
+    if where is None:
+        return z, True
+    w = np.asarray(where)
+    if w.dtype != np.bool_:
+        raise TypeError(f"where must be a boolean array, got dtype {w.dtype}")
+    shape = list(z.shape[:-1])
+    shape.insert(axis, z.shape[-1])
+    try:
+        kept = np.broadcast_to(w, tuple(shape))
+    except ValueError:
+        raise ValueError(f"where has shape {w.shape}, which cannot be broadcast to "
+                         f"x's shape {tuple(shape)}") from None
+    return z, np.moveaxis(kept, axis, -1)
+
+
+def _shifted(z, kept=True):
+    """Per row (last axis) over the entries `kept` marks (all by default): the
+    maximum m, x - m, log1p's argument t, a mask of rows holding a kept NaN,
+    and a mask of rows whose kept maximum is not finite (+inf kept, or the
+    kept entries all -inf / NaN, or none kept) or that hold a kept NaN. All
+    in longdouble. Rows of the returned arrays that the last mask marks, and
+    entries not kept, are meaningless and must be replaced by the caller."""
+    nan_row = (np.isnan(z) & kept).any(axis=-1)
+    m = np.max(np.where(np.isnan(z) | ~np.asarray(kept), -np.inf, z), axis=-1,
+               initial=-np.inf)
     bad = nan_row | ~np.isfinite(m)
     m_safe = np.where(bad, 0, m)[..., None]
     shifted = z - m_safe
-    is_max = (z == m_safe) & ~bad[..., None]
-    terms = np.where(is_max, 0, np.exp(shifted))
+    is_max = (z == m_safe) & kept & ~bad[..., None]
+    terms = np.where(is_max | ~np.asarray(kept), 0, np.exp(shifted))
     # t = sum(exp(x - m)) - 1, formed without adding 1 to the small terms
     t = np.sum(terms, axis=-1) + (np.sum(is_max, axis=-1) - 1)
     return m, shifted, t, nan_row, bad
@@ -126,7 +165,7 @@ def _store(values, result, target, out):
     return values.astype(target)
 
 
-def softmax(x, axis=-1, *, out=None, dtype=None):
+def softmax(x, axis=-1, *, out=None, temperature=1.0, where=None, dtype=None):
     """Reference softmax, ``exp(x - m) / (1 + t)`` in extended precision.
 
     Parameters
@@ -135,6 +174,10 @@ def softmax(x, axis=-1, *, out=None, dtype=None):
     axis : int, default -1
     out : ndarray, optional
         Receives the result rounded to csoftmax's result dtype; returned.
+    temperature : float, default 1.0
+        softmax of ``x / temperature``.
+    where : array_like of bool, optional
+        Entries kept (broadcast to x); the others give 0.
     dtype : dtype, optional
         Result dtype (default: csoftmax's); ``np.longdouble`` gives the
         unrounded values.
@@ -144,49 +187,63 @@ def softmax(x, axis=-1, *, out=None, dtype=None):
     >>> from csoftmax import reference
     >>> reference.softmax([1000.0, 3000.0, 2000.0])
     array([0., 1., 0.])
+    >>> reference.softmax([[1.0, 3.0, 2.0]], temperature=2.0, where=[True, False, True])
+    array([[0.37754067, 0.        , 0.62245933]])
     """
     z, axis, result = _prepare(x, axis, "x")
     with np.errstate(all="ignore"):
+        z, kept = _options(z, axis, temperature, where)
         if z.size == 0:
             return _finish(z, axis, result, dtype, out)
-        m, shifted, t, nan_row, bad = _shifted(z)
+        m, shifted, t, nan_row, bad = _shifted(z, kept)
         y = np.exp(shifted) / (1 + t)[..., None]
         y[bad] = np.nan
+        y = np.where(kept, y, 0)
     return _finish(y, axis, result, dtype, out)
 
 
-def log_softmax(x, axis=-1, *, out=None, dtype=None):
+def log_softmax(x, axis=-1, *, out=None, temperature=1.0, where=None, dtype=None):
     """Reference log_softmax, ``(x - m) - log1p(t)`` in extended precision.
 
-    Parameters are those of :func:`softmax`.
+    Parameters are those of :func:`softmax`; entries ``where`` leaves out
+    give -inf.
 
     Examples
     --------
     >>> from csoftmax import reference
     >>> reference.log_softmax([1.0, 3.0, 2.0])
     array([-2.40760596, -0.40760596, -1.40760596])
+    >>> reference.log_softmax([1.0, 3.0], where=[False, False])
+    array([-inf, -inf])
     """
     z, axis, result = _prepare(x, axis, "x")
     with np.errstate(all="ignore"):
+        z, kept = _options(z, axis, temperature, where)
         if z.size == 0:
             return _finish(z, axis, result, dtype, out)
-        m, shifted, t, nan_row, bad = _shifted(z)
+        m, shifted, t, nan_row, bad = _shifted(z, kept)
         y = shifted - np.log1p(t)[..., None]
         y[bad] = np.nan
+        y = np.where(kept, y, -np.inf)
     return _finish(y, axis, result, dtype, out)
 
 
-def logsumexp(x, axis=-1, *, keepdims=False, dtype=None):
+def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None, dtype=None):
     """Reference logsumexp, ``m + log1p(t)`` in extended precision.
 
     A row holding NaN gives NaN; otherwise a row holding +inf gives +inf,
-    a row of only -inf gives -inf, and an empty axis gives -inf.
+    a row of only -inf gives -inf, and an empty axis gives -inf. With
+    ``where``, over the kept entries only (none kept: -inf).
 
     Parameters
     ----------
     x : array_like
     axis : int, default -1
     keepdims : bool, default False
+    temperature : float, default 1.0
+        logsumexp of ``x / temperature``.
+    where : array_like of bool, optional
+        Entries kept (broadcast to x).
     dtype : dtype, optional
         As for :func:`softmax`.
 
@@ -195,14 +252,17 @@ def logsumexp(x, axis=-1, *, keepdims=False, dtype=None):
     >>> from csoftmax import reference
     >>> float(reference.logsumexp([1000.0, 1000.0]))
     1000.6931471805599
+    >>> float(reference.logsumexp([2.0, 2.0, 50.0], temperature=2.0, where=[True, True, False]))
+    1.6931471805599454
     """
     z, axis, result = _prepare(x, axis, "x")
     target = np.dtype(dtype) if dtype is not None else result
     with np.errstate(all="ignore"):
+        z, kept = _options(z, axis, temperature, where)
         if z.shape[-1] == 0:
             y = np.full(z.shape[:-1], -np.inf, dtype=_LD)
         else:
-            m, shifted, t, nan_row, bad = _shifted(z)
+            m, shifted, t, nan_row, bad = _shifted(z, kept)
             y = m + np.log1p(np.where(bad, 0, t))
             y = np.where(bad, m, y)          # +inf, or -inf for a row of -inf
             y = np.where(nan_row, np.nan, y)
