@@ -69,17 +69,17 @@ def _format_value(value) -> str:
 
 
 def _format_build(build: dict) -> list:
-    """The recorded build as indented `build.<key>` lines; per-file flags one file a line."""
-    lines = []
+    """The recorded build as `key value` lines (every line has a value, keys are unique):
+    build_flags, then build.<key>, and build.file:<source> for the per-file ISA flags."""
+    lines = [f"{'build_flags':14s} {_format_value(build.get('extra_compile_args', []))}"]
     for key, value in build.items():
         if key == "flags_by_isa":
             continue  # the same flags as flags_by_file, grouped: printed once, per file
-        if isinstance(value, dict):
-            lines.append(f"  {key}")
+        if key == "flags_by_file":
             for name, flags in value.items():
-                lines.append(f"    {name:30s} {_format_value(flags)}")
+                lines.append(f"{'build.file:' + name:36s} {_format_value(flags)}")
         else:
-            lines.append(f"  {key:18s} {_format_value(value)}")
+            lines.append(f"{'build.' + key:36s} {_format_value(value)}")
     return lines
 
 
@@ -87,7 +87,7 @@ def format_info(info: dict) -> str:
     lines = []
     for key, value in info.items():
         if key == "build" and isinstance(value, dict):
-            lines.append(f"{key:14s} (recorded by setup.py when the extension was built)")
+            lines.append(f"{key:14s} recorded by setup.py when the extension was built")
             lines.extend(_format_build(value))
             continue
         if isinstance(value, (list, tuple)):
