@@ -10,9 +10,12 @@
  *
  * Numerics follow kernels_body.h: rows are shifted by their maximum; sums are
  * kept in CSL_LANES independent accumulators (a fixed-count inner loop that
- * GCC turns into vector code without reassociating a floating-point sum) over
- * blocks of CSL_BLOCK elements, the block sums added in double; log of the
- * row sum is log1p of the non-maximal terms. Loss terms are formed as sums of
+ * GCC turns into vector code without reassociating a floating-point sum),
+ * every lane addition compensated (Fast2Sum for the exponentials, TwoSum for
+ * terms of any size), over blocks of CSL_BLOCK elements whose lanes are added
+ * in double with Neumaier compensation, so accuracy neither decays with row
+ * length nor suffers when many terms round alike; log of the row sum is
+ * log1p of the non-maximal terms. Loss terms are formed as sums of
  * non-negative parts (log(s) and -(z - max)), so no cancellation against the
  * row's log-sum-exp. A term whose coefficient is exactly zero contributes
  * zero, even where its log-probability is -inf (the 0 * log 0 limit).
@@ -147,6 +150,55 @@ CSL_INLINE T CSL_FN(csl_row_max)(const T *x, int64_t n)
     return m;
 }
 
+/* ---- compensated sums ---------------------------------------------------- */
+
+/* Neumaier step in double: (*s, *c) += b, the rounding error kept in *c. */
+CSL_INLINE void CSL_FN(csl_acc)(double *s, double *c, double b)
+{
+    double t = *s + b;
+    *c += fabs(*s) >= fabs(b) ? (*s - t) + b : (b - t) + *s;
+    *s = t;
+}
+
+/* The value of a Neumaier pair. An infinite term makes the compensation NaN
+ * (inf - inf): the sum is then s itself (+-inf, or NaN). */
+CSL_INLINE double CSL_FN(csl_total)(double s, double c)
+{
+    return s - s == 0.0 ? s + c : s;
+}
+
+/* A term a in [0, 1] (or NaN) added to a lane that holds 1 + its partial sum
+ * as hi + lo: hi >= 1 >= a, so Fast2Sum gives the exact rounding error of
+ * hi + a, which lo collects (three more operations per term). */
+CSL_INLINE void CSL_FN(csl_add_unit)(T *hi, T *lo, T a)
+{
+    T t = *hi + a;
+    *lo += a - (t - *hi);
+    *hi = t;
+}
+
+/* A term of any size and sign added to a lane hi + lo; TwoSum (branch-free,
+ * five more operations per term) gives the exact rounding error of hi + a. */
+CSL_INLINE void CSL_FN(csl_add_any)(T *hi, T *lo, T a)
+{
+    T t = *hi + a;
+    T b = t - *hi;
+    *lo += (*hi - (t - b)) + (a - b);
+    *hi = t;
+}
+
+/* A block's lanes (hi + lo, at most CSL_BLOCK / CSL_LANES terms each, so lo
+ * stays tiny and exact enough) into the row's double accumulator; `bias` is
+ * the value the lanes started from (1 for csl_add_unit: hi - 1 is exact).
+ * An infinite lane leaves a NaN compensation: read the pair with csl_total. */
+CSL_INLINE void CSL_FN(csl_flush)(const T *hi, const T *lo, T bias, double *s, double *c)
+{
+    for (int q = 0; q < L; q++) {
+        CSL_FN(csl_acc)(s, c, (double)(hi[q] - bias));
+        *c += (double)lo[q];
+    }
+}
+
 /* log1p(u) for u in [0, 1] (NaN propagates), vectorisable: v = 1 + u reduced
  * to f in [sqrt(2)/2, sqrt(2)], log f = 2 atanh(s), s = (f - 1) / (f + 1),
  * |s| <= 0.1716, by its odd series (truncation below 2^-28 for float, 2^-55
@@ -198,42 +250,40 @@ CSL_INLINE void CSL_FN(csl_xent_class_row)(const T *xr, int64_t k, const T *w, T
             for (int64_t j = 0; j < n; j++) gr[j] = (T)NAN;
         return;
     }
-    double sum = 0.0, cnt = 0.0, wz = 0.0;
+    /* the exponentials (but for the maximal ones, counted in lc) and, with
+     * label smoothing, sum(w_j z_j), each in compensated lanes */
+    double s_e = 0.0, c_e = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
     for (int64_t j0 = 0; j0 < n; j0 += CSL_BLOCK) {
         int64_t len = n - j0 < CSL_BLOCK ? n - j0 : CSL_BLOCK;
         const T *xb = xr + j0;
         T *gb = has_grad ? gr + j0 : NULL;
         const T *wb = has_w ? w + j0 : NULL;
-        T ls[L], lc[L], lz[L];
-        for (int q = 0; q < L; q++) { ls[q] = 0; lc[q] = 0; lz[q] = 0; }
+        T eh[L], el[L], lc[L], zh[L], zl[L];
+        for (int q = 0; q < L; q++) { eh[q] = 1; el[q] = 0; lc[q] = 0; zh[q] = 0; zl[q] = 0; }
+#define CSL_XC_ELEMENT(J, Q)                                                            \
+    do {                                                                                \
+        T v = xb[J];                                                                    \
+        T z = (v - m) * inv_t;                                                          \
+        T ex = CSL_EXP(z);                                                              \
+        if (has_grad) gb[J] = ex;                                                       \
+        CSL_FN(csl_add_unit)(&eh[Q], &el[Q], (v == m) ? (T)0 : ex);                     \
+        lc[Q] += (v == m) ? (T)1 : (T)0;                                                \
+        if (has_smooth) {                                                               \
+            T wzj = has_w ? ((wb[J] == (T)0) ? (T)0 : wb[J] * z) : z;                   \
+            CSL_FN(csl_add_any)(&zh[Q], &zl[Q], wzj);                                   \
+        }                                                                               \
+    } while (0)
         int64_t j = 0;
         for (; j + L <= len; j += L)
-            for (int q = 0; q < L; q++) {
-                T v = xb[j + q];
-                T z = (v - m) * inv_t;
-                T ex = CSL_EXP(z);
-                if (has_grad) gb[j + q] = ex;
-                ls[q] += (v == m) ? (T)0 : ex;
-                lc[q] += (v == m) ? (T)1 : (T)0;
-                if (has_smooth) {
-                    if (has_w) lz[q] += (wb[j + q] == (T)0) ? (T)0 : wb[j + q] * z;
-                    else lz[q] += z;
-                }
-            }
-        for (; j < len; j++) {
-            T v = xb[j];
-            T z = (v - m) * inv_t;
-            T ex = CSL_EXP(z);
-            if (has_grad) gb[j] = ex;
-            if (v == m) cnt += 1.0;
-            else sum += (double)ex;
-            if (has_smooth) {
-                if (has_w) wz += (wb[j] == (T)0) ? 0.0 : (double)(wb[j] * z);
-                else wz += (double)z;
-            }
-        }
-        for (int q = 0; q < L; q++) { sum += ls[q]; cnt += lc[q]; wz += lz[q]; }
+#pragma GCC unroll 16
+            for (int q = 0; q < L; q++) CSL_XC_ELEMENT(j + q, q);
+        for (int q = 0; j < len; j++, q++) CSL_XC_ELEMENT(j, q);
+#undef CSL_XC_ELEMENT
+        CSL_FN(csl_flush)(eh, el, (T)1, &s_e, &c_e);
+        if (has_smooth) CSL_FN(csl_flush)(zh, zl, (T)0, &s_z, &c_z);
+        for (int q = 0; q < L; q++) cnt += (double)lc[q];
     }
+    double sum = CSL_FN(csl_total)(s_e, c_e), wz = CSL_FN(csl_total)(s_z, c_z);
     double t = sum + (cnt - 1.0);          /* row sum of exp(z - max z), minus one */
     double log_s = log1p(t);
     double zk = (double)((xr[k] - m) * inv_t);
@@ -268,9 +318,9 @@ static void CSL_FN(csl_xent_class_rows)(const T *x, int64_t xs, const int64_t *t
 {
     T w_sum = (T)cols;
     if (w != NULL) {
-        double acc = 0.0;
-        for (int64_t j = 0; j < cols; j++) acc += (double)w[j];
-        w_sum = (T)acc;
+        double acc = 0.0, comp = 0.0;
+        for (int64_t j = 0; j < cols; j++) CSL_FN(csl_acc)(&acc, &comp, (double)w[j]);
+        w_sum = (T)CSL_FN(csl_total)(acc, comp);
     }
     T inv_t = (T)inv_temperature;
     int mode = (w != NULL) | ((e != 0.0) << 1) | ((grad != NULL) << 2);
@@ -313,42 +363,44 @@ CSL_INLINE void CSL_FN(csl_xent_prob_row)(const T *xr, const T *qr, const T *w, 
             for (int64_t j = 0; j < n; j++) gr[j] = (T)NAN;
         return;
     }
-    double sum = 0.0, cnt = 0.0, az = 0.0, asum = 0.0;
+    /* the exponentials (but for the maximal ones, counted in lc), sum(a_j)
+     * and sum(a_j z_j), each in compensated lanes */
+    double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
     for (int64_t j0 = 0; j0 < n; j0 += CSL_BLOCK) {
         int64_t len = n - j0 < CSL_BLOCK ? n - j0 : CSL_BLOCK;
         const T *xb = xr + j0, *qb = qr + j0;
         const T *wb = has_w ? w + j0 : NULL;
         T *gb = has_grad ? gr + j0 : NULL;
-        T ls[L], lc[L], lz[L], la[L];
-        for (int q = 0; q < L; q++) { ls[q] = 0; lc[q] = 0; lz[q] = 0; la[q] = 0; }
+        T eh[L], el[L], lc[L], ah[L], al[L], zh[L], zl[L];
+        for (int q = 0; q < L; q++) {
+            eh[q] = 1; el[q] = 0; lc[q] = 0; ah[q] = 0; al[q] = 0; zh[q] = 0; zl[q] = 0;
+        }
+#define CSL_XP_ELEMENT(J, Q)                                                            \
+    do {                                                                                \
+        T v = xb[J];                                                                    \
+        T z = (v - m) * inv_t;                                                          \
+        T ex = CSL_EXP(z);                                                              \
+        if (has_grad) gb[J] = ex;                                                       \
+        CSL_FN(csl_add_unit)(&eh[Q], &el[Q], (v == m) ? (T)0 : ex);                     \
+        lc[Q] += (v == m) ? (T)1 : (T)0;                                                \
+        T a = c_q * qb[J] + c_0;                                                        \
+        if (has_w) a = a * wb[J];                                                       \
+        CSL_FN(csl_add_any)(&ah[Q], &al[Q], a);                                         \
+        CSL_FN(csl_add_any)(&zh[Q], &zl[Q], (a == (T)0) ? (T)0 : a * z);                \
+    } while (0)
         int64_t j = 0;
         for (; j + L <= len; j += L)
-            for (int q = 0; q < L; q++) {
-                T v = xb[j + q];
-                T z = (v - m) * inv_t;
-                T ex = CSL_EXP(z);
-                if (has_grad) gb[j + q] = ex;
-                ls[q] += (v == m) ? (T)0 : ex;
-                lc[q] += (v == m) ? (T)1 : (T)0;
-                T a = c_q * qb[j + q] + c_0;
-                if (has_w) a = a * wb[j + q];
-                la[q] += a;
-                lz[q] += (a == (T)0) ? (T)0 : a * z;
-            }
-        for (; j < len; j++) {
-            T v = xb[j];
-            T z = (v - m) * inv_t;
-            T ex = CSL_EXP(z);
-            if (has_grad) gb[j] = ex;
-            if (v == m) cnt += 1.0;
-            else sum += (double)ex;
-            T a = c_q * qb[j] + c_0;
-            if (has_w) a = a * wb[j];
-            asum += (double)a;
-            az += (a == (T)0) ? 0.0 : (double)(a * z);
-        }
-        for (int q = 0; q < L; q++) { sum += ls[q]; cnt += lc[q]; az += lz[q]; asum += la[q]; }
+#pragma GCC unroll 16
+            for (int q = 0; q < L; q++) CSL_XP_ELEMENT(j + q, q);
+        for (int q = 0; j < len; j++, q++) CSL_XP_ELEMENT(j, q);
+#undef CSL_XP_ELEMENT
+        CSL_FN(csl_flush)(eh, el, (T)1, &s_e, &c_e);
+        CSL_FN(csl_flush)(ah, al, (T)0, &s_a, &c_a);
+        CSL_FN(csl_flush)(zh, zl, (T)0, &s_z, &c_z);
+        for (int q = 0; q < L; q++) cnt += (double)lc[q];
     }
+    double sum = CSL_FN(csl_total)(s_e, c_e), asum = CSL_FN(csl_total)(s_a, c_a);
+    double az = CSL_FN(csl_total)(s_z, c_z);
     double t = sum + (cnt - 1.0);
     double log_s = log1p(t);
     *loss = (T)((asum == 0.0 ? 0.0 : asum * log_s) - az);
@@ -405,29 +457,30 @@ static void CSL_FN(csl_nll_rows)(const T *lp, int64_t ls, const int64_t *target,
 
 /* ---- backward passes ---------------------------------------------------- */
 
-/* sum_j a[j] * b[j] (b == NULL: sum_j a[j]) in lanes, blocks added in double. */
+/* sum_j a[j] * b[j] (b == NULL: sum_j a[j]) in compensated lanes, blocks
+ * added in double with compensation. */
 CSL_INLINE double CSL_FN(csl_dot)(const T *a, const T *b, int64_t n)
 {
-    double total = 0.0;
+    double s = 0.0, c = 0.0;
     for (int64_t j0 = 0; j0 < n; j0 += CSL_BLOCK) {
         int64_t len = n - j0 < CSL_BLOCK ? n - j0 : CSL_BLOCK;
         const T *ab = a + j0;
         const T *bb = b == NULL ? NULL : b + j0;
-        T lane[L];
-        for (int q = 0; q < L; q++) lane[q] = 0;
+        T hi[L], lo[L];
+        for (int q = 0; q < L; q++) { hi[q] = 0; lo[q] = 0; }
         int64_t j = 0;
         if (bb != NULL) {
             for (; j + L <= len; j += L)
-                for (int q = 0; q < L; q++) lane[q] += ab[j + q] * bb[j + q];
-            for (; j < len; j++) total += (double)(ab[j] * bb[j]);
+                for (int q = 0; q < L; q++) CSL_FN(csl_add_any)(&hi[q], &lo[q], ab[j + q] * bb[j + q]);
+            for (int q = 0; j < len; j++, q++) CSL_FN(csl_add_any)(&hi[q], &lo[q], ab[j] * bb[j]);
         } else {
             for (; j + L <= len; j += L)
-                for (int q = 0; q < L; q++) lane[q] += ab[j + q];
-            for (; j < len; j++) total += (double)ab[j];
+                for (int q = 0; q < L; q++) CSL_FN(csl_add_any)(&hi[q], &lo[q], ab[j + q]);
+            for (int q = 0; j < len; j++, q++) CSL_FN(csl_add_any)(&hi[q], &lo[q], ab[j]);
         }
-        for (int q = 0; q < L; q++) total += (double)lane[q];
+        CSL_FN(csl_flush)(hi, lo, (T)0, &s, &c);
     }
-    return total;
+    return CSL_FN(csl_total)(s, c);
 }
 
 static void CSL_FN(csl_softmax_backward_rows)(const T *g, int64_t gs, const T *y, int64_t ys,
@@ -492,11 +545,11 @@ CSL_INLINE void CSL_FN(csl_bce_row)(const T *xr, const T *yr, const T *wr, const
                                     const int w_step, const int p_step, const int has_loss,
                                     const int has_grad)
 {
-    double total = 0.0;
-    T lane[L];
-    for (int q = 0; q < L; q++) lane[q] = 0;
+    double s = 0.0, c = 0.0;
+    T hi[L], lo[L];
+    for (int q = 0; q < L; q++) { hi[q] = 0; lo[q] = 0; }
     int64_t j = 0;
-#define CSL_BCE_ELEMENT(J, ACC)                                                      \
+#define CSL_BCE_ELEMENT(J, Q)                                                        \
     do {                                                                             \
         T v = xr[J], y = yr[J], w = wr[(J) * w_step], p = pr[(J) * p_step];          \
         T av = fabs(v);                                                              \
@@ -509,7 +562,7 @@ CSL_INLINE void CSL_FN(csl_bce_row)(const T *xr, const T *yr, const T *wr, const
         T l = ((c == (T)0) ? (T)0 : c * av) + lw * sp;                               \
         l = (w == (T)0) ? (T)0 : w * l;                                              \
         if (has_loss) lr[J] = l;                                                     \
-        ACC += l;                                                                    \
+        if (!has_loss) CSL_FN(csl_add_any)(&hi[Q], &lo[Q], l);                       \
         if (has_grad) {                                                              \
             T sn = ex / ((T)1 + ex);                                                 \
             T g = pos ? ((T)1 - y) - lw * sn : lw * sn - py;                         \
@@ -519,14 +572,14 @@ CSL_INLINE void CSL_FN(csl_bce_row)(const T *xr, const T *yr, const T *wr, const
     for (int64_t j0 = 0; j0 < n; j0 += CSL_BLOCK) {
         int64_t end = n - j0 < CSL_BLOCK ? n : j0 + CSL_BLOCK;
         for (j = j0; j + L <= end; j += L)
-            for (int q = 0; q < L; q++) CSL_BCE_ELEMENT(j + q, lane[q]);
-        T tail = 0;
-        for (; j < end; j++) CSL_BCE_ELEMENT(j, tail);
-        total += (double)tail;
-        for (int q = 0; q < L; q++) { total += (double)lane[q]; lane[q] = 0; }
+            for (int q = 0; q < L; q++) CSL_BCE_ELEMENT(j + q, q);
+        for (int q = 0; j < end; j++, q++) CSL_BCE_ELEMENT(j, q);
+        CSL_FN(csl_flush)(hi, lo, (T)0, &s, &c);
+        for (int q = 0; q < L; q++) { hi[q] = 0; lo[q] = 0; }
     }
 #undef CSL_BCE_ELEMENT
-    if (row_loss != NULL) *row_loss = total;
+    /* with per-element losses stored, their sum is taken from them */
+    if (row_loss != NULL) *row_loss = has_loss ? CSL_FN(csl_dot)(lr, NULL, n) : CSL_FN(csl_total)(s, c);
 }
 
 static void CSL_FN(csl_bce_rows)(const T *x, int64_t xs, const T *y, int64_t ys, const T *w,

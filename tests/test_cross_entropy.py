@@ -178,11 +178,6 @@ def test_nonfinite_rows(dtype, isa):
     assert ulp_errors(grad, ref_grad, dtype).max() <= GRAD_ULPS[dtype]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in src_c/losses_body.h (csl_xent_class_row): the per-block sums of exp are added to "
-    "`sum` in plain double, without the Neumaier compensation kernels_body.h uses, so the "
-    "float64 loss and gradient lose accuracy with row length: on [0, -2.5, -2.5, ...] with "
-    "1e6 columns the gradient is off by 200-2000 ulp and the loss by 16-160 ulp"))
 def test_long_row_keeps_accuracy_with_options(isa):
     """As test_long_row_keeps_accuracy, through the kernel that handles the
     options (here a class weight of ones, which must not change the result)."""
