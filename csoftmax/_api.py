@@ -293,6 +293,11 @@ def softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     >>> csoftmax.softmax([1.0, 2.0], where=[False, False])
     array([0., 0.])
     """
+    if (out is None and where is None and type(temperature) is float
+            and temperature == 1.0):  # the common case: straight to the kernel
+        y = _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, axis)  # None: not handled
+        if y is not None:
+            return y
     if _is_dask(x):
         return _dask().softmax(x, axis=axis, out=out, temperature=temperature, where=where)
     return _rowwise(_kernels.softmax_2d, x, axis, out, temperature=temperature, where=where,
@@ -334,6 +339,11 @@ def log_softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     >>> csoftmax.log_softmax([1.0, 3.0, 2.0], temperature=2.0, where=[True, True, False])
     array([-1.31326169, -0.31326169,        -inf])
     """
+    if (out is None and where is None and type(temperature) is float
+            and temperature == 1.0):  # the common case: straight to the kernel
+        y = _kernels.rowwise_fast(_kernels.FAST_LOG_SOFTMAX, x, axis)  # None: not handled
+        if y is not None:
+            return y
     if _is_dask(x):
         return _dask().log_softmax(x, axis=axis, out=out, temperature=temperature,
                                    where=where)
@@ -380,6 +390,11 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
     >>> csoftmax.logsumexp([[0.0, 0.0], [1.0, np.nan]], where=[True, False])
     array([0., 1.])
     """
+    if (keepdims is False and where is None and type(temperature) is float
+            and temperature == 1.0):  # the common case: straight to the kernel
+        y = _kernels.rowwise_fast(_kernels.FAST_LOGSUMEXP, x, axis)  # None: not handled
+        if y is not None:
+            return y
     if _is_dask(x):
         return _dask().logsumexp(x, axis=axis, keepdims=keepdims, temperature=temperature,
                                  where=where)
