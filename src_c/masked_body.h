@@ -1,7 +1,7 @@
 /*
  * Masked / tempered row kernels (masked.h), written once in portable C and
- * instantiated per (dtype, instruction set); GCC vectorises the fixed-count
- * inner loops.
+ * instantiated per (dtype, instruction set): flat loops that GCC vectorises,
+ * and lane reductions written with generic vectors.
  *
  * A per-ISA file (masked_scalar.c, masked_avx2.c, masked_avx512.c) sets its
  * `#pragma GCC target`, defines CSMK_ISA (name suffix) and CSMK_VEC_BYTES, and
@@ -13,8 +13,9 @@
  * Numerics follow kernels_body.h: each row is shifted by the maximum m of its
  * kept entries, z = (x - m) * inv_t (so z = 0 exactly for the maximal
  * entries); the sum of exp(z) over the kept non-maximal entries is kept in
- * CSMK_LANES independent accumulators over blocks of CSMK_BLOCK elements (a
- * fixed-count inner loop that GCC vectorises without reassociating any sum),
+ * the lanes of a generic vector over blocks of CSMK_BLOCK elements (the
+ * exponentials and selects in flat loops that GCC vectorises, the lane sums
+ * in GCC / Clang vector extensions, so no floating-point sum is reassociated),
  * each lane carrying its rounding error (TwoSum) so that rows of terms that
  * round alike lose nothing; the block sums are added in double with Neumaier
  * compensation, and the maximal entries are counted, so t = sum(exp(z)) - 1
@@ -31,6 +32,7 @@
 #include "masked.h"
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CSMK_DECLARE_TYPES(T, S)                                                           \
     typedef void (*csmk_rows_##S)(const T *, int64_t, const uint8_t *, int64_t, double,   \
@@ -69,21 +71,25 @@ void csmk_fill_table_avx512(csmk_kernel_table *table);
 #include "exp_impl.h"
 
 #define CSMK_T float
+#define CSMK_SIZEOF_T 4
 #define CSMK_SFX f32
 #define CSMK_EXP csm_exp_f32
 #define CSMK_LANES (2 * CSMK_VEC_BYTES / 4)
 #include "masked_body.h"
 #undef CSMK_T
+#undef CSMK_SIZEOF_T
 #undef CSMK_SFX
 #undef CSMK_EXP
 #undef CSMK_LANES
 
 #define CSMK_T double
+#define CSMK_SIZEOF_T 8
 #define CSMK_SFX f64
 #define CSMK_EXP csm_exp_f64
 #define CSMK_LANES (2 * CSMK_VEC_BYTES / 8)
 #include "masked_body.h"
 #undef CSMK_T
+#undef CSMK_SIZEOF_T
 #undef CSMK_SFX
 #undef CSMK_EXP
 #undef CSMK_LANES
@@ -112,22 +118,56 @@ void CSMK_TABLE_FN(CSMK_ISA)(csmk_kernel_table *t)
  * constant in every instantiation below). */
 #define CSMK_KEEP(mk, J) (has_mask ? (mk)[J] != 0 : 1)
 
+/* The lane reductions (max, TwoSum) use GCC / Clang generic vectors of
+ * CSMK_VEC_BYTES bytes: the compiler lowers them to the ISA of the including
+ * file; GCC does not vectorise these reductions from plain loops without
+ * reassociating them (which -ffast-math would allow, and is never used). */
+#define V CSMK_FN(csmk_vec)
+#define IV CSMK_FN(csmk_ivec)
+#define VN ((int)(CSMK_VEC_BYTES / sizeof(T)))
+typedef T V __attribute__((vector_size(CSMK_VEC_BYTES)));
+#if CSMK_SIZEOF_T == 4
+typedef int32_t IV __attribute__((vector_size(CSMK_VEC_BYTES)));
+#else
+typedef int64_t IV __attribute__((vector_size(CSMK_VEC_BYTES)));
+#endif
+
+CSMK_INLINE V CSMK_FN(csmk_vload)(const T *p)
+{
+    V v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Lane-wise a > b ? a : b; keeps b where a is NaN. */
+CSMK_INLINE V CSMK_FN(csmk_vmax)(V a, V b)
+{
+    IV gt = (IV)(a > b);
+    return (V)(((IV)a & gt) | ((IV)b & ~gt));
+}
+
 /* Maximum of the kept entries, ignoring NaN (a kept NaN makes the later sum
  * NaN anyway); -inf when no entry is kept or every kept one is -inf / NaN. */
 CSMK_INLINE T CSMK_FN(csmk_row_max)(const T *x, const uint8_t *mk, int64_t n,
                                     const int has_mask)
 {
-    T lane[L];
-    for (int k = 0; k < L; k++) lane[k] = (T)-INFINITY;
-    int64_t j = 0;
-    for (; j + L <= n; j += L)
-        for (int k = 0; k < L; k++) {
-            T v = x[j + k];
-            lane[k] = (CSMK_KEEP(mk, j + k) & (v > lane[k])) ? v : lane[k];
-        }
+    T kept[has_mask ? CSMK_BLOCK : 1];
+    V acc = (V){0} + (T)-INFINITY;
     T m = (T)-INFINITY;
-    for (; j < n; j++) m = (CSMK_KEEP(mk, j) && x[j] > m) ? x[j] : m;
-    for (int k = 0; k < L; k++) m = lane[k] > m ? lane[k] : m;
+    for (int64_t j0 = 0; j0 < n; j0 += CSMK_BLOCK) {
+        int64_t len = n - j0 < CSMK_BLOCK ? n - j0 : CSMK_BLOCK;
+        const T *src = x + j0;
+        if (has_mask) {
+            /* masked-out values become -inf (a flat, vectorised select) */
+            for (int64_t i = 0; i < len; i++)
+                kept[i] = mk[j0 + i] != 0 ? src[i] : (T)-INFINITY;
+            src = kept;
+        }
+        int64_t j = 0;
+        for (; j + VN <= len; j += VN) acc = CSMK_FN(csmk_vmax)(CSMK_FN(csmk_vload)(src + j), acc);
+        for (; j < len; j++) m = src[j] > m ? src[j] : m;
+    }
+    for (int k = 0; k < VN; k++) m = acc[k] > m ? acc[k] : m;
     return m;
 }
 
@@ -157,22 +197,20 @@ CSMK_INLINE double CSMK_FN(csmk_row_sum_minus_one)(const T *x, const uint8_t *mk
             summand[i] = (keep & (v != m)) ? e : (T)0;
             is_max[i] = (keep & (v == m)) ? (T)1 : (T)0;
         }
-        T lane[L], err[L], cnt[L];
-        for (int k = 0; k < L; k++) { lane[k] = 0; err[k] = 0; cnt[k] = 0; }
+        V lane = (V){0}, err = (V){0}, cnt = (V){0};
         double b = 0.0;
         int64_t j = 0;
-        for (; j + L <= len; j += L)
-            for (int k = 0; k < L; k++) {
-                T a = summand[j + k];
-                /* TwoSum: lane + err carries the lane's sum without rounding loss */
-                T sum = lane[k] + a;
-                T ap = sum - lane[k];
-                err[k] += (lane[k] - (sum - ap)) + (a - ap);
-                lane[k] = sum;
-                cnt[k] += is_max[j + k];
-            }
+        for (; j + VN <= len; j += VN) {
+            V a = CSMK_FN(csmk_vload)(summand + j);
+            /* TwoSum: lane + err carries each lane's sum without rounding loss */
+            V sum = lane + a;
+            V ap = sum - lane;
+            err += (lane - (sum - ap)) + (a - ap);
+            lane = sum;
+            cnt += CSMK_FN(csmk_vload)(is_max + j);
+        }
         for (; j < len; j++) { b += (double)summand[j]; count += (double)is_max[j]; }
-        for (int k = 0; k < L; k++) {
+        for (int k = 0; k < VN; k++) {
             b += (double)lane[k] + (double)err[k];
             count += (double)cnt[k];
         }
@@ -268,6 +306,9 @@ static void CSMK_FN(csmk_logsumexp_rows)(const T *x, int64_t xs, const uint8_t *
 }
 
 #undef CSMK_KEEP
+#undef V
+#undef IV
+#undef VN
 #undef T
 #undef L
 #undef CSMK_FN
