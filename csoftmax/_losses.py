@@ -83,24 +83,33 @@ def _class_weight(weight, classes: int, compute: np.dtype):
     return np.ascontiguousarray(w, dtype=compute)
 
 
-def _class_targets(target, shape, classes: int, ignore_index: int = -100) -> np.ndarray:
-    """Validated int64 class indices, flattened in row order. Indices equal to
-    ``ignore_index`` are allowed whatever their value."""
+def _class_targets(target, shape, classes: int, ignore_index: int = -100):
+    """Validated int64 class indices flattened in row order, and whether any
+    row is ignored. Indices equal to ``ignore_index`` are allowed whatever
+    their value."""
     t = _as_array(target, "target")
     if t.dtype.kind not in "iu":
         raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
     if t.shape != shape:
         raise ValueError(f"target has shape {t.shape}, expected {shape} "
                          "(the logits' shape without the class axis)")
-    if t.size:
-        bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
+    ignored = False
+    # two reductions without temporaries decide the common case (every index
+    # in range); the element-wise test runs only when one is not
+    if t.size and not (0 <= t.min() and t.max() < classes):
+        is_ignored = t == ignore_index
+        bad = ((t < 0) | (t >= classes)) & ~is_ignored
         if bad.any():
             pos = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
             position = tuple(int(p) for p in pos)
             raise IndexError(f"target{list(position)} = {t[position]} is out of range for "
                              f"{classes} classes (expected 0 <= target < {classes}, or "
                              f"target == ignore_index = {ignore_index})")
-    return np.ascontiguousarray(t.reshape(-1), dtype=np.int64)
+        ignored = bool(is_ignored.any())
+    elif t.size and 0 <= ignore_index < classes:
+        ignored = bool(np.any(t == ignore_index))
+    t64 = np.require(t.reshape(-1), dtype=np.int64, requirements=("C", "A"))
+    return t64, ignored
 
 
 def _restore(y2, lead, classes, ax, ndim):
@@ -151,7 +160,7 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
             raise ValueError(f"ignore_index={ignore_index} is not supported with probability "
                              "(floating point) targets")
     else:
-        t = _class_targets(t, lead, classes, ignore_index)
+        t, ignored = _class_targets(t, lead, classes, ignore_index)
     w = _class_weight(weight, classes, compute)
     if a.dtype != compute:
         a = a.astype(compute)
@@ -162,9 +171,9 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     if probabilities:
         denominator = float(rows)
     else:
-        kept = t != ignore_index
+        kept = t != ignore_index if ignored else slice(None)
         if w is None:
-            denominator = float(np.count_nonzero(kept))
+            denominator = float(np.count_nonzero(kept) if ignored else t.size)
         else:
             denominator = float(np.sum(w[t[kept]], dtype=np.float64))
     scale = 1.0
@@ -178,7 +187,7 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
         if probabilities:
             q2 = _rows(t.astype(compute, copy=False), ax)
             _kernels.xent_prob_2d(x2, q2, w, e, 1.0 / temp, loss, grad2, scale)
-        elif w is None and e == 0.0 and temp == 1.0 and denominator == rows:
+        elif w is None and e == 0.0 and temp == 1.0 and not ignored:
             # the plain case (no option in use, no ignored row): the SIMD kernel
             _kernels.cross_entropy_2d(x2, t, loss, grad2, scale)
         else:
@@ -333,15 +342,15 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
     ax = _normalize_axis(axis, a.ndim)
     classes = a.shape[ax]
     lead = a.shape[:ax] + a.shape[ax + 1:]
-    t = _class_targets(target, lead, classes, ignore_index)
+    t, ignored = _class_targets(target, lead, classes, ignore_index)
     w = _class_weight(weight, classes, compute)
     if a.dtype != compute:
         a = a.astype(compute)
     rows = t.size
     if rows and classes == 0:
         raise ValueError("log_probs have an empty class axis")
-    kept = t != ignore_index
-    denominator = (float(np.count_nonzero(kept)) if w is None
+    kept = t != ignore_index if ignored else slice(None)
+    denominator = (float(np.count_nonzero(kept) if ignored else t.size) if w is None
                    else float(np.sum(w[t[kept]], dtype=np.float64)))
     loss = np.empty(rows, dtype=compute)
     if rows:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import csoftmax
-from csoftmax import _kernels
+from csoftmax import _kernels, reference
 
 FD_STEP = 1e-6
 FD_TOL = 1e-6
@@ -265,3 +265,23 @@ def test_sigmoid_extremes_and_out():
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_ignore_index_inside_the_class_range(rng, reduction):
+    """An ignore_index that is also a valid class (here 2) drops the rows that
+    hold it, even though every target passes the range check."""
+    x = rng.standard_normal((6, 4))
+    t = np.array([0, 2, 1, 2, 3, 1])
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t, ignore_index=2, reduction=reduction)
+    kept = t != 2
+    want_loss, want_grad = reference.cross_entropy_with_grad(x[kept], t[kept], reduction=reduction)
+    if reduction == "none":
+        np.testing.assert_allclose(loss[kept], want_loss, rtol=1e-14)
+        assert np.array_equal(loss[~kept], np.zeros(2))
+    else:
+        np.testing.assert_allclose(loss, want_loss, rtol=1e-14)
+    np.testing.assert_allclose(grad[kept], want_grad, rtol=1e-13, atol=1e-16)
+    assert np.array_equal(grad[~kept], np.zeros((2, 4)))
+    nll = csoftmax.nll_loss(csoftmax.log_softmax(x), t, ignore_index=2, reduction=reduction)
+    np.testing.assert_allclose(nll, loss, rtol=1e-14)
