@@ -51,8 +51,8 @@ static inline void CSM_FN(csm_acc)(double *s, double *c, double b)
     *s = t;
 }
 
-/* One term a in [0, 1] (or NaN) added to a lane that holds 1 + its partial
- * sum as hi + lo: since hi >= 1 >= a, Fast2Sum gives the exact rounding error
+/* A term a in [0, 4] (or NaN) added to a lane that holds 4 + its partial
+ * sum as hi + lo: since hi >= 4 >= a, Fast2Sum gives the exact rounding error
  * of hi + a, which lo collects. So every addition is compensated, whatever the
  * dtype and however alike the terms round, for three more operations. */
 static inline void CSM_FN(csm_lane_add)(CSM_T *hi, CSM_T *lo, CSM_T a)
@@ -65,15 +65,29 @@ static inline void CSM_FN(csm_lane_add)(CSM_T *hi, CSM_T *lo, CSM_T a)
 /* Adds to (*s, *c) the sum over one block (at most CSM_BLOCK elements) of
  * exp(x - m), leaving out the terms equal to the maximum (each exactly
  * exp(0) = 1), which are counted in *n_max instead. When `y` is not NULL every
- * exponential is stored there. Each lane's hi - 1 is exact (hi >= 1) and its
+ * exponential is stored there. Each lane's hi - 4 is exact (hi >= 4) and its
  * lo, at most CSM_BLOCK / CSM_LANES rounding errors, is tiny: the block's
  * lanes reach the double accumulator with no loss. */
 static inline void CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
                                             double *s, double *c, int64_t *n_max)
 {
     CSM_T hi[CSM_LANES], lo[CSM_LANES], cnt[CSM_LANES];
-    for (int k = 0; k < CSM_LANES; k++) { hi[k] = 1; lo[k] = 0; cnt[k] = 0; }
+    for (int k = 0; k < CSM_LANES; k++) { hi[k] = 4; lo[k] = 0; cnt[k] = 0; }
     int64_t j = 0;
+    /* four terms per lane added pairwise (a sum <= 4 <= hi), then once into
+     * the lane: one compensated addition per four terms */
+    for (; j + 4 * CSM_LANES <= n; j += 4 * CSM_LANES)
+        for (int k = 0; k < CSM_LANES; k++) {
+            CSM_T a[4];
+            for (int i = 0; i < 4; i++) {
+                CSM_T v = x[j + i * CSM_LANES + k];
+                CSM_T e = CSM_EXP(v - m);
+                if (y != NULL) y[j + i * CSM_LANES + k] = e;
+                a[i] = (v == m) ? (CSM_T)0 : e;
+                cnt[k] += (v == m) ? (CSM_T)1 : (CSM_T)0;
+            }
+            CSM_FN(csm_lane_add)(&hi[k], &lo[k], (a[0] + a[1]) + (a[2] + a[3]));
+        }
     if (y != NULL) {
         for (; j + CSM_LANES <= n; j += CSM_LANES)
             for (int k = 0; k < CSM_LANES; k++) {
@@ -101,7 +115,7 @@ static inline void CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t n,
     }
     double count = 0.0;
     for (int k = 0; k < CSM_LANES; k++) {
-        CSM_FN(csm_acc)(s, c, (double)(hi[k] - (CSM_T)1));
+        CSM_FN(csm_acc)(s, c, (double)(hi[k] - (CSM_T)4));
         *c += (double)lo[k];
         count += (double)cnt[k];
     }

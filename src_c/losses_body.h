@@ -469,11 +469,23 @@ CSL_INLINE double CSL_FN(csl_dot)(const T *a, const T *b, int64_t n)
         T hi[L], lo[L];
         for (int q = 0; q < L; q++) { hi[q] = 0; lo[q] = 0; }
         int64_t j = 0;
+        /* four terms per lane added pairwise, then once into the lane */
         if (bb != NULL) {
+            for (; j + 4 * L <= len; j += 4 * L)
+                for (int q = 0; q < L; q++) {
+                    const T *ap = ab + j + q, *bp = bb + j + q;
+                    T p = (ap[0] * bp[0] + ap[L] * bp[L]) + (ap[2 * L] * bp[2 * L] + ap[3 * L] * bp[3 * L]);
+                    CSL_FN(csl_add_any)(&hi[q], &lo[q], p);
+                }
             for (; j + L <= len; j += L)
                 for (int q = 0; q < L; q++) CSL_FN(csl_add_any)(&hi[q], &lo[q], ab[j + q] * bb[j + q]);
             for (int q = 0; j < len; j++, q++) CSL_FN(csl_add_any)(&hi[q], &lo[q], ab[j] * bb[j]);
         } else {
+            for (; j + 4 * L <= len; j += 4 * L)
+                for (int q = 0; q < L; q++) {
+                    const T *ap = ab + j + q;
+                    CSL_FN(csl_add_any)(&hi[q], &lo[q], (ap[0] + ap[L]) + (ap[2 * L] + ap[3 * L]));
+                }
             for (; j + L <= len; j += L)
                 for (int q = 0; q < L; q++) CSL_FN(csl_add_any)(&hi[q], &lo[q], ab[j + q]);
             for (int q = 0; j < len; j++, q++) CSL_FN(csl_add_any)(&hi[q], &lo[q], ab[j]);
