@@ -8,9 +8,11 @@
  * Tiny rows (up to CSM_TINY_MAX columns): VN rows at a time, one row per SIMD
  * lane, columns gathered; no per-row call and no per-row scalar tail.
  *
- * Numerics as in kernels_body.h: sums of exponentials in vector lanes over
- * blocks of CSM_BLOCK elements, block sums added in double with Neumaier
- * compensation; log-domain results use log1p of the sum of the terms other
+ * Numerics as in kernels_body.h: sums of exponentials in vector lanes biased
+ * to 1, each addition compensated (Fast2Sum, see simd_lane_add), over blocks
+ * of CSM_BLOCK elements whose lanes are added in double with Neumaier
+ * compensation, so accuracy neither decays with row length nor suffers when
+ * many terms round alike; log-domain results use log1p of the sum of the terms other
  * than the maximum; divisions by the sum are a reciprocal multiply corrected
  * by one fused Newton step (q + (e - q s) r), which rounds like a division in
  * all but rare ties.
@@ -58,35 +60,61 @@ static inline void CSM_FN(simd_acc)(double *s, double *c, double b)
     *s = t;
 }
 
+/* Terms a in [0, 1] (or NaN) added to lanes that hold 1 + their partial sums
+ * as hi + lo: since hi >= 1 >= a, Fast2Sum gives the exact rounding error of
+ * hi + a, which lo collects (three more vector operations per addition, off
+ * the hi dependency chain). */
+static inline void CSM_FN(simd_lane_add)(V *hi, V *lo, V a)
+{
+    V t = v_add(*hi, a);
+    *lo = v_add(*lo, v_sub(a, v_sub(t, *hi)));
+    *hi = t;
+}
+
+/* (s, c) += the lanes' sums: each hi - 1 is exact (hi >= 1) and added with
+ * Neumaier compensation, each lo (at most CSM_BLOCK / VN rounding errors,
+ * tiny) goes to the compensation. */
+static inline void CSM_FN(simd_lanes_flush)(double *s, double *c, V hi, V lo)
+{
+    CSM_T h[VN], l[VN];
+    v_store(h, v_sub(hi, v_set1((CSM_T)1)));
+    v_store(l, lo);
+    for (int k = 0; k < VN; k++) {
+        CSM_FN(simd_acc)(s, c, (double)h[k]);
+        *c += (double)l[k];
+    }
+}
+
 /* sum(exp(x - m)) over the row, the exponentials stored in y. */
 static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m)
 {
-    const V vm = v_set1(m);
+    const V vm = v_set1(m), one = v_set1((CSM_T)1);
     double s = 0.0, c = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        V a0 = v_zero(), a1 = v_zero();
+        V h0 = one, h1 = one, l0 = v_zero(), l1 = v_zero();
         int64_t j = b;
         for (; j + 2 * VN <= end; j += 2 * VN) {
             V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
             V e1 = v_exp_nonpos(v_sub(v_load(x + j + VN), vm));
             v_store(y + j, e0);
             v_store(y + j + VN, e1);
-            a0 = v_add(a0, e0);
-            a1 = v_add(a1, e1);
+            CSM_FN(simd_lane_add)(&h0, &l0, e0);
+            CSM_FN(simd_lane_add)(&h1, &l1, e1);
         }
         for (; j + VN <= end; j += VN) {
             V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
             v_store(y + j, e0);
-            a0 = v_add(a0, e0);
+            CSM_FN(simd_lane_add)(&h0, &l0, e0);
         }
         if (j < end) {
             int k = (int)(end - j);
             V e0 = v_exp_nonpos(v_sub(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm));
             v_store_tail(y + j, k, e0);
-            a1 = v_add(a1, e0);  /* masked-off lanes are exp(-inf) = 0 */
+            CSM_FN(simd_lane_add)(&h1, &l1, e0);  /* masked-off lanes are exp(-inf) = 0 */
         }
-        CSM_FN(simd_acc)(&s, &c, v_hsum(v_add(a0, a1)));
+        CSM_FN(simd_lanes_flush)(&s, &c, h0, l0);
+        CSM_FN(simd_lanes_flush)(&s, &c, h1, l1);
     }
     return s + c;
 }
@@ -100,7 +128,7 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
     double s = 0.0, c = 0.0, count = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        V a0 = zero, a1 = zero, k0 = zero, k1 = zero;
+        V h0 = one, h1 = one, l0 = zero, l1 = zero, k0 = zero, k1 = zero;
         int64_t j = b;
         for (; j + 2 * VN <= end; j += 2 * VN) {
             V x0 = v_load(x + j), x1 = v_load(x + j + VN);
@@ -110,8 +138,8 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
                 v_store(y + j, e0);
                 v_store(y + j + VN, e1);
             }
-            a0 = v_add(a0, v_blend(q0, e0, zero));
-            a1 = v_add(a1, v_blend(q1, e1, zero));
+            CSM_FN(simd_lane_add)(&h0, &l0, v_blend(q0, e0, zero));
+            CSM_FN(simd_lane_add)(&h1, &l1, v_blend(q1, e1, zero));
             k0 = v_mask_add(k0, q0, one);
             k1 = v_mask_add(k1, q1, one);
         }
@@ -121,10 +149,11 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
             V e0 = v_exp_nonpos(v_sub(x0, vm));
             VM q0 = v_eq(x0, vm);
             if (y != NULL) v_store_tail(y + j, k, e0);
-            a0 = v_add(a0, v_blend(q0, e0, zero));
+            CSM_FN(simd_lane_add)(&h0, &l0, v_blend(q0, e0, zero));
             k0 = v_mask_add(k0, q0, one);
         }
-        CSM_FN(simd_acc)(&s, &c, v_hsum(v_add(a0, a1)));
+        CSM_FN(simd_lanes_flush)(&s, &c, h0, l0);
+        CSM_FN(simd_lanes_flush)(&s, &c, h1, l1);
         count += v_hsum(v_add(k0, k1));
     }
     return (s + c) + (count - 1.0);

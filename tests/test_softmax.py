@@ -63,22 +63,11 @@ def test_long_row_million(name, dtype, rng):
         assert abs(total - 1) <= (ULPS["softmax"][dtype] + 1) * np.finfo(dtype).eps
 
 
-SIMD_LANE_SUM_BUG = (
-    "accuracy bug in src_c/simd_body.h (simd_row_sum_minus_one, simd_row_exp_store): within a "
-    "block of 1024 elements each vector lane sums up to 1024/(2*VN) terms in the input dtype "
-    "without compensation, so rows whose terms round alike lose accuracy: softmax of "
-    "[0, -1, -1, ...] (1e5 columns) is off by ~12 ulp in float32 and ~17 ulp in float64 (avx2), "
-    "where SciPy's pairwise sum stays within ~1-2 ulp. The portable kernels (kernels_body.h) "
-    "compensate every lane addition (Fast2Sum) and pass")
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-def test_near_constant_rows_as_accurate_as_scipy(dtype, isa, request):
+def test_near_constant_rows_as_accurate_as_scipy(dtype, isa):
     """Rows of one repeated value (adversarial for summation): csoftmax within
     2 ulp of SciPy's own error on the same row (the issue asks for accuracy at
     least that of the best of NumPy, SciPy and PyTorch)."""
-    if isa != "scalar":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SIMD_LANE_SUM_BUG))
     special = pytest.importorskip("scipy.special")
     failures = []
     for c in (-1.0, -0.3, -2.5):
