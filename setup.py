@@ -67,6 +67,8 @@ extensions = [
             "src_c/kernels_instance.h",
             "src_c/losses.h",
             "src_c/losses_body.h",
+            "src_c/masked.h",
+            "src_c/masked_body.h",
             "csoftmax/_losses.pxi",
             "src_c/simd_avx2.h",
             "src_c/simd_avx512.h",

@@ -1,17 +1,16 @@
 /*
  * Public entry points of the masked / tempered kernels (masked.h): argument
  * checks, the kernel table of the instruction set csoftmax_get_isa() reports
- * (so csoftmax_set_isa() switches these kernels too), and static row
- * splitting across OpenMP threads above a size threshold, with the same
- * pattern as dispatch.c's CSM_SPLIT_ROWS.
+ * (so csoftmax_set_isa() switches these kernels too), and row
+ * splitting across OpenMP threads above a size threshold (CSM_SPLIT_ROWS,
+ * csoftmax_internal.h, shared with the other kernel families).
  */
 #define CSMK_TYPES_ONLY
 #include "masked_body.h"
 
 #include <stddef.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+
+#include "csoftmax_internal.h"
 
 static void csmk_table(csmk_kernel_table *t)
 {
@@ -23,42 +22,6 @@ static void csmk_table(csmk_kernel_table *t)
     default: csmk_fill_table_scalar(t); break;
     }
 }
-
-/* Work (elements) below which a call stays on the calling thread. */
-#define CSMK_PARALLEL_MIN_ELEMENTS (1 << 16)
-
-static int csmk_threads_for(int64_t rows, int64_t cols)
-{
-    int n = csoftmax_get_num_threads();
-    if (n <= 1 || rows < 2 || rows * cols < CSMK_PARALLEL_MIN_ELEMENTS) return 1;
-    if (n > rows) n = (int)rows;
-    return n;
-}
-
-/* Run KERNEL_CALL(r0, nr) over the rows, on one thread or split statically. */
-#ifdef _OPENMP
-#define CSMK_SPLIT_ROWS(rows, cols, KERNEL_CALL)                                  \
-    do {                                                                          \
-        int nt_ = csmk_threads_for((rows), (cols));                               \
-        if (nt_ <= 1) {                                                           \
-            int64_t r0 = 0, nr = (rows);                                          \
-            KERNEL_CALL;                                                          \
-        } else {                                                                  \
-            _Pragma("omp parallel for num_threads(nt_) schedule(static)")         \
-            for (int t_ = 0; t_ < nt_; t_++) {                                    \
-                int64_t r0 = (rows) * t_ / nt_;                                   \
-                int64_t nr = (rows) * (t_ + 1) / nt_ - r0;                        \
-                KERNEL_CALL;                                                      \
-            }                                                                     \
-        }                                                                         \
-    } while (0)
-#else
-#define CSMK_SPLIT_ROWS(rows, cols, KERNEL_CALL)                                  \
-    do {                                                                          \
-        int64_t r0 = 0, nr = (rows);                                              \
-        KERNEL_CALL;                                                              \
-    } while (0)
-#endif
 
 static int csmk_check(const void *x, const void *y, int64_t rows, int64_t cols,
                       double inv_temperature)
@@ -79,9 +42,9 @@ static int csmk_check(const void *x, const void *y, int64_t rows, int64_t cols,
         if (st != CSOFTMAX_OK || rows == 0 || cols == 0) return st;                        \
         csmk_kernel_table kt_;                                                             \
         csmk_table(&kt_);                                                                  \
-        CSMK_SPLIT_ROWS(rows, cols,                                                        \
-                        kt_.field(x + r0 * xs, xs, CSMK_MASK_AT(mask, ms, r0), ms, inv_t,  \
-                                  y + r0 * ys, ys, nr, cols));                             \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                              \
+                       kt_.field(x + r0 * xs, xs, CSMK_MASK_AT(mask, ms, r0), ms, inv_t,   \
+                                 y + r0 * ys, ys, nr, cols));                              \
         return CSOFTMAX_OK;                                                                \
     }
 
@@ -103,9 +66,9 @@ CSMK_DEFINE_ROWS(csoftmax_masked_log_softmax_f64, double, log_softmax_f64)
         }                                                                                  \
         csmk_kernel_table kt_;                                                             \
         csmk_table(&kt_);                                                                  \
-        CSMK_SPLIT_ROWS(rows, cols,                                                        \
-                        kt_.field(x + r0 * xs, xs, CSMK_MASK_AT(mask, ms, r0), ms, inv_t,  \
-                                  out + r0, nr, cols));                                    \
+        CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                              \
+                       kt_.field(x + r0 * xs, xs, CSMK_MASK_AT(mask, ms, r0), ms, inv_t,   \
+                                 out + r0, nr, cols));                                     \
         return CSOFTMAX_OK;                                                                \
     }
 
