@@ -1,13 +1,17 @@
 # Partial stub for the compiled Cython boundary (csoftmax/_kernels.pyx). Private: the public
 # API is csoftmax/__init__.pyi. The dispatch and thread functions are typed here; the row
-# kernels take 2-D arrays with contiguous rows, already checked by csoftmax._api; kernels
-# added later than this stub are Any through __getattr__.
+# kernels take 2-D arrays with contiguous rows, already checked by csoftmax._api and
+# csoftmax._losses.
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 ISA_NAMES: tuple[str, ...]
+FAST_SOFTMAX: int
+FAST_LOG_SOFTMAX: int
+FAST_LOGSUMEXP: int
+FAST_NOGIL_MIN_ELEMENTS: int
 
 def available_isas() -> tuple[str, ...]: ...
 def best_isa() -> str: ...
@@ -33,4 +37,28 @@ def cross_entropy_2d(
     x: NDArray[Any], target: NDArray[Any], loss: NDArray[Any], grad: NDArray[Any] | None,
     grad_scale: float,
 ) -> None: ...
-def __getattr__(name: str) -> Any: ...
+def rowwise_fast(op: int, x: object, axis: object = -1) -> NDArray[Any] | None: ...
+def xent_class_2d(
+    x: NDArray[Any], target: NDArray[np.int64], weight: NDArray[Any] | None, ignore_index: int,
+    label_smoothing: float, inv_temperature: float, loss: NDArray[Any], grad: NDArray[Any] | None,
+    grad_scale: float,
+) -> None: ...
+def xent_prob_2d(
+    x: NDArray[Any], target: NDArray[Any], weight: NDArray[Any] | None, label_smoothing: float,
+    inv_temperature: float, loss: NDArray[Any], grad: NDArray[Any] | None, grad_scale: float,
+) -> None: ...
+def nll_2d(
+    log_probs: NDArray[Any], target: NDArray[np.int64], weight: NDArray[Any] | None,
+    ignore_index: int, loss: NDArray[Any],
+) -> None: ...
+def softmax_backward_2d(grad_output: NDArray[Any], output: NDArray[Any], out: NDArray[Any]) -> None: ...
+def log_softmax_backward_2d(
+    grad_output: NDArray[Any], output: NDArray[Any], out: NDArray[Any]
+) -> None: ...
+def sigmoid_2d(x: NDArray[Any], out: NDArray[Any]) -> None: ...
+def log_sigmoid_2d(x: NDArray[Any], out: NDArray[Any]) -> None: ...
+def bce_2d(
+    x: NDArray[Any], target: NDArray[Any], weight: NDArray[Any] | None,
+    pos_weight: NDArray[Any] | None, loss: NDArray[Any] | None, row_loss: NDArray[np.float64] | None,
+    grad: NDArray[Any] | None, grad_scale: float,
+) -> None: ...
