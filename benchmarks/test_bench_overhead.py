@@ -1,11 +1,17 @@
 """Benchmarks: call overhead on a 10-element vector, against np.add on the same vector.
 
+Run as a script it prints interleaved timeit ratios of the ``no out`` calls
+and of their ``out=`` versions (``csoftmax.<function>(x, out=o)`` against
+``np.add(x, x, out=o2)``).
+
 Two kinds of groups:
 
 - ``softmax float64 10`` etc. (contenders.py): every contender writing into a
   preallocated ``out`` where its API has one (csoftmax ``out=``, which takes the
-  general path; ``np.add(x, x, out=out)``), beside the reference, SciPy,
-  PyTorch, onnxruntime and ``np.copyto``.
+  fast path too: ``out`` is a C-contiguous float64 array of x's shape, disjoint
+  from x; ``np.add(x, x, out=out)``), beside the reference, SciPy, PyTorch,
+  onnxruntime and ``np.copyto``. logsumexp has no ``out=``: its csoftmax call
+  allocates its result.
 - ``overhead <function> <dtype> <shape> no out``: the issue-3 target as stated,
   ``csoftmax.<function>(x)`` against ``np.add(x, x)``, both allocating their
   result: the fast path (csoftmax._kernels.rowwise_fast) on a 10-element
@@ -72,6 +78,19 @@ def test_overhead_no_out(benchmark, function, dtype, shape, contender):
 # ---------------------------------------------------------------------------
 # python benchmarks/test_bench_overhead.py [--repeats 201]: interleaved ratios
 
+# with out=: csoftmax.<function>(x, out=o) against np.add(x, x, out=o2) (the
+# fast path too); logsumexp has no out=
+OUT_CASES = [(function, dtype, shape) for function, dtype, shape in NO_OUT_CASES
+             if function != "logsumexp"]
+
+
+def _out_call(contender, function, x):
+    out = np.empty_like(x)
+    if contender == "np.add":
+        return lambda: np.add(x, x, out=out)
+    f = getattr(csoftmax, function)
+    return lambda: f(x, out=out)
+
 
 def main():
     import argparse
@@ -79,18 +98,20 @@ def main():
     import timeit
 
     parser = argparse.ArgumentParser(
-        description="csoftmax.<function>(x) / np.add(x, x) on small inputs, timed alternately "
-                    "(timeit), median of the per-pair ratios")
+        description="csoftmax.<function>(x) / np.add(x, x) on small inputs, without and with "
+                    "out=, timed alternately (timeit), median of the per-pair ratios")
     parser.add_argument("--repeats", type=int, default=201)
     parser.add_argument("--number", type=int, default=2000, help="calls per timing")
     args = parser.parse_args()
     print(f"csoftmax {csoftmax.__version__}, numpy {np.__version__}; {args.repeats} pairs of "
           f"{args.number} calls each")
-    print(f"{'call':36s} {'csoftmax':>10s} {'np.add':>10s} {'ratio':>6s} {'(q25-q75)':>11s}")
-    for function, dtype, shape in NO_OUT_CASES:
+    print(f"{'call':44s} {'csoftmax':>10s} {'np.add':>10s} {'ratio':>6s} {'(q25-q75)':>11s}")
+    rows = [(_no_out_call, "", case) for case in NO_OUT_CASES]
+    rows += [(_out_call, ", out=o", case) for case in OUT_CASES]
+    for make_call, suffix, (function, dtype, shape) in rows:
         x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
-        ours = timeit.Timer(_no_out_call("csoftmax", function, x))
-        numpy_add = timeit.Timer(_no_out_call("np.add", function, x))
+        ours = timeit.Timer(make_call("csoftmax", function, x))
+        numpy_add = timeit.Timer(make_call("np.add", function, x))
         times = {"csoftmax": [], "np.add": []}
         ratios = []
         for k in range(args.repeats):
@@ -101,8 +122,8 @@ def main():
                 times[name].append(value)
             ratios.append(pair["csoftmax"] / pair["np.add"])
         q = np.quantile(ratios, [0.25, 0.5, 0.75])
-        label = f"{function}({dtype} {contenders.shape_text(shape)})"
-        print(f"{label:36s} {statistics.median(times['csoftmax']) * 1e9:8.0f}ns "
+        label = f"{function}({dtype} {contenders.shape_text(shape)}{suffix})"
+        print(f"{label:44s} {statistics.median(times['csoftmax']) * 1e9:8.0f}ns "
               f"{statistics.median(times['np.add']) * 1e9:8.0f}ns {q[1]:5.2f}x "
               f"({q[0]:.2f}-{q[2]:.2f})", flush=True)
 

@@ -293,9 +293,9 @@ def softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     >>> csoftmax.softmax([1.0, 2.0], where=[False, False])
     array([0., 0.])
     """
-    if (out is None and where is None and type(temperature) is float
-            and temperature == 1.0):  # the common case: straight to the kernel
-        y = _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, axis)  # None: not handled
+    if where is None and type(temperature) is float and temperature == 1.0:
+        # the common case, with or without out=: straight to the kernel
+        y = _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, axis, out)  # None: not handled
         if y is not None:
             return y
     if _is_dask(x):
@@ -339,9 +339,9 @@ def log_softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     >>> csoftmax.log_softmax([1.0, 3.0, 2.0], temperature=2.0, where=[True, True, False])
     array([-1.31326169, -0.31326169,        -inf])
     """
-    if (out is None and where is None and type(temperature) is float
-            and temperature == 1.0):  # the common case: straight to the kernel
-        y = _kernels.rowwise_fast(_kernels.FAST_LOG_SOFTMAX, x, axis)  # None: not handled
+    if where is None and type(temperature) is float and temperature == 1.0:
+        # the common case, with or without out=: straight to the kernel
+        y = _kernels.rowwise_fast(_kernels.FAST_LOG_SOFTMAX, x, axis, out)  # None: not handled
         if y is not None:
             return y
     if _is_dask(x):

@@ -37,7 +37,9 @@ def cross_entropy_2d(
     x: NDArray[Any], target: NDArray[Any], loss: NDArray[Any], grad: NDArray[Any] | None,
     grad_scale: float,
 ) -> None: ...
-def rowwise_fast(op: int, x: object, axis: object = -1) -> NDArray[Any] | None: ...
+def rowwise_fast(
+    op: int, x: object, axis: object = -1, out: object = None
+) -> NDArray[Any] | None: ...
 def xent_class_2d(
     x: NDArray[Any], target: NDArray[np.int64], weight: NDArray[Any] | None, ignore_index: int,
     label_smoothing: float, inv_temperature: float, loss: NDArray[Any], grad: NDArray[Any] | None,

@@ -8,8 +8,9 @@ contiguous (any row stride) and writes into preallocated outputs. No loops.
 The one exception is :func:`rowwise_fast`, the call-overhead fast path of
 softmax / log_softmax / logsumexp: it checks the common case itself with the
 NumPy C API (an exact ndarray, float32 or float64, C-contiguous, aligned,
-native byte order, reduced over its last axis) and declines anything else by
-returning None, so that csoftmax._api runs its general path.
+native byte order, reduced over its last axis; an `out` of the same dtype and
+layout that is either the input itself or disjoint from it) and declines
+anything else by returning None, so that csoftmax._api runs its general path.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t
@@ -218,13 +219,36 @@ cdef int _fast_kernel(int op, int typenum, const void *x, void *y,
     return csoftmax_logsumexp_f64(<const double *>x, cols, <double *>y, rows, cols)
 
 
-def rowwise_fast(int op, object x, object axis=-1):
-    """softmax (op FAST_SOFTMAX), log_softmax or logsumexp of `x` over `axis`
-    into a new array, or None when `x` is not the common case this handles:
-    exactly a numpy.ndarray (no subclass), float32 or float64 in native byte
-    order, at least 1-D, not empty, C-contiguous and aligned, with `axis` an
-    int naming the last axis. The caller checks its other arguments (no out=,
-    default options) and runs its general path on None."""
+cdef inline bint _same_dims(cnp.ndarray a, cnp.ndarray b, int nd) noexcept:
+    """Whether the first nd dimensions of a and b are equal (b has nd dimensions)."""
+    cdef int k
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for k in range(nd):
+        if cnp.PyArray_DIM(a, k) != cnp.PyArray_DIM(b, k):
+            return False
+    return True
+
+
+def rowwise_fast(int op, object x, object axis=-1, object out=None):
+    """softmax (op FAST_SOFTMAX), log_softmax or logsumexp of `x` over `axis`,
+    into a new array, or into `out` (and return `out`); or None when the call
+    is not the common case this handles:
+
+    - `x` exactly a numpy.ndarray (no subclass), float32 or float64 in native
+      byte order, at least 1-D, not empty, C-contiguous and aligned, with
+      `axis` an int naming the last axis;
+    - `out` None, or exactly a numpy.ndarray of `x`'s dtype (native byte
+      order), of the result's shape (`x`'s; without the last axis for
+      logsumexp), C-contiguous, aligned and writeable, that either is `x`'s
+      memory exactly (in place: softmax and log_softmax only; the kernels read
+      each row, or tile of tiny rows, before writing it) or does not overlap
+      `x` at all.
+
+    The caller checks its other arguments (default options) and runs its
+    general path on None, which then handles, or refuses with its own error,
+    everything declined here; nothing is written to `out` when None is
+    returned."""
     if type(x) is not cnp.ndarray or type(axis) is not int:
         return None
     if op < _OP_SOFTMAX or op > _OP_LOGSUMEXP:
@@ -243,8 +267,29 @@ def rowwise_fast(int op, object x, object axis=-1):
         return None
     cdef int64_t cols = cnp.PyArray_DIM(a, nd - 1)
     cdef int64_t rows = n // cols
-    cdef cnp.ndarray y = cnp.PyArray_EMPTY(nd - 1 if op == _OP_LOGSUMEXP else nd,
-                                           cnp.PyArray_DIMS(a), typenum, 0)
+    cdef int out_nd = nd - 1 if op == _OP_LOGSUMEXP else nd
+    cdef cnp.ndarray y
+    cdef const char *x_start
+    cdef const char *y_start
+    if out is None:
+        y = cnp.PyArray_EMPTY(out_nd, cnp.PyArray_DIMS(a), typenum, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        y = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(y) != typenum or not _same_dims(a, y, out_nd)
+                or not (cnp.PyArray_IS_C_CONTIGUOUS(y) and cnp.PyArray_ISBEHAVED(y))):
+            return None
+        x_start = <const char *>cnp.PyArray_DATA(a)
+        y_start = <const char *>cnp.PyArray_DATA(y)
+        if y_start == x_start:
+            # softmax / log_softmax: same dtype, shape and C order, so the very
+            # same elements (in place); logsumexp's shorter out overlaps x
+            if op == _OP_LOGSUMEXP:
+                return None
+        elif (y_start < x_start + cnp.PyArray_NBYTES(a)
+                and x_start < y_start + cnp.PyArray_NBYTES(y)):
+            return None  # partial overlap: the general path goes through a copy
     cdef const void *xp = cnp.PyArray_DATA(a)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef int status

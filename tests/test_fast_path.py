@@ -1,12 +1,23 @@
 """The call-overhead fast path (csoftmax._kernels.rowwise_fast).
 
 softmax / log_softmax / logsumexp of an exact ndarray, float32 or float64,
-C-contiguous, aligned, native byte order, over its last axis, without out= or
-options, skip the Python input policy and go straight to the C kernel. Checked:
+C-contiguous, aligned, native byte order, over its last axis, without options,
+skip the Python input policy and go straight to the C kernel; with out= too
+when `out` is an exact ndarray of the result's dtype and shape, C-contiguous,
+aligned, writeable, native byte order, and either `x` itself (in place) or
+disjoint from it. Checked:
 
 - on every input it takes, it gives bitwise the general path's result (same
   kernels, same rows), dtype and shape, in a new C-contiguous writeable array;
   the input is not modified;
+- with out=: it returns `out` itself holding bitwise the general path's
+  result, in place (out is x, or another array over exactly x's memory) on
+  tiny and wide rows, on every ISA and on the threaded sizes; it declines every
+  other `out` (wrong shape or dtype, Fortran order, strided, misaligned,
+  byte-swapped, read-only, subclass, non-array, partially overlapping x, and
+  logsumexp's out over x's memory) without writing to it, and the public
+  functions then give the general path's result or its error, with `out`
+  untouched on error;
 - it declines (returns None) everything else: float16, integers, booleans,
   longdouble, complex, Fortran order, strided and misaligned views,
   byte-swapped arrays, subclasses, non-arrays, 0-d and empty arrays, another
@@ -191,11 +202,8 @@ def test_errors_the_general_path_raises_still_raised():
         csoftmax.logsumexp(np.ones((2, 3)), axis=1.0)
 
 
-def test_out_and_keepdims_take_the_general_path():
+def test_keepdims_takes_the_general_path():
     x = rng().standard_normal((5, 7))
-    out = np.empty_like(x)
-    assert csoftmax.softmax(x, out=out) is out
-    assert csoftmax.log_softmax(x, out=out) is out
     kept = csoftmax.logsumexp(x, keepdims=True)
     assert kept.shape == (5, 1)
     assert_same(kept[:, 0], csoftmax.logsumexp(x))
@@ -260,3 +268,331 @@ def _masked_reference(name, x, mask):
     inner = general(name, np.ascontiguousarray(kept))
     fill = 0.0 if name == "softmax" else -np.inf
     return np.concatenate([np.full((x.shape[0], 1), fill), inner], axis=1)
+
+
+# ---------------------------------------------------------------------------
+# out=
+
+ROW_OPS = {"softmax": _kernels.FAST_SOFTMAX, "log_softmax": _kernels.FAST_LOG_SOFTMAX}
+SENTINEL = 12345.0
+# SHAPES and more tiny rows, so that in place meets every tiny-row tile path of
+# simd_body.h (gathers: few rows; permute plans: float32 with <= 4 columns and
+# >= 32 rows on AVX2; in-register transposes) with partial last tiles
+OUT_SHAPES = SHAPES + [(100, 3), (33, 4), (1000, 1), (13, 2), (45, 5), (9, 7), (37, 16),
+                       (6, 17)]
+
+
+def logits(shape, dtype):
+    """Seeded logits with infinities, NaN and zeros sprinkled in."""
+    x = (rng().standard_normal(shape) * 6).astype(dtype)
+    x.flat[::7] = np.array([np.inf, -np.inf, np.nan, 0.0])[np.arange(x.flat[::7].size) % 4]
+    return x
+
+
+def general_into(name, x, out):
+    """The general (Python policy) path writing into `out`."""
+    return _api._rowwise(getattr(_kernels, f"{name}_2d"), x, -1, out)
+
+
+def result_shape(name, x):
+    return x.shape[:-1] if name == "logsumexp" else x.shape
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", OUT_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_out_taken_equals_general_path(isa, name, dtype, shape):
+    x = logits(shape, dtype)
+    before = x.copy()
+    want = general(name, x)
+    out = np.full(result_shape(name, x), SENTINEL, dtype=dtype)
+    got = _kernels.rowwise_fast(OPS[name], x, -1, out)
+    assert got is out, "the fast path declined an out= it must take"
+    assert_same(out, want)
+    assert x.tobytes() == before.tobytes(), "input modified"
+    if name == "logsumexp":
+        return  # no out= in the public logsumexp
+    # the general path into out, forced by a subclass input of the same values
+    forced = np.full(shape, SENTINEL, dtype=dtype)
+    assert getattr(csoftmax, name)(x.view(Subclass), out=forced) is forced
+    assert_same(forced, want)
+    assert_same(general_into(name, x, np.full(shape, SENTINEL, dtype=dtype)), want)
+    # the public function (fast path) with out=
+    public = np.full(shape, SENTINEL, dtype=dtype)
+    assert getattr(csoftmax, name)(x, out=public) is public
+    assert_same(public, want)
+    assert np.shares_memory(getattr(csoftmax, name)(x, axis=x.ndim - 1, out=public), public)
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+def test_public_out_calls_take_the_fast_path(monkeypatch, name):
+    x = rng().standard_normal((4, 9))
+    want = general(name, x)
+
+    def no_general_path(*args, **kwargs):
+        raise AssertionError("the general path was taken")
+
+    monkeypatch.setattr(_api, "_rowwise", no_general_path)
+    out = np.empty_like(x)
+    assert getattr(csoftmax, name)(x, out=out) is out
+    assert_same(out, want)
+    y = x.copy()
+    assert getattr(csoftmax, name)(y, out=y) is y
+    assert_same(y, want)
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", OUT_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_out_is_x_in_place(isa, name, dtype, shape):
+    """In place on every kernel path: tiny-row tiles (plans, transposes,
+    gathers), wide rows, rows split across threads."""
+    x = logits(shape, dtype)
+    want = general(name, x)
+    y = x.copy()
+    assert _kernels.rowwise_fast(ROW_OPS[name], y, -1, y) is y
+    assert_same(y, want)
+    # another array object over exactly the same memory
+    z = x.copy()
+    alias = z.view()
+    assert _kernels.rowwise_fast(ROW_OPS[name], z, -1, alias) is alias
+    assert_same(z, want)
+    # the public function
+    w = x.copy()
+    assert getattr(csoftmax, name)(w, out=w) is w
+    assert_same(w, want)
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_threaded_sizes(name, dtype):
+    x = rng().standard_normal((2048, 300)).astype(dtype)
+    want = general(name, x)
+    assert _kernels.rowwise_fast(ROW_OPS[name], x, -1, x) is x
+    assert_same(x, want)
+
+
+def overlapping_pairs(shape, dtype):
+    """(label, x, out) with out partially overlapping x: views of one buffer
+    offset by one element, by one row, and x inside a larger out."""
+    n = int(np.prod(shape))
+    cols = shape[-1]
+    pairs = []
+    offsets = (1, -1, cols, -cols) if n > cols else (1, -1)
+    for offset in offsets:
+        buffer = np.zeros(n + abs(offset), dtype=dtype)
+        lo, hi = (0, offset) if offset > 0 else (-offset, 0)
+        x = buffer[lo:lo + n].reshape(shape)
+        out = buffer[hi:hi + n].reshape(shape)
+        pairs.append((f"offset {offset}", x, out))
+    return pairs
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(10,), (33,), (5, 3), (64, 17), (7, 1000), (1, 10)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_partially_overlapping_out_takes_the_general_path(isa, name, dtype, shape):
+    for label, x, out in overlapping_pairs(shape, dtype):
+        assert np.shares_memory(x, out) and x.ctypes.data != out.ctypes.data, label
+        x[...] = logits(shape, dtype)
+        want = general(name, x.copy())
+        before = np.array(out)
+        assert _kernels.rowwise_fast(ROW_OPS[name], x, -1, out) is None, label
+        assert out.tobytes() == before.tobytes(), f"{label}: out written by a declined call"
+        assert getattr(csoftmax, name)(x, out=out) is out, label
+        assert_same(out, want)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(10,), (5, 3), (7, 1000)], ids=lambda s: "x".join(map(str, s)))
+def test_adjacent_out_is_taken(name, dtype, shape):
+    """out right after or right before x in one buffer: no overlap, taken."""
+    x_values = logits(shape, dtype)
+    want = general(name, x_values)
+    n, m = x_values.size, int(np.prod(result_shape(name, x_values)))
+    for x_first in (True, False):
+        buffer = np.full(n + m, SENTINEL, dtype=dtype)
+        if x_first:
+            x, out = buffer[:n].reshape(shape), buffer[n:].reshape(result_shape(name, x_values))
+        else:
+            out, x = buffer[:m].reshape(result_shape(name, x_values)), buffer[m:].reshape(shape)
+        x[...] = x_values
+        assert not np.shares_memory(x, out)
+        assert _kernels.rowwise_fast(OPS[name], x, -1, out) is out
+        assert_same(out, want)
+        assert x.tobytes() == x_values.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logsumexp_out_over_x_is_declined(dtype):
+    """logsumexp's out is shorter than x: any overlap, even the same start, is declined."""
+    x = logits((6, 5), dtype)
+    flat = x.reshape(-1)
+    for out in (flat[:6], flat[3:9], flat[-6:]):
+        before = x.copy()
+        assert _kernels.rowwise_fast(_kernels.FAST_LOGSUMEXP, x, -1, out) is None
+        assert x.tobytes() == before.tobytes()
+    vector = logits((9,), dtype)
+    assert _kernels.rowwise_fast(_kernels.FAST_LOGSUMEXP, vector, -1, vector[4:5].reshape(())) \
+        is None
+    scalar = np.full((), SENTINEL, dtype=dtype)
+    assert _kernels.rowwise_fast(_kernels.FAST_LOGSUMEXP, vector, -1, scalar) is scalar
+    assert_same(scalar, general("logsumexp", vector))
+
+
+def declined_outs(x):
+    """(label, out) the fast path must decline for x of shape (rows, cols), float64."""
+    shape = x.shape
+    big = np.full((shape[0], 2 * shape[1]), SENTINEL)
+    raw = np.zeros(x.size * 8 + 1, dtype=np.uint8)
+    misaligned = raw[1:].view(np.float64).reshape(shape)
+    misaligned[...] = SENTINEL
+    read_only = np.full(shape, SENTINEL)
+    read_only.flags.writeable = False
+    return [
+        ("float32", np.full(shape, SENTINEL, dtype=np.float32)),
+        ("float16", np.full(shape, SENTINEL, dtype=np.float16)),
+        ("longdouble", np.full(shape, SENTINEL, dtype=np.longdouble)),
+        ("complex", np.full(shape, SENTINEL, dtype=complex)),
+        ("int64", np.zeros(shape, dtype=np.int64)),
+        ("bool", np.zeros(shape, dtype=bool)),
+        ("wrong shape", np.full(shape[::-1], SENTINEL)),
+        ("flat", np.full(x.size, SENTINEL)),
+        ("extra axis", np.full((1,) + shape, SENTINEL)),
+        ("fortran", np.asfortranarray(np.full(shape, SENTINEL))),
+        ("strided", big[:, ::2]),
+        ("misaligned", misaligned),
+        ("byte-swapped", np.full(shape, SENTINEL, dtype=x.dtype.newbyteorder())),
+        ("read-only", read_only),
+        ("subclass", np.full(shape, SENTINEL).view(Subclass)),
+        ("list", [[SENTINEL] * shape[1]] * shape[0]),
+        ("matrix-like object", object()),
+    ]
+
+
+DECLINED_OUT_LABELS = [label for label, _ in declined_outs(np.zeros((6, 10)))]
+
+
+def snapshot(out):
+    return np.array(out, copy=True) if isinstance(out, np.ndarray) else out
+
+
+def public_or_error_into(name, x, out):
+    try:
+        return "ok", getattr(csoftmax, name)(x, out=out)
+    except Exception as exc:
+        return "error", (type(exc), str(exc))
+
+
+def general_or_error_into(name, x, out):
+    try:
+        return "ok", general_into(name, x, out)
+    except Exception as exc:
+        return "error", (type(exc), str(exc))
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+@pytest.mark.parametrize("label", DECLINED_OUT_LABELS)
+def test_declined_out_keeps_general_behaviour(name, label):
+    x = rng().standard_normal((6, 10))
+    out = dict(declined_outs(x))[label]
+    before = snapshot(out)
+    assert _kernels.rowwise_fast(ROW_OPS[name], x, -1, out) is None
+    if isinstance(out, np.ndarray):
+        assert out.tobytes() == before.tobytes(), "out written by a declined call"
+    kind, got = public_or_error_into(name, x, out)
+    public_out = snapshot(out)
+    twin = dict(declined_outs(x))[label]  # a fresh out of the same kind
+    want_kind, want = general_or_error_into(name, x, twin)
+    assert kind == want_kind, f"public {kind} {got!r}, general {want_kind} {want!r}"
+    if kind == "error":
+        assert got == want
+        if isinstance(out, np.ndarray):
+            assert out.tobytes() == before.tobytes(), "out written on error"
+    else:
+        assert got is out
+        assert type(public_out) is type(snapshot(twin))
+        assert public_out.dtype == twin.dtype
+        assert public_out.tobytes() == np.array(twin).tobytes()
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+def test_declined_x_with_out_keeps_general_behaviour(name):
+    """x the fast path declines (float16, strided, subclass, another axis) with an
+    out it would take: the general path's result in out."""
+    base = rng().standard_normal((6, 10))
+    for x, dtype, axis in ((base.astype(np.float16), np.float16, -1),
+                           (np.repeat(base, 2, axis=1)[:, ::2], np.float64, -1),
+                           (base.view(Subclass), np.float64, -1),
+                           (base, np.float64, 0),
+                           (base.tolist(), np.float64, -1)):
+        out = np.full((6, 10), SENTINEL, dtype=dtype)
+        twin = out.copy()
+        assert getattr(csoftmax, name)(x, axis=axis, out=out) is out
+        kernel = getattr(_kernels, f"{name}_2d")
+        _api._rowwise(kernel, x, axis, twin)
+        assert_same(out, twin)
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_errors_leave_out_untouched(name, dtype):
+    x = rng().standard_normal((3, 4)).astype(dtype)
+    function = getattr(csoftmax, name)
+    cases = [
+        (np.full((4, 3), SENTINEL, dtype=dtype), ValueError, r"out has shape \(4, 3\)"),
+        (np.full((3, 4, 1), SENTINEL, dtype=dtype), ValueError, "out has shape"),
+        (np.zeros((3, 4), dtype=np.int64), TypeError, "out has dtype int64"),
+        (np.full((3, 4), SENTINEL, dtype=dtype).view(Subclass)[:, :3], ValueError,
+         "out has shape"),
+    ]
+    read_only = np.full((3, 4), SENTINEL, dtype=dtype)
+    read_only.flags.writeable = False
+    cases.append((read_only, ValueError, "out is read-only"))
+    for out, error, message in cases:
+        before = out.copy()
+        with pytest.raises(error, match=message):
+            function(x, out=out)
+        assert out.tobytes() == before.tobytes()
+    out = np.full((3, 4), SENTINEL, dtype=dtype)
+    with pytest.raises(np.exceptions.AxisError):
+        function(x, axis=2, out=out)
+    with pytest.raises(TypeError, match="temperature must be a real number"):
+        function(x, out=out, temperature="2")
+    assert np.all(out == SENTINEL)
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(10,), (4, 9), (3, 2000)], ids=lambda s: "x".join(map(str, s)))
+def test_read_only_x_with_out(name, dtype, shape):
+    x = logits(shape, dtype)
+    x.flags.writeable = False
+    want = general(name, x)
+    out = np.full(shape, SENTINEL, dtype=dtype)
+    assert _kernels.rowwise_fast(ROW_OPS[name], x, -1, out) is out
+    assert_same(out, want)
+    # out is x, read-only: declined, and the general path's error
+    before = x.copy()
+    assert _kernels.rowwise_fast(ROW_OPS[name], x, -1, x) is None
+    with pytest.raises(ValueError, match="out is read-only"):
+        getattr(csoftmax, name)(x, out=x)
+    assert x.tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+def test_out_with_options_takes_the_general_path(name):
+    """temperature / where with out=: not the fast path, and their own result."""
+    function = getattr(csoftmax, name)
+    if not _has_options(function):
+        pytest.skip(f"csoftmax.{name} has no temperature= / where= yet")
+    x = rng().standard_normal((5, 8))
+    out = np.empty_like(x)
+    assert function(x, out=out, temperature=2.0) is out
+    assert_same(out, function(x, temperature=2.0))
+    mask = np.ones(x.shape, dtype=bool)
+    mask[:, 0] = False
+    assert function(x, out=out, where=mask) is out
+    assert_same(out, function(x, where=mask))
