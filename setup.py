@@ -73,6 +73,7 @@ extensions = [
             "src_c/simd_avx2.h",
             "src_c/simd_avx512.h",
             "src_c/simd_body.h",
+            "src_c/simd_losses_body.h",
             "src_c/simd_instance.h",
             "src_c/simd_undef.h",
         ],

@@ -71,6 +71,10 @@ void csl_fill_table_scalar(csl_kernel_table *table);
 #if defined(__x86_64__) || defined(_M_X64)
 void csl_fill_table_avx2(csl_kernel_table *table);
 void csl_fill_table_avx512(csl_kernel_table *table);
+/* the explicit-SIMD loss kernels (simd_losses_body.h, built with
+ * kernels_avx2.c / kernels_avx512.c) over a table filled as above */
+void csm_fill_losses_avx2(csl_kernel_table *table);
+void csm_fill_losses_avx512(csl_kernel_table *table);
 #endif
 
 #define CSL_CAT3_(a, b, c) a##_##b##_##c

@@ -13,8 +13,14 @@ static void csl_table(csl_kernel_table *t)
 {
     switch (csoftmax_get_isa()) {
 #if defined(__x86_64__) || defined(_M_X64)
-    case CSOFTMAX_ISA_AVX512: csl_fill_table_avx512(t); break;
-    case CSOFTMAX_ISA_AVX2: csl_fill_table_avx2(t); break;
+    case CSOFTMAX_ISA_AVX512:
+        csl_fill_table_avx512(t);
+        csm_fill_losses_avx512(t);
+        break;
+    case CSOFTMAX_ISA_AVX2:
+        csl_fill_table_avx2(t);
+        csm_fill_losses_avx2(t);
+        break;
 #endif
     default: csl_fill_table_scalar(t); break;
     }

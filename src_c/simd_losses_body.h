@@ -1,0 +1,593 @@
+/*
+ * Explicit-SIMD loss kernels: cross-entropy with PyTorch's options (class
+ * targets with weight / ignore_index / label smoothing / temperature, and
+ * probability targets) and the softmax / log_softmax backward passes.
+ *
+ * Included by simd_instance.h after simd_body.h, once per dtype, over the same
+ * vector layer; the functions have the signatures of the portable loss kernels
+ * (losses_body.h's kernel table), whose entries csm_fill_losses_<isa>()
+ * replaces. Semantics and numerics are those of losses_body.h: rows shifted by
+ * their maximum (times 1 / T); exponential sums in lanes biased to 1 with
+ * Fast2Sum, other sums with TwoSum, blocks of CSM_BLOCK flushed into a
+ * Neumaier pair in double; the loss from non-negative parts (log(s) and
+ * -(z - max)); a term whose coefficient is exactly zero contributes zero, even
+ * where its log-probability is -inf. Rows are handled one at a time (any
+ * length; a row shorter than a vector is one masked tail).
+ */
+
+/* ---- helpers -------------------------------------------------------------- */
+
+/* Lanes set where the lane index is below k (1 <= k <= VN). */
+static inline VM CSM_FN(simdl_tail_mask)(int k)
+{
+    CSM_T ones[VN];
+    for (int i = 0; i < VN; i++) ones[i] = (CSM_T)1;
+    return v_gt(v_load_tail(ones, k, v_zero()), v_zero());
+}
+
+/* TwoSum: a term of any sign added to a lane hi + lo, its rounding error
+ * kept in lo. */
+static inline void CSM_FN(simdl_add_any)(V *hi, V *lo, V a)
+{
+    V t = v_add(*hi, a);
+    V b = v_sub(t, *hi);
+    *lo = v_add(*lo, v_add(v_sub(*hi, v_sub(t, b)), v_sub(a, b)));
+    *hi = t;
+}
+
+/* (s, c) += the lanes hi + lo (lanes started from 0). */
+static inline void CSM_FN(simdl_flush0)(double *s, double *c, V hi, V lo)
+{
+    CSM_T h[VN], l[VN];
+    v_store(h, hi);
+    v_store(l, lo);
+    for (int k = 0; k < VN; k++) {
+        CSM_FN(simd_acc)(s, c, (double)h[k]);
+        *c += (double)l[k];
+    }
+}
+
+/* The value of a Neumaier pair; an infinite sum leaves a NaN compensation
+ * (inf - inf), and is then s itself. */
+static inline double CSM_FN(simdl_total)(double s, double c)
+{
+    return s - s == 0.0 ? s + c : s;
+}
+
+/* ---- cross-entropy, class targets ---------------------------------------- */
+
+/* Accumulators of one row pass: exponentials below the maximum (h, l, lanes
+ * biased to 1), count of maximal entries (k), sum of w_j z_j (zh, zl). */
+typedef struct {
+    V h, l, k, zh, zl;
+} CSM_FN(simdl_acc);
+
+static inline void CSM_FN(simdl_acc_init)(CSM_FN(simdl_acc) *a)
+{
+    a->h = v_set1((CSM_T)1);
+    a->l = v_zero();
+    a->k = v_zero();
+    a->zh = v_zero();
+    a->zl = v_zero();
+}
+
+/* One vector of a class-target row: x0 (masked-off lanes -inf), tm the lanes
+ * in the row (used only with smoothing), w0 the class weights. */
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_xc_step)(CSM_FN(simdl_acc) *a, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g,
+                      int k, const int has_w, const int has_smooth, const int has_grad,
+                      const int tail)
+{
+    const V zero = v_zero();
+    V z = v_mul(v_sub(x0, vm), vinv_t);
+    V ex = v_exp_nonpos(z);
+    VM q = v_eq(x0, vm);
+    if (has_grad) {
+        if (tail) v_store_tail(g, k, ex);
+        else v_store(g, ex);
+    }
+    CSM_FN(simd_lane_add)(&a->h, &a->l, v_blend(q, ex, zero));
+    a->k = v_mask_add(a->k, q, v_set1((CSM_T)1));
+    if (has_smooth) {
+        V wz = z;
+        if (has_w) wz = v_blend(v_eq(w0, zero), v_mul(w0, z), zero);
+        if (tail) wz = v_blend(tm, zero, wz);
+        CSM_FN(simdl_add_any)(&a->zh, &a->zl, wz);
+    }
+}
+
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
+                             double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
+                             double scale, const int has_w, const int has_smooth,
+                             const int has_grad)
+{
+    CSM_T m = CSM_FN(simd_row_max)(xr, n);
+    if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+        *loss = (CSM_T)NAN;
+        if (has_grad) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
+        return;
+    }
+    const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
+    const V allw = v_set1((CSM_T)1);
+    const VM all = v_eq(vm, vm); /* every lane (m is finite) */
+    double s_e = 0.0, c_e = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
+    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+        CSM_FN(simdl_acc) a0, a1;
+        CSM_FN(simdl_acc_init)(&a0);
+        CSM_FN(simdl_acc_init)(&a1);
+        int64_t j = b;
+        for (; j + 2 * VN <= end; j += 2 * VN) {
+            V w0 = has_w ? v_load(w + j) : allw, w1 = has_w ? v_load(w + j + VN) : allw;
+            CSM_FN(simdl_xc_step)(&a0, v_load(xr + j), w0, all, vm, vinv_t,
+                                  has_grad ? gr + j : NULL, VN, has_w, has_smooth, has_grad, 0);
+            CSM_FN(simdl_xc_step)(&a1, v_load(xr + j + VN), w1, all, vm, vinv_t,
+                                  has_grad ? gr + j + VN : NULL, VN, has_w, has_smooth,
+                                  has_grad, 0);
+        }
+        for (; j < end; j += VN) {
+            int kk = end - j < VN ? (int)(end - j) : VN;
+            if (kk == VN) {
+                V w0 = has_w ? v_load(w + j) : allw;
+                CSM_FN(simdl_xc_step)(&a0, v_load(xr + j), w0, all, vm, vinv_t,
+                                      has_grad ? gr + j : NULL, VN, has_w, has_smooth,
+                                      has_grad, 0);
+            } else {
+                V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
+                CSM_FN(simdl_xc_step)(&a1, v_load_tail(xr + j, kk, ninf), w0,
+                                      CSM_FN(simdl_tail_mask)(kk), vm, vinv_t,
+                                      has_grad ? gr + j : NULL, kk, has_w, has_smooth,
+                                      has_grad, 1);
+            }
+        }
+        CSM_FN(simd_lanes_flush)(&s_e, &c_e, a0.h, a0.l);
+        CSM_FN(simd_lanes_flush)(&s_e, &c_e, a1.h, a1.l);
+        cnt += v_hsum(v_add(a0.k, a1.k));
+        if (has_smooth) {
+            CSM_FN(simdl_flush0)(&s_z, &c_z, a0.zh, a0.zl);
+            CSM_FN(simdl_flush0)(&s_z, &c_z, a1.zh, a1.zl);
+        }
+    }
+    double sum = CSM_FN(simdl_total)(s_e, c_e), wz = CSM_FN(simdl_total)(s_z, c_z);
+    double t = sum + (cnt - 1.0); /* row sum of exp(z - max z), minus one */
+    double log_s = log1p(t);
+    double zk = (double)((xr[k] - m) * inv_t);
+    double wk = has_w ? (double)w[k] : 1.0;
+    double c_nll = (1.0 - e) * wk;
+    double l = c_nll == 0.0 ? 0.0 : c_nll * (log_s - zk);
+    double share = has_smooth ? e / (double)n : 0.0;
+    if (has_smooth) l += share * (w_sum * log_s - wz);
+    *loss = (CSM_T)l;
+    if (!has_grad) return;
+    double s = 1.0 + t;
+    double a = c_nll + share * w_sum; /* sum of the target weights */
+    double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
+    double unit = scale * (double)inv_t;
+    const V factor = v_set1((CSM_T)(unit * a / s));
+    const V sub = v_set1((CSM_T)(unit * share));
+    int64_t j = 0;
+    for (; j + VN <= n; j += VN) {
+        V g = v_mul(v_load(gr + j), factor);
+        if (has_smooth) g = has_w ? v_fnmadd(sub, v_load(w + j), g) : v_sub(g, sub);
+        v_store(gr + j, g);
+    }
+    if (j < n) {
+        int kk = (int)(n - j);
+        V g = v_mul(v_load_tail(gr + j, kk, v_zero()), factor);
+        if (has_smooth)
+            g = has_w ? v_fnmadd(sub, v_load_tail(w + j, kk, v_zero()), g) : v_sub(g, sub);
+        v_store_tail(gr + j, kk, g);
+    }
+    gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
+}
+
+static void CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target,
+                                         const CSM_T *w, int64_t ignore_index, double e,
+                                         double inv_temperature, CSM_T *loss, CSM_T *grad,
+                                         int64_t gs, int64_t rows, int64_t cols, double scale)
+{
+    double w_sum = (double)cols;
+    if (w != NULL) {
+        double acc = 0.0, comp = 0.0;
+        for (int64_t j = 0; j < cols; j++) CSM_FN(simd_acc)(&acc, &comp, (double)w[j]);
+        w_sum = (double)(CSM_T)CSM_FN(simdl_total)(acc, comp);
+    }
+    CSM_T inv_t = (CSM_T)inv_temperature;
+    int mode = (w != NULL) | ((e != 0.0) << 1) | ((grad != NULL) << 2);
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs;
+        CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
+        int64_t k = target[r];
+        if (k == ignore_index) {
+            loss[r] = (CSM_T)0;
+            if (gr != NULL) CSM_FN(simd_fill)(gr, cols, (CSM_T)0);
+            continue;
+        }
+#define CSM_XC(W, S, G) \
+    CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, W, S, G)
+        switch (mode) {
+        case 0: CSM_XC(0, 0, 0); break;
+        case 1: CSM_XC(1, 0, 0); break;
+        case 2: CSM_XC(0, 1, 0); break;
+        case 3: CSM_XC(1, 1, 0); break;
+        case 4: CSM_XC(0, 0, 1); break;
+        case 5: CSM_XC(1, 0, 1); break;
+        case 6: CSM_XC(0, 1, 1); break;
+        default: CSM_XC(1, 1, 1); break;
+        }
+#undef CSM_XC
+    }
+}
+
+/* ---- cross-entropy, probability targets ----------------------------------- */
+
+/* Accumulators: exponentials (h, l, k as above), sum(a_j) (ah, al),
+ * sum(a_j z_j) (zh, zl); a_j = (c_q q_j + c_0) w_j. */
+typedef struct {
+    V h, l, k, ah, al, zh, zl;
+} CSM_FN(simdl_pacc);
+
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_xp_step)(CSM_FN(simdl_pacc) *a, V x0, V q0, V w0, VM tm, V vm, V vinv_t, V vcq,
+                      V vc0, CSM_T *g, int k, const int has_w, const int has_grad,
+                      const int tail)
+{
+    const V zero = v_zero();
+    V z = v_mul(v_sub(x0, vm), vinv_t);
+    V ex = v_exp_nonpos(z);
+    VM q = v_eq(x0, vm);
+    if (has_grad) {
+        if (tail) v_store_tail(g, k, ex);
+        else v_store(g, ex);
+    }
+    CSM_FN(simd_lane_add)(&a->h, &a->l, v_blend(q, ex, zero));
+    a->k = v_mask_add(a->k, q, v_set1((CSM_T)1));
+    V av = v_fmadd(vcq, q0, vc0);
+    if (has_w) av = v_mul(av, w0);
+    if (tail) av = v_blend(tm, zero, av);
+    CSM_FN(simdl_add_any)(&a->ah, &a->al, av);
+    CSM_FN(simdl_add_any)(&a->zh, &a->zl, v_blend(v_eq(av, zero), v_mul(av, z), zero));
+}
+
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T c_q,
+                            CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
+                            double scale, const int has_w, const int has_grad)
+{
+    CSM_T m = CSM_FN(simd_row_max)(xr, n);
+    if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+        *loss = (CSM_T)NAN;
+        if (has_grad) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
+        return;
+    }
+    const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
+    const V vcq = v_set1(c_q), vc0 = v_set1(c_0), allw = v_set1((CSM_T)1);
+    const VM all = v_eq(vm, vm); /* every lane (m is finite) */
+    double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
+    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+        CSM_FN(simdl_pacc) a0;
+        a0.h = v_set1((CSM_T)1);
+        a0.l = a0.k = a0.ah = a0.al = a0.zh = a0.zl = v_zero();
+        int64_t j = b;
+        for (; j + VN <= end; j += VN) {
+            V w0 = has_w ? v_load(w + j) : allw;
+            CSM_FN(simdl_xp_step)(&a0, v_load(xr + j), v_load(qr + j), w0, all, vm, vinv_t, vcq,
+                                  vc0, has_grad ? gr + j : NULL, VN, has_w, has_grad, 0);
+        }
+        if (j < end) {
+            int kk = (int)(end - j);
+            V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
+            CSM_FN(simdl_xp_step)(&a0, v_load_tail(xr + j, kk, ninf),
+                                  v_load_tail(qr + j, kk, v_zero()), w0,
+                                  CSM_FN(simdl_tail_mask)(kk), vm, vinv_t, vcq, vc0,
+                                  has_grad ? gr + j : NULL, kk, has_w, has_grad, 1);
+        }
+        CSM_FN(simd_lanes_flush)(&s_e, &c_e, a0.h, a0.l);
+        CSM_FN(simdl_flush0)(&s_a, &c_a, a0.ah, a0.al);
+        CSM_FN(simdl_flush0)(&s_z, &c_z, a0.zh, a0.zl);
+        cnt += v_hsum(a0.k);
+    }
+    double sum = CSM_FN(simdl_total)(s_e, c_e), asum = CSM_FN(simdl_total)(s_a, c_a);
+    double az = CSM_FN(simdl_total)(s_z, c_z);
+    double t = sum + (cnt - 1.0);
+    double log_s = log1p(t);
+    *loss = (CSM_T)((asum == 0.0 ? 0.0 : asum * log_s) - az);
+    if (!has_grad) return;
+    const V inv_s = v_set1((CSM_T)(1.0 / (1.0 + t)));
+    const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
+    const V unit = v_set1((CSM_T)(scale * (double)inv_t));
+    for (int64_t j = 0; j < n; j += VN) {
+        int kk = n - j < VN ? (int)(n - j) : VN;
+        V x0, q0, g0, w0 = allw;
+        if (kk == VN) {
+            x0 = v_load(xr + j);
+            q0 = v_load(qr + j);
+            g0 = v_load(gr + j);
+            if (has_w) w0 = v_load(w + j);
+        } else {
+            x0 = v_load_tail(xr + j, kk, ninf);
+            q0 = v_load_tail(qr + j, kk, v_zero());
+            g0 = v_load_tail(gr + j, kk, v_zero());
+            if (has_w) w0 = v_load_tail(w + j, kk, v_zero());
+        }
+        V av = v_fmadd(vcq, q0, vc0);
+        if (has_w) av = v_mul(av, w0);
+        /* p_j sum(a) - a_j; for the maximal entries p_j = 1 / s and the
+         * difference is ((sum(a) - a_j) - a_j t) / s */
+        V at_max = v_mul(v_fnmadd(av, tt, v_sub(sa, av)), inv_s);
+        V other = v_sub(v_mul(v_mul(g0, inv_s), sa), av);
+        V g = v_mul(v_blend(v_eq(x0, vm), other, at_max), unit);
+        if (kk == VN) v_store(gr + j, g);
+        else v_store_tail(gr + j, kk, g);
+    }
+}
+
+static void CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs,
+                                        const CSM_T *w, double e, double inv_temperature,
+                                        CSM_T *loss, CSM_T *grad, int64_t gs, int64_t rows,
+                                        int64_t cols, double scale)
+{
+    CSM_T c_q = (CSM_T)(1.0 - e), c_0 = (CSM_T)(e / (double)cols);
+    CSM_T inv_t = (CSM_T)inv_temperature;
+    int mode = (w != NULL) | ((grad != NULL) << 1);
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs, *qr = q + r * qs;
+        CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
+#define CSM_XP(W, G) \
+    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, W, G)
+        switch (mode) {
+        case 0: CSM_XP(0, 0); break;
+        case 1: CSM_XP(1, 0); break;
+        case 2: CSM_XP(0, 1); break;
+        default: CSM_XP(1, 1); break;
+        }
+#undef CSM_XP
+    }
+}
+
+/* ---- backward passes ------------------------------------------------------ */
+
+/* sum_j a_j b_j (b == NULL: sum_j a_j): four terms per lane added pairwise,
+ * then once into TwoSum lanes; blocks flushed into a Neumaier pair. */
+static inline double CSM_FN(simdl_dot)(const CSM_T *a, const CSM_T *b, int64_t n)
+{
+    double s = 0.0, c = 0.0;
+    for (int64_t j0 = 0; j0 < n; j0 += CSM_BLOCK) {
+        int64_t end = n - j0 < CSM_BLOCK ? n : j0 + CSM_BLOCK;
+        V h0 = v_zero(), l0 = v_zero(), h1 = v_zero(), l1 = v_zero();
+        int64_t j = j0;
+        if (b != NULL) {
+            for (; j + 4 * VN <= end; j += 4 * VN) {
+                V p0 = v_mul(v_load(a + j), v_load(b + j));
+                V p1 = v_mul(v_load(a + j + VN), v_load(b + j + VN));
+                p0 = v_fmadd(v_load(a + j + 2 * VN), v_load(b + j + 2 * VN), p0);
+                p1 = v_fmadd(v_load(a + j + 3 * VN), v_load(b + j + 3 * VN), p1);
+                CSM_FN(simdl_add_any)(&h0, &l0, p0);
+                CSM_FN(simdl_add_any)(&h1, &l1, p1);
+            }
+            for (; j < end; j += VN) {
+                int kk = end - j < VN ? (int)(end - j) : VN;
+                V p = kk == VN ? v_mul(v_load(a + j), v_load(b + j))
+                               : v_mul(v_load_tail(a + j, kk, v_zero()),
+                                       v_load_tail(b + j, kk, v_zero()));
+                CSM_FN(simdl_add_any)(&h0, &l0, p);
+            }
+        } else {
+            for (; j + 4 * VN <= end; j += 4 * VN) {
+                V p0 = v_add(v_load(a + j), v_load(a + j + 2 * VN));
+                V p1 = v_add(v_load(a + j + VN), v_load(a + j + 3 * VN));
+                CSM_FN(simdl_add_any)(&h0, &l0, p0);
+                CSM_FN(simdl_add_any)(&h1, &l1, p1);
+            }
+            for (; j < end; j += VN) {
+                int kk = end - j < VN ? (int)(end - j) : VN;
+                V p = kk == VN ? v_load(a + j) : v_load_tail(a + j, kk, v_zero());
+                CSM_FN(simdl_add_any)(&h0, &l0, p);
+            }
+        }
+        CSM_FN(simdl_flush0)(&s, &c, h0, l0);
+        CSM_FN(simdl_flush0)(&s, &c, h1, l1);
+    }
+    return CSM_FN(simdl_total)(s, c);
+}
+
+static void CSM_FN(simd_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
+                                               int64_t ys, CSM_T *out, int64_t os,
+                                               int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *gr = g + r * gs, *yr = y + r * ys;
+        CSM_T *o = out + r * os;
+        const V d = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, yr, cols));
+        int64_t j = 0;
+        for (; j + VN <= cols; j += VN)
+            v_store(o + j, v_mul(v_load(yr + j), v_sub(v_load(gr + j), d)));
+        if (j < cols) {
+            int kk = (int)(cols - j);
+            v_store_tail(o + j, kk, v_mul(v_load_tail(yr + j, kk, v_zero()),
+                                          v_sub(v_load_tail(gr + j, kk, v_zero()), d)));
+        }
+    }
+}
+
+static void CSM_FN(simd_log_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
+                                                   int64_t ys, CSM_T *out, int64_t os,
+                                                   int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *gr = g + r * gs, *yr = y + r * ys;
+        CSM_T *o = out + r * os;
+        const V total = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, NULL, cols));
+        int64_t j = 0;
+        for (; j + VN <= cols; j += VN)
+            v_store(o + j, v_fnmadd(v_exp(v_load(yr + j)), total, v_load(gr + j)));
+        if (j < cols) {
+            int kk = (int)(cols - j);
+            V e = v_exp(v_load_tail(yr + j, kk, v_zero()));
+            v_store_tail(o + j, kk, v_fnmadd(e, total, v_load_tail(gr + j, kk, v_zero())));
+        }
+    }
+}
+
+/* ---- sigmoid family and binary cross-entropy with logits ---------------- */
+
+/* sigmoid(v) = 1 / (1 + e) for v >= 0, e / (1 + e) below, e = exp(-|v|). */
+static inline V CSM_FN(simdl_sigmoid)(V v, V ex)
+{
+    const V one = v_set1((CSM_T)1);
+    V num = v_blend(v_gt(v_zero(), v), one, ex); /* v < 0: e; else (and NaN) 1 */
+    return v_div(num, v_add(one, ex));
+}
+
+static inline V CSM_FN(simdl_abs)(V v)
+{
+    return v_max(v, v_sub(v_zero(), v)); /* NaN stays NaN (v_max returns its 2nd operand) */
+}
+
+static void CSM_FN(simd_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
+                                      int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs;
+        CSM_T *yr = y + r * ys;
+        for (int64_t j = 0; j < cols; j += VN) {
+            int kk = cols - j < VN ? (int)(cols - j) : VN;
+            V v = kk == VN ? v_load(xr + j) : v_load_tail(xr + j, kk, v_zero());
+            V s = CSM_FN(simdl_sigmoid)(v, v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v))));
+            if (kk == VN) v_store(yr + j, s);
+            else v_store_tail(yr + j, kk, s);
+        }
+    }
+}
+
+/* log sigmoid(v) = min(v, 0) - log1p(exp(-|v|)) */
+static void CSM_FN(simd_log_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
+                                          int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs;
+        CSM_T *yr = y + r * ys;
+        for (int64_t j = 0; j < cols; j += VN) {
+            int kk = cols - j < VN ? (int)(cols - j) : VN;
+            V v = kk == VN ? v_load(xr + j) : v_load_tail(xr + j, kk, v_zero());
+            V ex = v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v)));
+            V neg = v_blend(v_gt(v_zero(), v), v_zero(), v); /* v < 0: v; else 0 (NaN: below) */
+            V out = v_sub(neg, CSM_FN(simd_log1p)(ex));
+            if (kk == VN) v_store(yr + j, out);
+            else v_store_tail(yr + j, kk, out);
+        }
+    }
+}
+
+/* One vector of binary cross-entropy: the losses (returned) and, with
+ * has_grad, the gradient times w * scale into *g. */
+static inline __attribute__((always_inline)) V
+CSM_FN(simdl_bce_step)(V v, V y, V w, V p, V vscale, V *g, const int has_grad)
+{
+    const V one = v_set1((CSM_T)1), zero = v_zero();
+    V av = CSM_FN(simdl_abs)(v);
+    V ex = v_exp(v_sub(zero, av));
+    V sp = CSM_FN(simd_log1p)(ex);
+    V lw = v_fmadd(v_sub(p, one), y, one); /* 1 + (p - 1) y */
+    V py = v_mul(p, y);
+    VM pos = v_eq(v_max(v, zero), v);      /* v >= 0 (false for NaN) */
+    V omy = v_sub(one, y);
+    V c = v_blend(pos, py, omy);
+    V l = v_fmadd(lw, sp, v_blend(v_eq(c, zero), v_mul(c, av), zero));
+    l = v_blend(v_eq(w, zero), v_mul(w, l), zero);
+    if (has_grad) {
+        V sn = v_div(ex, v_add(one, ex));
+        V gd = v_blend(pos, v_fmadd(lw, sn, v_sub(zero, py)), v_fnmadd(lw, sn, omy));
+        *g = v_mul(v_mul(w, vscale), gd);
+    }
+    return l;
+}
+
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const CSM_T *pr,
+                      CSM_T *lr, double *row_loss, CSM_T *gr, int64_t n, V vscale,
+                      const int w_step, const int p_step, const int has_loss,
+                      const int has_grad)
+{
+    const V one = v_set1((CSM_T)1);
+    const V w_all = w_step ? one : v_set1(wr[0]), p_all = p_step ? one : v_set1(pr[0]);
+    double s = 0.0, c = 0.0;
+    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+        V h = v_zero(), lo = v_zero();
+        for (int64_t j = b; j < end; j += VN) {
+            int kk = end - j < VN ? (int)(end - j) : VN;
+            V v, y, w = w_all, p = p_all, g;
+            if (kk == VN) {
+                v = v_load(xr + j);
+                y = v_load(yr + j);
+                if (w_step) w = v_load(wr + j);
+                if (p_step) p = v_load(pr + j);
+            } else {
+                v = v_load_tail(xr + j, kk, v_zero());
+                y = v_load_tail(yr + j, kk, v_zero());
+                if (w_step) w = v_load_tail(wr + j, kk, v_zero());
+                else w = v_blend(CSM_FN(simdl_tail_mask)(kk), v_zero(), w);
+                if (p_step) p = v_load_tail(pr + j, kk, one);
+            }
+            V l = CSM_FN(simdl_bce_step)(v, y, w, p, vscale, &g, has_grad);
+            if (has_loss) {
+                if (kk == VN) v_store(lr + j, l);
+                else v_store_tail(lr + j, kk, l);
+            } else {
+                CSM_FN(simdl_add_any)(&h, &lo, l); /* tail lanes: w = 0, l = 0 */
+            }
+            if (has_grad) {
+                if (kk == VN) v_store(gr + j, g);
+                else v_store_tail(gr + j, kk, g);
+            }
+        }
+        if (!has_loss) CSM_FN(simdl_flush0)(&s, &c, h, lo);
+    }
+    /* with per-element losses stored, their sum is taken from them */
+    if (row_loss != NULL)
+        *row_loss = has_loss ? CSM_FN(simdl_dot)(lr, NULL, n) : CSM_FN(simdl_total)(s, c);
+}
+
+static void CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys,
+                                  const CSM_T *w, int64_t ws, int64_t w_step, const CSM_T *p,
+                                  int64_t ps, int64_t p_step, CSM_T *loss, int64_t ls,
+                                  double *row_loss, CSM_T *grad, int64_t gs, int64_t rows,
+                                  int64_t cols, double scale)
+{
+    static const CSM_T one = (CSM_T)1;
+    if (w == NULL) { w = &one; ws = 0; w_step = 0; }
+    if (p == NULL) { p = &one; ps = 0; p_step = 0; }
+    int mode = (w_step != 0) | ((p_step != 0) << 1) | ((loss != NULL) << 2) |
+               ((grad != NULL) << 3);
+    const V vscale = v_set1((CSM_T)scale);
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs, *yr = y + r * ys, *wr = w + r * ws, *pr = p + r * ps;
+        CSM_T *lr = loss == NULL ? NULL : loss + r * ls;
+        CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
+        double *rl = row_loss == NULL ? NULL : row_loss + r;
+#define CSM_B(WS, PS, HL, HG) \
+    CSM_FN(simdl_bce_row)(xr, yr, wr, pr, lr, rl, gr, cols, vscale, WS, PS, HL, HG)
+        switch (mode) {
+        case 0: CSM_B(0, 0, 0, 0); break;
+        case 1: CSM_B(1, 0, 0, 0); break;
+        case 2: CSM_B(0, 1, 0, 0); break;
+        case 3: CSM_B(1, 1, 0, 0); break;
+        case 4: CSM_B(0, 0, 1, 0); break;
+        case 5: CSM_B(1, 0, 1, 0); break;
+        case 6: CSM_B(0, 1, 1, 0); break;
+        case 7: CSM_B(1, 1, 1, 0); break;
+        case 8: CSM_B(0, 0, 0, 1); break;
+        case 9: CSM_B(1, 0, 0, 1); break;
+        case 10: CSM_B(0, 1, 0, 1); break;
+        case 11: CSM_B(1, 1, 0, 1); break;
+        case 12: CSM_B(0, 0, 1, 1); break;
+        case 13: CSM_B(1, 0, 1, 1); break;
+        case 14: CSM_B(0, 1, 1, 1); break;
+        default: CSM_B(1, 1, 1, 1); break;
+        }
+#undef CSM_B
+    }
+}
