@@ -132,13 +132,11 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
 }
 #define v_transpose csm_transpose_f32_avx2
 #define CSM_TRANSPOSE_MIN 5
-/* exp anywhere (x clamped to [-104, 89]), 2^n as two factors: the slow path
- * of the functions below, for vectors with a lane outside [-87, 88]. */
-static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
+/* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
+ * two-part ln 2 (Cody-Waite), exp(r) by exp_impl.h's degree-6 polynomial in
+ * Horner form. */
+static inline __m256 csm_exp_reduced_f32_avx2(__m256 x, __m256 n)
 {
-    x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
-    x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  /* NaN stays NaN (second operand) */
-    __m256 n = v_round(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)));
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
     __m256 p = _mm256_set1_ps(1.3814612757e-3f);
@@ -148,6 +146,16 @@ static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.9999994040e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    return p;
+}
+/* exp anywhere (x clamped to [-104, 89]), 2^n as two factors: the slow path
+ * of the functions below, for vectors with a lane outside [-87, 88]. */
+static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
+    x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  /* NaN stays NaN (second operand) */
+    __m256 n = v_round(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)));
+    __m256 p = csm_exp_reduced_f32_avx2(x, n);
     __m256i ni = _mm256_cvtps_epi32(n);   /* NaN -> 0x80000000, result replaced below */
     __m256i n1 = _mm256_srai_epi32(ni, 1);
     __m256i n2 = _mm256_sub_epi32(ni, n1);
@@ -165,15 +173,7 @@ static inline __m256 csm_exp_f32_avx2_fast(__m256 x)
     const __m256 shifter = _mm256_set1_ps(12583039.0f);  /* 1.5 * 2^23 + 127 */
     __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shifter);
     __m256 n = _mm256_sub_ps(t, shifter);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.3814612757e-3f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3687100559e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1668388993e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666521132e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.9999994040e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 p = csm_exp_reduced_f32_avx2(x, n);
     __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
     return _mm256_mul_ps(p, scale);
 }
@@ -306,13 +306,11 @@ static inline void csm_transpose_f64_avx2(__m256d *r)
 }
 #define v_transpose csm_transpose_f64_avx2
 #define CSM_TRANSPOSE_MIN 1
-/* exp anywhere (x clamped to [-746, 710]), 2^n as two factors: the slow
- * path of the functions below, for vectors with a lane outside [-708, 709]. */
-static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
+/* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
+ * two-part ln 2, exp(r) by the Taylor series to degree 13 (exp_impl.h) in
+ * Horner form. */
+static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n)
 {
-    x = _mm256_min_pd(_mm256_set1_pd(710.0), x);
-    x = _mm256_max_pd(_mm256_set1_pd(-746.0), x);
-    __m256d n = v_round(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)));
     __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
     r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
     __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
@@ -329,6 +327,16 @@ static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    return p;
+}
+/* exp anywhere (x clamped to [-746, 710]), 2^n as two factors: the slow
+ * path of the functions below, for vectors with a lane outside [-708, 709]. */
+static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
+{
+    x = _mm256_min_pd(_mm256_set1_pd(710.0), x);
+    x = _mm256_max_pd(_mm256_set1_pd(-746.0), x);
+    __m256d n = v_round(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)));
+    __m256d p = csm_exp_reduced_f64_avx2(x, n);
     /* n is integral and within [-1077, 1025]: convert through int32 */
     __m128i n32 = _mm256_cvtpd_epi32(n);
     __m128i h32 = _mm_srai_epi32(n32, 1);
@@ -345,22 +353,7 @@ static inline __m256d csm_exp_f64_avx2_fast(__m256d x)
     const __m256d shifter = _mm256_set1_pd(6755399441056767.0);  /* 1.5 * 2^52 + 1023 */
     __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(1.4426950408889634074), shifter);
     __m256d n = _mm256_sub_pd(t, shifter);
-    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
-    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
-    __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    __m256d p = csm_exp_reduced_f64_avx2(x, n);
     __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52));
     return _mm256_mul_pd(p, scale);
 }
