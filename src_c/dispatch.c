@@ -64,6 +64,13 @@ static void csm_load(int isa)
     csm_current = isa;
 }
 
+_Thread_local int csm_stream_hint = 0;
+
+int csm_stream_for(int64_t rows, int64_t cols, size_t elem_size)
+{
+    return (double)rows * (double)cols * (double)elem_size >= (double)CSM_STREAM_MIN_BYTES;
+}
+
 static void csm_ensure(void)
 {
     if (csm_current < 0) {

@@ -54,6 +54,60 @@ static inline double CSM_FN(simdl_total)(double s, double c)
     return s - s == 0.0 ? s + c : s;
 }
 
+/* Non-temporal (streaming) store of a vector to a vector-aligned address. */
+static inline void CSM_FN(simdl_stream)(CSM_T *p, V v)
+{
+#if defined(CSM_F32) && VN == 8
+    _mm256_stream_ps(p, v);
+#elif defined(CSM_F32) && VN == 16
+    _mm512_stream_ps(p, v);
+#elif !defined(CSM_F32) && VN == 4
+    _mm256_stream_pd(p, v);
+#elif !defined(CSM_F32) && VN == 8
+    _mm512_stream_pd(p, v);
+#else
+#error "simdl_stream: unknown vector layer"
+#endif
+}
+
+/* Elements before the first vector-aligned address at or after p (at most n). */
+static inline int64_t CSM_FN(simdl_head)(const CSM_T *p, int64_t n)
+{
+    int64_t mis = (int64_t)(((uintptr_t)p / sizeof(CSM_T)) % VN);
+    int64_t head = mis ? VN - mis : 0;
+    return head < n ? head : n;
+}
+
+/* Writes the row o[0..n) from VAL, an expression of the vector at element j
+ * with kk lanes (kk == VN: whole vector; use SIMDL_LD to load inputs). With
+ * `stream` (csm_stream_hint, csoftmax_internal.h) the elements before the
+ * first vector-aligned address are stored masked and the whole vectors after
+ * it with non-temporal stores; call simdl_stream_end() after the rows. */
+#ifndef SIMDL_ROW_OUT
+#define SIMDL_LD(p, fill) (kk == VN ? v_load((p) + j) : v_load_tail((p) + j, kk, (fill)))
+#define SIMDL_ROW_OUT(o, n, stream, VAL)                                               \
+    do {                                                                               \
+        int64_t j = 0, h_ = (stream) ? CSM_FN(simdl_head)((o), (n)) : 0;               \
+        int kk = (int)h_;                                                              \
+        if (h_ > 0) v_store_tail((o), kk, (VAL));                                      \
+        kk = VN;                                                                       \
+        if (stream)                                                                    \
+            for (j = h_; j + VN <= (n); j += VN) CSM_FN(simdl_stream)((o) + j, (VAL)); \
+        else                                                                           \
+            for (j = h_; j + VN <= (n); j += VN) v_store((o) + j, (VAL));              \
+        if (j < (n)) {                                                                 \
+            kk = (int)((n) - j);                                                       \
+            v_store_tail((o) + j, kk, (VAL));                                          \
+        }                                                                              \
+    } while (0)
+#endif
+
+/* Orders a kernel's non-temporal stores before its return. */
+static inline void CSM_FN(simdl_stream_end)(int stream)
+{
+    if (stream) _mm_sfence();
+}
+
 /* ---- cross-entropy, class targets ---------------------------------------- */
 
 /* Accumulators of one row pass: exponentials below the maximum (h, l, lanes
@@ -99,7 +153,7 @@ CSM_FN(simdl_xc_step)(CSM_FN(simdl_acc) *a, V x0, V w0, VM tm, V vm, V vinv_t, C
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
                              double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                             double scale, const int has_w, const int has_smooth,
+                             double scale, int stream, const int has_w, const int has_smooth,
                              const int has_grad)
 {
     CSM_T m = CSM_FN(simd_row_max)(xr, n);
@@ -166,19 +220,13 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     double unit = scale * (double)inv_t;
     const V factor = v_set1((CSM_T)(unit * a / s));
     const V sub = v_set1((CSM_T)(unit * share));
-    int64_t j = 0;
-    for (; j + VN <= n; j += VN) {
-        V g = v_mul(v_load(gr + j), factor);
-        if (has_smooth) g = has_w ? v_fnmadd(sub, v_load(w + j), g) : v_sub(g, sub);
-        v_store(gr + j, g);
-    }
-    if (j < n) {
-        int kk = (int)(n - j);
-        V g = v_mul(v_load_tail(gr + j, kk, v_zero()), factor);
-        if (has_smooth)
-            g = has_w ? v_fnmadd(sub, v_load_tail(w + j, kk, v_zero()), g) : v_sub(g, sub);
-        v_store_tail(gr + j, kk, g);
-    }
+    if (!has_smooth)
+        SIMDL_ROW_OUT(gr, n, stream, v_mul(SIMDL_LD(gr, v_zero()), factor));
+    else if (has_w)
+        SIMDL_ROW_OUT(gr, n, stream,
+                      v_fnmadd(sub, SIMDL_LD(w, v_zero()), v_mul(SIMDL_LD(gr, v_zero()), factor)));
+    else
+        SIMDL_ROW_OUT(gr, n, stream, v_sub(v_mul(SIMDL_LD(gr, v_zero()), factor), sub));
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
 }
 
@@ -194,6 +242,7 @@ static void CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64
         w_sum = (double)(CSM_T)CSM_FN(simdl_total)(acc, comp);
     }
     CSM_T inv_t = (CSM_T)inv_temperature;
+    const int stream = csm_stream_hint;
     int mode = (w != NULL) | ((e != 0.0) << 1) | ((grad != NULL) << 2);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
@@ -205,7 +254,8 @@ static void CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64
             continue;
         }
 #define CSM_XC(W, S, G) \
-    CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, W, S, G)
+    CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, stream, \
+                                 W, S, G)
         switch (mode) {
         case 0: CSM_XC(0, 0, 0); break;
         case 1: CSM_XC(1, 0, 0); break;
@@ -218,6 +268,7 @@ static void CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64
         }
 #undef CSM_XC
     }
+    CSM_FN(simdl_stream_end)(stream);
 }
 
 /* ---- cross-entropy, probability targets ----------------------------------- */
@@ -250,10 +301,24 @@ CSM_FN(simdl_xp_step)(CSM_FN(simdl_pacc) *a, V x0, V q0, V w0, VM tm, V vm, V vi
     CSM_FN(simdl_add_any)(&a->zh, &a->zl, v_blend(v_eq(av, zero), v_mul(av, z), zero));
 }
 
+/* The gradient of a probability-target row at one vector: p_j sum(a) - a_j
+ * (times the unit), g0 holding the exponentials; for the maximal entries
+ * p_j = 1 / s and the difference is ((sum(a) - a_j) - a_j t) / s. */
+static inline __attribute__((always_inline)) V
+CSM_FN(simdl_xp_grad)(V x0, V q0, V g0, V w0, V vm, V vcq, V vc0, V inv_s, V tt, V sa, V unit,
+                      const int has_w)
+{
+    V av = v_fmadd(vcq, q0, vc0);
+    if (has_w) av = v_mul(av, w0);
+    V at_max = v_mul(v_fnmadd(av, tt, v_sub(sa, av)), inv_s);
+    V other = v_sub(v_mul(v_mul(g0, inv_s), sa), av);
+    return v_mul(v_blend(v_eq(x0, vm), other, at_max), unit);
+}
+
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T c_q,
                             CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                            double scale, const int has_w, const int has_grad)
+                            double scale, int stream, const int has_w, const int has_grad)
 {
     CSM_T m = CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -298,30 +363,16 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     const V inv_s = v_set1((CSM_T)(1.0 / (1.0 + t)));
     const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
     const V unit = v_set1((CSM_T)(scale * (double)inv_t));
-    for (int64_t j = 0; j < n; j += VN) {
-        int kk = n - j < VN ? (int)(n - j) : VN;
-        V x0, q0, g0, w0 = allw;
-        if (kk == VN) {
-            x0 = v_load(xr + j);
-            q0 = v_load(qr + j);
-            g0 = v_load(gr + j);
-            if (has_w) w0 = v_load(w + j);
-        } else {
-            x0 = v_load_tail(xr + j, kk, ninf);
-            q0 = v_load_tail(qr + j, kk, v_zero());
-            g0 = v_load_tail(gr + j, kk, v_zero());
-            if (has_w) w0 = v_load_tail(w + j, kk, v_zero());
-        }
-        V av = v_fmadd(vcq, q0, vc0);
-        if (has_w) av = v_mul(av, w0);
-        /* p_j sum(a) - a_j; for the maximal entries p_j = 1 / s and the
-         * difference is ((sum(a) - a_j) - a_j t) / s */
-        V at_max = v_mul(v_fnmadd(av, tt, v_sub(sa, av)), inv_s);
-        V other = v_sub(v_mul(v_mul(g0, inv_s), sa), av);
-        V g = v_mul(v_blend(v_eq(x0, vm), other, at_max), unit);
-        if (kk == VN) v_store(gr + j, g);
-        else v_store_tail(gr + j, kk, g);
-    }
+    if (has_w)
+        SIMDL_ROW_OUT(gr, n, stream,
+                      CSM_FN(simdl_xp_grad)(SIMDL_LD(xr, ninf), SIMDL_LD(qr, v_zero()),
+                                            SIMDL_LD(gr, v_zero()), SIMDL_LD(w, v_zero()), vm,
+                                            vcq, vc0, inv_s, tt, sa, unit, 1));
+    else
+        SIMDL_ROW_OUT(gr, n, stream,
+                      CSM_FN(simdl_xp_grad)(SIMDL_LD(xr, ninf), SIMDL_LD(qr, v_zero()),
+                                            SIMDL_LD(gr, v_zero()), allw, vm, vcq, vc0, inv_s,
+                                            tt, sa, unit, 0));
 }
 
 static void CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs,
@@ -331,12 +382,14 @@ static void CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T 
 {
     CSM_T c_q = (CSM_T)(1.0 - e), c_0 = (CSM_T)(e / (double)cols);
     CSM_T inv_t = (CSM_T)inv_temperature;
+    const int stream = csm_stream_hint;
     int mode = (w != NULL) | ((grad != NULL) << 1);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
 #define CSM_XP(W, G) \
-    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, W, G)
+    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, stream, \
+                                W, G)
         switch (mode) {
         case 0: CSM_XP(0, 0); break;
         case 1: CSM_XP(1, 0); break;
@@ -345,6 +398,7 @@ static void CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T 
         }
 #undef CSM_XP
     }
+    CSM_FN(simdl_stream_end)(stream);
 }
 
 /* ---- backward passes ------------------------------------------------------ */
@@ -397,38 +451,30 @@ static void CSM_FN(simd_softmax_backward_rows)(const CSM_T *g, int64_t gs, const
                                                int64_t ys, CSM_T *out, int64_t os,
                                                int64_t rows, int64_t cols)
 {
+    const int stream = csm_stream_hint;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *gr = g + r * gs, *yr = y + r * ys;
         CSM_T *o = out + r * os;
         const V d = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, yr, cols));
-        int64_t j = 0;
-        for (; j + VN <= cols; j += VN)
-            v_store(o + j, v_mul(v_load(yr + j), v_sub(v_load(gr + j), d)));
-        if (j < cols) {
-            int kk = (int)(cols - j);
-            v_store_tail(o + j, kk, v_mul(v_load_tail(yr + j, kk, v_zero()),
-                                          v_sub(v_load_tail(gr + j, kk, v_zero()), d)));
-        }
+        SIMDL_ROW_OUT(o, cols, stream,
+                      v_mul(SIMDL_LD(yr, v_zero()), v_sub(SIMDL_LD(gr, v_zero()), d)));
     }
+    CSM_FN(simdl_stream_end)(stream);
 }
 
 static void CSM_FN(simd_log_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
                                                    int64_t ys, CSM_T *out, int64_t os,
                                                    int64_t rows, int64_t cols)
 {
+    const int stream = csm_stream_hint;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *gr = g + r * gs, *yr = y + r * ys;
         CSM_T *o = out + r * os;
         const V total = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, NULL, cols));
-        int64_t j = 0;
-        for (; j + VN <= cols; j += VN)
-            v_store(o + j, v_fnmadd(v_exp(v_load(yr + j)), total, v_load(gr + j)));
-        if (j < cols) {
-            int kk = (int)(cols - j);
-            V e = v_exp(v_load_tail(yr + j, kk, v_zero()));
-            v_store_tail(o + j, kk, v_fnmadd(e, total, v_load_tail(gr + j, kk, v_zero())));
-        }
+        SIMDL_ROW_OUT(o, cols, stream,
+                      v_fnmadd(v_exp(SIMDL_LD(yr, v_zero())), total, SIMDL_LD(gr, v_zero())));
     }
+    CSM_FN(simdl_stream_end)(stream);
 }
 
 /* ---- sigmoid family and binary cross-entropy with logits ---------------- */
@@ -446,39 +492,41 @@ static inline V CSM_FN(simdl_abs)(V v)
     return v_max(v, v_sub(v_zero(), v)); /* NaN stays NaN (v_max returns its 2nd operand) */
 }
 
+static inline V CSM_FN(simdl_sigmoid_v)(V v)
+{
+    return CSM_FN(simdl_sigmoid)(v, v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v))));
+}
+
 static void CSM_FN(simd_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                       int64_t rows, int64_t cols)
 {
+    const int stream = csm_stream_hint;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *yr = y + r * ys;
-        for (int64_t j = 0; j < cols; j += VN) {
-            int kk = cols - j < VN ? (int)(cols - j) : VN;
-            V v = kk == VN ? v_load(xr + j) : v_load_tail(xr + j, kk, v_zero());
-            V s = CSM_FN(simdl_sigmoid)(v, v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v))));
-            if (kk == VN) v_store(yr + j, s);
-            else v_store_tail(yr + j, kk, s);
-        }
+        SIMDL_ROW_OUT(yr, cols, stream, CSM_FN(simdl_sigmoid_v)(SIMDL_LD(xr, v_zero())));
     }
+    CSM_FN(simdl_stream_end)(stream);
 }
 
 /* log sigmoid(v) = min(v, 0) - log1p(exp(-|v|)) */
+static inline V CSM_FN(simdl_log_sigmoid_v)(V v)
+{
+    V ex = v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v)));
+    V neg = v_blend(v_gt(v_zero(), v), v_zero(), v); /* v < 0: v; else 0 (NaN: below) */
+    return v_sub(neg, CSM_FN(simd_log1p)(ex));
+}
+
 static void CSM_FN(simd_log_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                           int64_t rows, int64_t cols)
 {
+    const int stream = csm_stream_hint;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *yr = y + r * ys;
-        for (int64_t j = 0; j < cols; j += VN) {
-            int kk = cols - j < VN ? (int)(cols - j) : VN;
-            V v = kk == VN ? v_load(xr + j) : v_load_tail(xr + j, kk, v_zero());
-            V ex = v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v)));
-            V neg = v_blend(v_gt(v_zero(), v), v_zero(), v); /* v < 0: v; else 0 (NaN: below) */
-            V out = v_sub(neg, CSM_FN(simd_log1p)(ex));
-            if (kk == VN) v_store(yr + j, out);
-            else v_store_tail(yr + j, kk, out);
-        }
+        SIMDL_ROW_OUT(yr, cols, stream, CSM_FN(simdl_log_sigmoid_v)(SIMDL_LD(xr, v_zero())));
     }
+    CSM_FN(simdl_stream_end)(stream);
 }
 
 /* One vector of binary cross-entropy: the losses (returned) and, with

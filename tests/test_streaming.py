@@ -1,0 +1,52 @@
+"""Large outputs are written with non-temporal stores (src_c/csoftmax_internal.h,
+CSM_STREAM_MIN_BYTES = 8 MiB): the results must be bitwise those of the same
+rows computed in calls below the threshold (regular stores), on every ISA, for
+row lengths that leave each row's start misaligned (the masked head before the
+first vector-aligned address) and a masked tail."""
+import numpy as np
+import pytest
+
+import csoftmax
+
+STREAM_MIN_BYTES = 8 << 20
+
+
+def _calls(rng, rows, cols, dtype):
+    x = (rng.standard_normal((rows, cols)) * 3).astype(dtype)
+    g = rng.standard_normal((rows, cols)).astype(dtype)
+    y = rng.random((rows, cols)).astype(dtype)
+    q = y / y.sum(axis=1, keepdims=True)
+    t = rng.integers(0, cols, rows)
+    t[::5] = -100
+    w = rng.uniform(0.1, 2.0, cols).astype(dtype)
+    sm, lsm = csoftmax.softmax(x), csoftmax.log_softmax(x)
+    return {
+        "softmax_backward": lambda s: csoftmax.softmax_backward(g[s], sm[s]),
+        "log_softmax_backward": lambda s: csoftmax.log_softmax_backward(g[s], lsm[s]),
+        "sigmoid": lambda s: csoftmax.sigmoid(x[s]),
+        "log_sigmoid": lambda s: csoftmax.log_sigmoid(x[s]),
+        "xent_options": lambda s: csoftmax.cross_entropy_with_grad(
+            x[s], t[s], weight=w, label_smoothing=0.1, temperature=1.3, reduction="none")[1],
+        "xent_weight": lambda s: csoftmax.cross_entropy_with_grad(
+            x[s], t[s], weight=w, reduction="none")[1],
+        "xent_prob": lambda s: csoftmax.cross_entropy_with_grad(
+            x[s], q[s], weight=w, reduction="none")[1],
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_streamed_output_equals_regular_stores(isa, rng, dtype):
+    cols = 1001  # rows start at every alignment
+    rows = STREAM_MIN_BYTES // (cols * np.dtype(dtype).itemsize) + 7
+    assert rows * cols * np.dtype(dtype).itemsize >= STREAM_MIN_BYTES
+    previous = csoftmax.get_num_threads()
+    csoftmax.set_num_threads(1)
+    try:
+        for name, f in _calls(rng, rows, cols, dtype).items():
+            whole = f(slice(None))
+            parts = np.concatenate([f(slice(r, r + rows // 4 + 1))
+                                    for r in range(0, rows, rows // 4 + 1)])
+            assert np.array_equal(whole, parts), name
+            assert np.isfinite(whole).all(), name
+    finally:
+        csoftmax.set_num_threads(previous)
