@@ -110,43 +110,30 @@ static inline void CSM_FN(simdl_stream_end)(int stream)
 
 /* ---- cross-entropy, class targets ---------------------------------------- */
 
-/* Accumulators of one row pass: exponentials below the maximum (h, l, lanes
- * biased to 1), count of maximal entries (k), sum of w_j z_j (zh, zl). */
-typedef struct {
-    V h, l, k, zh, zl;
-} CSM_FN(simdl_acc);
-
-static inline void CSM_FN(simdl_acc_init)(CSM_FN(simdl_acc) *a)
-{
-    a->h = v_set1((CSM_T)1);
-    a->l = v_zero();
-    a->k = v_zero();
-    a->zh = v_zero();
-    a->zl = v_zero();
-}
-
 /* One vector of a class-target row: x0 (masked-off lanes -inf), tm the lanes
- * in the row (used only with smoothing), w0 the class weights. */
+ * in the row (used only with smoothing), w0 the class weights. Accumulators:
+ * exponentials below the maximum (h, l: lanes biased to 1), count of the
+ * maximal entries (k), sum of w_j z_j (zh, zl). */
 static inline __attribute__((always_inline)) void
-CSM_FN(simdl_xc_step)(CSM_FN(simdl_acc) *a, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g,
-                      int k, const int has_w, const int has_smooth, const int has_grad,
-                      const int tail)
+CSM_FN(simdl_xc_step)(V *h, V *l, V *k, V *zh, V *zl, V x0, V w0, VM tm, V vm, V vinv_t,
+                      CSM_T *g, int kk, const int has_w, const int has_smooth,
+                      const int has_grad, const int tail)
 {
     const V zero = v_zero();
     V z = v_mul(v_sub(x0, vm), vinv_t);
     V ex = v_exp_nonpos(z);
     VM q = v_eq(x0, vm);
     if (has_grad) {
-        if (tail) v_store_tail(g, k, ex);
+        if (tail) v_store_tail(g, kk, ex);
         else v_store(g, ex);
     }
-    CSM_FN(simd_lane_add)(&a->h, &a->l, v_blend(q, ex, zero));
-    a->k = v_mask_add(a->k, q, v_set1((CSM_T)1));
+    CSM_FN(simd_lane_add)(h, l, v_blend(q, ex, zero));
+    *k = v_mask_add(*k, q, v_set1((CSM_T)1));
     if (has_smooth) {
         V wz = z;
         if (has_w) wz = v_blend(v_eq(w0, zero), v_mul(w0, z), zero);
         if (tail) wz = v_blend(tm, zero, wz);
-        CSM_FN(simdl_add_any)(&a->zh, &a->zl, wz);
+        CSM_FN(simdl_add_any)(zh, zl, wz);
     }
 }
 
@@ -168,39 +155,35 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     double s_e = 0.0, c_e = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        CSM_FN(simdl_acc) a0, a1;
-        CSM_FN(simdl_acc_init)(&a0);
-        CSM_FN(simdl_acc_init)(&a1);
+        V h0 = v_set1((CSM_T)1), l0 = v_zero(), k0 = v_zero(), zh0 = v_zero(), zl0 = v_zero();
+        V h1 = v_set1((CSM_T)1), l1 = v_zero(), k1 = v_zero(), zh1 = v_zero(), zl1 = v_zero();
+#define CSM_XC_STEP(ACC, X, W, TM, J, KK, TAIL)                                             \
+    CSM_FN(simdl_xc_step)(&h##ACC, &l##ACC, &k##ACC, &zh##ACC, &zl##ACC, X, W, TM, vm, vinv_t, \
+                          has_grad ? gr + (J) : NULL, KK, has_w, has_smooth, has_grad, TAIL)
         int64_t j = b;
         for (; j + 2 * VN <= end; j += 2 * VN) {
             V w0 = has_w ? v_load(w + j) : allw, w1 = has_w ? v_load(w + j + VN) : allw;
-            CSM_FN(simdl_xc_step)(&a0, v_load(xr + j), w0, all, vm, vinv_t,
-                                  has_grad ? gr + j : NULL, VN, has_w, has_smooth, has_grad, 0);
-            CSM_FN(simdl_xc_step)(&a1, v_load(xr + j + VN), w1, all, vm, vinv_t,
-                                  has_grad ? gr + j + VN : NULL, VN, has_w, has_smooth,
-                                  has_grad, 0);
+            CSM_XC_STEP(0, v_load(xr + j), w0, all, j, VN, 0);
+            CSM_XC_STEP(1, v_load(xr + j + VN), w1, all, j + VN, VN, 0);
         }
         for (; j < end; j += VN) {
             int kk = end - j < VN ? (int)(end - j) : VN;
             if (kk == VN) {
                 V w0 = has_w ? v_load(w + j) : allw;
-                CSM_FN(simdl_xc_step)(&a0, v_load(xr + j), w0, all, vm, vinv_t,
-                                      has_grad ? gr + j : NULL, VN, has_w, has_smooth,
-                                      has_grad, 0);
+                CSM_XC_STEP(0, v_load(xr + j), w0, all, j, VN, 0);
             } else {
                 V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
-                CSM_FN(simdl_xc_step)(&a1, v_load_tail(xr + j, kk, ninf), w0,
-                                      CSM_FN(simdl_tail_mask)(kk), vm, vinv_t,
-                                      has_grad ? gr + j : NULL, kk, has_w, has_smooth,
-                                      has_grad, 1);
+                CSM_XC_STEP(1, v_load_tail(xr + j, kk, ninf), w0, CSM_FN(simdl_tail_mask)(kk), j,
+                            kk, 1);
             }
         }
-        CSM_FN(simd_lanes_flush)(&s_e, &c_e, a0.h, a0.l);
-        CSM_FN(simd_lanes_flush)(&s_e, &c_e, a1.h, a1.l);
-        cnt += v_hsum(v_add(a0.k, a1.k));
+#undef CSM_XC_STEP
+        CSM_FN(simd_lanes_flush)(&s_e, &c_e, h0, l0);
+        CSM_FN(simd_lanes_flush)(&s_e, &c_e, h1, l1);
+        cnt += v_hsum(v_add(k0, k1));
         if (has_smooth) {
-            CSM_FN(simdl_flush0)(&s_z, &c_z, a0.zh, a0.zl);
-            CSM_FN(simdl_flush0)(&s_z, &c_z, a1.zh, a1.zl);
+            CSM_FN(simdl_flush0)(&s_z, &c_z, zh0, zl0);
+            CSM_FN(simdl_flush0)(&s_z, &c_z, zh1, zl1);
         }
     }
     double sum = CSM_FN(simdl_total)(s_e, c_e), wz = CSM_FN(simdl_total)(s_z, c_z);
@@ -230,7 +213,7 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
 }
 
-static void CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target,
+static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target,
                                          const CSM_T *w, int64_t ignore_index, double e,
                                          double inv_temperature, CSM_T *loss, CSM_T *grad,
                                          int64_t gs, int64_t rows, int64_t cols, double scale)
@@ -375,7 +358,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                                             tt, sa, unit, 0));
 }
 
-static void CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs,
+static __attribute__((flatten)) void CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs,
                                         const CSM_T *w, double e, double inv_temperature,
                                         CSM_T *loss, CSM_T *grad, int64_t gs, int64_t rows,
                                         int64_t cols, double scale)
@@ -447,7 +430,7 @@ static inline double CSM_FN(simdl_dot)(const CSM_T *a, const CSM_T *b, int64_t n
     return CSM_FN(simdl_total)(s, c);
 }
 
-static void CSM_FN(simd_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
+static __attribute__((flatten)) void CSM_FN(simd_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
                                                int64_t ys, CSM_T *out, int64_t os,
                                                int64_t rows, int64_t cols)
 {
@@ -462,7 +445,7 @@ static void CSM_FN(simd_softmax_backward_rows)(const CSM_T *g, int64_t gs, const
     CSM_FN(simdl_stream_end)(stream);
 }
 
-static void CSM_FN(simd_log_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
+static __attribute__((flatten)) void CSM_FN(simd_log_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
                                                    int64_t ys, CSM_T *out, int64_t os,
                                                    int64_t rows, int64_t cols)
 {
@@ -497,7 +480,7 @@ static inline V CSM_FN(simdl_sigmoid_v)(V v)
     return CSM_FN(simdl_sigmoid)(v, v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v))));
 }
 
-static void CSM_FN(simd_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
+static __attribute__((flatten)) void CSM_FN(simd_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                       int64_t rows, int64_t cols)
 {
     const int stream = csm_stream_hint;
@@ -517,7 +500,7 @@ static inline V CSM_FN(simdl_log_sigmoid_v)(V v)
     return v_sub(neg, CSM_FN(simd_log1p)(ex));
 }
 
-static void CSM_FN(simd_log_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
+static __attribute__((flatten)) void CSM_FN(simd_log_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                           int64_t rows, int64_t cols)
 {
     const int stream = csm_stream_hint;
@@ -599,7 +582,7 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
         *row_loss = has_loss ? CSM_FN(simdl_dot)(lr, NULL, n) : CSM_FN(simdl_total)(s, c);
 }
 
-static void CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys,
+static __attribute__((flatten)) void CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys,
                                   const CSM_T *w, int64_t ws, int64_t w_step, const CSM_T *p,
                                   int64_t ps, int64_t p_step, CSM_T *loss, int64_t ls,
                                   double *row_loss, CSM_T *grad, int64_t gs, int64_t rows,
