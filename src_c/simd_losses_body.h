@@ -140,7 +140,7 @@ CSM_FN(simdl_xc_step)(V *h, V *l, V *k, V *zh, V *zl, V x0, V w0, VM tm, V vm, V
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
                              double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                             double scale, int stream, const int has_w, const int has_smooth,
+                             double scale, const int has_w, const int has_smooth,
                              const int has_grad)
 {
     CSM_T m = CSM_FN(simd_row_max)(xr, n);
@@ -204,12 +204,12 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     const V factor = v_set1((CSM_T)(unit * a / s));
     const V sub = v_set1((CSM_T)(unit * share));
     if (!has_smooth)
-        SIMDL_ROW_OUT(gr, n, stream, v_mul(SIMDL_LD(gr, v_zero()), factor));
+        SIMDL_ROW_OUT(gr, n, 0, v_mul(SIMDL_LD(gr, v_zero()), factor));
     else if (has_w)
-        SIMDL_ROW_OUT(gr, n, stream,
+        SIMDL_ROW_OUT(gr, n, 0,
                       v_fnmadd(sub, SIMDL_LD(w, v_zero()), v_mul(SIMDL_LD(gr, v_zero()), factor)));
     else
-        SIMDL_ROW_OUT(gr, n, stream, v_sub(v_mul(SIMDL_LD(gr, v_zero()), factor), sub));
+        SIMDL_ROW_OUT(gr, n, 0, v_sub(v_mul(SIMDL_LD(gr, v_zero()), factor), sub));
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
 }
 
@@ -225,7 +225,6 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x
         w_sum = (double)(CSM_T)CSM_FN(simdl_total)(acc, comp);
     }
     CSM_T inv_t = (CSM_T)inv_temperature;
-    const int stream = csm_stream_hint;
     int mode = (w != NULL) | ((e != 0.0) << 1) | ((grad != NULL) << 2);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
@@ -237,8 +236,7 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x
             continue;
         }
 #define CSM_XC(W, S, G) \
-    CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, stream, \
-                                 W, S, G)
+    CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, W, S, G)
         switch (mode) {
         case 0: CSM_XC(0, 0, 0); break;
         case 1: CSM_XC(1, 0, 0); break;
@@ -251,7 +249,6 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x
         }
 #undef CSM_XC
     }
-    CSM_FN(simdl_stream_end)(stream);
 }
 
 /* ---- cross-entropy, probability targets ----------------------------------- */
@@ -301,7 +298,7 @@ CSM_FN(simdl_xp_grad)(V x0, V q0, V g0, V w0, V vm, V vcq, V vc0, V inv_s, V tt,
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T c_q,
                             CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                            double scale, int stream, const int has_w, const int has_grad)
+                            double scale, const int has_w, const int has_grad)
 {
     CSM_T m = CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -347,12 +344,12 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
     const V unit = v_set1((CSM_T)(scale * (double)inv_t));
     if (has_w)
-        SIMDL_ROW_OUT(gr, n, stream,
+        SIMDL_ROW_OUT(gr, n, 0,
                       CSM_FN(simdl_xp_grad)(SIMDL_LD(xr, ninf), SIMDL_LD(qr, v_zero()),
                                             SIMDL_LD(gr, v_zero()), SIMDL_LD(w, v_zero()), vm,
                                             vcq, vc0, inv_s, tt, sa, unit, 1));
     else
-        SIMDL_ROW_OUT(gr, n, stream,
+        SIMDL_ROW_OUT(gr, n, 0,
                       CSM_FN(simdl_xp_grad)(SIMDL_LD(xr, ninf), SIMDL_LD(qr, v_zero()),
                                             SIMDL_LD(gr, v_zero()), allw, vm, vcq, vc0, inv_s,
                                             tt, sa, unit, 0));
@@ -365,14 +362,12 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_prob_rows)(const CSM_T *x,
 {
     CSM_T c_q = (CSM_T)(1.0 - e), c_0 = (CSM_T)(e / (double)cols);
     CSM_T inv_t = (CSM_T)inv_temperature;
-    const int stream = csm_stream_hint;
     int mode = (w != NULL) | ((grad != NULL) << 1);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
 #define CSM_XP(W, G) \
-    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, stream, \
-                                W, G)
+    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, W, G)
         switch (mode) {
         case 0: CSM_XP(0, 0); break;
         case 1: CSM_XP(1, 0); break;
@@ -381,7 +376,6 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_prob_rows)(const CSM_T *x,
         }
 #undef CSM_XP
     }
-    CSM_FN(simdl_stream_end)(stream);
 }
 
 /* ---- backward passes ------------------------------------------------------ */

@@ -2,7 +2,9 @@
 CSM_STREAM_MIN_BYTES = 8 MiB): the results must be bitwise those of the same
 rows computed in calls below the threshold (regular stores), on every ISA, for
 row lengths that leave each row's start misaligned (the masked head before the
-first vector-aligned address) and a masked tail."""
+first vector-aligned address) and a masked tail. (The cross-entropy gradients
+are written with regular stores, their rows sitting in cache from the
+exponential pass; they are checked here all the same.)"""
 import numpy as np
 import pytest
 
