@@ -11,7 +11,8 @@
  *              vector registers, so GCC turns the fixed-count inner loops into
  *              vector code without reassociating any floating-point sum.
  *
- * Numerics: every row is shifted by its maximum; sums of exponentials are
+ * Numerics: every row is shifted by its maximum, x - max taken exactly (see
+ * csm_exp_shifted); sums of exponentials are
  * accumulated in CSM_LANES lanes, each addition compensated (Fast2Sum, see
  * csm_lane_add), over blocks of CSM_BLOCK elements whose lanes are added in
  * double with Neumaier compensation, so accuracy neither decays with row
@@ -51,6 +52,19 @@ static inline void CSM_FN(csm_acc)(double *s, double *c, double b)
     *s = t;
 }
 
+/* exp(x - m) for the row maximum m, x - m taken exactly as d + lo (TwoSum)
+ * and exp(d + lo) = e + e lo to first order: the rounding of x - m (half an
+ * ulp of |x - m|, which is |x - m| / 2 ulps of the exponential) is not lost.
+ * lo is NaN only where e is 0 (x = -inf, or x - m overflowing) or NaN. */
+static inline CSM_T CSM_FN(csm_exp_shifted)(CSM_T x, CSM_T m)
+{
+    CSM_T d = x - m;
+    CSM_T b = d - x;
+    CSM_T lo = (x - (d - b)) - (m + b);
+    CSM_T e = CSM_EXP(d);
+    return lo == lo ? e + e * lo : e;
+}
+
 /* A term a in [0, 4] (or NaN) added to a lane that holds 4 + its partial
  * sum as hi + lo: since hi >= 4 >= a, Fast2Sum gives the exact rounding error
  * of hi + a, which lo collects. So every addition is compensated, whatever the
@@ -81,7 +95,7 @@ static inline void CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t n,
             CSM_T a[4];
             for (int i = 0; i < 4; i++) {
                 CSM_T v = x[j + i * CSM_LANES + k];
-                CSM_T e = CSM_EXP(v - m);
+                CSM_T e = CSM_FN(csm_exp_shifted)(v, m);
                 if (y != NULL) y[j + i * CSM_LANES + k] = e;
                 a[i] = (v == m) ? (CSM_T)0 : e;
                 cnt[k] += (v == m) ? (CSM_T)1 : (CSM_T)0;
@@ -92,7 +106,7 @@ static inline void CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t n,
         for (; j + CSM_LANES <= n; j += CSM_LANES)
             for (int k = 0; k < CSM_LANES; k++) {
                 CSM_T v = x[j + k];
-                CSM_T e = CSM_EXP(v - m);
+                CSM_T e = CSM_FN(csm_exp_shifted)(v, m);
                 y[j + k] = e;
                 CSM_FN(csm_lane_add)(&hi[k], &lo[k], (v == m) ? (CSM_T)0 : e);
                 cnt[k] += (v == m) ? (CSM_T)1 : (CSM_T)0;
@@ -101,14 +115,14 @@ static inline void CSM_FN(csm_block_expsum)(const CSM_T *x, CSM_T *y, int64_t n,
         for (; j + CSM_LANES <= n; j += CSM_LANES)
             for (int k = 0; k < CSM_LANES; k++) {
                 CSM_T v = x[j + k];
-                CSM_T e = CSM_EXP(v - m);
+                CSM_T e = CSM_FN(csm_exp_shifted)(v, m);
                 CSM_FN(csm_lane_add)(&hi[k], &lo[k], (v == m) ? (CSM_T)0 : e);
                 cnt[k] += (v == m) ? (CSM_T)1 : (CSM_T)0;
             }
     }
     for (int k = 0; j < n; j++, k++) {
         CSM_T v = x[j];
-        CSM_T e = CSM_EXP(v - m);
+        CSM_T e = CSM_FN(csm_exp_shifted)(v, m);
         if (y != NULL) y[j] = e;
         CSM_FN(csm_lane_add)(&hi[k], &lo[k], (v == m) ? (CSM_T)0 : e);
         cnt[k] += (v == m) ? (CSM_T)1 : (CSM_T)0;

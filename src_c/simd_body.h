@@ -15,7 +15,10 @@
  * many terms round alike; log-domain results use log1p of the sum of the terms other
  * than the maximum; divisions by the sum are a reciprocal multiply corrected
  * by one fused Newton step (q + (e - q s) r), which rounds like a division in
- * all but rare ties.
+ * all but rare ties. Tiny-row softmax takes x - max exactly (simd_diff) and
+ * folds the rounding error of x - max into that division: its worst error is
+ * then under half that of NumPy's and PyTorch's, which round x - max
+ * (benchmarks/accuracy.py).
  */
 #ifndef CSM_FN
 #define CSM_CAT3_(a, b, c) a##_##b##_##c
@@ -416,6 +419,21 @@ static inline V CSM_FN(simd_tiny_sum_minus_one)(const V *xv, V m, int64_t cols, 
     return v_add(t, v_sub(cnt, one));
 }
 
+/* x - m as d + *lo exactly (TwoSum), for the exponentials of tiny rows: the
+ * rounding of x - m, up to half an ulp of |x - m|, would otherwise be an
+ * error of |x - m| / 2 ulps in exp(x - m) (NumPy's and PyTorch's largest
+ * error in softmax). A NaN *lo (x = -inf, or x - m overflowing to -inf, where
+ * exp gives 0) becomes a finite value: v_max returns its second operand when
+ * the first is NaN (x86 max). */
+static inline V CSM_FN(simd_diff)(V x, V m, V *lo)
+{
+    V d = v_sub(x, m);
+    V b = v_sub(d, x);
+    V e = v_sub(v_sub(x, v_sub(d, b)), v_add(m, b));
+    *lo = v_max(e, v_set1((CSM_T)-1e30));
+    return d;
+}
+
 /* NaN in lanes whose maximum is +-inf (softmax's NaN rows), v elsewhere. */
 static inline V CSM_FN(simd_nan_if_inf)(V m, V v)
 {
@@ -436,14 +454,23 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         for (int64_t r = 0; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
             V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
-            V s = v_zero();
+            /* exp(d + lo) = e (1 + lo) to first order: e lo joins the
+             * division's residual. The sum compensated as the wide rows'
+             * (lanes biased to 1, Fast2Sum): a plain sum's rounding, up to
+             * several ulps of 1 when one term dominates, is an error of
+             * 1 - y for the largest y (softmax_backward's cancellation). */
+            const V one = v_set1((CSM_T)1);
+            V hi = one, lo = v_zero();
             for (int64_t c = 0; c < cols; c++) {
-                ev[c] = v_exp_nonpos(v_sub(xv[c], m));
-                s = v_add(s, ev[c]);
+                ev[c] = v_exp_nonpos(CSM_FN(simd_diff)(xv[c], m, &xv[c]));
+                CSM_FN(simd_lane_add)(&hi, &lo, ev[c]);
             }
-            s = CSM_FN(simd_nan_if_inf)(m, s);
-            V rcp = v_div(v_set1((CSM_T)1), s);
-            for (int64_t c = 0; c < cols; c++) ev[c] = CSM_FN(simd_div)(ev[c], s, rcp);
+            V s = CSM_FN(simd_nan_if_inf)(m, v_add(v_sub(hi, one), lo));
+            V rcp = v_div(one, s);
+            for (int64_t c = 0; c < cols; c++) {
+                V q = v_mul(ev[c], rcp);
+                ev[c] = v_fmadd(v_fmadd(ev[c], xv[c], v_fnmadd(q, s, ev[c])), rcp, q);
+            }
             CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, ev);
         }
         return;
