@@ -74,13 +74,13 @@ static inline void CSM_FN(simd_lane_add)(V *hi, V *lo, V a)
     *hi = t;
 }
 
-/* (s, c) += the lanes' sums: each hi - 1 is exact (hi >= 1) and added with
- * Neumaier compensation, each lo (at most CSM_BLOCK / VN rounding errors,
- * tiny) goes to the compensation. */
-static inline void CSM_FN(simd_lanes_flush)(double *s, double *c, V hi, V lo)
+/* (s, c) += the lanes' sums, lanes biased to `bias`: each hi - bias is exact
+ * (hi >= bias, a power of two) and added with Neumaier compensation, each lo
+ * (at most CSM_BLOCK / VN rounding errors, tiny) goes to the compensation. */
+static inline void CSM_FN(simd_lanes_flush_biased)(double *s, double *c, V hi, V lo, CSM_T bias)
 {
     CSM_T h[VN], l[VN];
-    v_store(h, v_sub(hi, v_set1((CSM_T)1)));
+    v_store(h, v_sub(hi, v_set1(bias)));
     v_store(l, lo);
     for (int k = 0; k < VN; k++) {
         CSM_FN(simd_acc)(s, c, (double)h[k]);
@@ -88,27 +88,47 @@ static inline void CSM_FN(simd_lanes_flush)(double *s, double *c, V hi, V lo)
     }
 }
 
+/* (s, c) += the lanes' sums, lanes biased to 1 (simd_lane_add). */
+static inline void CSM_FN(simd_lanes_flush)(double *s, double *c, V hi, V lo)
+{
+    CSM_FN(simd_lanes_flush_biased)(s, c, hi, lo, (CSM_T)1);
+}
+
+/* Four vectors of terms in [0, 1] added pairwise (a sum in [0, 4]) and then,
+ * compensated, into lanes biased to 4 (simd_lane_add's Fast2Sum holds since
+ * hi >= 4 >= the sum): one compensated addition per four vectors, as the
+ * portable kernels do. The pairwise additions' rounding errors, at most
+ * 2^-p times the four terms' sum each, are left: a relative error of the
+ * row sum below 2^-p, however long the row. */
+static inline void CSM_FN(simd_lane_add4)(V *hi, V *lo, V a, V b, V c, V d)
+{
+    CSM_FN(simd_lane_add)(hi, lo, v_add(v_add(a, b), v_add(c, d)));
+}
+
 /* sum(exp(x - m)) over the row, the exponentials stored in y. */
 static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m)
 {
-    const V vm = v_set1(m), one = v_set1((CSM_T)1);
+    const V vm = v_set1(m), four = v_set1((CSM_T)4);
     double s = 0.0, c = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        V h0 = one, h1 = one, l0 = v_zero(), l1 = v_zero();
+        V h0 = four, h1 = four, l0 = v_zero(), l1 = v_zero();
         int64_t j = b;
-        for (; j + 2 * VN <= end; j += 2 * VN) {
+        for (; j + 4 * VN <= end; j += 4 * VN) {
             V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
             V e1 = v_exp_nonpos(v_sub(v_load(x + j + VN), vm));
+            V e2 = v_exp_nonpos(v_sub(v_load(x + j + 2 * VN), vm));
+            V e3 = v_exp_nonpos(v_sub(v_load(x + j + 3 * VN), vm));
             v_store(y + j, e0);
             v_store(y + j + VN, e1);
-            CSM_FN(simd_lane_add)(&h0, &l0, e0);
-            CSM_FN(simd_lane_add)(&h1, &l1, e1);
+            v_store(y + j + 2 * VN, e2);
+            v_store(y + j + 3 * VN, e3);
+            CSM_FN(simd_lane_add4)(&h0, &l0, e0, e1, e2, e3);
         }
         for (; j + VN <= end; j += VN) {
             V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
             v_store(y + j, e0);
-            CSM_FN(simd_lane_add)(&h0, &l0, e0);
+            CSM_FN(simd_lane_add)(&h1, &l1, e0);
         }
         if (j < end) {
             int k = (int)(end - j);
@@ -116,8 +136,8 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
             v_store_tail(y + j, k, e0);
             CSM_FN(simd_lane_add)(&h1, &l1, e0);  /* masked-off lanes are exp(-inf) = 0 */
         }
-        CSM_FN(simd_lanes_flush)(&s, &c, h0, l0);
-        CSM_FN(simd_lanes_flush)(&s, &c, h1, l1);
+        CSM_FN(simd_lanes_flush_biased)(&s, &c, h0, l0, (CSM_T)4);
+        CSM_FN(simd_lanes_flush_biased)(&s, &c, h1, l1, (CSM_T)4);
     }
     return s + c;
 }
@@ -127,24 +147,30 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
  * not NULL the exponentials are stored there. */
 static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m)
 {
-    const V vm = v_set1(m), one = v_set1((CSM_T)1), zero = v_zero();
+    const V vm = v_set1(m), one = v_set1((CSM_T)1), four = v_set1((CSM_T)4), zero = v_zero();
     double s = 0.0, c = 0.0, count = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        V h0 = one, h1 = one, l0 = zero, l1 = zero, k0 = zero, k1 = zero;
+        V h0 = four, h1 = four, l0 = zero, l1 = zero, k0 = zero, k1 = zero;
         int64_t j = b;
-        for (; j + 2 * VN <= end; j += 2 * VN) {
+        for (; j + 4 * VN <= end; j += 4 * VN) {
             V x0 = v_load(x + j), x1 = v_load(x + j + VN);
+            V x2 = v_load(x + j + 2 * VN), x3 = v_load(x + j + 3 * VN);
             V e0 = v_exp_nonpos(v_sub(x0, vm)), e1 = v_exp_nonpos(v_sub(x1, vm));
-            VM q0 = v_eq(x0, vm), q1 = v_eq(x1, vm);
+            V e2 = v_exp_nonpos(v_sub(x2, vm)), e3 = v_exp_nonpos(v_sub(x3, vm));
+            VM q0 = v_eq(x0, vm), q1 = v_eq(x1, vm), q2 = v_eq(x2, vm), q3 = v_eq(x3, vm);
             if (y != NULL) {
                 v_store(y + j, e0);
                 v_store(y + j + VN, e1);
+                v_store(y + j + 2 * VN, e2);
+                v_store(y + j + 3 * VN, e3);
             }
-            CSM_FN(simd_lane_add)(&h0, &l0, v_blend(q0, e0, zero));
-            CSM_FN(simd_lane_add)(&h1, &l1, v_blend(q1, e1, zero));
+            CSM_FN(simd_lane_add4)(&h0, &l0, v_blend(q0, e0, zero), v_blend(q1, e1, zero),
+                                   v_blend(q2, e2, zero), v_blend(q3, e3, zero));
             k0 = v_mask_add(k0, q0, one);
             k1 = v_mask_add(k1, q1, one);
+            k0 = v_mask_add(k0, q2, one);
+            k1 = v_mask_add(k1, q3, one);
         }
         for (; j < end; j += VN) {
             int k = end - j < VN ? (int)(end - j) : VN;
@@ -152,11 +178,11 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
             V e0 = v_exp_nonpos(v_sub(x0, vm));
             VM q0 = v_eq(x0, vm);
             if (y != NULL) v_store_tail(y + j, k, e0);
-            CSM_FN(simd_lane_add)(&h0, &l0, v_blend(q0, e0, zero));
+            CSM_FN(simd_lane_add)(&h1, &l1, v_blend(q0, e0, zero));
             k0 = v_mask_add(k0, q0, one);
         }
-        CSM_FN(simd_lanes_flush)(&s, &c, h0, l0);
-        CSM_FN(simd_lanes_flush)(&s, &c, h1, l1);
+        CSM_FN(simd_lanes_flush_biased)(&s, &c, h0, l0, (CSM_T)4);
+        CSM_FN(simd_lanes_flush_biased)(&s, &c, h1, l1, (CSM_T)4);
         count += v_hsum(v_add(k0, k1));
     }
     return (s + c) + (count - 1.0);
