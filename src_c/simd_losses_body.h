@@ -471,7 +471,7 @@ static inline V CSM_FN(simdl_abs)(V v)
 
 static inline V CSM_FN(simdl_sigmoid_v)(V v)
 {
-    return CSM_FN(simdl_sigmoid)(v, v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v))));
+    return CSM_FN(simdl_sigmoid)(v, v_exp_nonpos(v_sub(v_zero(), CSM_FN(simdl_abs)(v))));
 }
 
 static __attribute__((flatten)) void CSM_FN(simd_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
@@ -489,7 +489,7 @@ static __attribute__((flatten)) void CSM_FN(simd_sigmoid_rows)(const CSM_T *x, i
 /* log sigmoid(v) = min(v, 0) - log1p(exp(-|v|)) */
 static inline V CSM_FN(simdl_log_sigmoid_v)(V v)
 {
-    V ex = v_exp(v_sub(v_zero(), CSM_FN(simdl_abs)(v)));
+    V ex = v_exp_nonpos(v_sub(v_zero(), CSM_FN(simdl_abs)(v)));
     V neg = v_blend(v_gt(v_zero(), v), v_zero(), v); /* v < 0: v; else 0 (NaN: below) */
     return v_sub(neg, CSM_FN(simd_log1p)(ex));
 }
@@ -506,15 +506,49 @@ static __attribute__((flatten)) void CSM_FN(simd_log_sigmoid_rows)(const CSM_T *
     CSM_FN(simdl_stream_end)(stream);
 }
 
+/* log1p(e) for e = exp(-|v|) in [0, 1] (or NaN) given rB = 1 / (2 + e):
+ * 2 atanh(s), s = e / (2 + e) <= 1/3, by its odd series, truncated below
+ * 2^-25 (float) or 2^-54 (double) relative. */
+static inline V CSM_FN(simdl_log1p_unit)(V e, V rB)
+{
+    V s = v_mul(e, rB);
+    V z = v_mul(s, s);
+#ifdef CSM_F32
+    V p = v_set1((CSM_T)(1.0 / 13));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 11)));
+#else
+    V p = v_set1((CSM_T)(1.0 / 31));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 29)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 27)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 25)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 23)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 21)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 19)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 17)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 15)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 13)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 11)));
+#endif
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 9)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 7)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 5)));
+    p = v_fmadd(p, z, v_set1((CSM_T)(1.0 / 3)));
+    V s2 = v_add(s, s);
+    return v_fmadd(v_mul(s2, z), p, s2);
+}
+
 /* One vector of binary cross-entropy: the losses (returned) and, with
- * has_grad, the gradient times w * scale into *g. */
+ * has_grad, the gradient times w * scale into *g. One division gives both
+ * 1 / (1 + e) (the sigmoid) and 1 / (2 + e) (the log1p): r = 1 / (A B). */
 static inline __attribute__((always_inline)) V
 CSM_FN(simdl_bce_step)(V v, V y, V w, V p, V vscale, V *g, const int has_grad)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
     V av = CSM_FN(simdl_abs)(v);
-    V ex = v_exp(v_sub(zero, av));
-    V sp = CSM_FN(simd_log1p)(ex);
+    V ex = v_exp_nonpos(v_sub(zero, av));
+    V A = v_add(one, ex), B = v_add(v_set1((CSM_T)2), ex);
+    V r = v_div(one, v_mul(A, B));
+    V sp = CSM_FN(simdl_log1p_unit)(ex, v_mul(A, r));
     V lw = v_fmadd(v_sub(p, one), y, one); /* 1 + (p - 1) y */
     V py = v_mul(p, y);
     VM pos = v_eq(v_max(v, zero), v);      /* v >= 0 (false for NaN) */
@@ -523,12 +557,31 @@ CSM_FN(simdl_bce_step)(V v, V y, V w, V p, V vscale, V *g, const int has_grad)
     V l = v_fmadd(lw, sp, v_blend(v_eq(c, zero), v_mul(c, av), zero));
     l = v_blend(v_eq(w, zero), v_mul(w, l), zero);
     if (has_grad) {
-        V sn = v_div(ex, v_add(one, ex));
+        V sn = v_mul(ex, v_mul(B, r));
         V gd = v_blend(pos, v_fmadd(lw, sn, v_sub(zero, py)), v_fnmadd(lw, sn, omy));
         *g = v_mul(v_mul(w, vscale), gd);
     }
     return l;
 }
+
+/* float32 loss sums: each vector's lanes widened to double and added there
+ * (exact conversions; no compensation needed within a block). */
+#if defined(CSM_F32) && VN == 8
+typedef __m256d CSM_FN(simdl_vd);
+#define SIMDL_VD_ZERO _mm256_setzero_pd
+#define SIMDL_VD_ADD_LO(acc, l) _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(l)))
+#define SIMDL_VD_ADD_HI(acc, l) _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)))
+#define SIMDL_VD_N 4
+#define SIMDL_VD_STORE _mm256_storeu_pd
+#elif defined(CSM_F32) && VN == 16
+typedef __m512d CSM_FN(simdl_vd);
+#define SIMDL_VD_ZERO _mm512_setzero_pd
+#define SIMDL_VD_ADD_LO(acc, l) _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(l)))
+#define SIMDL_VD_ADD_HI(acc, l) \
+    _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(l), 1))))
+#define SIMDL_VD_N 8
+#define SIMDL_VD_STORE _mm512_storeu_pd
+#endif
 
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const CSM_T *pr,
@@ -542,6 +595,9 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         V h = v_zero(), lo = v_zero();
+#ifdef SIMDL_VD_N
+        CSM_FN(simdl_vd) d0 = SIMDL_VD_ZERO(), d1 = SIMDL_VD_ZERO();
+#endif
         for (int64_t j = b; j < end; j += VN) {
             int kk = end - j < VN ? (int)(end - j) : VN;
             V v, y, w = w_all, p = p_all, g;
@@ -561,15 +617,31 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
             if (has_loss) {
                 if (kk == VN) v_store(lr + j, l);
                 else v_store_tail(lr + j, kk, l);
-            } else {
-                CSM_FN(simdl_add_any)(&h, &lo, l); /* tail lanes: w = 0, l = 0 */
+            } else { /* tail lanes: w = 0, l = 0 */
+#ifdef SIMDL_VD_N
+                d0 = SIMDL_VD_ADD_LO(d0, l);
+                d1 = SIMDL_VD_ADD_HI(d1, l);
+#else
+                CSM_FN(simdl_add_any)(&h, &lo, l);
+#endif
             }
             if (has_grad) {
                 if (kk == VN) v_store(gr + j, g);
                 else v_store_tail(gr + j, kk, g);
             }
         }
+#ifdef SIMDL_VD_N
+        if (!has_loss) {
+            double dd[2 * SIMDL_VD_N];
+            SIMDL_VD_STORE(dd, d0);
+            SIMDL_VD_STORE(dd + SIMDL_VD_N, d1);
+            for (int q = 0; q < 2 * SIMDL_VD_N; q++) CSM_FN(simd_acc)(&s, &c, dd[q]);
+        }
+        (void)h;
+        (void)lo;
+#else
         if (!has_loss) CSM_FN(simdl_flush0)(&s, &c, h, lo);
+#endif
     }
     /* with per-element losses stored, their sum is taken from them */
     if (row_loss != NULL)
@@ -616,3 +688,11 @@ static __attribute__((flatten)) void CSM_FN(simd_bce_rows)(const CSM_T *x, int64
 #undef CSM_B
     }
 }
+
+#ifdef SIMDL_VD_N
+#undef SIMDL_VD_ZERO
+#undef SIMDL_VD_ADD_LO
+#undef SIMDL_VD_ADD_HI
+#undef SIMDL_VD_N
+#undef SIMDL_VD_STORE
+#endif
