@@ -111,13 +111,13 @@ static inline void CSM_FN(simdl_stream_end)(int stream)
 /* ---- cross-entropy, class targets ---------------------------------------- */
 
 /* One vector of a class-target row: x0 (masked-off lanes -inf), tm the lanes
- * in the row (used only with smoothing), w0 the class weights. Accumulators:
- * exponentials below the maximum (h, l: lanes biased to 1), count of the
- * maximal entries (k), sum of w_j z_j (zh, zl). */
-static inline __attribute__((always_inline)) void
-CSM_FN(simdl_xc_step)(V *h, V *l, V *k, V *zh, V *zl, V x0, V w0, VM tm, V vm, V vinv_t,
-                      CSM_T *g, int kk, const int has_w, const int has_smooth,
-                      const int has_grad, const int tail)
+ * in the row (used only with smoothing), w0 the class weights. Returns the
+ * exponential below the maximum (0 at the maximal entries, counted in *k) and
+ * sets *wz to w_j z_j (with smoothing). */
+static inline __attribute__((always_inline)) V
+CSM_FN(simdl_xc_terms)(V *k, V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g, int kk,
+                       const int has_w, const int has_smooth, const int has_grad,
+                       const int tail)
 {
     const V zero = v_zero();
     V z = v_mul(v_sub(x0, vm), vinv_t);
@@ -127,14 +127,14 @@ CSM_FN(simdl_xc_step)(V *h, V *l, V *k, V *zh, V *zl, V x0, V w0, VM tm, V vm, V
         if (tail) v_store_tail(g, kk, ex);
         else v_store(g, ex);
     }
-    CSM_FN(simd_lane_add)(h, l, v_blend(q, ex, zero));
     *k = v_mask_add(*k, q, v_set1((CSM_T)1));
     if (has_smooth) {
-        V wz = z;
-        if (has_w) wz = v_blend(v_eq(w0, zero), v_mul(w0, z), zero);
-        if (tail) wz = v_blend(tm, zero, wz);
-        CSM_FN(simdl_add_any)(zh, zl, wz);
+        V t = z;
+        if (has_w) t = v_blend(v_eq(w0, zero), v_mul(w0, z), zero);
+        if (tail) t = v_blend(tm, zero, t);
+        *wz = t;
     }
+    return v_blend(q, ex, zero);
 }
 
 static inline __attribute__((always_inline)) void
@@ -155,36 +155,44 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     double s_e = 0.0, c_e = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        V h0 = v_set1((CSM_T)1), l0 = v_zero(), k0 = v_zero(), zh0 = v_zero(), zl0 = v_zero();
-        V h1 = v_set1((CSM_T)1), l1 = v_zero(), k1 = v_zero(), zh1 = v_zero(), zl1 = v_zero();
-#define CSM_XC_STEP(ACC, X, W, TM, J, KK, TAIL)                                             \
-    CSM_FN(simdl_xc_step)(&h##ACC, &l##ACC, &k##ACC, &zh##ACC, &zl##ACC, X, W, TM, vm, vinv_t, \
-                          has_grad ? gr + (J) : NULL, KK, has_w, has_smooth, has_grad, TAIL)
+        /* exponentials: four vectors added, then Fast2Sum into lanes biased
+         * to 4 (simd_lane_add4); w z terms likewise into TwoSum lanes */
+        V h = v_set1((CSM_T)4), l = v_zero(), kc = v_zero(), zh = v_zero(), zl = v_zero();
+        V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
+#define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                             \
+    CSM_FN(simdl_xc_terms)(&kc, &ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,  \
+                           has_w, has_smooth, has_grad, TAIL)
+#define CSM_W(J) (has_w ? v_load(w + (J)) : allw)
         int64_t j = b;
-        for (; j + 2 * VN <= end; j += 2 * VN) {
-            V w0 = has_w ? v_load(w + j) : allw, w1 = has_w ? v_load(w + j + VN) : allw;
-            CSM_XC_STEP(0, v_load(xr + j), w0, all, j, VN, 0);
-            CSM_XC_STEP(1, v_load(xr + j + VN), w1, all, j + VN, VN, 0);
+        for (; j + 4 * VN <= end; j += 4 * VN) {
+            V e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
+            V e1 = CSM_XC_TERMS(z1, v_load(xr + j + VN), CSM_W(j + VN), all, j + VN, VN, 0);
+            V e2 = CSM_XC_TERMS(z2, v_load(xr + j + 2 * VN), CSM_W(j + 2 * VN), all,
+                                j + 2 * VN, VN, 0);
+            V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
+                                j + 3 * VN, VN, 0);
+            CSM_FN(simd_lane_add4)(&h, &l, e0, e1, e2, e3);
+            if (has_smooth)
+                CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
         }
         for (; j < end; j += VN) {
             int kk = end - j < VN ? (int)(end - j) : VN;
+            V e0;
             if (kk == VN) {
-                V w0 = has_w ? v_load(w + j) : allw;
-                CSM_XC_STEP(0, v_load(xr + j), w0, all, j, VN, 0);
+                e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
             } else {
                 V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
-                CSM_XC_STEP(1, v_load_tail(xr + j, kk, ninf), w0, CSM_FN(simdl_tail_mask)(kk), j,
-                            kk, 1);
+                e0 = CSM_XC_TERMS(z0, v_load_tail(xr + j, kk, ninf), w0,
+                                  CSM_FN(simdl_tail_mask)(kk), j, kk, 1);
             }
+            CSM_FN(simd_lane_add)(&h, &l, e0);
+            if (has_smooth) CSM_FN(simdl_add_any)(&zh, &zl, z0);
         }
-#undef CSM_XC_STEP
-        CSM_FN(simd_lanes_flush)(&s_e, &c_e, h0, l0);
-        CSM_FN(simd_lanes_flush)(&s_e, &c_e, h1, l1);
-        cnt += v_hsum(v_add(k0, k1));
-        if (has_smooth) {
-            CSM_FN(simdl_flush0)(&s_z, &c_z, zh0, zl0);
-            CSM_FN(simdl_flush0)(&s_z, &c_z, zh1, zl1);
-        }
+#undef CSM_XC_TERMS
+#undef CSM_W
+        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
+        cnt += v_hsum(kc);
+        if (has_smooth) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     double sum = CSM_FN(simdl_total)(s_e, c_e), wz = CSM_FN(simdl_total)(s_z, c_z);
     double t = sum + (cnt - 1.0); /* row sum of exp(z - max z), minus one */
