@@ -261,32 +261,30 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x
 
 /* ---- cross-entropy, probability targets ----------------------------------- */
 
-/* Accumulators: exponentials (h, l, k as above), sum(a_j) (ah, al),
- * sum(a_j z_j) (zh, zl); a_j = (c_q q_j + c_0) w_j. */
-typedef struct {
-    V h, l, k, ah, al, zh, zl;
-} CSM_FN(simdl_pacc);
-
-static inline __attribute__((always_inline)) void
-CSM_FN(simdl_xp_step)(CSM_FN(simdl_pacc) *a, V x0, V q0, V w0, VM tm, V vm, V vinv_t, V vcq,
-                      V vc0, CSM_T *g, int k, const int has_w, const int has_grad,
-                      const int tail)
+/* One vector of a probability-target row: returns the exponential below the
+ * maximum (counted in *k at the maximal entries), sets *a to
+ * a_j = (c_q q_j + c_0) w_j (0 in masked-off lanes) and *az to a_j z_j (0
+ * where a_j is 0, even at a -inf logit). */
+static inline __attribute__((always_inline)) V
+CSM_FN(simdl_xp_terms)(V *k, V *a, V *az, V x0, V q0, V w0, VM tm, V vm, V vinv_t, V vcq,
+                       V vc0, CSM_T *g, int kk, const int has_w, const int has_grad,
+                       const int tail)
 {
     const V zero = v_zero();
     V z = v_mul(v_sub(x0, vm), vinv_t);
     V ex = v_exp_nonpos(z);
     VM q = v_eq(x0, vm);
     if (has_grad) {
-        if (tail) v_store_tail(g, k, ex);
+        if (tail) v_store_tail(g, kk, ex);
         else v_store(g, ex);
     }
-    CSM_FN(simd_lane_add)(&a->h, &a->l, v_blend(q, ex, zero));
-    a->k = v_mask_add(a->k, q, v_set1((CSM_T)1));
+    *k = v_mask_add(*k, q, v_set1((CSM_T)1));
     V av = v_fmadd(vcq, q0, vc0);
     if (has_w) av = v_mul(av, w0);
     if (tail) av = v_blend(tm, zero, av);
-    CSM_FN(simdl_add_any)(&a->ah, &a->al, av);
-    CSM_FN(simdl_add_any)(&a->zh, &a->zl, v_blend(v_eq(av, zero), v_mul(av, z), zero));
+    *a = av;
+    *az = v_blend(v_eq(av, zero), v_mul(av, z), zero);
+    return v_blend(q, ex, zero);
 }
 
 /* The gradient of a probability-target row at one vector: p_j sum(a) - a_j
@@ -320,27 +318,47 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        CSM_FN(simdl_pacc) a0;
-        a0.h = v_set1((CSM_T)1);
-        a0.l = a0.k = a0.ah = a0.al = a0.zh = a0.zl = v_zero();
+        /* four vectors at a time: exponentials into lanes biased to 4
+         * (simd_lane_add4), a and a z into TwoSum lanes */
+        V h = v_set1((CSM_T)4), l = v_zero(), kc = v_zero();
+        V ah = v_zero(), al = v_zero(), zh = v_zero(), zl = v_zero();
+        V a0, a1, a2, a3, z0, z1, z2, z3;
+#define CSM_XP_TERMS(A, Z, J)                                                           \
+    CSM_FN(simdl_xp_terms)(&kc, &A, &Z, v_load(xr + (J)), v_load(qr + (J)),              \
+                           has_w ? v_load(w + (J)) : allw, all, vm, vinv_t, vcq, vc0,    \
+                           has_grad ? gr + (J) : NULL, VN, has_w, has_grad, 0)
         int64_t j = b;
-        for (; j + VN <= end; j += VN) {
-            V w0 = has_w ? v_load(w + j) : allw;
-            CSM_FN(simdl_xp_step)(&a0, v_load(xr + j), v_load(qr + j), w0, all, vm, vinv_t, vcq,
-                                  vc0, has_grad ? gr + j : NULL, VN, has_w, has_grad, 0);
+        for (; j + 4 * VN <= end; j += 4 * VN) {
+            V e0 = CSM_XP_TERMS(a0, z0, j);
+            V e1 = CSM_XP_TERMS(a1, z1, j + VN);
+            V e2 = CSM_XP_TERMS(a2, z2, j + 2 * VN);
+            V e3 = CSM_XP_TERMS(a3, z3, j + 3 * VN);
+            CSM_FN(simd_lane_add4)(&h, &l, e0, e1, e2, e3);
+            CSM_FN(simdl_add_any)(&ah, &al, v_add(v_add(a0, a1), v_add(a2, a3)));
+            CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
         }
+        for (; j + VN <= end; j += VN) {
+            V e0 = CSM_XP_TERMS(a0, z0, j);
+            CSM_FN(simd_lane_add)(&h, &l, e0);
+            CSM_FN(simdl_add_any)(&ah, &al, a0);
+            CSM_FN(simdl_add_any)(&zh, &zl, z0);
+        }
+#undef CSM_XP_TERMS
         if (j < end) {
             int kk = (int)(end - j);
             V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
-            CSM_FN(simdl_xp_step)(&a0, v_load_tail(xr + j, kk, ninf),
-                                  v_load_tail(qr + j, kk, v_zero()), w0,
-                                  CSM_FN(simdl_tail_mask)(kk), vm, vinv_t, vcq, vc0,
-                                  has_grad ? gr + j : NULL, kk, has_w, has_grad, 1);
+            V e0 = CSM_FN(simdl_xp_terms)(&kc, &a0, &z0, v_load_tail(xr + j, kk, ninf),
+                                          v_load_tail(qr + j, kk, v_zero()), w0,
+                                          CSM_FN(simdl_tail_mask)(kk), vm, vinv_t, vcq, vc0,
+                                          has_grad ? gr + j : NULL, kk, has_w, has_grad, 1);
+            CSM_FN(simd_lane_add)(&h, &l, e0);
+            CSM_FN(simdl_add_any)(&ah, &al, a0);
+            CSM_FN(simdl_add_any)(&zh, &zl, z0);
         }
-        CSM_FN(simd_lanes_flush)(&s_e, &c_e, a0.h, a0.l);
-        CSM_FN(simdl_flush0)(&s_a, &c_a, a0.ah, a0.al);
-        CSM_FN(simdl_flush0)(&s_z, &c_z, a0.zh, a0.zl);
-        cnt += v_hsum(a0.k);
+        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
+        CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
+        CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
+        cnt += v_hsum(kc);
     }
     double sum = CSM_FN(simdl_total)(s_e, c_e), asum = CSM_FN(simdl_total)(s_a, c_a);
     double az = CSM_FN(simdl_total)(s_z, c_z);
