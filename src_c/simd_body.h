@@ -481,17 +481,23 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
             int nr = rows - r < VN ? (int)(rows - r) : VN;
             V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
             /* exp(d + lo) = e (1 + lo) to first order: e lo joins the
-             * division's residual. The sum compensated as the wide rows'
-             * (lanes biased to 1, Fast2Sum): a plain sum's rounding, up to
-             * several ulps of 1 when one term dominates, is an error of
-             * 1 - y for the largest y (softmax_backward's cancellation). */
-            const V one = v_set1((CSM_T)1);
-            V hi = one, lo = v_zero();
+             * division's residual. The sum as the count of maximal terms
+             * (d = 0, e = 1 exactly) plus the others' sum in two
+             * accumulators: were the 1s summed with the rest, each later
+             * addition would round at the scale of 1, an error of 1 - y for
+             * the largest y (softmax_backward's cancellation); this costs
+             * less than compensating every addition. */
+            const V one = v_set1((CSM_T)1), zero = v_zero();
+            V t0 = zero, t1 = zero, cnt = zero;
             for (int64_t c = 0; c < cols; c++) {
-                ev[c] = v_exp_nonpos(CSM_FN(simd_diff)(xv[c], m, &xv[c]));
-                CSM_FN(simd_lane_add)(&hi, &lo, ev[c]);
+                V d = CSM_FN(simd_diff)(xv[c], m, &xv[c]);
+                VM q = v_eq(d, zero);
+                ev[c] = v_exp_nonpos(d);
+                if (c & 1) t1 = v_add(t1, v_blend(q, ev[c], zero));
+                else t0 = v_add(t0, v_blend(q, ev[c], zero));
+                cnt = v_mask_add(cnt, q, one);
             }
-            V s = CSM_FN(simd_nan_if_inf)(m, v_add(v_sub(hi, one), lo));
+            V s = CSM_FN(simd_nan_if_inf)(m, v_add(cnt, v_add(t0, t1)));
             V rcp = v_div(one, s);
             for (int64_t c = 0; c < cols; c++) {
                 V q = v_mul(ev[c], rcp);
