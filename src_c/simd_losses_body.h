@@ -102,6 +102,13 @@ static inline int64_t CSM_FN(simdl_head)(const CSM_T *p, int64_t n)
     } while (0)
 #endif
 
+/* Prefetch hints for the lines holding a and b (into L1). */
+static inline void CSM_FN(simdl_prefetch2)(const CSM_T *a, const CSM_T *b)
+{
+    _mm_prefetch((const char *)a, _MM_HINT_T0);
+    _mm_prefetch((const char *)b, _MM_HINT_T0);
+}
+
 /* Orders a kernel's non-temporal stores before its return. */
 static inline void CSM_FN(simdl_stream_end)(int stream)
 {
@@ -459,8 +466,13 @@ static __attribute__((flatten)) void CSM_FN(simd_softmax_backward_rows)(const CS
         const CSM_T *gr = g + r * gs, *yr = y + r * ys;
         CSM_T *o = out + r * os;
         const V d = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, yr, cols));
-        SIMDL_ROW_OUT(o, cols, stream,
-                      v_mul(SIMDL_LD(yr, v_zero()), v_sub(SIMDL_LD(gr, v_zero()), d)));
+        if (stream && r + 1 < rows) /* large inputs: fetch the next row meanwhile */
+            SIMDL_ROW_OUT(o, cols, stream,
+                          (CSM_FN(simdl_prefetch2)(gr + gs + j, yr + ys + j),
+                           v_mul(SIMDL_LD(yr, v_zero()), v_sub(SIMDL_LD(gr, v_zero()), d))));
+        else
+            SIMDL_ROW_OUT(o, cols, stream,
+                          v_mul(SIMDL_LD(yr, v_zero()), v_sub(SIMDL_LD(gr, v_zero()), d)));
     }
     CSM_FN(simdl_stream_end)(stream);
 }
@@ -474,8 +486,14 @@ static __attribute__((flatten)) void CSM_FN(simd_log_softmax_backward_rows)(cons
         const CSM_T *gr = g + r * gs, *yr = y + r * ys;
         CSM_T *o = out + r * os;
         const V total = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, NULL, cols));
-        SIMDL_ROW_OUT(o, cols, stream,
-                      v_fnmadd(v_exp(SIMDL_LD(yr, v_zero())), total, SIMDL_LD(gr, v_zero())));
+        if (stream && r + 1 < rows) /* large inputs: fetch the next row meanwhile */
+            SIMDL_ROW_OUT(o, cols, stream,
+                          (CSM_FN(simdl_prefetch2)(gr + gs + j, yr + ys + j),
+                           v_fnmadd(v_exp(SIMDL_LD(yr, v_zero())), total,
+                                    SIMDL_LD(gr, v_zero()))));
+        else
+            SIMDL_ROW_OUT(o, cols, stream,
+                          v_fnmadd(v_exp(SIMDL_LD(yr, v_zero())), total, SIMDL_LD(gr, v_zero())));
     }
     CSM_FN(simdl_stream_end)(stream);
 }
