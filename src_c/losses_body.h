@@ -26,6 +26,7 @@
 #ifndef CSL_TABLE_TYPES
 #define CSL_TABLE_TYPES
 #include "losses.h"
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -240,6 +241,14 @@ CSL_INLINE T CSL_FN(csl_log1p_unit)(T u)
     return k * ln2_hi + (log_f + (corr + k * ln2_lo));
 }
 
+/* 1 / T in the dtype; beyond its range (float32, T < 1 / FLT_MAX) the largest
+ * finite value, which gives the same limit (0 at the maximum, -inf below). */
+CSL_INLINE T CSL_FN(csl_inv_t)(double inv_temperature)
+{
+    const double big = sizeof(T) == 4 ? (double)FLT_MAX : DBL_MAX;
+    return (T)(inv_temperature < big ? inv_temperature : big);
+}
+
 /* ---- cross-entropy, class targets --------------------------------------- */
 
 CSL_INLINE void CSL_FN(csl_xent_class_row)(const T *xr, int64_t k, const T *w, T w_sum,
@@ -293,7 +302,9 @@ CSL_INLINE void CSL_FN(csl_xent_class_row)(const T *xr, int64_t k, const T *w, T
     double zk = (double)((xr[k] - m) * inv_t);
     double wk = has_w ? (double)w[k] : 1.0;
     double c_nll = (1.0 - e) * wk;
-    double l = c_nll == 0.0 ? 0.0 : c_nll * (log_s - zk);
+    /* a zero coefficient drops the term, even at a -inf logit (0 log 0), but a
+     * NaN in the row (t NaN) stays NaN */
+    double l = (c_nll == 0.0 && t == t) ? 0.0 : c_nll * (log_s - zk);
     double share = has_smooth ? e / (double)n : 0.0;
     if (has_smooth) l += share * ((double)w_sum * log_s - wz);
     *loss = (T)l;
@@ -326,7 +337,7 @@ static void CSL_FN(csl_xent_class_rows)(const T *x, int64_t xs, const int64_t *t
         for (int64_t j = 0; j < cols; j++) CSL_FN(csl_acc)(&acc, &comp, (double)w[j]);
         w_sum = (T)CSL_FN(csl_total)(acc, comp);
     }
-    T inv_t = (T)inv_temperature;
+    T inv_t = CSL_FN(csl_inv_t)(inv_temperature);
     int mode = (w != NULL) | ((e != 0.0) << 1) | ((grad != NULL) << 2);
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = x + r * xs;
@@ -407,7 +418,7 @@ CSL_INLINE void CSL_FN(csl_xent_prob_row)(const T *xr, const T *qr, const T *w, 
     double az = CSL_FN(csl_total)(s_z, c_z);
     double t = sum + (cnt - 1.0);
     double log_s = log1p(t);
-    *loss = (T)((asum == 0.0 ? 0.0 : asum * log_s) - az);
+    *loss = (T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
     if (!has_grad) return;
     T inv_s = (T)(1.0 / (1.0 + t));
     T tt = (T)t;
@@ -428,7 +439,8 @@ static void CSL_FN(csl_xent_prob_rows)(const T *x, int64_t xs, const T *q, int64
                                        T *grad, int64_t gs, int64_t rows, int64_t cols,
                                        double scale)
 {
-    T c_q = (T)(1.0 - e), c_0 = (T)(e / (double)cols), inv_t = (T)inv_temperature;
+    T c_q = (T)(1.0 - e), c_0 = (T)(e / (double)cols);
+    T inv_t = CSL_FN(csl_inv_t)(inv_temperature);
     int mode = (w != NULL) | ((grad != NULL) << 1);
     for (int64_t r = 0; r < rows; r++) {
         const T *xr = x + r * xs, *qr = q + r * qs;

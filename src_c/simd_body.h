@@ -220,9 +220,11 @@ static inline void CSM_FN(simd_fill)(CSM_T *y, int64_t n, CSM_T value)
 
 /* ---- tiny rows: VN rows per step, one per lane ------------------------ */
 
-/* log1p(t) per lane for t >= 0 (or NaN): log(u) * t / (u - 1) with u = 1 + t
- * (exact where u rounds to 1); log(u) = e ln2 + 2 atanh((f - 1) / (f + 1)),
- * f in [sqrt(1/2), sqrt(2)). */
+/* log1p(t) per lane for t >= 0 (or NaN): log(u) for u = 1 + t rounded, plus
+ * the rounding error of 1 + t (TwoSum, exact) over u, a first-order
+ * correction; log(u) = e ln2 + 2 atanh((f - 1) / (f + 1)), f in
+ * [sqrt(1/2), sqrt(2)), f - 1 exact, ln2 split in a part whose product with e
+ * is exact and the rest. Where u rounds to 1 the result is t itself. */
 static inline V CSM_FN(simd_log1p)(V t)
 {
     const V one = v_set1((CSM_T)1);
@@ -237,6 +239,7 @@ static inline V CSM_FN(simd_log1p)(V t)
 #ifdef CSM_F32
     V p = v_set1((CSM_T)(1.0 / 9));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 7)));
+    const V ln2_hi = v_set1((CSM_T)0.693359375), ln2_lo = v_set1((CSM_T)-2.12194440e-4);
 #else
     V p = v_set1((CSM_T)(1.0 / 21));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 19)));
@@ -246,17 +249,18 @@ static inline V CSM_FN(simd_log1p)(V t)
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 11)));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 9)));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 7)));
+    const V ln2_hi = v_set1((CSM_T)6.93147180369123816490e-01);
+    const V ln2_lo = v_set1((CSM_T)1.90821492927058770002e-10);
 #endif
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 5)));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 3)));
     /* log f = 2z + 2z * z2 * p */
     V twoz = v_add(z, z);
     V logf = v_fmadd(v_mul(twoz, z2), p, twoz);
-    V lg = v_fmadd(e, v_set1((CSM_T)6.93147180369123816490e-01),
-                   v_fmadd(e, v_set1((CSM_T)1.90821492927058770002e-10), logf));
-    V um1 = v_sub(u, one);
-    V r = v_mul(lg, v_div(t, um1));
-    return v_blend(v_eq(u, one), r, t);
+    V um1 = v_sub(u, one);                                         /* exact */
+    V err = v_add(v_sub(one, v_sub(u, um1)), v_sub(t, um1));       /* 1 + t - u */
+    V low = v_fmadd(e, ln2_lo, v_div(err, u));
+    return v_fmadd(e, ln2_hi, v_add(logf, low));
 }
 
 /* Whether the lane-gather kernels can address these strides with int32 lane

@@ -115,6 +115,14 @@ static inline void CSM_FN(simdl_stream_end)(int stream)
     if (stream) _mm_sfence();
 }
 
+/* 1 / T in the dtype; beyond its range (float32, T < 1 / FLT_MAX) the largest
+ * finite value, which gives the same limit (0 at the maximum, -inf below). */
+static inline CSM_T CSM_FN(simdl_inv_t)(double inv_temperature)
+{
+    const double big = sizeof(CSM_T) == 4 ? (double)FLT_MAX : DBL_MAX;
+    return (CSM_T)(inv_temperature < big ? inv_temperature : big);
+}
+
 /* ---- cross-entropy, class targets ---------------------------------------- */
 
 /* One vector of a class-target row: x0 (masked-off lanes -inf), tm the lanes
@@ -207,7 +215,9 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     double zk = (double)((xr[k] - m) * inv_t);
     double wk = has_w ? (double)w[k] : 1.0;
     double c_nll = (1.0 - e) * wk;
-    double l = c_nll == 0.0 ? 0.0 : c_nll * (log_s - zk);
+    /* a zero coefficient drops the term, even at a -inf logit (0 log 0), but a
+     * NaN in the row (t NaN) stays NaN */
+    double l = (c_nll == 0.0 && t == t) ? 0.0 : c_nll * (log_s - zk);
     double share = has_smooth ? e / (double)n : 0.0;
     if (has_smooth) l += share * (w_sum * log_s - wz);
     *loss = (CSM_T)l;
@@ -239,7 +249,7 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x
         for (int64_t j = 0; j < cols; j++) CSM_FN(simd_acc)(&acc, &comp, (double)w[j]);
         w_sum = (double)(CSM_T)CSM_FN(simdl_total)(acc, comp);
     }
-    CSM_T inv_t = (CSM_T)inv_temperature;
+    CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
     int mode = (w != NULL) | ((e != 0.0) << 1) | ((grad != NULL) << 2);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
@@ -371,7 +381,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     double az = CSM_FN(simdl_total)(s_z, c_z);
     double t = sum + (cnt - 1.0);
     double log_s = log1p(t);
-    *loss = (CSM_T)((asum == 0.0 ? 0.0 : asum * log_s) - az);
+    *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
     if (!has_grad) return;
     const V inv_s = v_set1((CSM_T)(1.0 / (1.0 + t)));
     const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
@@ -394,7 +404,7 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_prob_rows)(const CSM_T *x,
                                         int64_t cols, double scale)
 {
     CSM_T c_q = (CSM_T)(1.0 - e), c_0 = (CSM_T)(e / (double)cols);
-    CSM_T inv_t = (CSM_T)inv_temperature;
+    CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
     int mode = (w != NULL) | ((grad != NULL) << 1);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;

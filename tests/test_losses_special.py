@@ -783,17 +783,11 @@ def test_streaming_store_path(dtype):
 # known bug: a +inf logit hidden by a NaN in the same lane of a later vector
 
 # Rows holding +inf (and a NaN) must have a NaN loss (csoftmax/_losses.py:
-# "A row whose logits hold +inf, or only -inf / NaN, has a NaN loss"), as the
-# portable kernels give. simd_row_max (src_c/simd_body.h, lines 48-55) folds
-# the vectors with v_max = _mm256_max_p{s,d}, which returns its second operand
-# when either is NaN: a NaN at index i + k * VN replaces a +inf at index i in
-# its lane (and the NaN lane is then replaced by the other accumulators'
-# value in the final v_max), so the row maximum comes out finite and the
-# `m == INFINITY` test (src_c/simd_losses_body.h:154 class targets, :317
-# probability targets) does not fire. The exponential sum is NaN, but where
-# every coefficient is zero the loss is then formed as exactly 0
-# (simd_losses_body.h:210 `c_nll == 0.0 ? 0.0 : ...`, :374
-# `asum == 0.0 ? 0.0 : ...`): loss 0 instead of NaN. (Gradients are NaN on both.)
+# "A row whose logits hold +inf, or only -inf / NaN, has a NaN loss"), even
+# where every coefficient is zero. The SIMD row maximum (v_max returns its
+# second operand when either is NaN) may miss a +inf that a NaN hides in the
+# same lane; the exponential sum is then NaN, and a zero coefficient must not
+# turn it into 0 (the kernels keep NaN when the sum is NaN).
 INF_NAN_ROWS = [
     pytest.param(np.float64, [np.inf, 0.5, 0.2, 0.1, np.nan], id="f64-5"),
     pytest.param(np.float64, [np.inf] + [1.0] * 15 + [np.nan], id="f64-17"),
@@ -802,8 +796,6 @@ INF_NAN_ROWS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="SIMD simd_row_max drops a +inf hidden by a NaN in the "
-                   "same lane; zero-coefficient rows then give loss 0, not NaN")
 @pytest.mark.parametrize("dtype,row", INF_NAN_ROWS)
 @pytest.mark.parametrize("targets", ["class", "prob"])
 def test_inf_with_nan_row_is_nan(targets, dtype, row):
@@ -834,14 +826,10 @@ def test_float32_tiny_temperature(temperature):
             assert np.all(loss == 0) and np.all(grad == 0), (level, dtype, loss, grad)
 
 
-@pytest.mark.xfail(strict=True, reason="float32: 1 / temperature overflows to inf for "
-                   "temperature < 1 / FLT_MAX, and (x - max) * inf = 0 * inf = NaN at the maximum "
-                   "(both the SIMD and the portable kernels)")
 @pytest.mark.parametrize("temperature", [1e-39, 1e-300])
 def test_float32_temperature_below_one_over_flt_max(temperature):
-    # simd_xent_class_rows / simd_xent_prob_rows (simd_losses_body.h:242, :397; the
-    # portable losses_body.h:329, :431) round inv_temperature to
-    # float: inf; float64 gives 0 here
+    # 1 / temperature beyond float32's range is taken as FLT_MAX (simdl_inv_t,
+    # csl_inv_t): the same limit as float64's
     x = np.array([[1.0, 2.0, 0.5]], dtype=np.float32)
     for level in ISAS:
         loss = _under(level, lambda: csoftmax.cross_entropy(x, [1], temperature=temperature,
