@@ -37,6 +37,69 @@
 #define CSM_TRANSPOSE_MIN (CSM_TINY_MAX + 1)
 #endif
 
+/* ---- streaming stores (csm_stream_hint, csoftmax_internal.h) ------------ */
+
+/* Non-temporal (streaming) store of a vector to a vector-aligned address. */
+static inline void CSM_FN(simd_stream)(CSM_T *p, V v)
+{
+#if defined(CSM_F32) && VN == 8
+    _mm256_stream_ps(p, v);
+#elif defined(CSM_F32) && VN == 16
+    _mm512_stream_ps(p, v);
+#elif !defined(CSM_F32) && VN == 4
+    _mm256_stream_pd(p, v);
+#elif !defined(CSM_F32) && VN == 8
+    _mm512_stream_pd(p, v);
+#else
+#error "simd_stream: unknown vector layer"
+#endif
+}
+
+/* Elements before the first vector-aligned address at or after p (at most n). */
+static inline int64_t CSM_FN(simd_head)(const CSM_T *p, int64_t n)
+{
+    int64_t mis = (int64_t)(((uintptr_t)p / sizeof(CSM_T)) % VN);
+    int64_t head = mis ? VN - mis : 0;
+    return head < n ? head : n;
+}
+
+/* Writes the row o[0..n) from VAL, an expression of the vector at element j
+ * with kk lanes (kk == VN: whole vector; use SIMD_LD to load inputs). With
+ * `stream` (csm_stream_hint, csoftmax_internal.h) the elements before the
+ * first vector-aligned address are stored masked and the whole vectors after
+ * it with non-temporal stores; call simd_stream_end() after the rows. */
+#ifndef SIMD_ROW_OUT
+#define SIMD_LD(p, fill) (kk == VN ? v_load((p) + j) : v_load_tail((p) + j, kk, (fill)))
+#define SIMD_ROW_OUT(o, n, stream, VAL)                                               \
+    do {                                                                               \
+        int64_t j = 0, h_ = (stream) ? CSM_FN(simd_head)((o), (n)) : 0;               \
+        int kk = (int)h_;                                                              \
+        if (h_ > 0) v_store_tail((o), kk, (VAL));                                      \
+        kk = VN;                                                                       \
+        if (stream)                                                                    \
+            for (j = h_; j + VN <= (n); j += VN) CSM_FN(simd_stream)((o) + j, (VAL)); \
+        else                                                                           \
+            for (j = h_; j + VN <= (n); j += VN) v_store((o) + j, (VAL));              \
+        if (j < (n)) {                                                                 \
+            kk = (int)((n) - j);                                                       \
+            v_store_tail((o) + j, kk, (VAL));                                          \
+        }                                                                              \
+    } while (0)
+#endif
+
+/* Prefetch hints for the lines holding a and b (into L1). */
+static inline void CSM_FN(simd_prefetch2)(const CSM_T *a, const CSM_T *b)
+{
+    _mm_prefetch((const char *)a, _MM_HINT_T0);
+    _mm_prefetch((const char *)b, _MM_HINT_T0);
+}
+
+/* Orders a kernel's non-temporal stores before its return. */
+static inline void CSM_FN(simd_stream_end)(int stream)
+{
+    if (stream) _mm_sfence();
+}
+
 /* ---- wide rows -------------------------------------------------------- */
 
 static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
@@ -542,6 +605,7 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
         }
         return;
     }
+    const int stream = csm_stream_hint;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *yr = y + r * ys;
@@ -552,13 +616,10 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
         }
         const V vm = v_set1(m);
         const V vl = v_set1((CSM_T)log1p(CSM_FN(simd_row_sum_minus_one)(xr, NULL, cols, m)));
-        int64_t j = 0;
-        for (; j + VN <= cols; j += VN) v_store(yr + j, v_sub(v_sub(v_load(xr + j), vm), vl));
-        if (j < cols) {
-            int k = (int)(cols - j);
-            v_store_tail(yr + j, k, v_sub(v_sub(v_load_tail(xr + j, k, v_zero()), vm), vl));
-        }
+        /* each output element written once: streamed for large outputs */
+        SIMD_ROW_OUT(yr, cols, stream, v_sub(v_sub(SIMD_LD(xr, v_zero()), vm), vl));
     }
+    CSM_FN(simd_stream_end)(stream);
 }
 
 static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,

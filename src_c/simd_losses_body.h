@@ -54,67 +54,6 @@ static inline double CSM_FN(simdl_total)(double s, double c)
     return s - s == 0.0 ? s + c : s;
 }
 
-/* Non-temporal (streaming) store of a vector to a vector-aligned address. */
-static inline void CSM_FN(simdl_stream)(CSM_T *p, V v)
-{
-#if defined(CSM_F32) && VN == 8
-    _mm256_stream_ps(p, v);
-#elif defined(CSM_F32) && VN == 16
-    _mm512_stream_ps(p, v);
-#elif !defined(CSM_F32) && VN == 4
-    _mm256_stream_pd(p, v);
-#elif !defined(CSM_F32) && VN == 8
-    _mm512_stream_pd(p, v);
-#else
-#error "simdl_stream: unknown vector layer"
-#endif
-}
-
-/* Elements before the first vector-aligned address at or after p (at most n). */
-static inline int64_t CSM_FN(simdl_head)(const CSM_T *p, int64_t n)
-{
-    int64_t mis = (int64_t)(((uintptr_t)p / sizeof(CSM_T)) % VN);
-    int64_t head = mis ? VN - mis : 0;
-    return head < n ? head : n;
-}
-
-/* Writes the row o[0..n) from VAL, an expression of the vector at element j
- * with kk lanes (kk == VN: whole vector; use SIMDL_LD to load inputs). With
- * `stream` (csm_stream_hint, csoftmax_internal.h) the elements before the
- * first vector-aligned address are stored masked and the whole vectors after
- * it with non-temporal stores; call simdl_stream_end() after the rows. */
-#ifndef SIMDL_ROW_OUT
-#define SIMDL_LD(p, fill) (kk == VN ? v_load((p) + j) : v_load_tail((p) + j, kk, (fill)))
-#define SIMDL_ROW_OUT(o, n, stream, VAL)                                               \
-    do {                                                                               \
-        int64_t j = 0, h_ = (stream) ? CSM_FN(simdl_head)((o), (n)) : 0;               \
-        int kk = (int)h_;                                                              \
-        if (h_ > 0) v_store_tail((o), kk, (VAL));                                      \
-        kk = VN;                                                                       \
-        if (stream)                                                                    \
-            for (j = h_; j + VN <= (n); j += VN) CSM_FN(simdl_stream)((o) + j, (VAL)); \
-        else                                                                           \
-            for (j = h_; j + VN <= (n); j += VN) v_store((o) + j, (VAL));              \
-        if (j < (n)) {                                                                 \
-            kk = (int)((n) - j);                                                       \
-            v_store_tail((o) + j, kk, (VAL));                                          \
-        }                                                                              \
-    } while (0)
-#endif
-
-/* Prefetch hints for the lines holding a and b (into L1). */
-static inline void CSM_FN(simdl_prefetch2)(const CSM_T *a, const CSM_T *b)
-{
-    _mm_prefetch((const char *)a, _MM_HINT_T0);
-    _mm_prefetch((const char *)b, _MM_HINT_T0);
-}
-
-/* Orders a kernel's non-temporal stores before its return. */
-static inline void CSM_FN(simdl_stream_end)(int stream)
-{
-    if (stream) _mm_sfence();
-}
-
 /* 1 / T in the dtype; beyond its range (float32, T < 1 / FLT_MAX) the largest
  * finite value, which gives the same limit (0 at the maximum, -inf below). */
 static inline CSM_T CSM_FN(simdl_inv_t)(double inv_temperature)
@@ -229,12 +168,12 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     const V factor = v_set1((CSM_T)(unit * a / s));
     const V sub = v_set1((CSM_T)(unit * share));
     if (!has_smooth)
-        SIMDL_ROW_OUT(gr, n, 0, v_mul(SIMDL_LD(gr, v_zero()), factor));
+        SIMD_ROW_OUT(gr, n, 0, v_mul(SIMD_LD(gr, v_zero()), factor));
     else if (has_w)
-        SIMDL_ROW_OUT(gr, n, 0,
-                      v_fnmadd(sub, SIMDL_LD(w, v_zero()), v_mul(SIMDL_LD(gr, v_zero()), factor)));
+        SIMD_ROW_OUT(gr, n, 0,
+                      v_fnmadd(sub, SIMD_LD(w, v_zero()), v_mul(SIMD_LD(gr, v_zero()), factor)));
     else
-        SIMDL_ROW_OUT(gr, n, 0, v_sub(v_mul(SIMDL_LD(gr, v_zero()), factor), sub));
+        SIMD_ROW_OUT(gr, n, 0, v_sub(v_mul(SIMD_LD(gr, v_zero()), factor), sub));
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
 }
 
@@ -387,14 +326,14 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
     const V unit = v_set1((CSM_T)(scale * (double)inv_t));
     if (has_w)
-        SIMDL_ROW_OUT(gr, n, 0,
-                      CSM_FN(simdl_xp_grad)(SIMDL_LD(xr, ninf), SIMDL_LD(qr, v_zero()),
-                                            SIMDL_LD(gr, v_zero()), SIMDL_LD(w, v_zero()), vm,
+        SIMD_ROW_OUT(gr, n, 0,
+                      CSM_FN(simdl_xp_grad)(SIMD_LD(xr, ninf), SIMD_LD(qr, v_zero()),
+                                            SIMD_LD(gr, v_zero()), SIMD_LD(w, v_zero()), vm,
                                             vcq, vc0, inv_s, tt, sa, unit, 1));
     else
-        SIMDL_ROW_OUT(gr, n, 0,
-                      CSM_FN(simdl_xp_grad)(SIMDL_LD(xr, ninf), SIMDL_LD(qr, v_zero()),
-                                            SIMDL_LD(gr, v_zero()), allw, vm, vcq, vc0, inv_s,
+        SIMD_ROW_OUT(gr, n, 0,
+                      CSM_FN(simdl_xp_grad)(SIMD_LD(xr, ninf), SIMD_LD(qr, v_zero()),
+                                            SIMD_LD(gr, v_zero()), allw, vm, vcq, vc0, inv_s,
                                             tt, sa, unit, 0));
 }
 
@@ -477,14 +416,14 @@ static __attribute__((flatten)) void CSM_FN(simd_softmax_backward_rows)(const CS
         CSM_T *o = out + r * os;
         const V d = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, yr, cols));
         if (stream && r + 1 < rows) /* large inputs: fetch the next row meanwhile */
-            SIMDL_ROW_OUT(o, cols, stream,
-                          (CSM_FN(simdl_prefetch2)(gr + gs + j, yr + ys + j),
-                           v_mul(SIMDL_LD(yr, v_zero()), v_sub(SIMDL_LD(gr, v_zero()), d))));
+            SIMD_ROW_OUT(o, cols, stream,
+                          (CSM_FN(simd_prefetch2)(gr + gs + j, yr + ys + j),
+                           v_mul(SIMD_LD(yr, v_zero()), v_sub(SIMD_LD(gr, v_zero()), d))));
         else
-            SIMDL_ROW_OUT(o, cols, stream,
-                          v_mul(SIMDL_LD(yr, v_zero()), v_sub(SIMDL_LD(gr, v_zero()), d)));
+            SIMD_ROW_OUT(o, cols, stream,
+                          v_mul(SIMD_LD(yr, v_zero()), v_sub(SIMD_LD(gr, v_zero()), d)));
     }
-    CSM_FN(simdl_stream_end)(stream);
+    CSM_FN(simd_stream_end)(stream);
 }
 
 static __attribute__((flatten)) void CSM_FN(simd_log_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
@@ -497,15 +436,15 @@ static __attribute__((flatten)) void CSM_FN(simd_log_softmax_backward_rows)(cons
         CSM_T *o = out + r * os;
         const V total = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, NULL, cols));
         if (stream && r + 1 < rows) /* large inputs: fetch the next row meanwhile */
-            SIMDL_ROW_OUT(o, cols, stream,
-                          (CSM_FN(simdl_prefetch2)(gr + gs + j, yr + ys + j),
-                           v_fnmadd(v_exp(SIMDL_LD(yr, v_zero())), total,
-                                    SIMDL_LD(gr, v_zero()))));
+            SIMD_ROW_OUT(o, cols, stream,
+                          (CSM_FN(simd_prefetch2)(gr + gs + j, yr + ys + j),
+                           v_fnmadd(v_exp(SIMD_LD(yr, v_zero())), total,
+                                    SIMD_LD(gr, v_zero()))));
         else
-            SIMDL_ROW_OUT(o, cols, stream,
-                          v_fnmadd(v_exp(SIMDL_LD(yr, v_zero())), total, SIMDL_LD(gr, v_zero())));
+            SIMD_ROW_OUT(o, cols, stream,
+                          v_fnmadd(v_exp(SIMD_LD(yr, v_zero())), total, SIMD_LD(gr, v_zero())));
     }
-    CSM_FN(simdl_stream_end)(stream);
+    CSM_FN(simd_stream_end)(stream);
 }
 
 /* ---- sigmoid family and binary cross-entropy with logits ---------------- */
@@ -535,9 +474,9 @@ static __attribute__((flatten)) void CSM_FN(simd_sigmoid_rows)(const CSM_T *x, i
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *yr = y + r * ys;
-        SIMDL_ROW_OUT(yr, cols, stream, CSM_FN(simdl_sigmoid_v)(SIMDL_LD(xr, v_zero())));
+        SIMD_ROW_OUT(yr, cols, stream, CSM_FN(simdl_sigmoid_v)(SIMD_LD(xr, v_zero())));
     }
-    CSM_FN(simdl_stream_end)(stream);
+    CSM_FN(simd_stream_end)(stream);
 }
 
 /* log sigmoid(v) = min(v, 0) - log1p(exp(-|v|)) */
@@ -555,9 +494,9 @@ static __attribute__((flatten)) void CSM_FN(simd_log_sigmoid_rows)(const CSM_T *
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *yr = y + r * ys;
-        SIMDL_ROW_OUT(yr, cols, stream, CSM_FN(simdl_log_sigmoid_v)(SIMDL_LD(xr, v_zero())));
+        SIMD_ROW_OUT(yr, cols, stream, CSM_FN(simdl_log_sigmoid_v)(SIMD_LD(xr, v_zero())));
     }
-    CSM_FN(simdl_stream_end)(stream);
+    CSM_FN(simd_stream_end)(stream);
 }
 
 /* log1p(e) for e = exp(-|v|) in [0, 1] (or NaN) given rB = 1 / (2 + e):

@@ -25,6 +25,7 @@ def _calls(rng, rows, cols, dtype):
     return {
         "softmax_backward": lambda s: csoftmax.softmax_backward(g[s], sm[s]),
         "log_softmax_backward": lambda s: csoftmax.log_softmax_backward(g[s], lsm[s]),
+        "log_softmax": lambda s: csoftmax.log_softmax(x[s]),
         "sigmoid": lambda s: csoftmax.sigmoid(x[s]),
         "log_sigmoid": lambda s: csoftmax.log_sigmoid(x[s]),
         "xent_options": lambda s: csoftmax.cross_entropy_with_grad(
