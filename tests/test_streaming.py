@@ -53,3 +53,15 @@ def test_streamed_output_equals_regular_stores(isa, rng, dtype):
             assert np.isfinite(whole).all(), name
     finally:
         csoftmax.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_streamed_log_softmax_in_place(isa, rng, dtype):
+    """out is x: each vector is read before the streaming store to its place."""
+    cols = 1001
+    rows = STREAM_MIN_BYTES // (cols * np.dtype(dtype).itemsize) + 3
+    x = (rng.standard_normal((rows, cols)) * 3).astype(dtype)
+    expected = csoftmax.log_softmax(x)
+    y = x.copy()
+    assert csoftmax.log_softmax(y, out=y) is y
+    assert np.array_equal(y, expected)
