@@ -411,11 +411,13 @@ static __attribute__((flatten)) void CSM_FN(simd_softmax_backward_rows)(const CS
                                                int64_t rows, int64_t cols)
 {
     const int stream = csm_stream_hint;
+    /* prefetching the next row pays while two rows of g and y fit in L1 */
+    const int pf = stream && cols * (int64_t)sizeof(CSM_T) <= 8192;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *gr = g + r * gs, *yr = y + r * ys;
         CSM_T *o = out + r * os;
         const V d = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, yr, cols));
-        if (stream && r + 1 < rows) /* large inputs: fetch the next row meanwhile */
+        if (pf && r + 1 < rows) /* large inputs, short rows: fetch the next row meanwhile */
             SIMD_ROW_OUT(o, cols, stream,
                           (CSM_FN(simd_prefetch2)(gr + gs + j, yr + ys + j),
                            v_mul(SIMD_LD(yr, v_zero()), v_sub(SIMD_LD(gr, v_zero()), d))));
@@ -431,11 +433,13 @@ static __attribute__((flatten)) void CSM_FN(simd_log_softmax_backward_rows)(cons
                                                    int64_t rows, int64_t cols)
 {
     const int stream = csm_stream_hint;
+    /* prefetching the next row pays while two rows of g and y fit in L1 */
+    const int pf = stream && cols * (int64_t)sizeof(CSM_T) <= 8192;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *gr = g + r * gs, *yr = y + r * ys;
         CSM_T *o = out + r * os;
         const V total = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, NULL, cols));
-        if (stream && r + 1 < rows) /* large inputs: fetch the next row meanwhile */
+        if (pf && r + 1 < rows) /* large inputs, short rows: fetch the next row meanwhile */
             SIMD_ROW_OUT(o, cols, stream,
                           (CSM_FN(simd_prefetch2)(gr + gs + j, yr + ys + j),
                            v_fnmadd(v_exp(SIMD_LD(yr, v_zero())), total,
