@@ -149,7 +149,7 @@ static inline __m256 csm_exp_reduced_f32_avx2(__m256 x, __m256 n)
     return p;
 }
 /* exp anywhere (x clamped to [-104, 89]), 2^n as two factors: the slow path
- * of the functions below, for vectors with a lane outside [-87, 88]. */
+ * of the functions below, for vectors with a lane outside [-86.5, 88] or NaN. */
 static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
 {
     x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
@@ -164,35 +164,39 @@ static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
     __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
-/* Lanes in [-87, 88] (or NaN): n = round(x log2 e) read from the low bits of
- * x log2(e) + 1.5 * 2^23 + 127 (which also holds the biased exponent of 2^n,
- * a normal number), exp(r) p times 2^n in one rounding (subnormal results
- * too). NaN flows through r and p. */
+/* Lanes in [-86.5, 88] (or NaN): n = round(x log2 e) read from the low bits
+ * of x log2(e) + 1.5 * 2^23, exp(r) = p in [0.7, 1.42] scaled by 2^n as an
+ * integer addition of n to its exponent field (exact: the result, at least
+ * 2^-125.5, is a normal number; an addition on the integer units instead of
+ * a multiplication on the FMA ones). NaN flows through r and p. */
 static inline __m256 csm_exp_f32_avx2_fast(__m256 x)
 {
-    const __m256 shifter = _mm256_set1_ps(12583039.0f);  /* 1.5 * 2^23 + 127 */
+    const __m256 shifter = _mm256_set1_ps(12582912.0f);  /* 1.5 * 2^23 */
     __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shifter);
     __m256 n = _mm256_sub_ps(t, shifter);
     __m256 p = csm_exp_reduced_f32_avx2(x, n);
-    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
-    return _mm256_mul_ps(p, scale);
+    __m256i e = _mm256_slli_epi32(_mm256_castps_si256(t), 23);
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
 }
 /* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+#define CSM_EXP_FAST_MIN -86.5f
 static inline __m256 csm_exp_f32_avx2_nonpos(__m256 x)
 {
-    if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ)), 0))
+    if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
         return csm_exp_f32_avx2_wide(x);
     return csm_exp_f32_avx2_fast(x);
 }
 static inline __m256 csm_exp_f32_avx2(__m256 x)
 {
-    __m256 out = _mm256_or_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ),
+    __m256 out = _mm256_or_ps(_mm256_cmp_ps(x, _mm256_set1_ps(CSM_EXP_FAST_MIN), _CMP_NGE_UQ),
                               _mm256_cmp_ps(x, _mm256_set1_ps(88.0f), _CMP_GT_OQ));
     if (__builtin_expect(_mm256_movemask_ps(out), 0)) return csm_exp_f32_avx2_wide(x);
     return csm_exp_f32_avx2_fast(x);
 }
 #define v_exp csm_exp_f32_avx2
 #define v_exp_nonpos csm_exp_f32_avx2_nonpos
+/* exp for lanes in [CSM_EXP_FAST_MIN, 0] (or NaN) only: no range check */
+#define v_exp_nonpos_fast csm_exp_f32_avx2_fast
 /* For positive normal finite a: mantissa in [1, 2) and unbiased exponent. */
 static inline __m256 csm_getmant_f32_avx2(__m256 a)
 {
@@ -330,7 +334,7 @@ static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n)
     return p;
 }
 /* exp anywhere (x clamped to [-746, 710]), 2^n as two factors: the slow
- * path of the functions below, for vectors with a lane outside [-708, 709]. */
+ * path of the functions below, for vectors with a lane outside [-708, 709] or NaN. */
 static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
 {
     x = _mm256_min_pd(_mm256_set1_pd(710.0), x);
@@ -347,32 +351,35 @@ static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
     __m256d y = _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
     return _mm256_blendv_pd(y, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
 }
-/* Lanes in [-708, 709] (or NaN): as csm_exp_f32_avx2_fast. */
+/* Lanes in [-708, 709] (or NaN): as csm_exp_f32_avx2_fast (2^n (n >= -1021)
+ * times p >= 0.7 is a normal number). */
 static inline __m256d csm_exp_f64_avx2_fast(__m256d x)
 {
-    const __m256d shifter = _mm256_set1_pd(6755399441056767.0);  /* 1.5 * 2^52 + 1023 */
+    const __m256d shifter = _mm256_set1_pd(6755399441055744.0);  /* 1.5 * 2^52 */
     __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(1.4426950408889634074), shifter);
     __m256d n = _mm256_sub_pd(t, shifter);
     __m256d p = csm_exp_reduced_f64_avx2(x, n);
-    __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52));
-    return _mm256_mul_pd(p, scale);
+    __m256i e = _mm256_slli_epi64(_mm256_castpd_si256(t), 52);
+    return _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), e));
 }
 /* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+#define CSM_EXP_FAST_MIN -708.0
 static inline __m256d csm_exp_f64_avx2_nonpos(__m256d x)
 {
-    if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(-708.0), _CMP_LT_OQ)), 0))
+    if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
         return csm_exp_f64_avx2_wide(x);
     return csm_exp_f64_avx2_fast(x);
 }
 static inline __m256d csm_exp_f64_avx2(__m256d x)
 {
-    __m256d out = _mm256_or_pd(_mm256_cmp_pd(x, _mm256_set1_pd(-708.0), _CMP_LT_OQ),
+    __m256d out = _mm256_or_pd(_mm256_cmp_pd(x, _mm256_set1_pd(CSM_EXP_FAST_MIN), _CMP_NGE_UQ),
                                _mm256_cmp_pd(x, _mm256_set1_pd(709.0), _CMP_GT_OQ));
     if (__builtin_expect(_mm256_movemask_pd(out), 0)) return csm_exp_f64_avx2_wide(x);
     return csm_exp_f64_avx2_fast(x);
 }
 #define v_exp csm_exp_f64_avx2
 #define v_exp_nonpos csm_exp_f64_avx2_nonpos
+#define v_exp_nonpos_fast csm_exp_f64_avx2_fast
 static inline __m256d csm_getmant_f64_avx2(__m256d a)
 {
     __m256i b = _mm256_castpd_si256(a);

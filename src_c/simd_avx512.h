@@ -136,6 +136,8 @@ static inline __m512 csm_exp_f32_avx512(__m512 x)
 }
 #define v_exp csm_exp_f32_avx512
 #define v_exp_nonpos csm_exp_f32_avx512_nonpos
+#define v_exp_nonpos_fast csm_exp_f32_avx512_nonpos  /* no range check to skip */
+#define CSM_EXP_FAST_MIN (-INFINITY)
 /* mantissa in [1, 2) and exponent, for log */
 #define v_getmant(a) _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
 #define v_getexp(a) _mm512_getexp_ps(a)
@@ -250,6 +252,8 @@ static inline __m512d csm_exp_f64_avx512(__m512d x)
 }
 #define v_exp csm_exp_f64_avx512
 #define v_exp_nonpos csm_exp_f64_avx512_nonpos
+#define v_exp_nonpos_fast csm_exp_f64_avx512_nonpos
+#define CSM_EXP_FAST_MIN (-INFINITY)
 #define v_getmant(a) _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
 #define v_getexp(a) _mm512_getexp_pd(a)
 #endif

@@ -94,8 +94,8 @@ CSM_FN(simdl_xc_terms)(V *k, V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g,
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
                              double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                             double scale, const int has_w, const int has_smooth,
-                             const int has_grad)
+                             double scale, CSM_FN(simd_pf) pf, const int has_w,
+                             const int has_smooth, const int has_grad)
 {
     CSM_T m = CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -126,6 +126,7 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
             V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
                                 j + 3 * VN, VN, 0);
             CSM_FN(simd_lane_add4)(&h, &l, e0, e1, e2, e3);
+            CSM_FN(simd_pf_block)(pf, j);
             if (has_smooth)
                 CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
         }
@@ -199,8 +200,9 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x
             if (gr != NULL) CSM_FN(simd_fill)(gr, cols, (CSM_T)0);
             continue;
         }
+        CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
 #define CSM_XC(W, S, G) \
-    CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, W, S, G)
+    CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, W, S, G)
         switch (mode) {
         case 0: CSM_XC(0, 0, 0); break;
         case 1: CSM_XC(1, 0, 0); break;
@@ -260,7 +262,8 @@ CSM_FN(simdl_xp_grad)(V x0, V q0, V g0, V w0, V vm, V vcq, V vc0, V inv_s, V tt,
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T c_q,
                             CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                            double scale, const int has_w, const int has_grad)
+                            double scale, CSM_FN(simd_pf) pf, const int has_w,
+                            const int has_grad)
 {
     CSM_T m = CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -290,6 +293,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             V e2 = CSM_XP_TERMS(a2, z2, j + 2 * VN);
             V e3 = CSM_XP_TERMS(a3, z3, j + 3 * VN);
             CSM_FN(simd_lane_add4)(&h, &l, e0, e1, e2, e3);
+            CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simdl_add_any)(&ah, &al, v_add(v_add(a0, a1), v_add(a2, a3)));
             CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
         }
@@ -348,8 +352,9 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_prob_rows)(const CSM_T *x,
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
+        CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
 #define CSM_XP(W, G) \
-    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, W, G)
+    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, pf, W, G)
         switch (mode) {
         case 0: CSM_XP(0, 0); break;
         case 1: CSM_XP(1, 0); break;

@@ -44,6 +44,8 @@
 #undef v_make_step
 #undef v_apply_step
 #undef v_exp_nonpos
+#undef v_exp_nonpos_fast
+#undef CSM_EXP_FAST_MIN
 #undef v_fnmadd
 #undef v_transpose
 #undef CSM_TRANSPOSE_MIN

@@ -128,6 +128,36 @@ def test_special_values(dtype, isa):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_nan_payloads_stay_nan(dtype, isa):
+    """NaNs of every low payload and both signs, alone and among ordinary
+    values: the fast path scales by adding n to the exponent bits, which would
+    turn a NaN whose payload reaches those bits into a number; NaN lanes must
+    take the path that keeps them NaN. softmax's row stays NaN too."""
+    utype = np.uint32 if dtype == np.float32 else np.uint64
+    quiet = utype(0x7FC00000) if dtype == np.float32 else utype(0x7FF8000000000000)
+    payload = np.arange(1, 1025, dtype=utype)
+    sign = utype(1) << utype(8 * np.dtype(dtype).itemsize - 1)
+    bits = np.concatenate([quiet | payload, quiet | payload | sign])
+    nan = bits.view(dtype)
+    assert np.isnan(nan).all()
+    mixed = np.empty(2 * nan.size, dtype=dtype)
+    mixed[0::2] = nan
+    mixed[1::2] = -1.5
+    for x in (nan, mixed):
+        y = kernel_exp(x)
+        assert np.isnan(y[np.isnan(x)]).all()
+        assert (y[~np.isnan(x)] == kernel_exp(np.array([-1.5], dtype))[0]).all()
+    rows = np.full((nan.size, 40), -1.0, dtype=dtype)
+    rows[:, 7] = nan
+    assert np.isnan(csoftmax_softmax(rows)).all()
+
+
+def csoftmax_softmax(x):
+    import csoftmax
+    return csoftmax.softmax(x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_overflow_and_underflow_thresholds(dtype, isa):
     """Around the largest finite result, the last nonzero (subnormal) result
     and far beyond both (huge finite inputs, no UB), every input has the
