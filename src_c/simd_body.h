@@ -87,13 +87,6 @@ static inline int64_t CSM_FN(simd_head)(const CSM_T *p, int64_t n)
     } while (0)
 #endif
 
-/* Prefetch hints for the lines holding a and b (into L1). */
-static inline void CSM_FN(simd_prefetch2)(const CSM_T *a, const CSM_T *b)
-{
-    _mm_prefetch((const char *)a, _MM_HINT_T0);
-    _mm_prefetch((const char *)b, _MM_HINT_T0);
-}
-
 /* Orders a kernel's non-temporal stores before its return. */
 static inline void CSM_FN(simd_stream_end)(int stream)
 {
@@ -762,8 +755,9 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
             if (gr != NULL) CSM_FN(simd_fill)(gr, cols, (CSM_T)NAN);
             continue;
         }
-        double t = CSM_FN(simd_row_sum_minus_one)(
-            xr, gr, cols, m, CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols));
+        CSM_FN(simd_pf) pf =
+            CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
+        double t = CSM_FN(simd_row_sum_minus_one)(xr, gr, cols, m, pf);
         double zk = (double)xr[k] - (double)m;
         loss[r] = (CSM_T)(log1p(t) - zk);
         if (gr != NULL) {

@@ -178,10 +178,10 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
 }
 
-static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target,
-                                         const CSM_T *w, int64_t ignore_index, double e,
-                                         double inv_temperature, CSM_T *loss, CSM_T *grad,
-                                         int64_t gs, int64_t rows, int64_t cols, double scale)
+static __attribute__((flatten)) void
+CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
+                             int64_t ignore_index, double e, double inv_temperature, CSM_T *loss,
+                             CSM_T *grad, int64_t gs, int64_t rows, int64_t cols, double scale)
 {
     double w_sum = (double)cols;
     if (w != NULL) {
@@ -200,7 +200,8 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_class_rows)(const CSM_T *x
             if (gr != NULL) CSM_FN(simd_fill)(gr, cols, (CSM_T)0);
             continue;
         }
-        CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
+        CSM_FN(simd_pf) pf =
+            CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
 #define CSM_XC(W, S, G) \
     CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, W, S, G)
         switch (mode) {
@@ -341,10 +342,10 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                                             tt, sa, unit, 0));
 }
 
-static __attribute__((flatten)) void CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs,
-                                        const CSM_T *w, double e, double inv_temperature,
-                                        CSM_T *loss, CSM_T *grad, int64_t gs, int64_t rows,
-                                        int64_t cols, double scale)
+static __attribute__((flatten)) void
+CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs, const CSM_T *w,
+                            double e, double inv_temperature, CSM_T *loss, CSM_T *grad, int64_t gs,
+                            int64_t rows, int64_t cols, double scale)
 {
     CSM_T c_q = (CSM_T)(1.0 - e), c_0 = (CSM_T)(e / (double)cols);
     CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
@@ -352,7 +353,8 @@ static __attribute__((flatten)) void CSM_FN(simd_xent_prob_rows)(const CSM_T *x,
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
-        CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
+        CSM_FN(simd_pf) pf =
+            CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
 #define CSM_XP(W, G) \
     CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, pf, W, G)
         switch (mode) {
@@ -411,49 +413,51 @@ static inline double CSM_FN(simdl_dot)(const CSM_T *a, const CSM_T *b, int64_t n
     return CSM_FN(simdl_total)(s, c);
 }
 
-static __attribute__((flatten)) void CSM_FN(simd_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
-                                               int64_t ys, CSM_T *out, int64_t os,
-                                               int64_t rows, int64_t cols)
+/* softmax_backward (is_log = 0): y (g - sum(g y)); log_softmax_backward
+ * (is_log = 1): g - exp(y) sum(g). Each output element is written once (streamed
+ * for large outputs); while large inputs are streamed through, the next row
+ * of g and y is prefetched during the output pass: into L1 while two rows of
+ * each fit there (rows up to CSM_PF_L1_BYTES), into L2 beyond. */
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t ys, CSM_T *out,
+                            int64_t os, int64_t rows, int64_t cols, const int is_log)
 {
     const int stream = csm_stream_hint;
-    /* prefetching the next row pays while two rows of g and y fit in L1 */
-    const int pf = stream && cols * (int64_t)sizeof(CSM_T) <= 8192;
+    const int l1 = cols * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *gr = g + r * gs, *yr = y + r * ys;
         CSM_T *o = out + r * os;
-        const V d = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, yr, cols));
-        if (pf && r + 1 < rows) /* large inputs, short rows: fetch the next row meanwhile */
-            SIMD_ROW_OUT(o, cols, stream,
-                          (CSM_FN(simd_prefetch2)(gr + gs + j, yr + ys + j),
-                           v_mul(SIMD_LD(yr, v_zero()), v_sub(SIMD_LD(gr, v_zero()), d))));
+        const V d = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, is_log ? NULL : yr, cols));
+        const char *pg = stream && r + 1 < rows ? (const char *)(gr + gs) : NULL;
+        const char *py = (const char *)(yr + ys);
+#define CSM_PF(HINT) (_mm_prefetch(pg + j * (int64_t)sizeof(CSM_T), HINT), \
+                      _mm_prefetch(py + j * (int64_t)sizeof(CSM_T), HINT))
+#define CSM_BW (is_log ? v_fnmadd(v_exp(SIMD_LD(yr, v_zero())), d, SIMD_LD(gr, v_zero())) \
+                    : v_mul(SIMD_LD(yr, v_zero()), v_sub(SIMD_LD(gr, v_zero()), d)))
+        if (pg == NULL)
+            SIMD_ROW_OUT(o, cols, stream, CSM_BW);
+        else if (l1)
+            SIMD_ROW_OUT(o, cols, stream, (CSM_PF(_MM_HINT_T0), CSM_BW));
         else
-            SIMD_ROW_OUT(o, cols, stream,
-                          v_mul(SIMD_LD(yr, v_zero()), v_sub(SIMD_LD(gr, v_zero()), d)));
+            SIMD_ROW_OUT(o, cols, stream, (CSM_PF(_MM_HINT_T1), CSM_BW));
+#undef CSM_PF
+#undef CSM_BW
     }
     CSM_FN(simd_stream_end)(stream);
 }
 
-static __attribute__((flatten)) void CSM_FN(simd_log_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y,
-                                                   int64_t ys, CSM_T *out, int64_t os,
-                                                   int64_t rows, int64_t cols)
+static __attribute__((flatten)) void
+CSM_FN(simd_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t ys,
+                                   CSM_T *out, int64_t os, int64_t rows, int64_t cols)
 {
-    const int stream = csm_stream_hint;
-    /* prefetching the next row pays while two rows of g and y fit in L1 */
-    const int pf = stream && cols * (int64_t)sizeof(CSM_T) <= 8192;
-    for (int64_t r = 0; r < rows; r++) {
-        const CSM_T *gr = g + r * gs, *yr = y + r * ys;
-        CSM_T *o = out + r * os;
-        const V total = v_set1((CSM_T)CSM_FN(simdl_dot)(gr, NULL, cols));
-        if (pf && r + 1 < rows) /* large inputs, short rows: fetch the next row meanwhile */
-            SIMD_ROW_OUT(o, cols, stream,
-                          (CSM_FN(simd_prefetch2)(gr + gs + j, yr + ys + j),
-                           v_fnmadd(v_exp(SIMD_LD(yr, v_zero())), total,
-                                    SIMD_LD(gr, v_zero()))));
-        else
-            SIMD_ROW_OUT(o, cols, stream,
-                          v_fnmadd(v_exp(SIMD_LD(yr, v_zero())), total, SIMD_LD(gr, v_zero())));
-    }
-    CSM_FN(simd_stream_end)(stream);
+    CSM_FN(simdl_backward_rows)(g, gs, y, ys, out, os, rows, cols, 0);
+}
+
+static __attribute__((flatten)) void
+CSM_FN(simd_log_softmax_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t ys,
+                                       CSM_T *out, int64_t os, int64_t rows, int64_t cols)
+{
+    CSM_FN(simdl_backward_rows)(g, gs, y, ys, out, os, rows, cols, 1);
 }
 
 /* ---- sigmoid family and binary cross-entropy with logits ---------------- */
@@ -476,8 +480,9 @@ static inline V CSM_FN(simdl_sigmoid_v)(V v)
     return CSM_FN(simdl_sigmoid)(v, v_exp_nonpos(v_sub(v_zero(), CSM_FN(simdl_abs)(v))));
 }
 
-static __attribute__((flatten)) void CSM_FN(simd_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
-                                      int64_t rows, int64_t cols)
+static __attribute__((flatten)) void
+CSM_FN(simd_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
+                          int64_t cols)
 {
     const int stream = csm_stream_hint;
     for (int64_t r = 0; r < rows; r++) {
@@ -496,8 +501,9 @@ static inline V CSM_FN(simdl_log_sigmoid_v)(V v)
     return v_sub(neg, CSM_FN(simd_log1p)(ex));
 }
 
-static __attribute__((flatten)) void CSM_FN(simd_log_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
-                                          int64_t rows, int64_t cols)
+static __attribute__((flatten)) void
+CSM_FN(simd_log_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
+                              int64_t cols)
 {
     const int stream = csm_stream_hint;
     for (int64_t r = 0; r < rows; r++) {
@@ -579,8 +585,9 @@ typedef __m256d CSM_FN(simdl_vd);
 typedef __m512d CSM_FN(simdl_vd);
 #define SIMDL_VD_ZERO _mm512_setzero_pd
 #define SIMDL_VD_ADD_LO(acc, l) _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(l)))
-#define SIMDL_VD_ADD_HI(acc, l) \
-    _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(l), 1))))
+#define SIMDL_VD_ADD_HI(acc, l)                                                 \
+    _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(                        \
+                           _mm512_extractf64x4_pd(_mm512_castps_pd(l), 1))))
 #define SIMDL_VD_N 8
 #define SIMDL_VD_STORE _mm512_storeu_pd
 #endif
@@ -650,11 +657,11 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
         *row_loss = has_loss ? CSM_FN(simdl_dot)(lr, NULL, n) : CSM_FN(simdl_total)(s, c);
 }
 
-static __attribute__((flatten)) void CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys,
-                                  const CSM_T *w, int64_t ws, int64_t w_step, const CSM_T *p,
-                                  int64_t ps, int64_t p_step, CSM_T *loss, int64_t ls,
-                                  double *row_loss, CSM_T *grad, int64_t gs, int64_t rows,
-                                  int64_t cols, double scale)
+static __attribute__((flatten)) void
+CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, const CSM_T *w,
+                      int64_t ws, int64_t w_step, const CSM_T *p, int64_t ps, int64_t p_step,
+                      CSM_T *loss, int64_t ls, double *row_loss, CSM_T *grad, int64_t gs,
+                      int64_t rows, int64_t cols, double scale)
 {
     static const CSM_T one = (CSM_T)1;
     if (w == NULL) { w = &one; ws = 0; w_step = 0; }
