@@ -135,10 +135,11 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
 /* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
  * two-part ln 2 (Cody-Waite), exp(r) by exp_impl.h's degree-6 polynomial in
  * Horner form. */
-static inline __m256 csm_exp_reduced_f32_avx2(__m256 x, __m256 n)
+static inline __m256 csm_exp_reduced_f32_avx2(__m256 x, __m256 n, __m256 lo, const int has_lo)
 {
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    if (has_lo) r = _mm256_add_ps(r, lo);
     __m256 p = _mm256_set1_ps(1.3814612757e-3f);
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3687100559e-3f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1668388993e-2f));
@@ -150,12 +151,14 @@ static inline __m256 csm_exp_reduced_f32_avx2(__m256 x, __m256 n)
 }
 /* exp anywhere (x clamped to [-104, 89]), 2^n as two factors: the slow path
  * of the functions below, for vectors with a lane outside [-86.5, 88] or NaN. */
-static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
+static inline __m256 csm_exp_f32_avx2_wide_lo(__m256 x, __m256 lo, const int has_lo)
 {
+    __m256 x0 = x;
     x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
     x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);  /* NaN stays NaN (second operand) */
+    if (has_lo) lo = _mm256_and_ps(lo, _mm256_cmp_ps(x, x0, _CMP_EQ_OQ));  /* not where clamped */
     __m256 n = v_round(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)));
-    __m256 p = csm_exp_reduced_f32_avx2(x, n);
+    __m256 p = csm_exp_reduced_f32_avx2(x, n, lo, has_lo);
     __m256i ni = _mm256_cvtps_epi32(n);   /* NaN -> 0x80000000, result replaced below */
     __m256i n1 = _mm256_srai_epi32(ni, 1);
     __m256i n2 = _mm256_sub_epi32(ni, n1);
@@ -169,17 +172,35 @@ static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
  * integer addition of n to its exponent field (exact: the result, at least
  * 2^-125.5, is a normal number; an addition on the integer units instead of
  * a multiplication on the FMA ones). NaN flows through r and p. */
-static inline __m256 csm_exp_f32_avx2_fast(__m256 x)
+static inline __m256 csm_exp_f32_avx2_fast_lo(__m256 x, __m256 lo, const int has_lo)
 {
     const __m256 shifter = _mm256_set1_ps(12582912.0f);  /* 1.5 * 2^23 */
     __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shifter);
     __m256 n = _mm256_sub_ps(t, shifter);
-    __m256 p = csm_exp_reduced_f32_avx2(x, n);
+    __m256 p = csm_exp_reduced_f32_avx2(x, n, lo, has_lo);
     __m256i e = _mm256_slli_epi32(_mm256_castps_si256(t), 23);
     return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
 }
-/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
+{
+    return csm_exp_f32_avx2_wide_lo(x, x, 0);
+}
+static inline __m256 csm_exp_f32_avx2_fast(__m256 x)
+{
+    return csm_exp_f32_avx2_fast_lo(x, x, 0);
+}
+/* exp(x + lo) for x <= 0 (or NaN) and |lo| <= ulp(x) / 2: the softmax
+ * family's shifted arguments x - max taken exactly as x + lo (simd_diff), lo
+ * added to the reduced argument (exp(x + lo) = exp(x) (1 + lo) to first order);
+ * results below 2^-125 (x < -86.5) take x alone. */
 #define CSM_EXP_FAST_MIN -86.5f
+static inline __m256 csm_exp_f32_avx2_nonpos_lo(__m256 x, __m256 lo)
+{
+    if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
+        return csm_exp_f32_avx2_wide_lo(x, lo, 1);
+    return csm_exp_f32_avx2_fast_lo(x, lo, 1);
+}
+/* exp for x <= 0 (or NaN) */
 static inline __m256 csm_exp_f32_avx2_nonpos(__m256 x)
 {
     if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
@@ -195,6 +216,7 @@ static inline __m256 csm_exp_f32_avx2(__m256 x)
 }
 #define v_exp csm_exp_f32_avx2
 #define v_exp_nonpos csm_exp_f32_avx2_nonpos
+#define v_exp_nonpos_lo csm_exp_f32_avx2_nonpos_lo
 /* exp for lanes in [CSM_EXP_FAST_MIN, 0] (or NaN) only: no range check */
 #define v_exp_nonpos_fast csm_exp_f32_avx2_fast
 /* For positive normal finite a: mantissa in [1, 2) and unbiased exponent. */
@@ -313,10 +335,11 @@ static inline void csm_transpose_f64_avx2(__m256d *r)
 /* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
  * two-part ln 2, exp(r) by the Taylor series to degree 13 (exp_impl.h) in
  * Horner form. */
-static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n)
+static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n, __m256d lo, const int has_lo)
 {
     __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
     r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+    if (has_lo) r = _mm256_add_pd(r, lo);
     __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
@@ -335,12 +358,14 @@ static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n)
 }
 /* exp anywhere (x clamped to [-746, 710]), 2^n as two factors: the slow
  * path of the functions below, for vectors with a lane outside [-708, 709] or NaN. */
-static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
+static inline __m256d csm_exp_f64_avx2_wide_lo(__m256d x, __m256d lo, const int has_lo)
 {
+    __m256d x0 = x;
     x = _mm256_min_pd(_mm256_set1_pd(710.0), x);
     x = _mm256_max_pd(_mm256_set1_pd(-746.0), x);
+    if (has_lo) lo = _mm256_and_pd(lo, _mm256_cmp_pd(x, x0, _CMP_EQ_OQ));  /* not where clamped */
     __m256d n = v_round(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)));
-    __m256d p = csm_exp_reduced_f64_avx2(x, n);
+    __m256d p = csm_exp_reduced_f64_avx2(x, n, lo, has_lo);
     /* n is integral and within [-1077, 1025]: convert through int32 */
     __m128i n32 = _mm256_cvtpd_epi32(n);
     __m128i h32 = _mm_srai_epi32(n32, 1);
@@ -353,17 +378,32 @@ static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
 }
 /* Lanes in [-708, 709] (or NaN): as csm_exp_f32_avx2_fast (2^n (n >= -1021)
  * times p >= 0.7 is a normal number). */
-static inline __m256d csm_exp_f64_avx2_fast(__m256d x)
+static inline __m256d csm_exp_f64_avx2_fast_lo(__m256d x, __m256d lo, const int has_lo)
 {
     const __m256d shifter = _mm256_set1_pd(6755399441055744.0);  /* 1.5 * 2^52 */
     __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(1.4426950408889634074), shifter);
     __m256d n = _mm256_sub_pd(t, shifter);
-    __m256d p = csm_exp_reduced_f64_avx2(x, n);
+    __m256d p = csm_exp_reduced_f64_avx2(x, n, lo, has_lo);
     __m256i e = _mm256_slli_epi64(_mm256_castpd_si256(t), 52);
     return _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), e));
 }
-/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
+static inline __m256d csm_exp_f64_avx2_wide(__m256d x)
+{
+    return csm_exp_f64_avx2_wide_lo(x, x, 0);
+}
+static inline __m256d csm_exp_f64_avx2_fast(__m256d x)
+{
+    return csm_exp_f64_avx2_fast_lo(x, x, 0);
+}
+/* exp(x + lo): as csm_exp_f32_avx2_nonpos_lo */
 #define CSM_EXP_FAST_MIN -708.0
+static inline __m256d csm_exp_f64_avx2_nonpos_lo(__m256d x, __m256d lo)
+{
+    if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
+        return csm_exp_f64_avx2_wide_lo(x, lo, 1);
+    return csm_exp_f64_avx2_fast_lo(x, lo, 1);
+}
+/* exp for x <= 0 (or NaN) */
 static inline __m256d csm_exp_f64_avx2_nonpos(__m256d x)
 {
     if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
@@ -379,6 +419,7 @@ static inline __m256d csm_exp_f64_avx2(__m256d x)
 }
 #define v_exp csm_exp_f64_avx2
 #define v_exp_nonpos csm_exp_f64_avx2_nonpos
+#define v_exp_nonpos_lo csm_exp_f64_avx2_nonpos_lo
 #define v_exp_nonpos_fast csm_exp_f64_avx2_fast
 static inline __m256d csm_getmant_f64_avx2(__m256d a)
 {

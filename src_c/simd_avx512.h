@@ -114,13 +114,17 @@ static inline void csm_transpose_f32_avx512(__m512 *r)
 }
 #define v_transpose csm_transpose_f32_avx512
 #define CSM_TRANSPOSE_MIN 12  /* from op counts: 16x16 transpose vs ~C*C plan steps; not timed here */
-/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
-static inline __m512 csm_exp_f32_avx512_nonpos(__m512 x)
+/* exp(x + lo) for x <= 0 (or NaN), lo the rounding error of the shifted
+ * argument (simd_diff; has_lo = 0: exp(x)), added to the reduced argument
+ * where x is not clamped */
+static inline __m512 csm_exp_f32_avx512_nonpos_lo(__m512 x, __m512 lo, const int has_lo)
 {
+    __m512 x0 = x;
     x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x); /* NaN stays NaN (second operand) */
     __m512 n = v_round(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)));
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    if (has_lo) r = _mm512_add_ps(r, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, x0, _CMP_EQ_OQ), lo));
     __m512 p = _mm512_set1_ps(1.3814612757e-3f);
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3687100559e-3f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1668388993e-2f));
@@ -130,12 +134,21 @@ static inline __m512 csm_exp_f32_avx512_nonpos(__m512 x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
+static inline __m512 csm_exp_f32_avx512_nonpos(__m512 x)
+{
+    return csm_exp_f32_avx512_nonpos_lo(x, x, 0);
+}
+static inline __m512 csm_exp_f32_avx512_nonpos_lo1(__m512 x, __m512 lo)
+{
+    return csm_exp_f32_avx512_nonpos_lo(x, lo, 1);
+}
 static inline __m512 csm_exp_f32_avx512(__m512 x)
 {
     return csm_exp_f32_avx512_nonpos(_mm512_min_ps(_mm512_set1_ps(89.0f), x)); /* NaN kept */
 }
 #define v_exp csm_exp_f32_avx512
 #define v_exp_nonpos csm_exp_f32_avx512_nonpos
+#define v_exp_nonpos_lo csm_exp_f32_avx512_nonpos_lo1
 #define v_exp_nonpos_fast csm_exp_f32_avx512_nonpos  /* no range check to skip */
 #define CSM_EXP_FAST_MIN (-INFINITY)
 /* mantissa in [1, 2) and exponent, for log */
@@ -223,13 +236,17 @@ static inline void csm_transpose_f64_avx512(__m512d *r)
 }
 #define v_transpose csm_transpose_f64_avx512
 #define CSM_TRANSPOSE_MIN 8  /* (op counts, as for float32) */
-/* exp for x <= 0 (or NaN): the softmax family's shifted arguments */
-static inline __m512d csm_exp_f64_avx512_nonpos(__m512d x)
+/* exp(x + lo) for x <= 0 (or NaN), lo the rounding error of the shifted
+ * argument (simd_diff; has_lo = 0: exp(x)), added to the reduced argument
+ * where x is not clamped */
+static inline __m512d csm_exp_f64_avx512_nonpos_lo(__m512d x, __m512d lo, const int has_lo)
 {
+    __m512d x0 = x;
     x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
     __m512d n = v_round(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634074)));
     __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01), x);
     r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10), r);
+    if (has_lo) r = _mm512_add_pd(r, _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, x0, _CMP_EQ_OQ), lo));
     __m512d p = _mm512_set1_pd(1.0 / 6227020800.0);
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 479001600.0));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 39916800.0));
@@ -246,12 +263,21 @@ static inline __m512d csm_exp_f64_avx512_nonpos(__m512d x)
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
     return _mm512_scalef_pd(p, n);
 }
+static inline __m512d csm_exp_f64_avx512_nonpos(__m512d x)
+{
+    return csm_exp_f64_avx512_nonpos_lo(x, x, 0);
+}
+static inline __m512d csm_exp_f64_avx512_nonpos_lo1(__m512d x, __m512d lo)
+{
+    return csm_exp_f64_avx512_nonpos_lo(x, lo, 1);
+}
 static inline __m512d csm_exp_f64_avx512(__m512d x)
 {
     return csm_exp_f64_avx512_nonpos(_mm512_min_pd(_mm512_set1_pd(710.0), x)); /* NaN kept */
 }
 #define v_exp csm_exp_f64_avx512
 #define v_exp_nonpos csm_exp_f64_avx512_nonpos
+#define v_exp_nonpos_lo csm_exp_f64_avx512_nonpos_lo1
 #define v_exp_nonpos_fast csm_exp_f64_avx512_nonpos
 #define CSM_EXP_FAST_MIN (-INFINITY)
 #define v_getmant(a) _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)

@@ -137,6 +137,39 @@ static inline void CSM_FN(simd_pf_block)(CSM_FN(simd_pf) pf, int64_t j)
 
 /* ---- wide rows -------------------------------------------------------- */
 
+/* x - m as d + *lo exactly (TwoSum), for the exponentials of every row: the
+ * rounding of x - m, up to half an ulp of |x - m|, would otherwise be an
+ * error of |x - m| / 2 ulps in exp(x - m) (NumPy's and PyTorch's largest
+ * error in softmax). A NaN *lo (x = -inf, or x - m overflowing to -inf, where
+ * exp gives 0) becomes a finite value: v_max returns its second operand when
+ * the first is NaN (x86 max). */
+static inline V CSM_FN(simd_diff)(V x, V m, V *lo)
+{
+    V d = v_sub(x, m);
+    V b = v_sub(d, x);
+    V e = v_sub(v_sub(x, v_sub(d, b)), v_add(m, b));
+    *lo = v_max(e, v_set1((CSM_T)-1e30));
+    return d;
+}
+
+/* exp(x - m) for softmax's wide-row outputs. float64 takes x - m exactly (its
+ * rounding is the largest error of softmax on long rows with spread-out
+ * logits: 1 x 1000000 N(0, 10)), for 4-19 % of the kernel's time; float32
+ * would pay 15-25 % and is already ahead of NumPy, SciPy and PyTorch there
+ * (benchmarks/accuracy.py), so it rounds x - m. The sums of log_softmax and
+ * logsumexp round it too: a term's error there is weighted by its size. */
+static inline V CSM_FN(simd_exp_shifted)(V x, V vm)
+{
+#ifdef CSM_F32
+    return v_exp_nonpos(v_sub(x, vm));
+#else
+    V lo;
+    V d = CSM_FN(simd_diff)(x, vm, &lo);
+    return v_exp_nonpos_lo(d, lo);
+#endif
+}
+
+
 static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
 {
     const V ninf = v_set1((CSM_T)-INFINITY);
@@ -215,10 +248,10 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
         V h0 = four, h1 = four, l0 = v_zero(), l1 = v_zero();
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
-            V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
-            V e1 = v_exp_nonpos(v_sub(v_load(x + j + VN), vm));
-            V e2 = v_exp_nonpos(v_sub(v_load(x + j + 2 * VN), vm));
-            V e3 = v_exp_nonpos(v_sub(v_load(x + j + 3 * VN), vm));
+            V e0 = CSM_FN(simd_exp_shifted)(v_load(x + j), vm);
+            V e1 = CSM_FN(simd_exp_shifted)(v_load(x + j + VN), vm);
+            V e2 = CSM_FN(simd_exp_shifted)(v_load(x + j + 2 * VN), vm);
+            V e3 = CSM_FN(simd_exp_shifted)(v_load(x + j + 3 * VN), vm);
             CSM_FN(simd_pf_block)(pf, j);
             v_store(y + j, e0);
             v_store(y + j + VN, e1);
@@ -227,13 +260,13 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
             CSM_FN(simd_lane_add4)(&h0, &l0, e0, e1, e2, e3);
         }
         for (; j + VN <= end; j += VN) {
-            V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
+            V e0 = CSM_FN(simd_exp_shifted)(v_load(x + j), vm);
             v_store(y + j, e0);
             CSM_FN(simd_lane_add)(&h1, &l1, e0);
         }
         if (j < end) {
             int k = (int)(end - j);
-            V e0 = v_exp_nonpos(v_sub(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm));
+            V e0 = CSM_FN(simd_exp_shifted)(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm);
             v_store_tail(y + j, k, e0);
             CSM_FN(simd_lane_add)(&h1, &l1, e0);  /* masked-off lanes are exp(-inf) = 0 */
         }
@@ -551,21 +584,6 @@ static inline V CSM_FN(simd_tiny_sum_minus_one)(const V *xv, V m, int64_t cols, 
         cnt = v_mask_add(cnt, q, one);
     }
     return v_add(t, v_sub(cnt, one));
-}
-
-/* x - m as d + *lo exactly (TwoSum), for the exponentials of tiny rows: the
- * rounding of x - m, up to half an ulp of |x - m|, would otherwise be an
- * error of |x - m| / 2 ulps in exp(x - m) (NumPy's and PyTorch's largest
- * error in softmax). A NaN *lo (x = -inf, or x - m overflowing to -inf, where
- * exp gives 0) becomes a finite value: v_max returns its second operand when
- * the first is NaN (x86 max). */
-static inline V CSM_FN(simd_diff)(V x, V m, V *lo)
-{
-    V d = v_sub(x, m);
-    V b = v_sub(d, x);
-    V e = v_sub(v_sub(x, v_sub(d, b)), v_add(m, b));
-    *lo = v_max(e, v_set1((CSM_T)-1e30));
-    return d;
 }
 
 /* NaN in lanes whose maximum is +-inf (softmax's NaN rows), v elsewhere. */

@@ -45,6 +45,7 @@
 #undef v_apply_step
 #undef v_exp_nonpos
 #undef v_exp_nonpos_fast
+#undef v_exp_nonpos_lo
 #undef CSM_EXP_FAST_MIN
 #undef v_fnmadd
 #undef v_transpose
