@@ -120,8 +120,11 @@ static inline CSM_FN(simd_pf) CSM_FN(simd_pf_next)(const CSM_T *x_next, const CS
     return pf;
 }
 
-/* Prefetches the next row's lines of elements [j, j + 4 VN). */
-static inline void CSM_FN(simd_pf_block)(CSM_FN(simd_pf) pf, int64_t j)
+/* Prefetches the next row's lines of elements [j, j + 4 VN). Always inlined:
+ * GCC takes a function holding only prefetches for one without side effects
+ * (they have no memory operands for it) and drops calls to it. */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_pf_block)(CSM_FN(simd_pf) pf, int64_t j)
 {
     if (pf.x == NULL) return;
     const int64_t at = j * (int64_t)sizeof(CSM_T);
