@@ -10,6 +10,7 @@ import pytest
 
 import accuracy
 import contenders
+import losses_ratios
 import ratios
 
 
@@ -96,3 +97,28 @@ def test_accuracy_script_on_a_small_shape(monkeypatch):
             assert row["errors"]["reference"]["max_ulp"] <= 0.5 + 1e-9
     text = accuracy.format_markdown(report)
     assert "## logsumexp float64" in text and "csoftmax <= best?" in text
+
+
+@pytest.mark.parametrize("statistic", ["median", "min"])
+def test_losses_interleaved_times_alternate_and_reduce(statistic):
+    """Both calls run `repeat` times (after one warm-up each), in alternating
+    order, and the reduction is the one asked for."""
+    calls = []
+
+    def a():
+        calls.append("a")
+
+    def b():
+        calls.append("b")
+
+    ta, tb = losses_ratios.interleaved_times(a, b, 4, statistic)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]
+    assert ta >= 0 and tb >= 0
+
+
+def test_losses_script_small_min(capsys):
+    pytest.importorskip("torch")
+    losses_ratios.main(["--small", "--repeat", "1", "--statistic", "min"])
+    out = capsys.readouterr().out
+    assert "min of 1 interleaved samples" in out
+    assert out.count("xent:") == 2 * len(losses_ratios.XENT_OPTIONS)
