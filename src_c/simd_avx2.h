@@ -189,23 +189,24 @@ static inline __m256 csm_exp_f32_avx2_fast(__m256 x)
 {
     return csm_exp_f32_avx2_fast_lo(x, x, 0);
 }
-/* exp(x + lo) for x <= 0 (or NaN) and |lo| <= ulp(x) / 2: the softmax
- * family's shifted arguments x - max taken exactly as x + lo (simd_diff), lo
- * added to the reduced argument (exp(x + lo) = exp(x) (1 + lo) to first order);
- * results below 2^-125 (x < -86.5) take x alone. */
+/* exp(x), or with has_lo exp(x + lo), for x <= 0 (or NaN) and |lo| <= ulp(x) / 2:
+ * the softmax family's shifted arguments, x - max taken exactly as x + lo
+ * (simd_diff), lo added to the reduced argument (exp(x + lo) = exp(x) (1 + lo)
+ * to first order) on both paths, except where the slow path clamps x. */
 #define CSM_EXP_FAST_MIN -86.5f
-static inline __m256 csm_exp_f32_avx2_nonpos_lo(__m256 x, __m256 lo)
+static inline __m256 csm_exp_f32_avx2_nonpos_any(__m256 x, __m256 lo, const int has_lo)
 {
     if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
-        return csm_exp_f32_avx2_wide_lo(x, lo, 1);
-    return csm_exp_f32_avx2_fast_lo(x, lo, 1);
+        return csm_exp_f32_avx2_wide_lo(x, lo, has_lo);
+    return csm_exp_f32_avx2_fast_lo(x, lo, has_lo);
 }
-/* exp for x <= 0 (or NaN) */
 static inline __m256 csm_exp_f32_avx2_nonpos(__m256 x)
 {
-    if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
-        return csm_exp_f32_avx2_wide(x);
-    return csm_exp_f32_avx2_fast(x);
+    return csm_exp_f32_avx2_nonpos_any(x, x, 0);
+}
+static inline __m256 csm_exp_f32_avx2_nonpos_lo(__m256 x, __m256 lo)
+{
+    return csm_exp_f32_avx2_nonpos_any(x, lo, 1);
 }
 static inline __m256 csm_exp_f32_avx2(__m256 x)
 {
@@ -395,20 +396,21 @@ static inline __m256d csm_exp_f64_avx2_fast(__m256d x)
 {
     return csm_exp_f64_avx2_fast_lo(x, x, 0);
 }
-/* exp(x + lo): as csm_exp_f32_avx2_nonpos_lo */
+/* as csm_exp_f32_avx2_nonpos_any */
 #define CSM_EXP_FAST_MIN -708.0
-static inline __m256d csm_exp_f64_avx2_nonpos_lo(__m256d x, __m256d lo)
+static inline __m256d csm_exp_f64_avx2_nonpos_any(__m256d x, __m256d lo, const int has_lo)
 {
     if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
-        return csm_exp_f64_avx2_wide_lo(x, lo, 1);
-    return csm_exp_f64_avx2_fast_lo(x, lo, 1);
+        return csm_exp_f64_avx2_wide_lo(x, lo, has_lo);
+    return csm_exp_f64_avx2_fast_lo(x, lo, has_lo);
 }
-/* exp for x <= 0 (or NaN) */
 static inline __m256d csm_exp_f64_avx2_nonpos(__m256d x)
 {
-    if (__builtin_expect(_mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(CSM_EXP_FAST_MIN), _CMP_NGE_UQ)), 0))
-        return csm_exp_f64_avx2_wide(x);
-    return csm_exp_f64_avx2_fast(x);
+    return csm_exp_f64_avx2_nonpos_any(x, x, 0);
+}
+static inline __m256d csm_exp_f64_avx2_nonpos_lo(__m256d x, __m256d lo)
+{
+    return csm_exp_f64_avx2_nonpos_any(x, lo, 1);
 }
 static inline __m256d csm_exp_f64_avx2(__m256d x)
 {
