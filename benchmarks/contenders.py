@@ -321,6 +321,10 @@ def onnxruntime_session(function: str, dtype: str, ndim: int, threads: int = 1):
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # its worker threads spin-wait after each run by default, which takes the
+    # other core from whatever is timed next (csoftmax's 2-thread samples ran at
+    # its 1-thread speed in the same group): they sleep instead
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     try:
         session = onnxruntime.InferenceSession(model.SerializeToString(), options,
