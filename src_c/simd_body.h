@@ -172,7 +172,6 @@ static inline V CSM_FN(simd_exp_shifted)(V x, V vm)
 #endif
 }
 
-
 static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
 {
     const V ninf = v_set1((CSM_T)-INFINITY);
