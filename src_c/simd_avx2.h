@@ -135,19 +135,32 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
 /* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
  * two-part ln 2 (Cody-Waite), exp(r) by exp_impl.h's degree-6 polynomial in
  * Horner form. */
+static inline __m256 csm_exp_tail_f32_avx2(__m256 r)
+{
+    __m256 p = _mm256_set1_ps(1.3814612757e-3f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3687100559e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1668388993e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666521132e-1f));
+    return _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.9999994040e-1f));
+}
 static inline __m256 csm_exp_reduced_f32_avx2(__m256 x, __m256 n, __m256 lo, const int has_lo)
 {
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
     if (has_lo) r = _mm256_add_ps(r, lo);
-    __m256 p = _mm256_set1_ps(1.3814612757e-3f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3687100559e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1668388993e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666521132e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.9999994040e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    return p;
+    __m256 p = _mm256_fmadd_ps(csm_exp_tail_f32_avx2(r), r, _mm256_set1_ps(1.0f));
+    return _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+}
+/* y 2^n for integral n in [-151, 128], as two factors (each a normal
+ * number): subnormal results are rounded twice. */
+static inline __m256 csm_scale2_f32_avx2(__m256 y, __m256 n)
+{
+    __m256i ni = _mm256_cvtps_epi32(n);   /* NaN -> 0x80000000 */
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256i n2 = _mm256_sub_epi32(ni, n1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(y, s1), s2);
 }
 /* exp anywhere (x clamped to [-104, 89]), 2^n as two factors: the slow path
  * of the functions below, for vectors with a lane outside [-86.5, 88] or NaN. */
@@ -159,12 +172,7 @@ static inline __m256 csm_exp_f32_avx2_wide_lo(__m256 x, __m256 lo, const int has
     if (has_lo) lo = _mm256_and_ps(lo, _mm256_cmp_ps(x, x0, _CMP_EQ_OQ));  /* not where clamped */
     __m256 n = v_round(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)));
     __m256 p = csm_exp_reduced_f32_avx2(x, n, lo, has_lo);
-    __m256i ni = _mm256_cvtps_epi32(n);   /* NaN -> 0x80000000, result replaced below */
-    __m256i n1 = _mm256_srai_epi32(ni, 1);
-    __m256i n2 = _mm256_sub_epi32(ni, n1);
-    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
-    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
-    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    __m256 y = csm_scale2_f32_avx2(p, n);  /* NaN lanes replaced below */
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 /* Lanes in [-86.5, 88] (or NaN): n = round(x log2 e) read from the low bits
@@ -220,6 +228,11 @@ static inline __m256 csm_exp_f32_avx2(__m256 x)
 #define v_exp_nonpos_lo csm_exp_f32_avx2_nonpos_lo
 /* exp for lanes in [CSM_EXP_FAST_MIN, 0] (or NaN) only: no range check */
 #define v_exp_nonpos_fast csm_exp_f32_avx2_fast
+#define v_exp_tail csm_exp_tail_f32_avx2
+#define v_scale2 csm_scale2_f32_avx2
+/* 2^n for t = n + 1.5 * 2^23 (n integral, normal 2^n) */
+#define v_pow2_shifted(t, n) _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(t), 23), _mm256_set1_epi32(127 << 23)))
+#define v_any(mask) _mm256_movemask_ps(mask)
 /* For positive normal finite a: mantissa in [1, 2) and unbiased exponent. */
 static inline __m256 csm_getmant_f32_avx2(__m256 a)
 {
@@ -336,11 +349,8 @@ static inline void csm_transpose_f64_avx2(__m256d *r)
 /* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
  * two-part ln 2, exp(r) by the Taylor series to degree 13 (exp_impl.h) in
  * Horner form. */
-static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n, __m256d lo, const int has_lo)
+static inline __m256d csm_exp_tail_f64_avx2(__m256d r)
 {
-    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
-    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
-    if (has_lo) r = _mm256_add_pd(r, lo);
     __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
@@ -352,10 +362,27 @@ static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n, __m256d lo,
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    return p;
+    return _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
+}
+static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n, __m256d lo, const int has_lo)
+{
+    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+    if (has_lo) r = _mm256_add_pd(r, lo);
+    __m256d p = _mm256_fmadd_pd(csm_exp_tail_f64_avx2(r), r, _mm256_set1_pd(1.0));
+    return _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+}
+/* y 2^n for integral n in [-1077, 1025], as two factors (each a normal
+ * number): subnormal results are rounded twice. */
+static inline __m256d csm_scale2_f64_avx2(__m256d y, __m256d n)
+{
+    __m128i n32 = _mm256_cvtpd_epi32(n);
+    __m128i h32 = _mm_srai_epi32(n32, 1);
+    __m256i n1 = _mm256_cvtepi32_epi64(h32);
+    __m256i n2 = _mm256_cvtepi32_epi64(_mm_sub_epi32(n32, h32));
+    __m256d s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n1, _mm256_set1_epi64x(1023)), 52));
+    __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n2, _mm256_set1_epi64x(1023)), 52));
+    return _mm256_mul_pd(_mm256_mul_pd(y, s1), s2);
 }
 /* exp anywhere (x clamped to [-746, 710]), 2^n as two factors: the slow
  * path of the functions below, for vectors with a lane outside [-708, 709] or NaN. */
@@ -367,14 +394,7 @@ static inline __m256d csm_exp_f64_avx2_wide_lo(__m256d x, __m256d lo, const int 
     if (has_lo) lo = _mm256_and_pd(lo, _mm256_cmp_pd(x, x0, _CMP_EQ_OQ));  /* not where clamped */
     __m256d n = v_round(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)));
     __m256d p = csm_exp_reduced_f64_avx2(x, n, lo, has_lo);
-    /* n is integral and within [-1077, 1025]: convert through int32 */
-    __m128i n32 = _mm256_cvtpd_epi32(n);
-    __m128i h32 = _mm_srai_epi32(n32, 1);
-    __m256i n1 = _mm256_cvtepi32_epi64(h32);
-    __m256i n2 = _mm256_cvtepi32_epi64(_mm_sub_epi32(n32, h32));
-    __m256d s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n1, _mm256_set1_epi64x(1023)), 52));
-    __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n2, _mm256_set1_epi64x(1023)), 52));
-    __m256d y = _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
+    __m256d y = csm_scale2_f64_avx2(p, n);  /* n within [-1077, 1025] */
     return _mm256_blendv_pd(y, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
 }
 /* Lanes in [-708, 709] (or NaN): as csm_exp_f32_avx2_fast (2^n (n >= -1021)
@@ -423,6 +443,11 @@ static inline __m256d csm_exp_f64_avx2(__m256d x)
 #define v_exp_nonpos csm_exp_f64_avx2_nonpos
 #define v_exp_nonpos_lo csm_exp_f64_avx2_nonpos_lo
 #define v_exp_nonpos_fast csm_exp_f64_avx2_fast
+#define v_exp_tail csm_exp_tail_f64_avx2
+#define v_scale2 csm_scale2_f64_avx2
+/* 2^n for t = n + 1.5 * 2^52 (n integral, normal 2^n) */
+#define v_pow2_shifted(t, n) _mm256_castsi256_pd(_mm256_add_epi64(_mm256_slli_epi64(_mm256_castpd_si256(t), 52), _mm256_set1_epi64x(1023LL << 52)))
+#define v_any(mask) _mm256_movemask_pd(mask)
 static inline __m256d csm_getmant_f64_avx2(__m256d a)
 {
     __m256i b = _mm256_castpd_si256(a);

@@ -114,6 +114,15 @@ static inline void csm_transpose_f32_avx512(__m512 *r)
 }
 #define v_transpose csm_transpose_f32_avx512
 #define CSM_TRANSPOSE_MIN 12  /* from op counts: 16x16 transpose vs ~C*C plan steps; not timed here */
+/* (exp(r) - 1 - r) / r^2 */
+static inline __m512 csm_exp_tail_f32_avx512(__m512 r)
+{
+    __m512 p = _mm512_set1_ps(1.3814612757e-3f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3687100559e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1668388993e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666521132e-1f));
+    return _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.9999994040e-1f));
+}
 /* exp(x + lo) for x <= 0 (or NaN), lo the rounding error of the shifted
  * argument (simd_diff; has_lo = 0: exp(x)), added to the reduced argument
  * where x is not clamped */
@@ -125,12 +134,7 @@ static inline __m512 csm_exp_f32_avx512_nonpos_lo(__m512 x, __m512 lo, const int
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
     if (has_lo) r = _mm512_add_ps(r, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, x0, _CMP_EQ_OQ), lo));
-    __m512 p = _mm512_set1_ps(1.3814612757e-3f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3687100559e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1668388993e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666521132e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.9999994040e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512 p = _mm512_fmadd_ps(csm_exp_tail_f32_avx512(r), r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
@@ -150,6 +154,10 @@ static inline __m512 csm_exp_f32_avx512(__m512 x)
 #define v_exp_nonpos csm_exp_f32_avx512_nonpos
 #define v_exp_nonpos_lo csm_exp_f32_avx512_nonpos_lo1
 #define v_exp_nonpos_fast csm_exp_f32_avx512_nonpos  /* no range check to skip */
+#define v_exp_tail csm_exp_tail_f32_avx512
+#define v_scale2 _mm512_scalef_ps
+#define v_pow2_shifted(t, n) _mm512_scalef_ps(v_set1(1), n)
+#define v_any(mask) ((mask) != 0)
 #define CSM_EXP_FAST_MIN (-INFINITY)
 /* mantissa in [1, 2) and exponent, for log */
 #define v_getmant(a) _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
@@ -236,17 +244,9 @@ static inline void csm_transpose_f64_avx512(__m512d *r)
 }
 #define v_transpose csm_transpose_f64_avx512
 #define CSM_TRANSPOSE_MIN 8  /* (op counts, as for float32) */
-/* exp(x + lo) for x <= 0 (or NaN), lo the rounding error of the shifted
- * argument (simd_diff; has_lo = 0: exp(x)), added to the reduced argument
- * where x is not clamped */
-static inline __m512d csm_exp_f64_avx512_nonpos_lo(__m512d x, __m512d lo, const int has_lo)
+/* (exp(r) - 1 - r) / r^2 */
+static inline __m512d csm_exp_tail_f64_avx512(__m512d r)
 {
-    __m512d x0 = x;
-    x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
-    __m512d n = v_round(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634074)));
-    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01), x);
-    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10), r);
-    if (has_lo) r = _mm512_add_pd(r, _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, x0, _CMP_EQ_OQ), lo));
     __m512d p = _mm512_set1_pd(1.0 / 6227020800.0);
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 479001600.0));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 39916800.0));
@@ -258,8 +258,20 @@ static inline __m512d csm_exp_f64_avx512_nonpos_lo(__m512d x, __m512d lo, const 
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 120.0));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24.0));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    return _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
+}
+/* exp(x + lo) for x <= 0 (or NaN), lo the rounding error of the shifted
+ * argument (simd_diff; has_lo = 0: exp(x)), added to the reduced argument
+ * where x is not clamped */
+static inline __m512d csm_exp_f64_avx512_nonpos_lo(__m512d x, __m512d lo, const int has_lo)
+{
+    __m512d x0 = x;
+    x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
+    __m512d n = v_round(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634074)));
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01), x);
+    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10), r);
+    if (has_lo) r = _mm512_add_pd(r, _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, x0, _CMP_EQ_OQ), lo));
+    __m512d p = _mm512_fmadd_pd(csm_exp_tail_f64_avx512(r), r, _mm512_set1_pd(1.0));
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
     return _mm512_scalef_pd(p, n);
 }
@@ -279,6 +291,10 @@ static inline __m512d csm_exp_f64_avx512(__m512d x)
 #define v_exp_nonpos csm_exp_f64_avx512_nonpos
 #define v_exp_nonpos_lo csm_exp_f64_avx512_nonpos_lo1
 #define v_exp_nonpos_fast csm_exp_f64_avx512_nonpos
+#define v_exp_tail csm_exp_tail_f64_avx512
+#define v_scale2 _mm512_scalef_pd
+#define v_pow2_shifted(t, n) _mm512_scalef_pd(v_set1(1), n)
+#define v_any(mask) ((mask) != 0)
 #define CSM_EXP_FAST_MIN (-INFINITY)
 #define v_getmant(a) _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
 #define v_getexp(a) _mm512_getexp_pd(a)

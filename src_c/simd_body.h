@@ -359,12 +359,19 @@ static inline void CSM_FN(simd_fill)(CSM_T *y, int64_t n, CSM_T value)
 
 /* ---- tiny rows: VN rows per step, one per lane ------------------------ */
 
-/* log1p(t) per lane for t >= 0 (or NaN): log(u) for u = 1 + t rounded, plus
- * the rounding error of 1 + t (TwoSum, exact) over u, a first-order
- * correction; log(u) = e ln2 + 2 atanh((f - 1) / (f + 1)), f in
- * [sqrt(1/2), sqrt(2)), f - 1 exact, ln2 split in a part whose product with e
- * is exact and the rest. Where u rounds to 1 the result is t itself. */
-static inline V CSM_FN(simd_log1p)(V t)
+/* log1p(t + tl) per lane for t >= 0 (or NaN), |tl| <= ulp(t), as hi + *lo
+ * with |*lo| below an ulp or so of hi: log(u) for u = 1 + t rounded, plus
+ * the rounding error of 1 + t (TwoSum, exact) and tl over u, a first-order
+ * correction;
+ * log(u) = e ln2 + 2 atanh(z), z = (f - 1) / (f + 1), f in [sqrt(1/2),
+ * sqrt(2)). f - 1 is exact and f + 1 exact as g + gerr (Fast2Sum: f < 2), so
+ * z = q + dz with q the rounded quotient and dz = (r - q gerr) / g from the
+ * exact residual r = (f - 1) - q g (FMA). hi = e ln2_hi + 2q (Fast2Sum, ln2
+ * split so that e ln2_hi is exact); the rest, the series' tail included,
+ * goes to *lo. Where u rounds to 1 the result is t itself (in *lo). The
+ * caller adds *lo last (logsumexp: after m + hi, compensated), so that the
+ * one rounding left is that of the result. */
+static inline V CSM_FN(simd_log1p2)(V t, V tl, V *lo)
 {
     const V one = v_set1((CSM_T)1);
     V u = v_add(one, t);
@@ -373,8 +380,13 @@ static inline V CSM_FN(simd_log1p)(V t)
     VM big = v_gt(f, v_set1((CSM_T)1.41421356237309504880));
     f = v_blend(big, f, v_mul(f, v_set1((CSM_T)0.5)));
     e = v_blend(big, e, v_add(e, one));
-    V z = v_div(v_sub(f, one), v_add(f, one));
-    V z2 = v_mul(z, z);
+    V fm1 = v_sub(f, one);                                         /* exact */
+    V g = v_add(f, one);
+    V gerr = v_sub(f, v_sub(g, one));                              /* f + 1 - g */
+    V q = v_div(fm1, g);
+    V r = v_fnmadd(q, g, fm1);                                     /* exact */
+    V dz = v_div(v_fnmadd(q, gerr, r), g);
+    V z2 = v_mul(q, q);
 #ifdef CSM_F32
     V p = v_set1((CSM_T)(1.0 / 9));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 7)));
@@ -393,13 +405,37 @@ static inline V CSM_FN(simd_log1p)(V t)
 #endif
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 5)));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 3)));
-    /* log f = 2z + 2z * z2 * p */
-    V twoz = v_add(z, z);
-    V logf = v_fmadd(v_mul(twoz, z2), p, twoz);
+    /* 2 atanh(z) = 2z + 2z z^2 p(z^2) */
+    V twoq = v_add(q, q);
+    V a = v_mul(e, ln2_hi);                                        /* exact */
+    V hi = v_add(a, twoq);
+    V hi_err = v_sub(twoq, v_sub(hi, a));                          /* exact */
     V um1 = v_sub(u, one);                                         /* exact */
     V err = v_add(v_sub(one, v_sub(u, um1)), v_sub(t, um1));       /* 1 + t - u */
-    V low = v_fmadd(e, ln2_lo, v_div(err, u));
-    return v_fmadd(e, ln2_hi, v_add(logf, low));
+    err = v_add(err, tl);
+    V tail = v_fmadd(v_mul(twoq, z2), p, v_add(dz, dz));
+    *lo = v_add(hi_err, v_add(tail, v_fmadd(e, ln2_lo, v_div(err, u))));
+    return hi;
+}
+
+/* log1p(t) per lane, rounded once from simd_log1p2's hi + lo. */
+static inline V CSM_FN(simd_log1p)(V t)
+{
+    V lo;
+    V hi = CSM_FN(simd_log1p2)(t, v_zero(), &lo);
+    return v_add(hi, lo);
+}
+
+/* m + log1p(t + tl) per lane: m + hi summed exactly (TwoSum), its error
+ * and lo added before the one last rounding. */
+static inline V CSM_FN(simd_add_log1p)(V m, V t, V tl)
+{
+    V lo;
+    V hi = CSM_FN(simd_log1p2)(t, tl, &lo);
+    V s = v_add(m, hi);
+    V b = v_sub(s, m);
+    V se = v_add(v_sub(m, v_sub(s, b)), v_sub(hi, b));
+    return v_add(s, v_add(se, lo));
 }
 
 /* Whether the lane-gather kernels can address these strides with int32 lane
@@ -588,6 +624,88 @@ static inline V CSM_FN(simd_tiny_sum_minus_one)(const V *xv, V m, int64_t cols, 
     return v_add(t, v_sub(cnt, one));
 }
 
+/* exp(d + lo) for d <= 0 (or NaN), |lo| <= ulp(d) / 2, as hi + *elo with
+ * |*elo| about an ulp of hi, for logsumexp's tiny rows. The same reduction
+ * and series as v_exp, with the roundings the one-value exp leaves in its
+ * result kept: r = d - n ln2 as r + rl (Fast2Sum of the second reduction
+ * step, lo added to rl), exp(r) = 1 + r + r^2 P(r) as two Fast2Sums, the
+ * small products' rounding (~0.05 ulp) left. NaN stays NaN. wide = 0
+ * promises every d >= CSM_EXP_FAST_MIN or NaN: 2^n is then one normal
+ * factor; otherwise (and on AVX-512, whose vscalef takes any n) d is
+ * clamped where exp underflows to 0 (no lo there). */
+static inline V CSM_FN(simd_exp2)(V d, V lo, V *elo, const int wide)
+{
+#ifdef CSM_F32
+    const V lim = v_set1(-104.0f), log2e = v_set1(1.44269504088896341f);
+    const V shifter = v_set1(12582912.0f);                   /* 1.5 * 2^23 */
+    const V ln2_hi = v_set1(0.693359375f), ln2_lo = v_set1(-2.12194440e-4f);
+#else
+    const V lim = v_set1(-746.0), log2e = v_set1(1.4426950408889634074);
+    const V shifter = v_set1(6755399441055744.0);            /* 1.5 * 2^52 */
+    const V ln2_hi = v_set1(6.93147180369123816490e-01);
+    const V ln2_lo = v_set1(1.90821492927058770002e-10);
+#endif
+    const V one = v_set1((CSM_T)1);
+    /* (AVX-512 has no fast range: CSM_EXP_FAST_MIN is -inf, and it clamps) */
+    const int clamp = wide || (CSM_T)CSM_EXP_FAST_MIN == -(CSM_T)INFINITY;
+    V x = d;
+    if (clamp) {
+        x = v_max(d, lim);                      /* NaN: lim (x86 max), fixed below */
+        lo = v_blend(v_gt(x, d), lo, v_zero()); /* not where clamped */
+    }
+    V sh = v_fmadd(x, log2e, shifter);
+    V n = v_sub(sh, shifter);                   /* round(x log2 e) */
+    V r1 = v_fnmadd(n, ln2_hi, x);              /* exact */
+    V c = v_mul(n, ln2_lo);
+    V r = v_sub(r1, c);
+    V rl = v_add(v_sub(v_sub(r1, r), c), lo);
+    V q = v_mul(v_mul(r, r), v_exp_tail(r));
+    V h = v_add(one, r);
+    V e1 = v_sub(r, v_sub(h, one));             /* exact: |r| < 1 */
+    V hi = v_add(h, q);
+    V e2 = v_sub(q, v_sub(hi, h));              /* exact: |q| < |h| */
+    V el = v_fmadd(hi, rl, v_add(e1, e2));
+    if (wide) {
+        *elo = v_scale2(el, n);
+        hi = v_scale2(hi, n);
+    } else {
+        V p2 = v_pow2_shifted(sh, n);
+        *elo = v_mul(el, p2);
+        hi = v_mul(hi, p2);
+    }
+    return clamp ? v_blend(v_isnan(d), hi, d) : hi;   /* unclamped: NaN in, NaN out */
+}
+
+/* simd_tiny_sum_minus_one for logsumexp, as t + *tlo: x - m exact
+ * (simd_diff), the exponentials as simd_exp2's hi + lo, the sum exact
+ * (Fast2Sum per term: started at 1, the running sum is at least every term)
+ * with the errors and lo parts summed apart, so that the error of
+ * log1p(t + tlo) is about a tenth of an ulp and the rounding of m + log1p(.)
+ * is the one left. Terms equal to m count 1 exactly (also where m is
+ * infinite: the sum is NaN only for rows holding a NaN). */
+static inline V CSM_FN(simd_tiny_sum_minus_one2)(const V *xv, V m, int64_t cols, V *tlo)
+{
+    const V zero = v_zero(), two = v_set1((CSM_T)2);
+    V t = v_set1((CSM_T)1), tl = zero, mn = xv[0];
+    for (int64_t c = 1; c < cols; c++) mn = v_min(mn, xv[c]);
+    /* a lane below exp's fast range (ordered compare: NaN lanes stay fast,
+     * their result NaN whatever the scaling) */
+    const int wide = v_any(v_gt(v_set1((CSM_T)CSM_EXP_FAST_MIN), v_sub(mn, m))) != 0;
+    for (int64_t c = 0; c < cols; c++) {
+        V dlo, elo;
+        V d = CSM_FN(simd_diff)(xv[c], m, &dlo);
+        d = v_blend(v_eq(xv[c], m), d, zero);
+        V e = CSM_FN(simd_exp2)(d, dlo, &elo, wide);
+        V s = v_add(t, e);
+        tl = v_add(tl, v_add(v_sub(e, v_sub(s, t)), elo));
+        t = s;
+    }
+    /* (1 + sum) - 2 = sum - 1: t >= 2, Fast2Sum */
+    V s = v_sub(t, two);
+    *tlo = v_add(tl, v_sub(v_sub(t, s), two));
+    return s;
+}
+
 /* NaN in lanes whose maximum is +-inf (softmax's NaN rows), v elsewhere. */
 static inline V CSM_FN(simd_nan_if_inf)(V m, V v)
 {
@@ -692,15 +810,16 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, 1)) {
         VI ix = vi_lanes_times(xs);
-        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        V xv[CSM_TINY_MAX + VG];
         CSM_FN(simd_plan) plan;
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, cols));
         for (int64_t r = 0; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
             V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
-            V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
+            V tl;
+            V t = CSM_FN(simd_tiny_sum_minus_one2)(xv, m, cols, &tl);
             /* +-inf maximum: the result is m, unless a NaN makes t NaN */
-            V lse = v_add(m, CSM_FN(simd_log1p)(t));
+            V lse = CSM_FN(simd_add_log1p)(m, t, tl);
             VM inf = v_isinf(m);
             V keep_m = v_blend(v_isnan(t), m, t);
             lse = v_blend(inf, lse, keep_m);

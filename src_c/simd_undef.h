@@ -45,6 +45,10 @@
 #undef v_apply_step
 #undef v_exp_nonpos
 #undef v_exp_nonpos_fast
+#undef v_exp_tail
+#undef v_scale2
+#undef v_pow2_shifted
+#undef v_any
 #undef v_exp_nonpos_lo
 #undef CSM_EXP_FAST_MIN
 #undef v_fnmadd
