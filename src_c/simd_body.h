@@ -359,38 +359,13 @@ static inline void CSM_FN(simd_fill)(CSM_T *y, int64_t n, CSM_T value)
 
 /* ---- tiny rows: VN rows per step, one per lane ------------------------ */
 
-/* log1p(t + tl) per lane for t >= 0 (or NaN), |tl| <= ulp(t), as hi + *lo
- * with |*lo| below an ulp or so of hi: log(u) for u = 1 + t rounded, plus
- * the rounding error of 1 + t (TwoSum, exact) and tl over u, a first-order
- * correction;
- * log(u) = e ln2 + 2 atanh(z), z = (f - 1) / (f + 1), f in [sqrt(1/2),
- * sqrt(2)). f - 1 is exact and f + 1 exact as g + gerr (Fast2Sum: f < 2), so
- * z = q + dz with q the rounded quotient and dz = (r - q gerr) / g from the
- * exact residual r = (f - 1) - q g (FMA). hi = e ln2_hi + 2q (Fast2Sum, ln2
- * split so that e ln2_hi is exact); the rest, the series' tail included,
- * goes to *lo. Where u rounds to 1 the result is t itself (in *lo). The
- * caller adds *lo last (logsumexp: after m + hi, compensated), so that the
- * one rounding left is that of the result. */
-static inline V CSM_FN(simd_log1p2)(V t, V tl, V *lo)
+/* The series of 2 atanh(z) = log((1 + z) / (1 - z)) past its first term:
+ * 2 atanh(z) = 2z + 2z z^2 P(z^2), for |z| <= 3 - 2 sqrt(2). */
+static inline V CSM_FN(simd_atanh_tail)(V z2)
 {
-    const V one = v_set1((CSM_T)1);
-    V u = v_add(one, t);
-    V f = v_getmant(u);
-    V e = v_getexp(u);
-    VM big = v_gt(f, v_set1((CSM_T)1.41421356237309504880));
-    f = v_blend(big, f, v_mul(f, v_set1((CSM_T)0.5)));
-    e = v_blend(big, e, v_add(e, one));
-    V fm1 = v_sub(f, one);                                         /* exact */
-    V g = v_add(f, one);
-    V gerr = v_sub(f, v_sub(g, one));                              /* f + 1 - g */
-    V q = v_div(fm1, g);
-    V r = v_fnmadd(q, g, fm1);                                     /* exact */
-    V dz = v_div(v_fnmadd(q, gerr, r), g);
-    V z2 = v_mul(q, q);
 #ifdef CSM_F32
     V p = v_set1((CSM_T)(1.0 / 9));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 7)));
-    const V ln2_hi = v_set1((CSM_T)0.693359375), ln2_lo = v_set1((CSM_T)-2.12194440e-4);
 #else
     V p = v_set1((CSM_T)(1.0 / 21));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 19)));
@@ -400,30 +375,80 @@ static inline V CSM_FN(simd_log1p2)(V t, V tl, V *lo)
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 11)));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 9)));
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 7)));
-    const V ln2_hi = v_set1((CSM_T)6.93147180369123816490e-01);
-    const V ln2_lo = v_set1((CSM_T)1.90821492927058770002e-10);
 #endif
     p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 5)));
-    p = v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 3)));
-    /* 2 atanh(z) = 2z + 2z z^2 p(z^2) */
-    V twoq = v_add(q, q);
-    V a = v_mul(e, ln2_hi);                                        /* exact */
-    V hi = v_add(a, twoq);
-    V hi_err = v_sub(twoq, v_sub(hi, a));                          /* exact */
-    V um1 = v_sub(u, one);                                         /* exact */
-    V err = v_add(v_sub(one, v_sub(u, um1)), v_sub(t, um1));       /* 1 + t - u */
-    err = v_add(err, tl);
-    V tail = v_fmadd(v_mul(twoq, z2), p, v_add(dz, dz));
-    *lo = v_add(hi_err, v_add(tail, v_fmadd(e, ln2_lo, v_div(err, u))));
-    return hi;
+    return v_fmadd(p, z2, v_set1((CSM_T)(1.0 / 3)));
 }
 
-/* log1p(t) per lane, rounded once from simd_log1p2's hi + lo. */
+#ifdef CSM_F32
+#define CSM_LN2_HI 0.693359375f
+#define CSM_LN2_LO -2.12194440e-4f
+#else
+#define CSM_LN2_HI 6.93147180369123816490e-01
+#define CSM_LN2_LO 1.90821492927058770002e-10
+#endif
+
+/* u = 1 + t rounded as f 2^e, f in [sqrt(1/2), sqrt(2)), and the rounding
+ * error 1 + t - u (TwoSum, exact). */
+static inline V CSM_FN(simd_log1p_split)(V t, V *f, V *e, V *u)
+{
+    const V one = v_set1((CSM_T)1);
+    *u = v_add(one, t);
+    V m = v_getmant(*u);
+    V k = v_getexp(*u);
+    VM big = v_gt(m, v_set1((CSM_T)1.41421356237309504880));
+    *f = v_blend(big, m, v_mul(m, v_set1((CSM_T)0.5)));
+    *e = v_blend(big, k, v_add(k, one));
+    V um1 = v_sub(*u, one);                                        /* exact */
+    return v_add(v_sub(one, v_sub(*u, um1)), v_sub(t, um1));
+}
+
+/* log1p(t) per lane for t >= 0 (or NaN), about an ulp: log(u) for u = 1 + t
+ * rounded, plus the rounding error of 1 + t over u, a first-order
+ * correction; log(u) = e ln2 + 2 atanh(z), z = (f - 1) / (f + 1), f - 1
+ * exact, ln2 split in a part whose product with e is exact and the rest.
+ * Where u rounds to 1 the result is t itself. (log_softmax's and
+ * cross-entropy's tiny rows, whose other roundings are of that size, and
+ * binary cross-entropy.) */
 static inline V CSM_FN(simd_log1p)(V t)
 {
-    V lo;
-    V hi = CSM_FN(simd_log1p2)(t, v_zero(), &lo);
-    return v_add(hi, lo);
+    const V one = v_set1((CSM_T)1);
+    V f, e, u;
+    V err = CSM_FN(simd_log1p_split)(t, &f, &e, &u);
+    V z = v_div(v_sub(f, one), v_add(f, one));
+    V twoz = v_add(z, z);
+    V logf = v_fmadd(v_mul(twoz, v_mul(z, z)), CSM_FN(simd_atanh_tail)(v_mul(z, z)), twoz);
+    V low = v_fmadd(e, v_set1(CSM_LN2_LO), v_div(err, u));
+    return v_fmadd(e, v_set1(CSM_LN2_HI), v_add(logf, low));
+}
+
+/* log1p(t + tl) per lane, |tl| <= ulp(t), as hi + *lo with |*lo| about an
+ * ulp of hi, for logsumexp: as simd_log1p, with f + 1 exact as g + gerr
+ * (Fast2Sum: f < 2), z = q + dz for q = (f - 1) (1 / g) and
+ * dz = (r - q gerr) / g from the exact residual r = (f - 1) - q g (FMA);
+ * hi = e ln2_hi + 2q (Fast2Sum, e ln2_hi exact), the rest, the series' tail
+ * and tl included, in *lo. The caller adds *lo last (after m + hi,
+ * compensated), so that the one rounding left is that of the result. */
+static inline V CSM_FN(simd_log1p2)(V t, V tl, V *lo)
+{
+    const V one = v_set1((CSM_T)1);
+    V f, e, u;
+    V err = v_add(CSM_FN(simd_log1p_split)(t, &f, &e, &u), tl);
+    V fm1 = v_sub(f, one);                                         /* exact */
+    V g = v_add(f, one);
+    V gerr = v_sub(f, v_sub(g, one));                              /* f + 1 - g */
+    V rg = v_div(one, g);
+    V q = v_mul(fm1, rg);
+    V r = v_fnmadd(q, g, fm1);                                     /* exact */
+    V dz = v_mul(v_fnmadd(q, gerr, r), rg);
+    V z2 = v_mul(q, q);
+    V twoq = v_add(q, q);
+    V a = v_mul(e, v_set1(CSM_LN2_HI));                            /* exact */
+    V hi = v_add(a, twoq);
+    V hi_err = v_sub(twoq, v_sub(hi, a));                          /* exact */
+    V tail = v_fmadd(v_mul(twoq, z2), CSM_FN(simd_atanh_tail)(z2), v_add(dz, dz));
+    *lo = v_add(hi_err, v_add(tail, v_fmadd(e, v_set1(CSM_LN2_LO), v_div(err, u))));
+    return hi;
 }
 
 /* m + log1p(t + tl) per lane: m + hi summed exactly (TwoSum), its error
@@ -638,13 +663,11 @@ static inline V CSM_FN(simd_exp2)(V d, V lo, V *elo, const int wide)
 #ifdef CSM_F32
     const V lim = v_set1(-104.0f), log2e = v_set1(1.44269504088896341f);
     const V shifter = v_set1(12582912.0f);                   /* 1.5 * 2^23 */
-    const V ln2_hi = v_set1(0.693359375f), ln2_lo = v_set1(-2.12194440e-4f);
 #else
     const V lim = v_set1(-746.0), log2e = v_set1(1.4426950408889634074);
     const V shifter = v_set1(6755399441055744.0);            /* 1.5 * 2^52 */
-    const V ln2_hi = v_set1(6.93147180369123816490e-01);
-    const V ln2_lo = v_set1(1.90821492927058770002e-10);
 #endif
+    const V ln2_hi = v_set1(CSM_LN2_HI), ln2_lo = v_set1(CSM_LN2_LO);
     const V one = v_set1((CSM_T)1);
     /* (AVX-512 has no fast range: CSM_EXP_FAST_MIN is -inf, and it clamps) */
     const int clamp = wide || (CSM_T)CSM_EXP_FAST_MIN == -(CSM_T)INFINITY;

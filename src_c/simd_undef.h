@@ -54,3 +54,5 @@
 #undef v_fnmadd
 #undef v_transpose
 #undef CSM_TRANSPOSE_MIN
+#undef CSM_LN2_HI
+#undef CSM_LN2_LO
