@@ -278,25 +278,29 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
     return s + c;
 }
 
-/* sum(exp(x - m)) - 1 for a row with finite maximum m, formed as the sum of
- * the terms below the maximum plus (number of maximal terms - 1). When y is
- * not NULL the exponentials are stored there; the next row prefetched as pf
- * says. */
+/* sum(exp(x - m)) - 1 for a row with finite maximum m. Every term, the
+ * maximal ones (exactly 1) included, is added with its own Fast2Sum into
+ * lanes biased to 4, so each lane's sum is exact as hi + lo and the double
+ * accumulation (s, c) holds the row's sum to ~2^-100; s - 1 is exact where
+ * the sum is below 2 (Sterbenz), so t keeps the relative accuracy of the
+ * small terms however close to 1 the sum is (log1p(t)). (A pairwise sum of
+ * four terms, as in simd_row_exp_store, would round at the scale of the
+ * 1s.) When y is not NULL the exponentials are stored there; the next row
+ * prefetched as pf says. */
 static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
                                                      CSM_FN(simd_pf) pf)
 {
-    const V vm = v_set1(m), one = v_set1((CSM_T)1), four = v_set1((CSM_T)4), zero = v_zero();
-    double s = 0.0, c = 0.0, count = 0.0;
+    const V vm = v_set1(m), four = v_set1((CSM_T)4);
+    double s = 0.0, c = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        V h0 = four, h1 = four, l0 = zero, l1 = zero, k0 = zero, k1 = zero;
+        V h0 = four, h1 = four, l0 = v_zero(), l1 = v_zero();
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
-            V x0 = v_load(x + j), x1 = v_load(x + j + VN);
-            V x2 = v_load(x + j + 2 * VN), x3 = v_load(x + j + 3 * VN);
-            V e0 = v_exp_nonpos(v_sub(x0, vm)), e1 = v_exp_nonpos(v_sub(x1, vm));
-            V e2 = v_exp_nonpos(v_sub(x2, vm)), e3 = v_exp_nonpos(v_sub(x3, vm));
-            VM q0 = v_eq(x0, vm), q1 = v_eq(x1, vm), q2 = v_eq(x2, vm), q3 = v_eq(x3, vm);
+            V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
+            V e1 = v_exp_nonpos(v_sub(v_load(x + j + VN), vm));
+            V e2 = v_exp_nonpos(v_sub(v_load(x + j + 2 * VN), vm));
+            V e3 = v_exp_nonpos(v_sub(v_load(x + j + 3 * VN), vm));
             CSM_FN(simd_pf_block)(pf, j);
             if (y != NULL) {
                 v_store(y + j, e0);
@@ -304,27 +308,21 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
                 v_store(y + j + 2 * VN, e2);
                 v_store(y + j + 3 * VN, e3);
             }
-            CSM_FN(simd_lane_add4)(&h0, &l0, v_blend(q0, e0, zero), v_blend(q1, e1, zero),
-                                   v_blend(q2, e2, zero), v_blend(q3, e3, zero));
-            k0 = v_mask_add(k0, q0, one);
-            k1 = v_mask_add(k1, q1, one);
-            k0 = v_mask_add(k0, q2, one);
-            k1 = v_mask_add(k1, q3, one);
+            CSM_FN(simd_lane_add)(&h0, &l0, e0);
+            CSM_FN(simd_lane_add)(&h1, &l1, e1);
+            CSM_FN(simd_lane_add)(&h0, &l0, e2);
+            CSM_FN(simd_lane_add)(&h1, &l1, e3);
         }
         for (; j < end; j += VN) {
             int k = end - j < VN ? (int)(end - j) : VN;
-            V x0 = v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY));
-            V e0 = v_exp_nonpos(v_sub(x0, vm));
-            VM q0 = v_eq(x0, vm);
+            V e0 = v_exp_nonpos(v_sub(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm));
             if (y != NULL) v_store_tail(y + j, k, e0);
-            CSM_FN(simd_lane_add)(&h1, &l1, v_blend(q0, e0, zero));
-            k0 = v_mask_add(k0, q0, one);
+            CSM_FN(simd_lane_add)(&h0, &l0, e0);  /* masked-off lanes are exp(-inf) = 0 */
         }
         CSM_FN(simd_lanes_flush_biased)(&s, &c, h0, l0, (CSM_T)4);
         CSM_FN(simd_lanes_flush_biased)(&s, &c, h1, l1, (CSM_T)4);
-        count += v_hsum(v_add(k0, k1));
     }
-    return (s + c) + (count - 1.0);
+    return (s - 1.0) + c;
 }
 
 /* y = scale * e / s for the stored exponentials e: a reciprocal multiply
@@ -349,6 +347,19 @@ static inline void CSM_FN(simd_row_divide)(CSM_T *y, int64_t n, CSM_T s, CSM_T s
         int k = (int)(n - j);
         V q = CSM_FN(simd_div)(v_load_tail(y + j, k, v_zero()), vs, vr);
         v_store_tail(y + j, k, v_mul(q, vscale));
+    }
+}
+
+/* y *= f: cross-entropy's gradient scale * e / s with f = scale / s formed in
+ * double and rounded once (no dearer than rounding s and dividing). */
+static inline void CSM_FN(simd_row_scale)(CSM_T *y, int64_t n, CSM_T f)
+{
+    const V vf = v_set1(f);
+    int64_t j = 0;
+    for (; j + VN <= n; j += VN) v_store(y + j, v_mul(v_load(y + j), vf));
+    if (j < n) {
+        int k = (int)(n - j);
+        v_store_tail(y + j, k, v_mul(v_load_tail(y + j, k, v_zero()), vf));
     }
 }
 
@@ -925,7 +936,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
         if (gr != NULL) {
             double s = 1.0 + t;
             double diff = (xr[k] == m) ? -t : (double)gr[k] - s;
-            CSM_FN(simd_row_divide)(gr, cols, (CSM_T)s, (CSM_T)grad_scale);
+            CSM_FN(simd_row_scale)(gr, cols, (CSM_T)(grad_scale / s));
             gr[k] = (CSM_T)(grad_scale * (diff / s));
         }
     }
