@@ -280,13 +280,15 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
 
 /* sum(exp(x - m)) - 1 for a row with finite maximum m. Every term, the
  * maximal ones (exactly 1) included, is added with its own Fast2Sum into
- * lanes biased to 4, so each lane's sum is exact as hi + lo and the double
- * accumulation (s, c) holds the row's sum to ~2^-100; s - 1 is exact where
- * the sum is below 2 (Sterbenz), so t keeps the relative accuracy of the
- * small terms however close to 1 the sum is (log1p(t)). (A pairwise sum of
- * four terms, as in simd_row_exp_store, would round at the scale of the
- * 1s.) When y is not NULL the exponentials are stored there; the next row
- * prefetched as pf says. */
+ * lanes biased to 4: adding a 1 is exact, and each other term's rounding
+ * error, at most the term itself, goes to lo, so lo is at most the sum of
+ * the terms below the maximum and its own roundings are relative to that.
+ * The double accumulation (s, c) keeps the lanes' hi + lo, and s - 1 is
+ * exact where the sum is below 2 (Sterbenz): t keeps the small terms'
+ * relative accuracy however close to 1 the sum is (log1p(t)). (A pairwise
+ * sum of four terms, as in simd_row_exp_store, would round at the scale of
+ * the 1s.) When y is not NULL the exponentials are stored there; the next
+ * row prefetched as pf says. */
 static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
                                                      CSM_FN(simd_pf) pf)
 {
