@@ -227,6 +227,19 @@ static inline void CSM_FN(simd_lanes_flush)(double *s, double *c, V hi, V lo)
     CSM_FN(simd_lanes_flush_biased)(s, c, hi, lo, (CSM_T)1);
 }
 
+/* Two terms through simd_lane_add's Fast2Sum, their two rounding errors
+ * summed before they join lo: half as many roundings of lo, whose own
+ * roundings are the error left when all the terms are tiny. */
+static inline void CSM_FN(simd_lane_add2)(V *hi, V *lo, V a, V b)
+{
+    V t = v_add(*hi, a);
+    V ea = v_sub(a, v_sub(t, *hi));
+    V u = v_add(t, b);
+    V eb = v_sub(b, v_sub(u, t));
+    *lo = v_add(*lo, v_add(ea, eb));
+    *hi = u;
+}
+
 /* Four vectors of terms in [0, 1] added pairwise (a sum in [0, 4]) and then,
  * compensated, into lanes biased to 4 (simd_lane_add's Fast2Sum holds since
  * hi >= 4 >= the sum): one compensated addition per four vectors, as the
@@ -280,9 +293,10 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
 
 /* sum(exp(x - m)) - 1 for a row with finite maximum m. Every term, the
  * maximal ones (exactly 1) included, is added with its own Fast2Sum into
- * lanes biased to 4: adding a 1 is exact, and each other term's rounding
- * error, at most the term itself, goes to lo, so lo is at most the sum of
- * the terms below the maximum and its own roundings are relative to that.
+ * lanes biased to 4 (simd_lane_add2): adding a 1 is exact, and each other
+ * term's rounding error, at most the term itself, goes to lo, so lo is at
+ * most the sum of the terms below the maximum and its own roundings are
+ * relative to that (as many as a pairwise sum of four terms would make).
  * The double accumulation (s, c) keeps the lanes' hi + lo, and s - 1 is
  * exact where the sum is below 2 (Sterbenz): t keeps the small terms'
  * relative accuracy however close to 1 the sum is (log1p(t)). (A pairwise
@@ -310,10 +324,8 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
                 v_store(y + j + 2 * VN, e2);
                 v_store(y + j + 3 * VN, e3);
             }
-            CSM_FN(simd_lane_add)(&h0, &l0, e0);
-            CSM_FN(simd_lane_add)(&h1, &l1, e1);
-            CSM_FN(simd_lane_add)(&h0, &l0, e2);
-            CSM_FN(simd_lane_add)(&h1, &l1, e3);
+            CSM_FN(simd_lane_add2)(&h0, &l0, e0, e2);
+            CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
         }
         for (; j < end; j += VN) {
             int k = end - j < VN ? (int)(end - j) : VN;
