@@ -108,6 +108,22 @@ def test_tiny_row_logsumexp_is_rounded_once(dtype, cols, spread, isa, rng):
     assert err.max() <= 0.5 + 1e-3, f"{err.max():.4f} ulp at row {int(np.argmax(err))}"
 
 
+@pytest.mark.parametrize("n", [100, 1000, 5000])
+@pytest.mark.parametrize("small", [-20.0, -15.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_wide_rows_of_tiny_terms_keep_log1p_accuracy(dtype, small, n, isa):
+    """One maximum and n - 1 equal tiny terms: log(sum) = log1p(t) with t the
+    tiny terms' sum, whose roundings all go one way. logsumexp and the
+    maximum's log_softmax stay within the stated ulp bounds (one Fast2Sum per
+    term with the errors added one by one reached 11 ulp here, float32)."""
+    x = np.full((3, n), small, dtype=dtype)
+    x[:, 0] = 0
+    x[1, 5] = -3
+    x[2, 7] = -0.5
+    assert_ulps("logsumexp", csoftmax.logsumexp(x), x, dtype)
+    assert_ulps("log_softmax", csoftmax.log_softmax(x), x, dtype)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_near_constant_rows_as_accurate_as_scipy(dtype, isa):
     """Rows of one repeated value (adversarial for summation): csoftmax within
