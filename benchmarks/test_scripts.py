@@ -4,10 +4,12 @@ Run with the benchmarks (``pytest benchmarks --benchmark-disable``), on tiny
 inputs: these check the harness, not csoftmax's speed or accuracy.
 """
 import json
+import shutil
 
 import numpy as np
 import pytest
 
+import ab
 import accuracy
 import contenders
 import losses_ratios
@@ -122,3 +124,21 @@ def test_losses_script_small_min(capsys):
     out = capsys.readouterr().out
     assert "min of 1 interleaved samples" in out
     assert out.count("xent:") == 2 * len(losses_ratios.XENT_OPTIONS)
+
+
+def test_ab_script_compares_two_builds(capsys, tmp_path):
+    """A/A: the installed extension against a copy of its own file, two rounds
+    of one small case; the installed file itself is refused."""
+    from csoftmax import _kernels
+    copy = tmp_path / "csoftmax" / "_kernels_copy.so"
+    copy.parent.mkdir()
+    shutil.copy(_kernels.__file__, copy)
+    assert ab.main([str(tmp_path), "--only", "softmax float64 65536x10", "--rounds", "2"]) == 0
+    out = capsys.readouterr().out
+    [row] = [line for line in out.splitlines() if line.startswith("softmax float64 65536x10")]
+    ratio = float(row.split()[-2])
+    assert 0.1 < ratio < 10
+    with pytest.raises(SystemExit, match="installed build"):
+        ab.main([_kernels.__file__])
+    with pytest.raises(SystemExit, match="no case matches"):
+        ab.main([str(tmp_path), "--only", "no such case"])

@@ -302,21 +302,24 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
  * relative accuracy however close to 1 the sum is (log1p(t)). (A pairwise
  * sum of four terms, as in simd_row_exp_store, would round at the scale of
  * the 1s.) When y is not NULL the exponentials are stored there; the next
- * row prefetched as pf says. */
-static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
-                                                     CSM_FN(simd_pf) pf)
+ * row prefetched as pf says. With `scaled` the terms are exp((x - m) inv_t)
+ * (a temperature; inv_t > 0, so the maxima still give 1). */
+static inline __attribute__((always_inline)) double
+CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T inv_t,
+                                      const int scaled, CSM_FN(simd_pf) pf)
 {
-    const V vm = v_set1(m), four = v_set1((CSM_T)4);
+    const V vm = v_set1(m), vt = v_set1(inv_t), four = v_set1((CSM_T)4);
+#define CSM_SHIFTED(v) (scaled ? v_mul(v_sub((v), vm), vt) : v_sub((v), vm))
     double s = 0.0, c = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         V h0 = four, h1 = four, l0 = v_zero(), l1 = v_zero();
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
-            V e0 = v_exp_nonpos(v_sub(v_load(x + j), vm));
-            V e1 = v_exp_nonpos(v_sub(v_load(x + j + VN), vm));
-            V e2 = v_exp_nonpos(v_sub(v_load(x + j + 2 * VN), vm));
-            V e3 = v_exp_nonpos(v_sub(v_load(x + j + 3 * VN), vm));
+            V e0 = v_exp_nonpos(CSM_SHIFTED(v_load(x + j)));
+            V e1 = v_exp_nonpos(CSM_SHIFTED(v_load(x + j + VN)));
+            V e2 = v_exp_nonpos(CSM_SHIFTED(v_load(x + j + 2 * VN)));
+            V e3 = v_exp_nonpos(CSM_SHIFTED(v_load(x + j + 3 * VN)));
             CSM_FN(simd_pf_block)(pf, j);
             if (y != NULL) {
                 v_store(y + j, e0);
@@ -329,14 +332,21 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
         }
         for (; j < end; j += VN) {
             int k = end - j < VN ? (int)(end - j) : VN;
-            V e0 = v_exp_nonpos(v_sub(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm));
+            V e0 = v_exp_nonpos(CSM_SHIFTED(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY))));
             if (y != NULL) v_store_tail(y + j, k, e0);
             CSM_FN(simd_lane_add)(&h0, &l0, e0);  /* masked-off lanes are exp(-inf) = 0 */
         }
         CSM_FN(simd_lanes_flush_biased)(&s, &c, h0, l0, (CSM_T)4);
         CSM_FN(simd_lanes_flush_biased)(&s, &c, h1, l1, (CSM_T)4);
     }
+#undef CSM_SHIFTED
     return (s - 1.0) + c;
+}
+
+static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
+                                                     CSM_FN(simd_pf) pf)
+{
+    return CSM_FN(simd_row_sum_minus_one_scaled)(x, y, n, m, (CSM_T)1, 0, pf);
 }
 
 /* y = scale * e / s for the stored exponentials e: a reciprocal multiply

@@ -66,29 +66,27 @@ static inline CSM_T CSM_FN(simdl_inv_t)(double inv_temperature)
 
 /* One vector of a class-target row: x0 (masked-off lanes -inf), tm the lanes
  * in the row (used only with smoothing), w0 the class weights. Returns the
- * exponential below the maximum (0 at the maximal entries, counted in *k) and
- * sets *wz to w_j z_j (with smoothing). */
+ * exponentials (1 at the maximal entries, 0 in masked-off lanes) and sets
+ * *wz to w_j z_j (with smoothing). */
 static inline __attribute__((always_inline)) V
-CSM_FN(simdl_xc_terms)(V *k, V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g, int kk,
+CSM_FN(simdl_xc_terms)(V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g, int kk,
                        const int has_w, const int has_smooth, const int has_grad,
                        const int tail)
 {
     const V zero = v_zero();
     V z = v_mul(v_sub(x0, vm), vinv_t);
     V ex = v_exp_nonpos(z);
-    VM q = v_eq(x0, vm);
     if (has_grad) {
         if (tail) v_store_tail(g, kk, ex);
         else v_store(g, ex);
     }
-    *k = v_mask_add(*k, q, v_set1((CSM_T)1));
     if (has_smooth) {
         V t = z;
         if (has_w) t = v_blend(v_eq(w0, zero), v_mul(w0, z), zero);
         if (tail) t = v_blend(tm, zero, t);
         *wz = t;
     }
-    return v_blend(q, ex, zero);
+    return ex;
 }
 
 static inline __attribute__((always_inline)) void
@@ -106,51 +104,66 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
     const V allw = v_set1((CSM_T)1);
     const VM all = v_eq(vm, vm); /* every lane (m is finite) */
-    double s_e = 0.0, c_e = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
-    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
-        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        /* exponentials: four vectors added, then Fast2Sum into lanes biased
-         * to 4 (simd_lane_add4); w z terms likewise into TwoSum lanes */
-        V h = v_set1((CSM_T)4), l = v_zero(), kc = v_zero(), zh = v_zero(), zl = v_zero();
-        V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
-#define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                             \
-    CSM_FN(simdl_xc_terms)(&kc, &ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,  \
+    double s_e = 0.0, c_e = 0.0, s_z = 0.0, c_z = 0.0, t;
+    if (!has_smooth) {
+        /* the exponentials and their sum are softmax's (at temperature T):
+         * the plain cross-entropy kernel's loop, weights apply per row */
+        CSM_T *ge = has_grad ? gr : NULL;
+        t = inv_t == (CSM_T)1
+                ? CSM_FN(simd_row_sum_minus_one_scaled)(xr, ge, n, m, inv_t, 0, pf)
+                : CSM_FN(simd_row_sum_minus_one_scaled)(xr, ge, n, m, inv_t, 1, pf);
+    } else {
+        for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+            int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+            /* exponentials, the maximal ones (1) included, each through a
+             * Fast2Sum into lanes biased to 4, two errors summed before they
+             * join lo (simd_lane_add2, as simd_row_sum_minus_one); w z terms
+             * four vectors at a time into TwoSum lanes */
+            const V four = v_set1((CSM_T)4);
+            V h = four, l = v_zero(), h1 = four, l1 = v_zero(), zh = v_zero(), zl = v_zero();
+            V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
+#define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                         \
+    CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
                            has_w, has_smooth, has_grad, TAIL)
 #define CSM_W(J) (has_w ? v_load(w + (J)) : allw)
-        int64_t j = b;
-        for (; j + 4 * VN <= end; j += 4 * VN) {
-            V e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
-            V e1 = CSM_XC_TERMS(z1, v_load(xr + j + VN), CSM_W(j + VN), all, j + VN, VN, 0);
-            V e2 = CSM_XC_TERMS(z2, v_load(xr + j + 2 * VN), CSM_W(j + 2 * VN), all,
-                                j + 2 * VN, VN, 0);
-            V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
-                                j + 3 * VN, VN, 0);
-            CSM_FN(simd_lane_add4)(&h, &l, e0, e1, e2, e3);
-            CSM_FN(simd_pf_block)(pf, j);
-            if (has_smooth)
-                CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
-        }
-        for (; j < end; j += VN) {
-            int kk = end - j < VN ? (int)(end - j) : VN;
-            V e0;
-            if (kk == VN) {
-                e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
-            } else {
-                V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
-                e0 = CSM_XC_TERMS(z0, v_load_tail(xr + j, kk, ninf), w0,
-                                  CSM_FN(simdl_tail_mask)(kk), j, kk, 1);
+            int64_t j = b;
+            for (; j + 4 * VN <= end; j += 4 * VN) {
+                V e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
+                V e1 = CSM_XC_TERMS(z1, v_load(xr + j + VN), CSM_W(j + VN), all, j + VN, VN, 0);
+                V e2 = CSM_XC_TERMS(z2, v_load(xr + j + 2 * VN), CSM_W(j + 2 * VN), all,
+                                    j + 2 * VN, VN, 0);
+                V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
+                                    j + 3 * VN, VN, 0);
+                CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
+                CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
+                CSM_FN(simd_pf_block)(pf, j);
+                if (has_smooth)
+                    CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
             }
-            CSM_FN(simd_lane_add)(&h, &l, e0);
-            if (has_smooth) CSM_FN(simdl_add_any)(&zh, &zl, z0);
-        }
+            for (; j < end; j += VN) {
+                int kk = end - j < VN ? (int)(end - j) : VN;
+                V e0;
+                if (kk == VN) {
+                    e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
+                } else {
+                    V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
+                    e0 = CSM_XC_TERMS(z0, v_load_tail(xr + j, kk, ninf), w0,
+                                      CSM_FN(simdl_tail_mask)(kk), j, kk, 1);
+                }
+                CSM_FN(simd_lane_add)(&h, &l, e0);
+                if (has_smooth) CSM_FN(simdl_add_any)(&zh, &zl, z0);
+            }
 #undef CSM_XC_TERMS
 #undef CSM_W
-        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
-        cnt += v_hsum(kc);
-        if (has_smooth) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
+            CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
+            CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
+            if (has_smooth) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
+        }
+        /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and
+         * the small terms keep their relative accuracy (log1p) */
+        t = (s_e - 1.0) + c_e;
     }
-    double sum = CSM_FN(simdl_total)(s_e, c_e), wz = CSM_FN(simdl_total)(s_z, c_z);
-    double t = sum + (cnt - 1.0); /* row sum of exp(z - max z), minus one */
+    double wz = CSM_FN(simdl_total)(s_z, c_z);
     double log_s = log1p(t);
     double zk = (double)((xr[k] - m) * inv_t);
     double wk = has_w ? (double)w[k] : 1.0;
@@ -220,30 +233,28 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
 
 /* ---- cross-entropy, probability targets ----------------------------------- */
 
-/* One vector of a probability-target row: returns the exponential below the
- * maximum (counted in *k at the maximal entries), sets *a to
+/* One vector of a probability-target row: returns the exponentials (1 at
+ * the maximal entries, 0 in masked-off lanes), sets *a to
  * a_j = (c_q q_j + c_0) w_j (0 in masked-off lanes) and *az to a_j z_j (0
  * where a_j is 0, even at a -inf logit). */
 static inline __attribute__((always_inline)) V
-CSM_FN(simdl_xp_terms)(V *k, V *a, V *az, V x0, V q0, V w0, VM tm, V vm, V vinv_t, V vcq,
+CSM_FN(simdl_xp_terms)(V *a, V *az, V x0, V q0, V w0, VM tm, V vm, V vinv_t, V vcq,
                        V vc0, CSM_T *g, int kk, const int has_w, const int has_grad,
                        const int tail)
 {
     const V zero = v_zero();
     V z = v_mul(v_sub(x0, vm), vinv_t);
     V ex = v_exp_nonpos(z);
-    VM q = v_eq(x0, vm);
     if (has_grad) {
         if (tail) v_store_tail(g, kk, ex);
         else v_store(g, ex);
     }
-    *k = v_mask_add(*k, q, v_set1((CSM_T)1));
     V av = v_fmadd(vcq, q0, vc0);
     if (has_w) av = v_mul(av, w0);
     if (tail) av = v_blend(tm, zero, av);
     *a = av;
     *az = v_blend(v_eq(av, zero), v_mul(av, z), zero);
-    return v_blend(q, ex, zero);
+    return ex;
 }
 
 /* The gradient of a probability-target row at one vector: p_j sum(a) - a_j
@@ -275,16 +286,17 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
     const V vcq = v_set1(c_q), vc0 = v_set1(c_0), allw = v_set1((CSM_T)1);
     const VM all = v_eq(vm, vm); /* every lane (m is finite) */
-    double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0, cnt = 0.0;
+    double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        /* four vectors at a time: exponentials into lanes biased to 4
-         * (simd_lane_add4), a and a z into TwoSum lanes */
-        V h = v_set1((CSM_T)4), l = v_zero(), kc = v_zero();
+        /* exponentials as in simdl_xent_class_row (simd_lane_add2); a and
+         * a z four vectors at a time into TwoSum lanes */
+        const V four = v_set1((CSM_T)4);
+        V h = four, l = v_zero(), h1 = four, l1 = v_zero();
         V ah = v_zero(), al = v_zero(), zh = v_zero(), zl = v_zero();
         V a0, a1, a2, a3, z0, z1, z2, z3;
 #define CSM_XP_TERMS(A, Z, J)                                                           \
-    CSM_FN(simdl_xp_terms)(&kc, &A, &Z, v_load(xr + (J)), v_load(qr + (J)),              \
+    CSM_FN(simdl_xp_terms)(&A, &Z, v_load(xr + (J)), v_load(qr + (J)),              \
                            has_w ? v_load(w + (J)) : allw, all, vm, vinv_t, vcq, vc0,    \
                            has_grad ? gr + (J) : NULL, VN, has_w, has_grad, 0)
         int64_t j = b;
@@ -293,7 +305,8 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             V e1 = CSM_XP_TERMS(a1, z1, j + VN);
             V e2 = CSM_XP_TERMS(a2, z2, j + 2 * VN);
             V e3 = CSM_XP_TERMS(a3, z3, j + 3 * VN);
-            CSM_FN(simd_lane_add4)(&h, &l, e0, e1, e2, e3);
+            CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
+            CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simdl_add_any)(&ah, &al, v_add(v_add(a0, a1), v_add(a2, a3)));
             CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
@@ -308,7 +321,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
         if (j < end) {
             int kk = (int)(end - j);
             V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
-            V e0 = CSM_FN(simdl_xp_terms)(&kc, &a0, &z0, v_load_tail(xr + j, kk, ninf),
+            V e0 = CSM_FN(simdl_xp_terms)(&a0, &z0, v_load_tail(xr + j, kk, ninf),
                                           v_load_tail(qr + j, kk, v_zero()), w0,
                                           CSM_FN(simdl_tail_mask)(kk), vm, vinv_t, vcq, vc0,
                                           has_grad ? gr + j : NULL, kk, has_w, has_grad, 1);
@@ -317,13 +330,12 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             CSM_FN(simdl_add_any)(&zh, &zl, z0);
         }
         CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
+        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
         CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
         CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
-        cnt += v_hsum(kc);
     }
-    double sum = CSM_FN(simdl_total)(s_e, c_e), asum = CSM_FN(simdl_total)(s_a, c_a);
-    double az = CSM_FN(simdl_total)(s_z, c_z);
-    double t = sum + (cnt - 1.0);
+    double asum = CSM_FN(simdl_total)(s_a, c_a), az = CSM_FN(simdl_total)(s_z, c_z);
+    double t = (s_e - 1.0) + c_e; /* as in simdl_xent_class_row */
     double log_s = log1p(t);
     *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
     if (!has_grad) return;

@@ -191,6 +191,54 @@ def test_long_row_keeps_accuracy_with_options(isa):
         f"loss {worst_loss} ulp, gradient {worst_grad} ulp"
 
 
+@pytest.mark.parametrize("option", ["weight", "temperature", "label_smoothing", "probabilities"])
+@pytest.mark.parametrize("n", [100, 1000, 5000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_tiny_terms_with_options_keep_log1p_accuracy(dtype, n, option, isa):
+    """The options' kernels on rows of one maximum (the target) and n - 1 equal
+    tiny terms: the loss is then about log1p(t) for the tiny sum t, whose
+    roundings all go one way, so the row sum must keep t's relative accuracy
+    (a sum rounded at the scale of the maximum's 1, or its per-term errors
+    gathered one rounding at a time, loses it). Loss and gradient within the
+    stated bounds of the extended-precision values."""
+    x = np.full((3, n), -20.0 if option != "temperature" else -40.0, dtype=dtype)
+    x[:, 0] = 0
+    x[1, 5] = -3
+    x[2, 7] = -0.5
+    t = np.zeros(3, dtype=np.int64)
+    w = np.linspace(0.5, 2.0, n).astype(dtype)
+    temperature, e = (2.0 if option == "temperature" else 1.0), 0.0
+    q = np.zeros((3, n), dtype=LD)
+    q[:, 0] = 1
+    kwargs = {"reduction": "none"}
+    if option == "weight":
+        kwargs["weight"] = w
+    elif option == "temperature":
+        kwargs["temperature"] = temperature
+    elif option == "label_smoothing":
+        e = 0.1
+        kwargs["label_smoothing"] = e
+        q = (1 - e) * q + LD(e) / n
+    if option == "probabilities":
+        q = np.zeros((3, n), dtype=dtype)
+        q[:, 0] = 1
+        loss, grad = csoftmax.cross_entropy_with_grad(x, q, **kwargs)
+    else:
+        loss, grad = csoftmax.cross_entropy_with_grad(x, t, **kwargs)
+    logp = reference.log_softmax(x, temperature=temperature, dtype=LD)
+    p = reference.softmax(x, temperature=temperature, dtype=LD)
+    scale = LD(w[0]) if option == "weight" else LD(1)
+    ref_loss = -scale * np.sum(q * logp, axis=1)
+    # at the target, p_0 - q_0 = (1 - q_0) - sum of the other p: no cancellation
+    p[:, 0] = (1 - q[:, 0]) - np.sum(p[:, 1:], axis=1)
+    q[:, 0] = 0
+    ref_grad = scale * (p - q) / LD(temperature)
+    worst_loss = ulp_errors(loss, ref_loss, dtype).max()
+    worst_grad = ulp_errors(grad, ref_grad, dtype).max()
+    assert worst_loss <= LOSS_ULPS[dtype] and worst_grad <= GRAD_ULPS[dtype], \
+        f"loss {worst_loss} ulp, gradient {worst_grad} ulp"
+
+
 def test_long_row_keeps_accuracy(isa):
     """A row of 1e6 logits whose block sums all round the same way (the
     adversarial case for uncompensated summation): loss and gradient within
