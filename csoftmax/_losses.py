@@ -108,7 +108,9 @@ def _class_targets(target, shape, classes: int, ignore_index: int = -100):
         ignored = bool(is_ignored.any())
     elif t.size and 0 <= ignore_index < classes:
         ignored = bool(np.any(t == ignore_index))
-    t64 = np.require(t.reshape(-1), dtype=np.int64, requirements=("C", "A"))
+    t64 = t.reshape(-1)
+    if t64.dtype != np.int64 or not (t64.flags.c_contiguous and t64.flags.aligned):
+        t64 = np.ascontiguousarray(t64, dtype=np.int64)
     return t64, ignored
 
 
@@ -122,13 +124,18 @@ def _restore(y2, lead, classes, ax, ndim):
 
 def _reduce(loss, reduction, denominator, lead, result):
     # a loss beyond the result's range is inf (as in PyTorch), not a warning;
-    # 0 / 0 for a mean over no counted rows is NaN, as in PyTorch
+    # 0 / 0 for a mean over no counted rows is NaN, as in PyTorch. (One
+    # errstate, the ndarray method and Python floats: a small batch's call is
+    # dominated by such overheads.)
+    if reduction == "none":
+        if loss.dtype == result:
+            return loss.reshape(lead)
+        with np.errstate(over="ignore"):
+            return loss.reshape(lead).astype(result)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        if reduction == "none":
-            return loss.reshape(lead).astype(result, copy=False)
-        total = np.sum(loss, dtype=np.float64)
+        total = loss.sum(dtype=np.float64)
         if reduction == "mean":
-            total = np.float64(total) / np.float64(denominator)
+            total = total / np.float64(denominator)
         return result.type(total)
 
 
@@ -164,7 +171,7 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     w = _class_weight(weight, classes, compute)
     if a.dtype != compute:
         a = a.astype(compute)
-    rows = int(np.prod(lead, dtype=np.int64))
+    rows = math.prod(lead)
     if rows and classes == 0:
         raise ValueError("logits have an empty class axis")
 

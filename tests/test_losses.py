@@ -133,6 +133,25 @@ def test_all_ignored_is_nan_and_zero_gradient():
     assert csoftmax.cross_entropy(np.ones((2, 3)), [-100, -100], reduction="sum") == 0
 
 
+@pytest.mark.filterwarnings("error")
+def test_reduced_loss_edges_without_warnings():
+    """A loss beyond the result dtype's range is inf (float16 logits, float32
+    compute), a mean over a zero weight sum is NaN (0 / 0) or an infinity
+    (weights of both signs), all without a RuntimeWarning."""
+    x = np.array([[65504.0, -65504.0]] * 2, dtype=np.float16)
+    for reduction in ("none", "sum", "mean"):
+        loss = csoftmax.cross_entropy(x, [1, 1], reduction=reduction)
+        assert np.asarray(loss).dtype == np.float16
+        assert np.all(np.asarray(loss) == np.inf), reduction
+    assert csoftmax.cross_entropy(x, [0, 0], reduction="sum") == 0
+    w = np.array([1.0, -1.0])
+    logits = np.array([[0.0, 1.0], [0.0, 1.0]])
+    mean = csoftmax.cross_entropy(logits, [0, 1], weight=w)
+    per_row = csoftmax.cross_entropy(logits, [0, 1], weight=w, reduction="none")
+    assert per_row.sum() != 0 and mean == np.copysign(np.inf, per_row.sum())
+    assert np.isnan(csoftmax.cross_entropy(logits, [0, 0], weight=np.array([0.0, 1.0])))
+
+
 def test_zero_probability_of_minus_inf_logit_contributes_zero():
     x = np.array([[0.0, -np.inf, 1.0]])
     q = np.array([[0.5, 0.0, 0.5]])
