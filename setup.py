@@ -48,8 +48,6 @@ extensions = [
             "src_c/kernels_avx512.c",
             "src_c/losses_dispatch.c",
             "src_c/losses_scalar.c",
-            "src_c/losses_avx2.c",
-            "src_c/losses_avx512.c",
             "src_c/masked_dispatch.c",
             "src_c/masked_scalar.c",
             "src_c/masked_avx2.c",

@@ -1,10 +1,12 @@
 /*
  * Loss kernels, written once and instantiated per (dtype, instruction set).
  *
- * A per-ISA file (losses_scalar.c, losses_avx2.c, losses_avx512.c) sets its
- * `#pragma GCC target`, defines CSL_ISA (name suffix) and CSL_VEC_BYTES, and
+ * losses_scalar.c defines CSL_ISA (name suffix) and CSL_VEC_BYTES and
  * includes this header once: the header then includes itself for float and
- * double (CSL_T defined) and defines csl_fill_table_<CSL_ISA>(). With
+ * double (CSL_T defined) and defines csl_fill_table_<CSL_ISA>(): the portable
+ * kernels, which the AVX2 and AVX-512 tables take over but for nll_loss (their
+ * other kernels are simd_losses_body.h's; the portable ones compiled for
+ * those instruction sets were never called, and cost 80 s of every build). With
  * CSL_TYPES_ONLY defined it only declares the kernel table (for
  * losses_dispatch.c).
  *
@@ -70,8 +72,6 @@ typedef struct {
 
 void csl_fill_table_scalar(csl_kernel_table *table);
 #if defined(__x86_64__) || defined(_M_X64)
-void csl_fill_table_avx2(csl_kernel_table *table);
-void csl_fill_table_avx512(csl_kernel_table *table);
 /* the explicit-SIMD loss kernels (simd_losses_body.h, built with
  * kernels_avx2.c / kernels_avx512.c) over a table filled as above */
 void csm_fill_losses_avx2(csl_kernel_table *table);

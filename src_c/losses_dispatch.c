@@ -13,12 +13,14 @@ static void csl_table(csl_kernel_table *t)
 {
     switch (csoftmax_get_isa()) {
 #if defined(__x86_64__) || defined(_M_X64)
+    /* the explicit-SIMD kernels over the portable table: all but nll_loss
+     * (a gather of one value per row, no vector code to gain) */
     case CSOFTMAX_ISA_AVX512:
-        csl_fill_table_avx512(t);
+        csl_fill_table_scalar(t);
         csm_fill_losses_avx512(t);
         break;
     case CSOFTMAX_ISA_AVX2:
-        csl_fill_table_avx2(t);
+        csl_fill_table_scalar(t);
         csm_fill_losses_avx2(t);
         break;
 #endif
