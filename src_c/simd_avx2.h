@@ -247,6 +247,25 @@ static inline __m256 csm_getexp_f32_avx2(__m256 a)
 }
 #define v_getmant csm_getmant_f32_avx2
 #define v_getexp csm_getexp_f32_avx2
+/* Class indices t[0..nr) (int64, 0 <= t < 2^24) as floats in lanes, 0 beyond
+ * nr: their low 32-bit words gathered and converted (no scalar loop, no
+ * store-to-load forwarding stall). */
+static inline __m256 csm_load_targets_f32_avx2(const int64_t *t, int nr)
+{
+    const __m256i lows = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    __m256i a, b;
+    if (nr == 8) {
+        a = _mm256_loadu_si256((const __m256i *)t);
+        b = _mm256_loadu_si256((const __m256i *)(t + 4));
+    } else {
+        a = _mm256_maskload_epi64((const long long *)t, csm_tail_mask_epi64_avx2(nr));
+        b = _mm256_maskload_epi64((const long long *)(t + 4), csm_tail_mask_epi64_avx2(nr - 4));
+    }
+    __m128i la = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(a, lows));
+    __m128i lb = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(b, lows));
+    return _mm256_cvtepi32_ps(_mm256_set_m128i(lb, la));
+}
+#define v_load_targets csm_load_targets_f32_avx2
 #else /* float64 */
 #define CSM_T double
 #define CSM_SFX f64
@@ -464,4 +483,14 @@ static inline __m256d csm_getexp_f64_avx2(__m256d a)
 }
 #define v_getmant csm_getmant_f64_avx2
 #define v_getexp csm_getexp_f64_avx2
+/* as for float32: t[0..nr) (0 <= t < 2^31) as doubles, 0 beyond nr */
+static inline __m256d csm_load_targets_f64_avx2(const int64_t *t, int nr)
+{
+    __m256i a = nr == 4 ? _mm256_loadu_si256((const __m256i *)t)
+                        : _mm256_maskload_epi64((const long long *)t, csm_tail_mask_epi64_avx2(nr));
+    __m128i la = _mm256_castsi256_si128(
+        _mm256_permutevar8x32_epi32(a, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)));
+    return _mm256_cvtepi32_pd(la);
+}
+#define v_load_targets csm_load_targets_f64_avx2
 #endif

@@ -162,6 +162,16 @@ static inline __m512 csm_exp_f32_avx512(__m512 x)
 /* mantissa in [1, 2) and exponent, for log */
 #define v_getmant(a) _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
 #define v_getexp(a) _mm512_getexp_ps(a)
+/* Class indices t[0..nr) (int64, 0 <= t < 2^24) as floats, 0 beyond nr */
+static inline __m512 csm_load_targets_f32_avx512(const int64_t *t, int nr)
+{
+    __mmask8 ma = (__mmask8)(nr >= 8 ? 0xFF : (1u << nr) - 1);
+    __mmask8 mb = (__mmask8)(nr >= 16 ? 0xFF : nr <= 8 ? 0 : (1u << (nr - 8)) - 1);
+    __m256 a = _mm512_cvtepi64_ps(_mm512_maskz_loadu_epi64(ma, t));
+    __m256 b = _mm512_cvtepi64_ps(_mm512_maskz_loadu_epi64(mb, t + 8));
+    return _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);
+}
+#define v_load_targets csm_load_targets_f32_avx512
 #else /* float64 */
 #define CSM_T double
 #define CSM_SFX f64
@@ -298,4 +308,11 @@ static inline __m512d csm_exp_f64_avx512(__m512d x)
 #define CSM_EXP_FAST_MIN (-INFINITY)
 #define v_getmant(a) _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src)
 #define v_getexp(a) _mm512_getexp_pd(a)
+/* as for float32: t[0..nr) as doubles, 0 beyond nr */
+static inline __m512d csm_load_targets_f64_avx512(const int64_t *t, int nr)
+{
+    __mmask8 m = (__mmask8)(nr >= 8 ? 0xFF : (1u << nr) - 1);
+    return _mm512_cvtepi64_pd(_mm512_maskz_loadu_epi64(m, t));
+}
+#define v_load_targets csm_load_targets_f64_avx512
 #endif

@@ -918,9 +918,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
             int nr = rows - r < VN ? (int)(rows - r) : VN;
             V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
             V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
-            CSM_T kf[VN];
-            for (int i = 0; i < VN; i++) kf[i] = i < nr ? (CSM_T)target[r + i] : (CSM_T)0;
-            V vk = v_load(kf), xk = zero, ek = zero;
+            V vk = v_load_targets(target + r, nr), xk = zero, ek = zero;
             for (int64_t c = 0; c < cols; c++) {
                 VM q = v_eq(vk, v_set1((CSM_T)c));
                 xk = v_blend(q, xk, xv[c]);

@@ -39,6 +39,7 @@
 #undef v_exp
 #undef v_getmant
 #undef v_getexp
+#undef v_load_targets
 #undef VG
 #undef VSTEP
 #undef v_make_step
