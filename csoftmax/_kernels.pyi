@@ -12,6 +12,9 @@ FAST_SOFTMAX: int
 FAST_LOG_SOFTMAX: int
 FAST_LOGSUMEXP: int
 FAST_NOGIL_MIN_ELEMENTS: int
+XENT_MEAN: int
+XENT_SUM: int
+XENT_NONE: int
 
 def available_isas() -> tuple[str, ...]: ...
 def best_isa() -> str: ...
@@ -40,6 +43,9 @@ def cross_entropy_2d(
 def rowwise_fast(
     op: int, x: object, axis: object = -1, out: object = None
 ) -> NDArray[Any] | None: ...
+def cross_entropy_fast(
+    x: object, target: object, reduction: int, want_grad: bool
+) -> Any | None: ...
 def xent_class_2d(
     x: NDArray[Any], target: NDArray[np.int64], weight: NDArray[Any] | None, ignore_index: int,
     label_smoothing: float, inv_temperature: float, loss: NDArray[Any], grad: NDArray[Any] | None,

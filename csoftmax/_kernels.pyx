@@ -16,6 +16,7 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 
 cimport numpy as cnp
+import numpy as _np
 
 cnp.import_array()
 
@@ -301,6 +302,88 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None):
     if status != CSOFTMAX_OK:
         _check(status)
     return y
+
+# reductions of cross_entropy_fast
+XENT_MEAN = 0
+XENT_SUM = 1
+XENT_NONE = 2
+
+
+def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
+    """Plain cross-entropy (no option) of 2-D logits `x` over their last axis
+    against int64 class indices `target`: the loss reduced as `reduction` says
+    (XENT_MEAN, XENT_SUM, XENT_NONE), and with `want_grad` a tuple (loss,
+    gradient); or None when the call is not the common case this handles, and
+    csoftmax._losses runs its general path (which raises the errors):
+
+    - `x` exactly a numpy.ndarray, float32 or float64 in native byte order,
+      2-D and not empty, C-contiguous and aligned;
+    - `target` exactly a numpy.ndarray of int64 in native byte order, 1-D with
+      one index per row, C-contiguous and aligned, every index in
+      [0, classes) (an ignore_index row, or an index out of range, declines).
+
+    The outputs are new arrays; the mean and sum are compensated sums of the
+    per-row losses in double."""
+    if type(x) is not cnp.ndarray or type(target) is not cnp.ndarray:
+        return None
+    if reduction < XENT_MEAN or reduction > XENT_NONE:
+        raise ValueError(f"unknown reduction code {reduction}")
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef cnp.ndarray t = <cnp.ndarray>target
+    if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_NDIM(t) != 1:
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
+        return None
+    if cnp.PyArray_TYPE(t) != cnp.NPY_INT64:
+        return None
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED_RO(a)
+            and cnp.PyArray_IS_C_CONTIGUOUS(t) and cnp.PyArray_ISBEHAVED_RO(t)):
+        return None
+    cdef int64_t rows = cnp.PyArray_DIM(a, 0), cols = cnp.PyArray_DIM(a, 1)
+    if rows == 0 or cols == 0 or cnp.PyArray_DIM(t, 0) != rows:
+        return None
+    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), typenum, 0)
+    cdef cnp.ndarray grad = None
+    cdef void *gp = NULL
+    if want_grad:
+        grad = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(a), typenum, 0)
+        gp = cnp.PyArray_DATA(grad)
+    cdef double scale = 1.0 / <double>rows if reduction == XENT_MEAN else 1.0
+    cdef const void *xp = cnp.PyArray_DATA(a)
+    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(t)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef int status
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            status = csoftmax_cross_entropy_f32(<const float *>xp, cols, tp, <float *>lp,
+                                                <float *>gp, cols, rows, cols, scale)
+        else:
+            status = csoftmax_cross_entropy_f64(<const double *>xp, cols, tp, <double *>lp,
+                                                <double *>gp, cols, rows, cols, scale)
+    if status == CSOFTMAX_ERR_TARGET:
+        return None
+    _check(status)
+    cdef object value = loss
+    cdef double s = 0.0, c = 0.0, v, u
+    cdef int64_t i
+    if reduction != XENT_NONE:
+        for i in range(rows):  # Neumaier
+            v = (<const float *>lp)[i] if typenum == cnp.NPY_FLOAT else (<const double *>lp)[i]
+            u = s + v
+            if (s if s >= 0 else -s) >= (v if v >= 0 else -v):
+                c += (s - u) + v
+            else:
+                c += (v - u) + s
+            s = u
+        if s - s == 0.0:  # finite: otherwise the compensation is NaN (inf - inf)
+            s = s + c
+        if reduction == XENT_MEAN:
+            s = s / <double>rows
+        # the C conversion rounds a float32 overflow to inf (no warning)
+        value = _np.float32(<float>s) if typenum == cnp.NPY_FLOAT else _np.float64(s)
+    return (value, grad) if want_grad else value
+
 
 include "_losses.pxi"
 include "_masked.pxi"

@@ -143,8 +143,24 @@ def _reduce(loss, reduction, denominator, lead, result):
 # cross-entropy
 
 
+_FAST_REDUCTIONS = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM,
+                    "none": _kernels.XENT_NONE}
+
+
 def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
                    ignore_index=-100, label_smoothing=0.0, temperature=1.0):
+    # a small batch's call is dominated by argument handling: the common case
+    # (2-D float32 / float64 logits, int64 targets in range, no option) goes
+    # straight to the kernel; anything else (or None back) takes the path below
+    if (weight is None and type(reduction) is str and type(axis) is int and axis in (-1, 1)
+            and type(ignore_index) is int and ignore_index == -100
+            and type(label_smoothing) is float and label_smoothing == 0.0
+            and type(temperature) is float and temperature == 1.0):
+        code = _FAST_REDUCTIONS.get(reduction)
+        if code is not None:
+            fast = _kernels.cross_entropy_fast(logits, target, code, want_grad)
+            if fast is not None:
+                return fast
     _check_reduction(reduction)
     ignore_index = _check_index(ignore_index, "ignore_index")
     e = _check_smoothing(label_smoothing)

@@ -68,6 +68,61 @@ def test_reductions(reduction, dtype, isa, rng):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(1, 10), (33, 3), (7, 1000)])
+def test_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
+    """The small-batch fast path (2-D logits, int64 targets, no option) gives
+    what the general path gives (taken here through int32 targets): the same
+    per-row losses and gradient, the same result types, and reduced losses
+    within 2 ulp (its sum is compensated)."""
+    from csoftmax import _kernels
+    x = rng.standard_normal(shape).astype(dtype)
+    t = rng.integers(0, shape[1], shape[0])
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
+    fast_loss, fast_grad = _kernels.cross_entropy_fast(x, t, code[reduction], True)
+    fast_only = _kernels.cross_entropy_fast(x, t, code[reduction], False)
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t.astype(np.int32), reduction=reduction)
+    assert type(fast_loss) is type(loss) and type(fast_only) is type(loss)
+    assert np.asarray(fast_loss).dtype == dtype and fast_grad.dtype == dtype
+    np.testing.assert_array_equal(fast_grad, grad)
+    if reduction == "none":
+        np.testing.assert_array_equal(fast_loss, loss)
+        np.testing.assert_array_equal(fast_only, loss)
+    else:
+        assert abs(fast_loss - loss) <= 2 * np.spacing(np.abs(loss))
+        assert fast_only == fast_loss
+    # and the public functions take it
+    public = csoftmax.cross_entropy_with_grad(x, t, reduction=reduction)
+    np.testing.assert_array_equal(public[1], fast_grad)
+    np.testing.assert_array_equal(public[0], fast_loss)
+
+
+def test_fast_path_declines_what_it_does_not_handle(rng):
+    """None (the general path then runs) for every case outside the fast
+    path's; nothing raised by it."""
+    from csoftmax import _kernels
+    x = rng.standard_normal((4, 5))
+    t = np.array([0, 1, 2, 3])
+    mean = _kernels.XENT_MEAN
+    assert _kernels.cross_entropy_fast(x, t, mean, True) is not None
+    declined = [
+        (x.astype(np.float16), t), (x, t.astype(np.int32)), (x[:, ::2], t[:4]),
+        (np.asfortranarray(x), t), (x[0], t[:1]), (x.reshape(2, 2, 5), t[:2]),
+        (x, t[:3]), (x[:0], t[:0]), (x, np.array([0, 1, -100, 3])), (x, np.array([0, 5, 1, 2])),
+        (x.tolist(), t), (x, t.tolist()), (x.astype(x.dtype.newbyteorder()), t),
+    ]
+    for logits, target in declined:
+        assert _kernels.cross_entropy_fast(logits, target, mean, True) is None
+    with pytest.raises(ValueError, match="reduction code"):
+        _kernels.cross_entropy_fast(x, t, 7, True)
+    # the general path still answers those: ignored rows, and the index error
+    loss = csoftmax.cross_entropy(x, [0, 1, -100, 3], reduction="none")
+    assert loss[2] == 0
+    with pytest.raises(IndexError, match=r"target\[1\] = 5"):
+        csoftmax.cross_entropy(x, np.array([0, 5, 1, 2]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_loss_only_equals_fused_loss(reduction, rng):
     x = rng.normal(0, 3, (9, 17))
     t = rng.integers(0, 17, 9)
