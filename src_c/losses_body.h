@@ -14,7 +14,8 @@
  * kept in CSL_LANES independent accumulators (a fixed-count inner loop that
  * GCC turns into vector code without reassociating a floating-point sum),
  * every lane addition compensated (Fast2Sum for the exponentials, TwoSum for
- * terms of any size), over blocks of CSL_BLOCK elements whose lanes are added
+ * terms of any size), over blocks of CSL_BLOCK elements (CSL_SUM_BLOCK for
+ * the cross-entropy kernels' exponential sums) whose lanes are added
  * in double with Neumaier compensation, so accuracy neither decays with row
  * length nor suffers when many terms round alike; log of the row sum is
  * log1p of the non-maximal terms. Loss terms are formed as sums of

@@ -64,14 +64,13 @@ static inline CSM_T CSM_FN(simdl_inv_t)(double inv_temperature)
 
 /* ---- cross-entropy, class targets ---------------------------------------- */
 
-/* One vector of a class-target row: x0 (masked-off lanes -inf), tm the lanes
- * in the row (used only with smoothing), w0 the class weights. Returns the
+/* One vector of a class-target row with label smoothing: x0 (masked-off
+ * lanes -inf), tm the lanes in the row, w0 the class weights. Returns the
  * exponentials (1 at the maximal entries, 0 in masked-off lanes) and sets
- * *wz to w_j z_j (with smoothing). */
+ * *wz to w_j z_j. */
 static inline __attribute__((always_inline)) V
 CSM_FN(simdl_xc_terms)(V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g, int kk,
-                       const int has_w, const int has_smooth, const int has_grad,
-                       const int tail)
+                       const int has_w, const int has_grad, const int tail)
 {
     const V zero = v_zero();
     V z = v_mul(v_sub(x0, vm), vinv_t);
@@ -80,12 +79,10 @@ CSM_FN(simdl_xc_terms)(V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g, int k
         if (tail) v_store_tail(g, kk, ex);
         else v_store(g, ex);
     }
-    if (has_smooth) {
-        V t = z;
-        if (has_w) t = v_blend(v_eq(w0, zero), v_mul(w0, z), zero);
-        if (tail) t = v_blend(tm, zero, t);
-        *wz = t;
-    }
+    V t = z;
+    if (has_w) t = v_blend(v_eq(w0, zero), v_mul(w0, z), zero);
+    if (tail) t = v_blend(tm, zero, t);
+    *wz = t;
     return ex;
 }
 
@@ -124,7 +121,7 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
             V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
 #define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                         \
     CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
-                           has_w, has_smooth, has_grad, TAIL)
+                           has_w, has_grad, TAIL)
 #define CSM_W(J) (has_w ? v_load(w + (J)) : allw)
             int64_t j = b;
             for (; j + 4 * VN <= end; j += 4 * VN) {
@@ -137,8 +134,7 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
                 CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
                 CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
                 CSM_FN(simd_pf_block)(pf, j);
-                if (has_smooth)
-                    CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
+                CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
             }
             for (; j < end; j += VN) {
                 int kk = end - j < VN ? (int)(end - j) : VN;
@@ -151,13 +147,13 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
                                       CSM_FN(simdl_tail_mask)(kk), j, kk, 1);
                 }
                 CSM_FN(simd_lane_add)(&h, &l, e0);
-                if (has_smooth) CSM_FN(simdl_add_any)(&zh, &zl, z0);
+                CSM_FN(simdl_add_any)(&zh, &zl, z0);
             }
 #undef CSM_XC_TERMS
 #undef CSM_W
             CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
             CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
-            if (has_smooth) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
+            CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
         }
         /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and
          * the small terms keep their relative accuracy (log1p) */
