@@ -900,6 +900,36 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
     }
 }
 
+/* One wide class-target row without label smoothing, for the plain
+ * cross-entropy and for simd_losses_body.h's weight / temperature / ignore_index
+ * kernel: the loss w_k (log s - z_k), z = (x - max) inv_t with inv_t = 1 / T
+ * when `scaled`, and (gr not NULL) the gradient unit w_k (p - onehot_k) with
+ * p = exp(z) / s, the exponentials stored in gr by the sum's pass and scaled
+ * in place. A zero w_k gives a zero loss, even where z_k = -inf (0 log 0),
+ * unless the row holds a NaN; a row of maximum +-inf gives NaN. */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n, CSM_T inv_t,
+                      const int scaled, double wk, double unit, CSM_FN(simd_pf) pf)
+{
+    CSM_T m = CSM_FN(simd_row_max)(xr, n);
+    if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+        *loss = (CSM_T)NAN;
+        if (gr != NULL) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
+        return;
+    }
+    double t = CSM_FN(simd_row_sum_minus_one_scaled)(xr, gr, n, m, inv_t, scaled, pf);
+    /* z_k as the terms have it: rounded like them when scaled, exact if not */
+    double zk = scaled ? (double)((xr[k] - m) * inv_t) : (double)xr[k] - (double)m;
+    *loss = (CSM_T)((wk == 0.0 && t == t) ? 0.0 : wk * (log1p(t) - zk));
+    if (gr != NULL) {
+        double s = 1.0 + t;
+        /* p_k - 1 without cancellation where x_k is the maximum */
+        double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
+        CSM_FN(simd_row_scale)(gr, n, (CSM_T)(unit * wk / s));
+        gr[k] = (CSM_T)(unit * (wk * pk_minus_one));
+    }
+}
+
 static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const int64_t *target,
                                             CSM_T *loss, CSM_T *grad, int64_t gs,
                                             int64_t rows, int64_t cols, double grad_scale)
@@ -943,24 +973,9 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
-        int64_t k = target[r];
-        CSM_T m = CSM_FN(simd_row_max)(xr, cols);
-        if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
-            loss[r] = (CSM_T)NAN;
-            if (gr != NULL) CSM_FN(simd_fill)(gr, cols, (CSM_T)NAN);
-            continue;
-        }
         CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
-        double t = CSM_FN(simd_row_sum_minus_one)(xr, gr, cols, m, pf);
-        double zk = (double)xr[k] - (double)m;
-        loss[r] = (CSM_T)(log1p(t) - zk);
-        if (gr != NULL) {
-            double s = 1.0 + t;
-            double diff = (xr[k] == m) ? -t : (double)gr[k] - s;
-            CSM_FN(simd_row_scale)(gr, cols, (CSM_T)(grad_scale / s));
-            gr[k] = (CSM_T)(grad_scale * (diff / s));
-        }
+        CSM_FN(simd_xent_row)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0, grad_scale, pf);
     }
 }
 

@@ -86,11 +86,14 @@ CSM_FN(simdl_xc_terms)(V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g, int k
     return ex;
 }
 
+/* A class-target row with label smoothing e > 0 (rows without it are
+ * simd_body.h's simd_xent_row): the loss (1 - e) w_k (log s - z_k)
+ * + (e / n) sum_j w_j (log s - z_j) and its gradient. */
 static inline __attribute__((always_inline)) void
-CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
-                             double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                             double scale, CSM_FN(simd_pf) pf, const int has_w,
-                             const int has_smooth, const int has_grad)
+CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
+                              double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
+                              double scale, CSM_FN(simd_pf) pf, const int has_w,
+                              const int has_grad)
 {
     CSM_T m = CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -101,64 +104,55 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
     const V allw = v_set1((CSM_T)1);
     const VM all = v_eq(vm, vm); /* every lane (m is finite) */
-    double s_e = 0.0, c_e = 0.0, s_z = 0.0, c_z = 0.0, t;
-    if (!has_smooth) {
-        /* the exponentials and their sum are softmax's (at temperature T):
-         * the plain cross-entropy kernel's loop, weights apply per row */
-        CSM_T *ge = has_grad ? gr : NULL;
-        t = inv_t == (CSM_T)1
-                ? CSM_FN(simd_row_sum_minus_one_scaled)(xr, ge, n, m, inv_t, 0, pf)
-                : CSM_FN(simd_row_sum_minus_one_scaled)(xr, ge, n, m, inv_t, 1, pf);
-    } else {
-        for (int64_t b = 0; b < n; b += CSM_BLOCK) {
-            int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-            /* exponentials, the maximal ones (1) included, each through a
-             * Fast2Sum into lanes biased to 4, two errors summed before they
-             * join lo (simd_lane_add2, as simd_row_sum_minus_one); w z terms
-             * four vectors at a time into TwoSum lanes */
-            const V four = v_set1((CSM_T)4);
-            V h = four, l = v_zero(), h1 = four, l1 = v_zero(), zh = v_zero(), zl = v_zero();
-            V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
+    double s_e = 0.0, c_e = 0.0, s_z = 0.0, c_z = 0.0;
+    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+        /* exponentials, the maximal ones (1) included, each through a
+         * Fast2Sum into lanes biased to 4, two errors summed before they
+         * join lo (simd_lane_add2, as simd_row_sum_minus_one); w z terms
+         * four vectors at a time into TwoSum lanes */
+        const V four = v_set1((CSM_T)4);
+        V h = four, l = v_zero(), h1 = four, l1 = v_zero(), zh = v_zero(), zl = v_zero();
+        V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
 #define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                         \
-    CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
-                           has_w, has_grad, TAIL)
+CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
+                       has_w, has_grad, TAIL)
 #define CSM_W(J) (has_w ? v_load(w + (J)) : allw)
-            int64_t j = b;
-            for (; j + 4 * VN <= end; j += 4 * VN) {
-                V e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
-                V e1 = CSM_XC_TERMS(z1, v_load(xr + j + VN), CSM_W(j + VN), all, j + VN, VN, 0);
-                V e2 = CSM_XC_TERMS(z2, v_load(xr + j + 2 * VN), CSM_W(j + 2 * VN), all,
-                                    j + 2 * VN, VN, 0);
-                V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
-                                    j + 3 * VN, VN, 0);
-                CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
-                CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
-                CSM_FN(simd_pf_block)(pf, j);
-                CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
+        int64_t j = b;
+        for (; j + 4 * VN <= end; j += 4 * VN) {
+            V e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
+            V e1 = CSM_XC_TERMS(z1, v_load(xr + j + VN), CSM_W(j + VN), all, j + VN, VN, 0);
+            V e2 = CSM_XC_TERMS(z2, v_load(xr + j + 2 * VN), CSM_W(j + 2 * VN), all,
+                                j + 2 * VN, VN, 0);
+            V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
+                                j + 3 * VN, VN, 0);
+            CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
+            CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
+            CSM_FN(simd_pf_block)(pf, j);
+            CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
+        }
+        for (; j < end; j += VN) {
+            int kk = end - j < VN ? (int)(end - j) : VN;
+            V e0;
+            if (kk == VN) {
+                e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
+            } else {
+                V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
+                e0 = CSM_XC_TERMS(z0, v_load_tail(xr + j, kk, ninf), w0,
+                                  CSM_FN(simdl_tail_mask)(kk), j, kk, 1);
             }
-            for (; j < end; j += VN) {
-                int kk = end - j < VN ? (int)(end - j) : VN;
-                V e0;
-                if (kk == VN) {
-                    e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
-                } else {
-                    V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
-                    e0 = CSM_XC_TERMS(z0, v_load_tail(xr + j, kk, ninf), w0,
-                                      CSM_FN(simdl_tail_mask)(kk), j, kk, 1);
-                }
-                CSM_FN(simd_lane_add)(&h, &l, e0);
-                CSM_FN(simdl_add_any)(&zh, &zl, z0);
-            }
+            CSM_FN(simd_lane_add)(&h, &l, e0);
+            CSM_FN(simdl_add_any)(&zh, &zl, z0);
+        }
 #undef CSM_XC_TERMS
 #undef CSM_W
-            CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
-            CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
-            CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
-        }
-        /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and
-         * the small terms keep their relative accuracy (log1p) */
-        t = (s_e - 1.0) + c_e;
+        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
+        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
+        CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
+    /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and
+     * the small terms keep their relative accuracy (log1p) */
+    const double t = (s_e - 1.0) + c_e;
     double wz = CSM_FN(simdl_total)(s_z, c_z);
     double log_s = log1p(t);
     double zk = (double)((xr[k] - m) * inv_t);
@@ -167,8 +161,8 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     /* a zero coefficient drops the term, even at a -inf logit (0 log 0), but a
      * NaN in the row (t NaN) stays NaN */
     double l = (c_nll == 0.0 && t == t) ? 0.0 : c_nll * (log_s - zk);
-    double share = has_smooth ? e / (double)n : 0.0;
-    if (has_smooth) l += share * (w_sum * log_s - wz);
+    double share = e / (double)n;
+    l += share * (w_sum * log_s - wz);
     *loss = (CSM_T)l;
     if (!has_grad) return;
     double s = 1.0 + t;
@@ -177,9 +171,7 @@ CSM_FN(simdl_xent_class_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double 
     double unit = scale * (double)inv_t;
     const V factor = v_set1((CSM_T)(unit * a / s));
     const V sub = v_set1((CSM_T)(unit * share));
-    if (!has_smooth)
-        SIMD_ROW_OUT(gr, n, 0, v_mul(SIMD_LD(gr, v_zero()), factor));
-    else if (has_w)
+    if (has_w)
         SIMD_ROW_OUT(gr, n, 0,
                       v_fnmadd(sub, SIMD_LD(w, v_zero()), v_mul(SIMD_LD(gr, v_zero()), factor)));
     else
@@ -199,7 +191,8 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
         w_sum = (double)(CSM_T)CSM_FN(simdl_total)(acc, comp);
     }
     CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
-    int mode = (w != NULL) | ((e != 0.0) << 1) | ((grad != NULL) << 2);
+    const double unit = scale * (double)inv_t;
+    int mode = (w != NULL) | ((grad != NULL) << 1);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
@@ -211,17 +204,22 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
         }
         CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
-#define CSM_XC(W, S, G) \
-    CSM_FN(simdl_xent_class_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, W, S, G)
+        if (e == 0.0) {
+            /* the plain kernel's row, the weight applied per row */
+            const double wk = w != NULL ? (double)w[k] : 1.0;
+            if (inv_t == (CSM_T)1)
+                CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 0, wk, unit, pf);
+            else
+                CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 1, wk, unit, pf);
+            continue;
+        }
+#define CSM_XC(W, G) \
+    CSM_FN(simdl_xent_smooth_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, W, G)
         switch (mode) {
-        case 0: CSM_XC(0, 0, 0); break;
-        case 1: CSM_XC(1, 0, 0); break;
-        case 2: CSM_XC(0, 1, 0); break;
-        case 3: CSM_XC(1, 1, 0); break;
-        case 4: CSM_XC(0, 0, 1); break;
-        case 5: CSM_XC(1, 0, 1); break;
-        case 6: CSM_XC(0, 1, 1); break;
-        default: CSM_XC(1, 1, 1); break;
+        case 0: CSM_XC(0, 0); break;
+        case 1: CSM_XC(1, 0); break;
+        case 2: CSM_XC(0, 1); break;
+        default: CSM_XC(1, 1); break;
         }
 #undef CSM_XC
     }
@@ -285,7 +283,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        /* exponentials as in simdl_xent_class_row (simd_lane_add2); a and
+        /* exponentials as in simdl_xent_smooth_row (simd_lane_add2); a and
          * a z four vectors at a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
         V h = four, l = v_zero(), h1 = four, l1 = v_zero();
@@ -331,7 +329,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
         CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     double asum = CSM_FN(simdl_total)(s_a, c_a), az = CSM_FN(simdl_total)(s_z, c_z);
-    double t = (s_e - 1.0) + c_e; /* as in simdl_xent_class_row */
+    double t = (s_e - 1.0) + c_e; /* as in simdl_xent_smooth_row */
     double log_s = log1p(t);
     *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
     if (!has_grad) return;
