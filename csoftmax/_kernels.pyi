@@ -46,6 +46,9 @@ def rowwise_fast(
 def cross_entropy_fast(
     x: object, target: object, reduction: int, want_grad: bool
 ) -> Any | None: ...
+def binary_cross_entropy_fast(
+    x: object, target: object, reduction: int, want_grad: bool
+) -> Any | None: ...
 def xent_class_2d(
     x: NDArray[Any], target: NDArray[np.int64], weight: NDArray[Any] | None, ignore_index: int,
     label_smoothing: float, inv_temperature: float, loss: NDArray[Any], grad: NDArray[Any] | None,

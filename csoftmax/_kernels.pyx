@@ -5,14 +5,16 @@ Callers (csoftmax._api) have already checked shapes, dtypes and labels and made
 the last axis contiguous; every function here takes 2-D arrays whose rows are
 contiguous (any row stride) and writes into preallocated outputs. No loops.
 
-The one exception is :func:`rowwise_fast`, the call-overhead fast path of
-softmax / log_softmax / logsumexp: it checks the common case itself with the
+The exceptions are the call-overhead fast paths, :func:`rowwise_fast` (softmax /
+log_softmax / logsumexp), :func:`cross_entropy_fast` and
+:func:`binary_cross_entropy_fast`: each checks its common case itself with the
 NumPy C API (an exact ndarray, float32 or float64, C-contiguous, aligned,
 native byte order, reduced over its last axis; an `out` of the same dtype and
 layout that is either the input itself or disjoint from it) and declines
 anything else by returning None, so that csoftmax._api runs its general path.
 """
 from cython cimport floating
+from libc.math cimport fabs
 from libc.stdint cimport int64_t
 
 cimport numpy as cnp
@@ -303,10 +305,26 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None):
         _check(status)
     return y
 
-# reductions of cross_entropy_fast
+# reductions of cross_entropy_fast and binary_cross_entropy_fast
 XENT_MEAN = 0
 XENT_SUM = 1
 XENT_NONE = 2
+
+
+cdef double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
+    """Neumaier's compensated sum of v[0..n) in double; an infinite sum as
+    is (its compensation would be NaN, inf - inf)."""
+    cdef double s = 0.0, c = 0.0, u, x
+    cdef int64_t i
+    for i in range(n):
+        x = v[i]
+        u = s + x
+        if fabs(s) >= fabs(x):
+            c += (s - u) + x
+        else:
+            c += (x - u) + s
+        s = u
+    return s + c if s - s == 0.0 else s
 
 
 def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
@@ -365,19 +383,12 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
         return None
     _check(status)
     cdef object value = loss
-    cdef double s = 0.0, c = 0.0, v, u
-    cdef int64_t i
+    cdef double s
     if reduction != XENT_NONE:
-        for i in range(rows):  # Neumaier
-            v = (<const float *>lp)[i] if typenum == cnp.NPY_FLOAT else (<const double *>lp)[i]
-            u = s + v
-            if (s if s >= 0 else -s) >= (v if v >= 0 else -v):
-                c += (s - u) + v
-            else:
-                c += (v - u) + s
-            s = u
-        if s - s == 0.0:  # finite: otherwise the compensation is NaN (inf - inf)
-            s = s + c
+        if typenum == cnp.NPY_FLOAT:
+            s = _compensated_sum(<const float *>lp, rows)
+        else:
+            s = _compensated_sum(<const double *>lp, rows)
         if reduction == XENT_MEAN:
             s = s / <double>rows
         # the C conversion rounds a float32 overflow to inf (no warning)
@@ -387,3 +398,74 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
 
 include "_losses.pxi"
 include "_masked.pxi"
+
+
+def binary_cross_entropy_fast(object x, object target, int reduction, bint want_grad):
+    """Binary cross-entropy with logits `x` against `target` (no weight, no
+    pos_weight), reduced as `reduction` says (XENT_MEAN: over every element,
+    XENT_SUM, XENT_NONE), and with `want_grad` a tuple (loss, gradient); or
+    None when the call is not the common case this handles, and
+    csoftmax._losses runs its general path (which raises the errors):
+    `x` and `target` exactly numpy.ndarrays of one dtype, float32 or float64
+    in native byte order, of one shape with at least one dimension and one
+    element, C-contiguous and aligned. The rows are the last axis; the outputs
+    are new arrays; the mean and sum are compensated sums of the per-row sums
+    in double."""
+    if type(x) is not cnp.ndarray or type(target) is not cnp.ndarray:
+        return None
+    if reduction < XENT_MEAN or reduction > XENT_NONE:
+        raise ValueError(f"unknown reduction code {reduction}")
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef cnp.ndarray t = <cnp.ndarray>target
+    cdef int nd = cnp.PyArray_NDIM(a)
+    if nd == 0 or cnp.PyArray_NDIM(t) != nd:
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    if (typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE) or cnp.PyArray_TYPE(t) != typenum:
+        return None
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED_RO(a)
+            and cnp.PyArray_IS_C_CONTIGUOUS(t) and cnp.PyArray_ISBEHAVED_RO(t)
+            and cnp.PyArray_SAMESHAPE(a, t)):
+        return None
+    cdef int64_t n = cnp.PyArray_SIZE(a)
+    if n == 0:
+        return None
+    cdef int64_t cols = cnp.PyArray_DIM(a, nd - 1)
+    cdef int64_t rows = n // cols
+    cdef cnp.npy_intp nrows = <cnp.npy_intp>rows
+    cdef cnp.ndarray loss = None, row_loss = None, grad = None
+    cdef void *lp = NULL
+    cdef double *rp = NULL
+    cdef void *gp = NULL
+    if reduction == XENT_NONE:
+        loss = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), typenum, 0)
+        lp = cnp.PyArray_DATA(loss)
+    else:
+        row_loss = cnp.PyArray_EMPTY(1, &nrows, cnp.NPY_DOUBLE, 0)
+        rp = <double *>cnp.PyArray_DATA(row_loss)
+    if want_grad:
+        grad = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), typenum, 0)
+        gp = cnp.PyArray_DATA(grad)
+    cdef double scale = 1.0 / <double>n if reduction == XENT_MEAN else 1.0
+    cdef const void *xp = cnp.PyArray_DATA(a)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef int status
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            status = csoftmax_bce_f32(<const float *>xp, cols, <const float *>tp, cols, NULL, 0,
+                                      0, NULL, 0, 0, <float *>lp, cols, rp, <float *>gp, cols,
+                                      rows, cols, scale)
+        else:
+            status = csoftmax_bce_f64(<const double *>xp, cols, <const double *>tp, cols, NULL,
+                                      0, 0, NULL, 0, 0, <double *>lp, cols, rp, <double *>gp,
+                                      cols, rows, cols, scale)
+    _check(status)
+    cdef object value = loss
+    cdef double s
+    if reduction != XENT_NONE:
+        s = _compensated_sum(rp, rows)
+        if reduction == XENT_MEAN:
+            s = s / <double>n
+        # the C conversion rounds a float32 overflow to inf (no warning)
+        value = _np.float32(<float>s) if typenum == cnp.NPY_FLOAT else _np.float64(s)
+    return (value, grad) if want_grad else value

@@ -510,6 +510,14 @@ def _broadcast_2d(values, name, shape, rows, cols, compute):
 
 
 def _bce(logits, target, weight, pos_weight, reduction, want_grad):
+    # the common case (float32 / float64 arrays of one dtype and shape, no
+    # weight) straight to the kernel, as in _cross_entropy
+    if weight is None and pos_weight is None and type(reduction) is str:
+        code = _FAST_REDUCTIONS.get(reduction)
+        if code is not None:
+            fast = _kernels.binary_cross_entropy_fast(logits, target, code, want_grad)
+            if fast is not None:
+                return fast
     _check_reduction(reduction)
     a = _as_array(logits, "logits")
     compute, result = _dtypes(a.dtype, "logits")

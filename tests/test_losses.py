@@ -75,6 +75,82 @@ def test_binary_cross_entropy_gradient_fd(rng, weight_kind, pos, reduction):
     _assert_fd(grad, numeric)
 
 
+BCE_FAST_CODES = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM,
+                  "none": _kernels.XENT_NONE}
+
+
+def _strided_copy(a):
+    """A non-contiguous view holding a's values (the fast path declines it)."""
+    return np.stack([a, a], axis=-1)[..., 0]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(10,), (1, 10), (33, 3), (3, 4, 5), (7, 1000)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_bce_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
+    """The small-batch fast path of binary cross-entropy (arrays of one float
+    dtype and shape, no weight) gives what the general path gives on the same
+    values: the same elementwise losses and gradient, the same result types,
+    reduced losses within 2 ulp (the general path sums the row sums with
+    np.sum, the fast path with a compensated sum); the public functions take it."""
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    y = rng.random(shape).astype(dtype)
+    y.reshape(-1)[::3] = np.round(y.reshape(-1)[::3])  # hard labels too
+    code = BCE_FAST_CODES[reduction]
+    fast_loss, fast_grad = _kernels.binary_cross_entropy_fast(x, y, code, True)
+    fast_only = _kernels.binary_cross_entropy_fast(x, y, code, False)
+    assert _kernels.binary_cross_entropy_fast(x, _strided_copy(y), code, True) is None
+    loss, grad = csoftmax.binary_cross_entropy_with_grad(x, _strided_copy(y), reduction=reduction)
+    assert type(fast_loss) is type(loss) and type(fast_only) is type(loss)
+    assert np.asarray(fast_loss).dtype == dtype and fast_grad.dtype == dtype
+    assert fast_grad.shape == shape
+    np.testing.assert_array_equal(fast_grad, grad)
+    if reduction == "none":
+        assert fast_loss.shape == shape
+        np.testing.assert_array_equal(fast_loss, loss)
+        np.testing.assert_array_equal(fast_only, loss)
+    else:
+        assert abs(fast_loss - loss) <= 2 * np.spacing(np.abs(loss))
+        assert fast_only == fast_loss
+    public = csoftmax.binary_cross_entropy_with_grad(x, y, reduction=reduction)
+    np.testing.assert_array_equal(public[1], fast_grad)
+    np.testing.assert_array_equal(public[0], fast_loss)
+    np.testing.assert_array_equal(csoftmax.binary_cross_entropy(x, y, reduction=reduction),
+                                  fast_only)
+
+
+def test_bce_fast_path_declines_what_it_does_not_handle(rng):
+    """None (the general path then runs) outside the fast path's case; the
+    general path still answers those calls and raises their errors."""
+    x = rng.standard_normal((4, 5))
+    y = rng.random((4, 5))
+    mean = _kernels.XENT_MEAN
+    assert _kernels.binary_cross_entropy_fast(x, y, mean, True) is not None
+    declined = [
+        (x.astype(np.float16), y.astype(np.float16)), (x.astype(np.float32), y),
+        (x, y.astype(np.float32)), (x, (y > 0.5).astype(np.int64)), (x[:, ::2], y[:, ::2]),
+        (np.asfortranarray(x), y), (x, y[:3]), (x, y.reshape(5, 4)), (x, y.reshape(20)),
+        (x[:0], y[:0]), (np.float64(0.5), np.float64(1.0)), (x.tolist(), y), (x, y.tolist()),
+        (x.astype(x.dtype.newbyteorder()), y),
+    ]
+    for logits, target in declined:
+        assert _kernels.binary_cross_entropy_fast(logits, target, mean, True) is None
+    with pytest.raises(ValueError, match="reduction code"):
+        _kernels.binary_cross_entropy_fast(x, y, 7, True)
+    # the general path answers the declined calls as before
+    x32 = x.astype(np.float32)
+    mixed = csoftmax.binary_cross_entropy(x32, y)  # the logits' dtype, y rounded to it
+    fast32 = _kernels.binary_cross_entropy_fast(x32, y.astype(np.float32), mean, False)
+    assert mixed.dtype == np.float32 and abs(mixed - fast32) <= 2 * np.spacing(fast32)
+    assert np.isnan(csoftmax.binary_cross_entropy(x[:0], y[:0]))
+    assert csoftmax.binary_cross_entropy(x[:0], y[:0], reduction="sum") == 0
+    with pytest.raises(ValueError, match="target has shape"):
+        csoftmax.binary_cross_entropy(x, y[:3])
+    with pytest.raises(ValueError, match="reduction"):
+        csoftmax.binary_cross_entropy(x, y, reduction="avg")
+
+
 @pytest.mark.parametrize("log", [False, True])
 @pytest.mark.parametrize("shape,axis", [((3, 7), -1), ((4, 3, 2), 1), ((1, 40), -1)])
 def test_backward_passes_fd(rng, log, shape, axis):
