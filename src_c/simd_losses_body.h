@@ -561,7 +561,7 @@ static inline V CSM_FN(simdl_log1p_unit)(V e, V rB)
  * step; four vectors spill registers on AVX2, 1.06-1.08x of two). */
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, V vscale, V *l, V *g,
-                        const int U, const int has_grad)
+                        const int U, const int has_grad, const int has_w, const int has_p)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
     V av[2], ex[2], A[2], B[2], r[2], sp[2];
@@ -573,18 +573,22 @@ CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, V vscale
     }
     for (int u = 0; u < U; u++) r[u] = v_div(one, v_mul(A[u], B[u]));
     for (int u = 0; u < U; u++) sp[u] = CSM_FN(simdl_log1p_unit)(ex[u], v_mul(A[u], r[u]));
+    /* without pos_weight (p = 1: lw = 1, py = y) and without weight (w = 1)
+     * the same values with fewer operations */
     for (int u = 0; u < U; u++) {
-        V lw = v_fmadd(v_sub(p[u], one), y[u], one); /* 1 + (p - 1) y */
-        V py = v_mul(p[u], y[u]);
+        V lw = has_p ? v_fmadd(v_sub(p[u], one), y[u], one) : one; /* 1 + (p - 1) y */
+        V py = has_p ? v_mul(p[u], y[u]) : y[u];
         VM pos = v_eq(v_max(v[u], zero), v[u]);      /* v >= 0 (false for NaN) */
         V omy = v_sub(one, y[u]);
         V c = v_blend(pos, py, omy);
-        V lu = v_fmadd(lw, sp[u], v_blend(v_eq(c, zero), v_mul(c, av[u]), zero));
-        l[u] = v_blend(v_eq(w[u], zero), v_mul(w[u], lu), zero);
+        V ca = v_blend(v_eq(c, zero), v_mul(c, av[u]), zero);
+        V lu = has_p ? v_fmadd(lw, sp[u], ca) : v_add(sp[u], ca);
+        l[u] = has_w ? v_blend(v_eq(w[u], zero), v_mul(w[u], lu), zero) : lu;
         if (has_grad) {
             V sn = v_mul(ex[u], v_mul(B[u], r[u]));
-            V gd = v_blend(pos, v_fmadd(lw, sn, v_sub(zero, py)), v_fnmadd(lw, sn, omy));
-            g[u] = v_mul(v_mul(w[u], vscale), gd);
+            V gd = has_p ? v_blend(pos, v_fmadd(lw, sn, v_sub(zero, py)), v_fnmadd(lw, sn, omy))
+                         : v_blend(pos, v_sub(sn, y[u]), v_sub(omy, sn));
+            g[u] = has_w ? v_mul(v_mul(w[u], vscale), gd) : v_mul(vscale, gd);
         }
     }
 }
@@ -612,8 +616,8 @@ typedef __m512d CSM_FN(simdl_vd);
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const CSM_T *pr,
                       CSM_T *lr, double *row_loss, CSM_T *gr, int64_t n, V vscale,
-                      const int w_step, const int p_step, const int has_loss,
-                      const int has_grad)
+                      int64_t w_step, int64_t p_step, const int has_w, const int has_p,
+                      const int has_loss, const int has_grad)
 {
     const V one = v_set1((CSM_T)1);
     const V w_all = w_step ? one : v_set1(wr[0]), p_all = p_step ? one : v_set1(pr[0]);
@@ -633,7 +637,7 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
                 if (w_step) w[u] = v_load(wr + j + u * VN);
                 if (p_step) p[u] = v_load(pr + j + u * VN);
             }
-            CSM_FN(simdl_bce_steps)(v, y, w, p, vscale, l, g, 2, has_grad);
+            CSM_FN(simdl_bce_steps)(v, y, w, p, vscale, l, g, 2, has_grad, has_w, has_p);
             for (int u = 0; u < 2; u++) {
                 if (has_loss) {
                     v_store(lr + j + u * VN, l[u]);
@@ -664,7 +668,7 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
                 if (p_step) p = v_load_tail(pr + j, kk, one);
             }
             V l;
-            CSM_FN(simdl_bce_steps)(&v, &y, &w, &p, vscale, &l, &g, 1, has_grad);
+            CSM_FN(simdl_bce_steps)(&v, &y, &w, &p, vscale, &l, &g, 1, has_grad, 1, has_p);
             if (has_loss) {
                 if (kk == VN) v_store(lr + j, l);
                 else v_store_tail(lr + j, kk, l);
@@ -706,18 +710,18 @@ CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, co
                       int64_t rows, int64_t cols, double scale)
 {
     static const CSM_T one = (CSM_T)1;
+    /* no weight / no pos_weight: the kernels that skip them (has_w, has_p 0) */
+    int mode = (w != NULL) | ((p != NULL) << 1) | ((loss != NULL) << 2) | ((grad != NULL) << 3);
     if (w == NULL) { w = &one; ws = 0; w_step = 0; }
     if (p == NULL) { p = &one; ps = 0; p_step = 0; }
-    int mode = (w_step != 0) | ((p_step != 0) << 1) | ((loss != NULL) << 2) |
-               ((grad != NULL) << 3);
     const V vscale = v_set1((CSM_T)scale);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *yr = y + r * ys, *wr = w + r * ws, *pr = p + r * ps;
         CSM_T *lr = loss == NULL ? NULL : loss + r * ls;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
         double *rl = row_loss == NULL ? NULL : row_loss + r;
-#define CSM_B(WS, PS, HL, HG) \
-    CSM_FN(simdl_bce_row)(xr, yr, wr, pr, lr, rl, gr, cols, vscale, WS, PS, HL, HG)
+#define CSM_B(HW, HP, HL, HG) \
+    CSM_FN(simdl_bce_row)(xr, yr, wr, pr, lr, rl, gr, cols, vscale, w_step, p_step, HW, HP, HL, HG)
         switch (mode) {
         case 0: CSM_B(0, 0, 0, 0); break;
         case 1: CSM_B(1, 0, 0, 0); break;
