@@ -70,10 +70,10 @@ static inline CSM_T CSM_FN(simdl_inv_t)(double inv_temperature)
  * *wz to w_j z_j. */
 static inline __attribute__((always_inline)) V
 CSM_FN(simdl_xc_terms)(V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g, int kk,
-                       const int has_w, const int has_grad, const int tail)
+                       const int has_w, const int has_grad, const int tail, const int scaled)
 {
     const V zero = v_zero();
-    V z = v_mul(v_sub(x0, vm), vinv_t);
+    V z = scaled ? v_mul(v_sub(x0, vm), vinv_t) : v_sub(x0, vm);
     V ex = v_exp_nonpos(z);
     if (has_grad) {
         if (tail) v_store_tail(g, kk, ex);
@@ -93,7 +93,7 @@ static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
                               double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
                               double scale, CSM_FN(simd_pf) pf, const int has_w,
-                              const int has_grad)
+                              const int has_grad, const int scaled)
 {
     CSM_T m = CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -109,14 +109,15 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         /* exponentials, the maximal ones (1) included, each through a
          * Fast2Sum into lanes biased to 4, two errors summed before they
-         * join lo (simd_lane_add2, as simd_row_sum_minus_one); w z terms
-         * four vectors at a time into TwoSum lanes */
+         * join lo (simd_lane_add2, as simd_row_sum_minus_one), one pair of
+         * accumulators (a second pair spills registers); w z terms four
+         * vectors at a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
-        V h = four, l = v_zero(), h1 = four, l1 = v_zero(), zh = v_zero(), zl = v_zero();
+        V h = four, l = v_zero(), zh = v_zero(), zl = v_zero();
         V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
 #define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                         \
 CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
-                       has_w, has_grad, TAIL)
+                       has_w, has_grad, TAIL, scaled)
 #define CSM_W(J) (has_w ? v_load(w + (J)) : allw)
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
@@ -127,7 +128,7 @@ CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK
             V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
                                 j + 3 * VN, VN, 0);
             CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
-            CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
+            CSM_FN(simd_lane_add2)(&h, &l, e1, e3);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
         }
@@ -147,7 +148,6 @@ CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK
 #undef CSM_XC_TERMS
 #undef CSM_W
         CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
-        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
         CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and
@@ -192,7 +192,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
     }
     CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
     const double unit = scale * (double)inv_t;
-    int mode = (w != NULL) | ((grad != NULL) << 1);
+    int mode = (w != NULL) | ((grad != NULL) << 1) | ((inv_t != (CSM_T)1) << 2);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
@@ -213,13 +213,17 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
                 CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 1, wk, unit, pf);
             continue;
         }
-#define CSM_XC(W, G) \
-    CSM_FN(simdl_xent_smooth_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, W, G)
+#define CSM_XC(W, G, S) \
+    CSM_FN(simdl_xent_smooth_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, W, G, S)
         switch (mode) {
-        case 0: CSM_XC(0, 0); break;
-        case 1: CSM_XC(1, 0); break;
-        case 2: CSM_XC(0, 1); break;
-        default: CSM_XC(1, 1); break;
+        case 0: CSM_XC(0, 0, 0); break;
+        case 1: CSM_XC(1, 0, 0); break;
+        case 2: CSM_XC(0, 1, 0); break;
+        case 3: CSM_XC(1, 1, 0); break;
+        case 4: CSM_XC(0, 0, 1); break;
+        case 5: CSM_XC(1, 0, 1); break;
+        case 6: CSM_XC(0, 1, 1); break;
+        default: CSM_XC(1, 1, 1); break;
         }
 #undef CSM_XC
     }
