@@ -109,11 +109,12 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         /* exponentials, the maximal ones (1) included, each through a
          * Fast2Sum into lanes biased to 4, two errors summed before they
-         * join lo (simd_lane_add2, as simd_row_sum_minus_one), one pair of
-         * accumulators (a second pair spills registers); w z terms four
-         * vectors at a time into TwoSum lanes */
+         * join lo (simd_lane_add2, as simd_row_sum_minus_one, two pairs of
+         * accumulators: with one, each lo adds twice as many rounding
+         * errors, up to 11 ulp where e is small and the row's other terms
+         * tiny); w z terms four vectors at a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
-        V h = four, l = v_zero(), zh = v_zero(), zl = v_zero();
+        V h = four, l = v_zero(), h1 = four, l1 = v_zero(), zh = v_zero(), zl = v_zero();
         V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
 #define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                         \
 CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
@@ -128,7 +129,7 @@ CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK
             V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
                                 j + 3 * VN, VN, 0);
             CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
-            CSM_FN(simd_lane_add2)(&h, &l, e1, e3);
+            CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
         }
@@ -148,6 +149,7 @@ CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK
 #undef CSM_XC_TERMS
 #undef CSM_W
         CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
+        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
         CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and

@@ -246,7 +246,8 @@ def test_long_row_keeps_accuracy_with_options(isa):
         f"loss {worst_loss} ulp, gradient {worst_grad} ulp"
 
 
-@pytest.mark.parametrize("option", ["weight", "temperature", "label_smoothing", "probabilities"])
+@pytest.mark.parametrize("option", ["weight", "temperature", "label_smoothing",
+                                    "small_smoothing", "probabilities"])
 @pytest.mark.parametrize("n", [100, 1000, 5000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_tiny_terms_with_options_keep_log1p_accuracy(dtype, n, option, isa):
@@ -254,8 +255,9 @@ def test_tiny_terms_with_options_keep_log1p_accuracy(dtype, n, option, isa):
     tiny terms: the loss is then about log1p(t) for the tiny sum t, whose
     roundings all go one way, so the row sum must keep t's relative accuracy
     (a sum rounded at the scale of the maximum's 1, or its per-term errors
-    gathered one rounding at a time, loses it). Loss and gradient within the
-    stated bounds of the extended-precision values."""
+    gathered one rounding at a time, loses it; with a small label smoothing
+    the loss is still mostly log1p(t)). Loss and gradient within the stated
+    bounds of the extended-precision values."""
     x = np.full((3, n), -20.0 if option != "temperature" else -40.0, dtype=dtype)
     x[:, 0] = 0
     x[1, 5] = -3
@@ -270,10 +272,10 @@ def test_tiny_terms_with_options_keep_log1p_accuracy(dtype, n, option, isa):
         kwargs["weight"] = w
     elif option == "temperature":
         kwargs["temperature"] = temperature
-    elif option == "label_smoothing":
-        e = 0.1
+    elif option in ("label_smoothing", "small_smoothing"):
+        e = 0.1 if option == "label_smoothing" else 1e-6
         kwargs["label_smoothing"] = e
-        q = (1 - e) * q + LD(e) / n
+        q = (1 - LD(e)) * q + LD(e) / n
     if option == "probabilities":
         q = np.zeros((3, n), dtype=dtype)
         q[:, 0] = 1
@@ -284,8 +286,10 @@ def test_tiny_terms_with_options_keep_log1p_accuracy(dtype, n, option, isa):
     p = reference.softmax(x, temperature=temperature, dtype=LD)
     scale = LD(w[0]) if option == "weight" else LD(1)
     ref_loss = -scale * np.sum(q * logp, axis=1)
-    # at the target, p_0 - q_0 = (1 - q_0) - sum of the other p: no cancellation
-    p[:, 0] = (1 - q[:, 0]) - np.sum(p[:, 1:], axis=1)
+    # at the target, p_0 - q_0 = (1 - q_0) - sum of the other p: no cancellation;
+    # 1 - q_0 = e (n - 1) / n formed as such (1 - q_0 from q_0 near 1 would keep
+    # only long double's absolute accuracy: hundreds of float64 ulp for small e)
+    p[:, 0] = (LD(e) - LD(e) / n) - np.sum(p[:, 1:], axis=1)
     q[:, 0] = 0
     ref_grad = scale * (p - q) / LD(temperature)
     worst_loss = ulp_errors(loss, ref_loss, dtype).max()
