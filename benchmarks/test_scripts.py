@@ -1,10 +1,12 @@
-"""The scripts beside the benchmarks (ratios.py, accuracy.py) run, and their bookkeeping is right.
+"""The scripts beside the benchmarks (ratios.py, accuracy.py, ab.py, kernel_ab.py) run, and their bookkeeping is right.
 
 Run with the benchmarks (``pytest benchmarks --benchmark-disable``), on tiny
 inputs: these check the harness, not csoftmax's speed or accuracy.
 """
 import json
+import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ import pytest
 import ab
 import accuracy
 import contenders
+import kernel_ab
 import losses_ratios
 import ratios
 
@@ -142,3 +145,33 @@ def test_ab_script_compares_two_builds(capsys, tmp_path):
         ab.main([_kernels.__file__])
     with pytest.raises(SystemExit, match="no case matches"):
         ab.main([str(tmp_path), "--only", "no such case"])
+
+
+def _kernel_ab_usable():
+    import csoftmax
+    git = shutil.which("git") and subprocess.run(
+        ["git", "-C", kernel_ab.ROOT, "rev-parse", "HEAD"], capture_output=True).returncode == 0
+    return (shutil.which(os.environ.get("CC", "gcc")) is not None and git
+            and "avx2" in csoftmax.config()["isa_available"])
+
+
+@pytest.mark.skipif(not _kernel_ab_usable(), reason="needs gcc, a git checkout and AVX2")
+def test_kernel_ab_compares_two_trees(capsys):
+    """A/A of the C kernel A/B: HEAD's src_c against this checkout's (the same
+    kernels unless the checkout has changes), one round of two kernels on a
+    tiny shape: one row each, finite times, a ratio near 1; errors named."""
+    assert kernel_ab.main(["HEAD", "--shape", "4", "100", "--rounds", "3",
+                           "--only", "xent_f"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in out[1:]}
+    assert set(rows) == {"xent_f32", "xent_f64"}  # the names holding "xent_f"
+    for name, row in rows.items():
+        assert row[1] == "4x100"
+        old, new, ratio = (float(v) for v in row[2:])
+        assert old > 0 and new > 0 and 0.1 < ratio < 10, row
+    with pytest.raises(SystemExit, match="git archive"):
+        kernel_ab.main(["no-such-commit"])
+    with pytest.raises(SystemExit, match="no kernel name contains"):
+        kernel_ab.main(["HEAD", "--shape", "2", "10", "--rounds", "1", "--only", "nothing"])
+    with pytest.raises(SystemExit, match="positive"):
+        kernel_ab.main(["HEAD", "--shape", "0", "10"])
