@@ -14,7 +14,7 @@ layout that is either the input itself or disjoint from it) and declines
 anything else by returning None, so that csoftmax._api runs its general path.
 """
 from cython cimport floating
-from libc.math cimport fabs
+from libc.math cimport INFINITY, NAN, fabs
 from libc.stdint cimport int64_t
 
 cimport numpy as cnp
@@ -338,7 +338,9 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
       2-D and not empty, C-contiguous and aligned;
     - `target` exactly a numpy.ndarray of int64 in native byte order, 1-D with
       one index per row, C-contiguous and aligned, every index in
-      [0, classes) (an ignore_index row, or an index out of range, declines).
+      [0, classes) or -100 (PyTorch's default ignore_index: the row's loss
+      and gradient are 0, and the mean divides by the other rows' count; an
+      index out of range declines).
 
     The outputs are new arrays; the mean and sum are compensated sums of the
     per-row losses in double."""
@@ -367,18 +369,32 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
     if want_grad:
         grad = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(a), typenum, 0)
         gp = cnp.PyArray_DATA(grad)
-    cdef double scale = 1.0 / <double>rows if reduction == XENT_MEAN else 1.0
     cdef const void *xp = cnp.PyArray_DATA(a)
     cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(t)
     cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef int64_t i, counted = rows
+    for i in range(rows):  # rows ignored (-100) are not counted; other bad indices decline
+        if tp[i] < 0 or tp[i] >= cols:
+            if tp[i] != -100:
+                return None
+            counted -= 1
+    cdef double scale = 1.0
+    if reduction == XENT_MEAN:
+        scale = 1.0 / <double>counted if counted else INFINITY
     cdef int status
     with nogil:
-        if typenum == cnp.NPY_FLOAT:
+        if counted == rows and typenum == cnp.NPY_FLOAT:
             status = csoftmax_cross_entropy_f32(<const float *>xp, cols, tp, <float *>lp,
                                                 <float *>gp, cols, rows, cols, scale)
-        else:
+        elif counted == rows:
             status = csoftmax_cross_entropy_f64(<const double *>xp, cols, tp, <double *>lp,
                                                 <double *>gp, cols, rows, cols, scale)
+        elif typenum == cnp.NPY_FLOAT:  # the class-target kernel skips the ignored rows
+            status = csoftmax_xent_class_f32(<const float *>xp, cols, tp, NULL, -100, 0.0, 1.0,
+                                             <float *>lp, <float *>gp, cols, rows, cols, scale)
+        else:
+            status = csoftmax_xent_class_f64(<const double *>xp, cols, tp, NULL, -100, 0.0, 1.0,
+                                             <double *>lp, <double *>gp, cols, rows, cols, scale)
     if status == CSOFTMAX_ERR_TARGET:
         return None
     _check(status)
@@ -390,7 +406,7 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
         else:
             s = _compensated_sum(<const double *>lp, rows)
         if reduction == XENT_MEAN:
-            s = s / <double>rows
+            s = s / <double>counted if counted else NAN  # no row counted: 0 / 0
         # the C conversion rounds a float32 overflow to inf (no warning)
         value = _np.float32(<float>s) if typenum == cnp.NPY_FLOAT else _np.float64(s)
     return (value, grad) if want_grad else value

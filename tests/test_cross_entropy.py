@@ -108,18 +108,52 @@ def test_fast_path_declines_what_it_does_not_handle(rng):
     declined = [
         (x.astype(np.float16), t), (x, t.astype(np.int32)), (x[:, ::2], t[:4]),
         (np.asfortranarray(x), t), (x[0], t[:1]), (x.reshape(2, 2, 5), t[:2]),
-        (x, t[:3]), (x[:0], t[:0]), (x, np.array([0, 1, -100, 3])), (x, np.array([0, 5, 1, 2])),
+        (x, t[:3]), (x[:0], t[:0]), (x, np.array([0, 5, 1, 2])), (x, np.array([0, -1, 1, 2])),
+        (x, np.array([0, -100, 5, 2])),
         (x.tolist(), t), (x, t.tolist()), (x.astype(x.dtype.newbyteorder()), t),
     ]
     for logits, target in declined:
         assert _kernels.cross_entropy_fast(logits, target, mean, True) is None
     with pytest.raises(ValueError, match="reduction code"):
         _kernels.cross_entropy_fast(x, t, 7, True)
-    # the general path still answers those: ignored rows, and the index error
-    loss = csoftmax.cross_entropy(x, [0, 1, -100, 3], reduction="none")
-    assert loss[2] == 0
+    # the general path still answers those with the index error
     with pytest.raises(IndexError, match=r"target\[1\] = 5"):
         csoftmax.cross_entropy(x, np.array([0, 5, 1, 2]))
+    with pytest.raises(IndexError, match=r"target\[2\] = 5"):
+        csoftmax.cross_entropy(x, np.array([0, -100, 5, 2]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_fast_path_takes_ignored_rows(dtype, reduction, isa, rng):
+    """Rows of target -100 (the default ignore_index) stay on the fast path:
+    zero loss and gradient there, the mean over the other rows, as the
+    general path (taken through int32 targets) gives; every row ignored:
+    a NaN mean, a zero sum."""
+    from csoftmax import _kernels
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
+    x = rng.standard_normal((9, 7)).astype(dtype)
+    t = rng.integers(0, 7, 9)
+    t[[0, 4, 5]] = -100
+    fast_loss, fast_grad = _kernels.cross_entropy_fast(x, t, code[reduction], True)
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t.astype(np.int32), reduction=reduction)
+    assert type(fast_loss) is type(loss) and fast_grad.dtype == dtype
+    np.testing.assert_array_equal(fast_grad, grad)
+    assert not fast_grad[[0, 4, 5]].any() and fast_grad[1].any()
+    if reduction == "none":
+        np.testing.assert_array_equal(fast_loss, loss)
+        assert not fast_loss[[0, 4, 5]].any()
+    else:
+        assert abs(fast_loss - loss) <= 2 * np.spacing(np.abs(loss))
+        kept = csoftmax.cross_entropy(x[t != -100], t[t != -100], reduction=reduction)
+        assert abs(fast_loss - kept) <= 4 * np.spacing(np.abs(kept))
+    everything = np.full(9, -100)
+    value, zeros = _kernels.cross_entropy_fast(x, everything, code[reduction], True)
+    assert not zeros.any()
+    if reduction == "mean":
+        assert np.isnan(value) and np.isnan(csoftmax.cross_entropy(x, everything.astype(np.int32)))
+    elif reduction == "sum":
+        assert value == 0
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
