@@ -327,6 +327,23 @@ cdef double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
     return s + c if s - s == 0.0 else s
 
 
+cdef bint _fast_arrays(object x, object target, int reduction) except -1:
+    """The loss fast paths' first test: both arguments exact ndarrays (False:
+    decline); a reduction code out of range is a ValueError."""
+    if reduction < XENT_MEAN or reduction > XENT_NONE:
+        raise ValueError(f"unknown reduction code {reduction}")
+    return type(x) is cnp.ndarray and type(target) is cnp.ndarray
+
+
+cdef object _fast_reduced(double total, int64_t count, int reduction, int typenum):
+    """A fast path's reduced loss: the sum `total`, or the mean over `count`
+    terms (NaN for none: 0 / 0), as a NumPy scalar of the logits' dtype."""
+    if reduction == XENT_MEAN:
+        total = total / <double>count if count else NAN
+    # the C conversion rounds a float32 overflow to inf (no warning)
+    return _np.float32(<float>total) if typenum == cnp.NPY_FLOAT else _np.float64(total)
+
+
 def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
     """Plain cross-entropy (no option) of 2-D logits `x` over their last axis
     against int64 class indices `target`: the loss reduced as `reduction` says
@@ -344,10 +361,8 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
 
     The outputs are new arrays; the mean and sum are compensated sums of the
     per-row losses in double."""
-    if type(x) is not cnp.ndarray or type(target) is not cnp.ndarray:
+    if not _fast_arrays(x, target, reduction):
         return None
-    if reduction < XENT_MEAN or reduction > XENT_NONE:
-        raise ValueError(f"unknown reduction code {reduction}")
     cdef cnp.ndarray a = <cnp.ndarray>x
     cdef cnp.ndarray t = <cnp.ndarray>target
     if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_NDIM(t) != 1:
@@ -399,16 +414,11 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
         return None
     _check(status)
     cdef object value = loss
-    cdef double s
     if reduction != XENT_NONE:
-        if typenum == cnp.NPY_FLOAT:
-            s = _compensated_sum(<const float *>lp, rows)
-        else:
-            s = _compensated_sum(<const double *>lp, rows)
-        if reduction == XENT_MEAN:
-            s = s / <double>counted if counted else NAN  # no row counted: 0 / 0
-        # the C conversion rounds a float32 overflow to inf (no warning)
-        value = _np.float32(<float>s) if typenum == cnp.NPY_FLOAT else _np.float64(s)
+        value = _fast_reduced(_compensated_sum(<const float *>lp, rows)
+                              if typenum == cnp.NPY_FLOAT
+                              else _compensated_sum(<const double *>lp, rows),
+                              counted, reduction, typenum)
     return (value, grad) if want_grad else value
 
 
@@ -427,10 +437,8 @@ def binary_cross_entropy_fast(object x, object target, int reduction, bint want_
     element, C-contiguous and aligned. The rows are the last axis; the outputs
     are new arrays; the mean and sum are compensated sums of the per-row sums
     in double."""
-    if type(x) is not cnp.ndarray or type(target) is not cnp.ndarray:
+    if not _fast_arrays(x, target, reduction):
         return None
-    if reduction < XENT_MEAN or reduction > XENT_NONE:
-        raise ValueError(f"unknown reduction code {reduction}")
     cdef cnp.ndarray a = <cnp.ndarray>x
     cdef cnp.ndarray t = <cnp.ndarray>target
     cdef int nd = cnp.PyArray_NDIM(a)
@@ -477,11 +485,6 @@ def binary_cross_entropy_fast(object x, object target, int reduction, bint want_
                                       cols, rows, cols, scale)
     _check(status)
     cdef object value = loss
-    cdef double s
     if reduction != XENT_NONE:
-        s = _compensated_sum(rp, rows)
-        if reduction == XENT_MEAN:
-            s = s / <double>n
-        # the C conversion rounds a float32 overflow to inf (no warning)
-        value = _np.float32(<float>s) if typenum == cnp.NPY_FLOAT else _np.float64(s)
+        value = _fast_reduced(_compensated_sum(rp, rows), n, reduction, typenum)
     return (value, grad) if want_grad else value
