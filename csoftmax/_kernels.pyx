@@ -13,6 +13,7 @@ native byte order, reduced over its last axis; an `out` of the same dtype and
 layout that is either the input itself or disjoint from it) and declines
 anything else by returning None, so that csoftmax._api runs its general path.
 """
+cimport cython
 from cython cimport floating
 from libc.math cimport INFINITY, NAN, fabs
 from libc.stdint cimport int64_t
@@ -335,16 +336,47 @@ cdef bint _fast_arrays(object x, object target, int reduction) except -1:
     return type(x) is cnp.ndarray and type(target) is cnp.ndarray
 
 
-cdef object _fast_reduced(double total, int64_t count, int reduction, int typenum):
-    """A fast path's reduced loss: the sum `total`, or the mean over `count`
-    terms (NaN for none: 0 / 0), as a NumPy scalar of the logits' dtype."""
+@cython.cdivision(True)
+cdef object _fast_reduced(double total, double denominator, int reduction, int typenum):
+    """A fast path's reduced loss: the sum `total`, or the mean total /
+    denominator with IEEE division as NumPy's (0 / 0 is NaN, a nonzero total
+    over a zero weight sum a signed infinity), as a NumPy scalar of the
+    logits' dtype."""
     if reduction == XENT_MEAN:
-        total = total / <double>count if count else NAN
+        total = total / denominator
     # the C conversion rounds a float32 overflow to inf (no warning)
     return _np.float32(<float>total) if typenum == cnp.NPY_FLOAT else _np.float64(total)
 
 
-def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
+cdef double _weight_sum(const floating *w, const int64_t *t, int64_t rows,
+                        int64_t ignore_index) noexcept nogil:
+    """Compensated sum in double of w[t_i] over the rows not ignored."""
+    cdef double s = 0.0, c = 0.0, u, v
+    cdef int64_t i
+    for i in range(rows):
+        if t[i] == ignore_index:
+            continue
+        v = w[t[i]]
+        u = s + v
+        if fabs(s) >= fabs(v):
+            c += (s - u) + v
+        else:
+            c += (v - u) + s
+        s = u
+    return s + c if s - s == 0.0 else s
+
+
+def class_weight_sum(const floating[::1] weight not None, const int64_t[::1] target not None,
+                     int64_t ignore_index):
+    """The weighted mean's denominator: sum of weight[t] over the targets t
+    other than ignore_index (each a valid index), compensated, in double; the
+    general path and cross_entropy_fast form it alike, so their gradients
+    (scaled by its inverse) agree bit for bit."""
+    return _weight_sum(&weight[0], &target[0], target.shape[0], ignore_index)
+
+
+def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
+                       object weight=None):
     """Plain cross-entropy (no option) of 2-D logits `x` over their last axis
     against int64 class indices `target`: the loss reduced as `reduction` says
     (XENT_MEAN, XENT_SUM, XENT_NONE), and with `want_grad` a tuple (loss,
@@ -357,7 +389,10 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
       one index per row, C-contiguous and aligned, every index in
       [0, classes) or -100 (PyTorch's default ignore_index: the row's loss
       and gradient are 0, and the mean divides by the other rows' count; an
-      index out of range declines).
+      index out of range declines);
+    - `weight` None, or exactly a numpy.ndarray of the logits' dtype, one
+      weight per class, C-contiguous and aligned (the mean divides by
+      class_weight_sum).
 
     The outputs are new arrays; the mean and sum are compensated sums of the
     per-row losses in double."""
@@ -378,6 +413,17 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
     cdef int64_t rows = cnp.PyArray_DIM(a, 0), cols = cnp.PyArray_DIM(a, 1)
     if rows == 0 or cols == 0 or cnp.PyArray_DIM(t, 0) != rows:
         return None
+    cdef cnp.ndarray wa = None
+    cdef const void *wp = NULL
+    if weight is not None:
+        if type(weight) is not cnp.ndarray:
+            return None
+        wa = <cnp.ndarray>weight
+        if not (cnp.PyArray_TYPE(wa) == typenum and cnp.PyArray_NDIM(wa) == 1
+                and cnp.PyArray_DIM(wa, 0) == cols and cnp.PyArray_IS_C_CONTIGUOUS(wa)
+                and cnp.PyArray_ISBEHAVED_RO(wa)):
+            return None
+        wp = cnp.PyArray_DATA(wa)
     cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), typenum, 0)
     cdef cnp.ndarray grad = None
     cdef void *gp = NULL
@@ -393,23 +439,30 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
             if tp[i] != -100:
                 return None
             counted -= 1
+    cdef double denominator = <double>counted
+    if wp != NULL:
+        denominator = (_weight_sum(<const float *>wp, tp, rows, -100) if typenum == cnp.NPY_FLOAT
+                       else _weight_sum(<const double *>wp, tp, rows, -100))
     cdef double scale = 1.0
-    if reduction == XENT_MEAN:
-        scale = 1.0 / <double>counted if counted else INFINITY
+    if reduction == XENT_MEAN:  # as the general path: an infinite scale over no weight
+        scale = 1.0 / denominator if denominator != 0.0 else INFINITY
+    cdef bint plain = counted == rows and wp == NULL
     cdef int status
     with nogil:
-        if counted == rows and typenum == cnp.NPY_FLOAT:
+        if plain and typenum == cnp.NPY_FLOAT:
             status = csoftmax_cross_entropy_f32(<const float *>xp, cols, tp, <float *>lp,
                                                 <float *>gp, cols, rows, cols, scale)
-        elif counted == rows:
+        elif plain:
             status = csoftmax_cross_entropy_f64(<const double *>xp, cols, tp, <double *>lp,
                                                 <double *>gp, cols, rows, cols, scale)
-        elif typenum == cnp.NPY_FLOAT:  # the class-target kernel skips the ignored rows
-            status = csoftmax_xent_class_f32(<const float *>xp, cols, tp, NULL, -100, 0.0, 1.0,
-                                             <float *>lp, <float *>gp, cols, rows, cols, scale)
+        elif typenum == cnp.NPY_FLOAT:  # the class-target kernel: weights, ignored rows
+            status = csoftmax_xent_class_f32(<const float *>xp, cols, tp, <const float *>wp,
+                                             -100, 0.0, 1.0, <float *>lp, <float *>gp, cols,
+                                             rows, cols, scale)
         else:
-            status = csoftmax_xent_class_f64(<const double *>xp, cols, tp, NULL, -100, 0.0, 1.0,
-                                             <double *>lp, <double *>gp, cols, rows, cols, scale)
+            status = csoftmax_xent_class_f64(<const double *>xp, cols, tp, <const double *>wp,
+                                             -100, 0.0, 1.0, <double *>lp, <double *>gp, cols,
+                                             rows, cols, scale)
     if status == CSOFTMAX_ERR_TARGET:
         return None
     _check(status)
@@ -418,7 +471,7 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad):
         value = _fast_reduced(_compensated_sum(<const float *>lp, rows)
                               if typenum == cnp.NPY_FLOAT
                               else _compensated_sum(<const double *>lp, rows),
-                              counted, reduction, typenum)
+                              denominator, reduction, typenum)
     return (value, grad) if want_grad else value
 
 
@@ -486,5 +539,5 @@ def binary_cross_entropy_fast(object x, object target, int reduction, bint want_
     _check(status)
     cdef object value = loss
     if reduction != XENT_NONE:
-        value = _fast_reduced(_compensated_sum(rp, rows), n, reduction, typenum)
+        value = _fast_reduced(_compensated_sum(rp, rows), <double>n, reduction, typenum)
     return (value, grad) if want_grad else value

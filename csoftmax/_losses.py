@@ -150,15 +150,16 @@ _FAST_REDUCTIONS = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM,
 def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
                    ignore_index=-100, label_smoothing=0.0, temperature=1.0):
     # a small batch's call is dominated by argument handling: the common case
-    # (2-D float32 / float64 logits, int64 targets in range, no option) goes
-    # straight to the kernel; anything else (or None back) takes the path below
-    if (weight is None and type(reduction) is str and type(axis) is int and axis in (-1, 1)
+    # (2-D float32 / float64 logits, int64 targets in range or -100, at most a
+    # weight of the logits' dtype) goes straight to the kernel; anything else
+    # (or None back) takes the path below
+    if (type(reduction) is str and type(axis) is int and axis in (-1, 1)
             and type(ignore_index) is int and ignore_index == -100
             and type(label_smoothing) is float and label_smoothing == 0.0
             and type(temperature) is float and temperature == 1.0):
         code = _FAST_REDUCTIONS.get(reduction)
         if code is not None:
-            fast = _kernels.cross_entropy_fast(logits, target, code, want_grad)
+            fast = _kernels.cross_entropy_fast(logits, target, code, want_grad, weight)
             if fast is not None:
                 return fast
     _check_reduction(reduction)
@@ -194,11 +195,10 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     if probabilities:
         denominator = float(rows)
     else:
-        kept = t != ignore_index if ignored else slice(None)
         if w is None:
-            denominator = float(np.count_nonzero(kept) if ignored else t.size)
-        else:
-            denominator = float(np.sum(w[t[kept]], dtype=np.float64))
+            denominator = float(np.count_nonzero(t != ignore_index) if ignored else t.size)
+        else:  # formed as the fast path forms it (the gradient is scaled by its inverse)
+            denominator = _kernels.class_weight_sum(w, t, ignore_index) if t.size else 0.0
     scale = 1.0
     if reduction == "mean":
         scale = 1.0 / denominator if denominator != 0 else math.inf

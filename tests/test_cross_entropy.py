@@ -1,6 +1,8 @@
 """cross_entropy and cross_entropy_with_grad: against the extended-precision
 reference under every ISA, reductions, target dtypes, axes, finite differences,
 non-finite rows, empty batches and every error with its message."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -154,6 +156,53 @@ def test_fast_path_takes_ignored_rows(dtype, reduction, isa, rng):
         assert np.isnan(value) and np.isnan(csoftmax.cross_entropy(x, everything.astype(np.int32)))
     elif reduction == "sum":
         assert value == 0
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_fast_path_takes_weight(dtype, reduction, isa, rng):
+    """A per-class weight of the logits' dtype stays on the fast path (with
+    ignored rows too): the same per-row losses and gradient as the general
+    path (taken through int32 targets; both divide the mean by
+    class_weight_sum), reduced losses within 2 ulp; a weight of another dtype,
+    shape or layout declines; zero weight sums give NaN or a signed infinity
+    as on the general path."""
+    from csoftmax import _kernels
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
+    x = rng.standard_normal((40, 7)).astype(dtype)
+    t = rng.integers(0, 7, 40)
+    t[[3, 11]] = -100
+    w = rng.uniform(0.1, 3.0, 7).astype(dtype)
+    fast_loss, fast_grad = _kernels.cross_entropy_fast(x, t, code[reduction], True, w)
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t.astype(np.int32), weight=w,
+                                                  reduction=reduction)
+    assert type(fast_loss) is type(loss) and fast_grad.dtype == dtype
+    np.testing.assert_array_equal(fast_grad, grad)
+    if reduction == "none":
+        np.testing.assert_array_equal(fast_loss, loss)
+    else:
+        assert abs(fast_loss - loss) <= 2 * np.spacing(np.abs(loss))
+    public = csoftmax.cross_entropy_with_grad(x, t, weight=w, reduction=reduction)
+    np.testing.assert_array_equal(public[1], fast_grad)
+    np.testing.assert_array_equal(public[0], fast_loss)
+    # against the definition: weighted rows over the kept rows' weight sum
+    kept = t != -100
+    rows = csoftmax.cross_entropy(x[kept], t[kept], reduction="none").astype(np.float64)
+    if reduction == "mean":
+        expected = np.sum(w[t[kept]] * rows) / np.sum(w[t[kept]], dtype=np.float64)
+        assert abs(fast_loss - expected) <= 8 * np.spacing(np.abs(dtype(expected)))
+    other = np.float32 if dtype == np.float64 else np.float64
+    for bad in (w.astype(other), w[:6], np.repeat(w, 2)[::2], w.tolist(), w.reshape(1, 7)):
+        assert _kernels.cross_entropy_fast(x, t, code[reduction], True, bad) is None
+    logits = np.array([[0.0, 1.0], [0.0, 1.0]], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inf = _kernels.cross_entropy_fast(logits, np.array([0, 1]), _kernels.XENT_MEAN, False,
+                                          np.array([1.0, -1.0], dtype=dtype))
+        nan = _kernels.cross_entropy_fast(logits, np.array([0, 0]), _kernels.XENT_MEAN, False,
+                                          np.array([0.0, 1.0], dtype=dtype))
+    assert np.isinf(inf) and np.isnan(nan)
+    assert inf == csoftmax.cross_entropy(logits, [0, 1], weight=np.array([1.0, -1.0], dtype=dtype))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
