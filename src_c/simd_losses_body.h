@@ -117,8 +117,8 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
         V h = four, l = v_zero(), h1 = four, l1 = v_zero(), zh = v_zero(), zl = v_zero();
         V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
 #define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                         \
-CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
-                       has_w, has_grad, TAIL, scaled)
+    CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
+                           has_w, has_grad, TAIL, scaled)
 #define CSM_W(J) (has_w ? v_load(w + (J)) : allw)
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
