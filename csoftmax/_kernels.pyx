@@ -390,8 +390,9 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
       [0, classes) or -100 (PyTorch's default ignore_index: the row's loss
       and gradient are 0, and the mean divides by the other rows' count; an
       index out of range declines);
-    - `weight` None, or exactly a numpy.ndarray of the logits' dtype, one
-      weight per class, C-contiguous and aligned (the mean divides by
+    - `weight` None, or exactly a numpy.ndarray of one weight per class,
+      float16, float32 or float64 (rounded to the logits' dtype and made
+      contiguous when it is not already; the mean divides by
       class_weight_sum).
 
     The outputs are new arrays; the mean and sum are compensated sums of the
@@ -415,14 +416,22 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
         return None
     cdef cnp.ndarray wa = None
     cdef const void *wp = NULL
+    cdef int wtype
     if weight is not None:
         if type(weight) is not cnp.ndarray:
             return None
         wa = <cnp.ndarray>weight
-        if not (cnp.PyArray_TYPE(wa) == typenum and cnp.PyArray_NDIM(wa) == 1
-                and cnp.PyArray_DIM(wa, 0) == cols and cnp.PyArray_IS_C_CONTIGUOUS(wa)
-                and cnp.PyArray_ISBEHAVED_RO(wa)):
+        if cnp.PyArray_NDIM(wa) != 1 or cnp.PyArray_DIM(wa, 0) != cols:
             return None
+        if not (cnp.PyArray_TYPE(wa) == typenum and cnp.PyArray_IS_C_CONTIGUOUS(wa)
+                and cnp.PyArray_ISBEHAVED_RO(wa)):
+            # a float16 / float32 / float64 weight rounded to the logits' dtype as
+            # the general path rounds it (np.array([...]) is float64 beside
+            # float32 logits); other dtypes decline
+            wtype = cnp.PyArray_TYPE(wa)
+            if wtype != cnp.NPY_FLOAT16 and wtype != cnp.NPY_FLOAT and wtype != cnp.NPY_DOUBLE:
+                return None
+            wa = _np.ascontiguousarray(wa, dtype=a.dtype)
         wp = cnp.PyArray_DATA(wa)
     cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), typenum, 0)
     cdef cnp.ndarray grad = None

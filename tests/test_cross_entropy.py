@@ -161,12 +161,13 @@ def test_fast_path_takes_ignored_rows(dtype, reduction, isa, rng):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_fast_path_takes_weight(dtype, reduction, isa, rng):
-    """A per-class weight of the logits' dtype stays on the fast path (with
-    ignored rows too): the same per-row losses and gradient as the general
-    path (taken through int32 targets; both divide the mean by
-    class_weight_sum), reduced losses within 2 ulp; a weight of another dtype,
-    shape or layout declines; zero weight sums give NaN or a signed infinity
-    as on the general path."""
+    """A per-class float weight stays on the fast path (with ignored rows
+    too): the same per-row losses and gradient as the general path (taken
+    through int32 targets; both divide the mean by class_weight_sum), reduced
+    losses within 2 ulp; a weight of another float dtype or layout is rounded
+    and copied as the general path does it; another shape, an integer weight or
+    a list declines; zero weight sums give NaN or a signed infinity as on the
+    general path."""
     from csoftmax import _kernels
     code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
     x = rng.standard_normal((40, 7)).astype(dtype)
@@ -192,7 +193,13 @@ def test_fast_path_takes_weight(dtype, reduction, isa, rng):
         expected = np.sum(w[t[kept]] * rows) / np.sum(w[t[kept]], dtype=np.float64)
         assert abs(fast_loss - expected) <= 8 * np.spacing(np.abs(dtype(expected)))
     other = np.float32 if dtype == np.float64 else np.float64
-    for bad in (w.astype(other), w[:6], np.repeat(w, 2)[::2], w.tolist(), w.reshape(1, 7)):
+    for same in (w.astype(other), np.repeat(w, 2)[::2], w.astype(w.dtype.newbyteorder())):
+        got = _kernels.cross_entropy_fast(x, t, code[reduction], True, same)
+        expected = csoftmax.cross_entropy_with_grad(x, t.astype(np.int32), weight=same,
+                                                    reduction=reduction)
+        np.testing.assert_array_equal(got[1], expected[1])
+        assert np.all(np.abs(got[0] - expected[0]) <= 2 * np.spacing(np.abs(expected[0])))
+    for bad in (w[:6], w.tolist(), w.reshape(1, 7), np.arange(7)):
         assert _kernels.cross_entropy_fast(x, t, code[reduction], True, bad) is None
     logits = np.array([[0.0, 1.0], [0.0, 1.0]], dtype=dtype)
     with warnings.catch_warnings():
