@@ -114,6 +114,15 @@ def _class_targets(target, shape, classes: int, ignore_index: int = -100):
     return t64, ignored
 
 
+def _mean_denominator(t, w, ignored, ignore_index):
+    """What a "mean" of class-target losses divides by: the number of rows not
+    ignored, or (with weights) the sum of their targets' weights, compensated,
+    as cross_entropy_fast forms it (the gradient is scaled by its inverse)."""
+    if w is None:
+        return float(np.count_nonzero(t != ignore_index) if ignored else t.size)
+    return _kernels.class_weight_sum(w, t, ignore_index) if t.size else 0.0
+
+
 def _restore(y2, lead, classes, ax, ndim):
     """(rows, classes) kernel output back to the caller's layout."""
     y = y2.reshape(lead + (classes,))
@@ -195,10 +204,7 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     if probabilities:
         denominator = float(rows)
     else:
-        if w is None:
-            denominator = float(np.count_nonzero(t != ignore_index) if ignored else t.size)
-        else:  # formed as the fast path forms it (the gradient is scaled by its inverse)
-            denominator = _kernels.class_weight_sum(w, t, ignore_index) if t.size else 0.0
+        denominator = _mean_denominator(t, w, ignored, ignore_index)
     scale = 1.0
     if reduction == "mean":
         scale = 1.0 / denominator if denominator != 0 else math.inf
@@ -372,9 +378,7 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
     rows = t.size
     if rows and classes == 0:
         raise ValueError("log_probs have an empty class axis")
-    kept = t != ignore_index if ignored else slice(None)
-    denominator = (float(np.count_nonzero(kept) if ignored else t.size) if w is None
-                   else float(np.sum(w[t[kept]], dtype=np.float64)))
+    denominator = _mean_denominator(t, w, ignored, ignore_index)
     loss = np.empty(rows, dtype=compute)
     if rows:
         _kernels.nll_2d(_rows(a, ax), t, w, ignore_index, loss)
