@@ -377,8 +377,9 @@ def class_weight_sum(const floating[::1] weight not None, const int64_t[::1] tar
 
 def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
                        object weight=None):
-    """Plain cross-entropy (no option) of 2-D logits `x` over their last axis
-    against int64 class indices `target`: the loss reduced as `reduction` says
+    """Cross-entropy without label smoothing or temperature of 2-D logits `x`
+    over their last axis against int64 class indices `target`, optionally
+    class-weighted: the loss reduced as `reduction` says
     (XENT_MEAN, XENT_SUM, XENT_NONE), and with `want_grad` a tuple (loss,
     gradient); or None when the call is not the common case this handles, and
     csoftmax._losses runs its general path (which raises the errors):
@@ -433,6 +434,13 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
                 return None
             wa = _np.ascontiguousarray(wa, dtype=a.dtype)
         wp = cnp.PyArray_DATA(wa)
+    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(t)
+    cdef int64_t i, counted = rows
+    for i in range(rows):  # rows ignored (-100) are not counted; other bad indices decline
+        if tp[i] < 0 or tp[i] >= cols:
+            if tp[i] != -100:
+                return None
+            counted -= 1
     cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), typenum, 0)
     cdef cnp.ndarray grad = None
     cdef void *gp = NULL
@@ -440,14 +448,7 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
         grad = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(a), typenum, 0)
         gp = cnp.PyArray_DATA(grad)
     cdef const void *xp = cnp.PyArray_DATA(a)
-    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(t)
     cdef void *lp = cnp.PyArray_DATA(loss)
-    cdef int64_t i, counted = rows
-    for i in range(rows):  # rows ignored (-100) are not counted; other bad indices decline
-        if tp[i] < 0 or tp[i] >= cols:
-            if tp[i] != -100:
-                return None
-            counted -= 1
     cdef double denominator = <double>counted
     if wp != NULL:
         denominator = (_weight_sum(<const float *>wp, tp, rows, -100) if typenum == cnp.NPY_FLOAT
