@@ -160,8 +160,8 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
                    ignore_index=-100, label_smoothing=0.0, temperature=1.0):
     # a small batch's call is dominated by argument handling: the common case
     # (2-D float32 / float64 logits, int64 targets in range or -100, at most a
-    # weight of the logits' dtype) goes straight to the kernel; anything else
-    # (or None back) takes the path below
+    # float weight array) goes straight to the kernel; anything else (or None
+    # back) takes the path below
     if (type(reduction) is str and type(axis) is int and axis in (-1, 1)
             and type(ignore_index) is int and ignore_index == -100
             and type(label_smoothing) is float and label_smoothing == 0.0
