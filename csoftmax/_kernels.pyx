@@ -312,20 +312,29 @@ XENT_SUM = 1
 XENT_NONE = 2
 
 
+cdef inline void _neumaier_add(double *s, double *c, double x) noexcept nogil:
+    """(s, c) += x: Neumaier's step, the rounding error of s + x kept in c."""
+    cdef double u = s[0] + x
+    if fabs(s[0]) >= fabs(x):
+        c[0] += (s[0] - u) + x
+    else:
+        c[0] += (x - u) + s[0]
+    s[0] = u
+
+
+cdef inline double _neumaier_total(double s, double c) noexcept nogil:
+    """The value of a Neumaier pair; an infinite sum as is (its compensation
+    would be NaN, inf - inf)."""
+    return s + c if s - s == 0.0 else s
+
+
 cdef double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
-    """Neumaier's compensated sum of v[0..n) in double; an infinite sum as
-    is (its compensation would be NaN, inf - inf)."""
-    cdef double s = 0.0, c = 0.0, u, x
+    """Neumaier's compensated sum of v[0..n) in double."""
+    cdef double s = 0.0, c = 0.0
     cdef int64_t i
     for i in range(n):
-        x = v[i]
-        u = s + x
-        if fabs(s) >= fabs(x):
-            c += (s - u) + x
-        else:
-            c += (x - u) + s
-        s = u
-    return s + c if s - s == 0.0 else s
+        _neumaier_add(&s, &c, v[i])
+    return _neumaier_total(s, c)
 
 
 cdef bint _fast_arrays(object x, object target, int reduction) except -1:
@@ -351,19 +360,12 @@ cdef object _fast_reduced(double total, double denominator, int reduction, int t
 cdef double _weight_sum(const floating *w, const int64_t *t, int64_t rows,
                         int64_t ignore_index) noexcept nogil:
     """Compensated sum in double of w[t_i] over the rows not ignored."""
-    cdef double s = 0.0, c = 0.0, u, v
+    cdef double s = 0.0, c = 0.0
     cdef int64_t i
     for i in range(rows):
-        if t[i] == ignore_index:
-            continue
-        v = w[t[i]]
-        u = s + v
-        if fabs(s) >= fabs(v):
-            c += (s - u) + v
-        else:
-            c += (v - u) + s
-        s = u
-    return s + c if s - s == 0.0 else s
+        if t[i] != ignore_index:
+            _neumaier_add(&s, &c, w[t[i]])
+    return _neumaier_total(s, c)
 
 
 def class_weight_sum(const floating[::1] weight not None, const int64_t[::1] target not None,
