@@ -55,35 +55,50 @@ static inline void CSM_FN(simd_stream)(CSM_T *p, V v)
 #endif
 }
 
-/* Elements before the first vector-aligned address at or after p (at most n). */
+/* Elements per cache line (64 bytes). */
+#define SIMD_LINE ((int64_t)(64 / sizeof(CSM_T)))
+
+/* Elements before the first cache-line-aligned address at or after p (at
+ * most n). */
 static inline int64_t CSM_FN(simd_head)(const CSM_T *p, int64_t n)
 {
-    int64_t mis = (int64_t)(((uintptr_t)p / sizeof(CSM_T)) % VN);
-    int64_t head = mis ? VN - mis : 0;
+    int64_t mis = (int64_t)(((uintptr_t)p / sizeof(CSM_T)) % SIMD_LINE);
+    int64_t head = mis ? SIMD_LINE - mis : 0;
     return head < n ? head : n;
 }
 
 /* Writes the row o[0..n) from VAL, an expression of the vector at element j
  * with kk lanes (kk == VN: whole vector; use SIMD_LD to load inputs). With
- * `stream` (csm_stream_hint, csoftmax_internal.h) the elements before the
- * first vector-aligned address are stored masked and the whole vectors after
- * it with non-temporal stores; call simd_stream_end() after the rows. */
+ * `stream` (csm_stream_hint, csoftmax_internal.h) the whole cache lines of
+ * the row are written with non-temporal stores and the elements before the
+ * first and after the last with ordinary ones: a line written in part by
+ * non-temporal stores is flushed from the write-combining buffer as a
+ * partial write (two per row, where rows start off a line boundary, made
+ * softmax_backward of 4096 x 1000 float32 take about twice as long). Call
+ * simd_stream_end() after the rows. */
 #ifndef SIMD_ROW_OUT
 #define SIMD_LD(p, fill) (kk == VN ? v_load((p) + j) : v_load_tail((p) + j, kk, (fill)))
-#define SIMD_ROW_OUT(o, n, stream, VAL)                                               \
-    do {                                                                               \
-        int64_t j = 0, h_ = (stream) ? CSM_FN(simd_head)((o), (n)) : 0;               \
-        int kk = (int)h_;                                                              \
-        if (h_ > 0) v_store_tail((o), kk, (VAL));                                      \
-        kk = VN;                                                                       \
-        if (stream)                                                                    \
-            for (j = h_; j + VN <= (n); j += VN) CSM_FN(simd_stream)((o) + j, (VAL)); \
-        else                                                                           \
-            for (j = h_; j + VN <= (n); j += VN) v_store((o) + j, (VAL));              \
-        if (j < (n)) {                                                                 \
-            kk = (int)((n) - j);                                                       \
-            v_store_tail((o) + j, kk, (VAL));                                          \
-        }                                                                              \
+#define SIMD_ROW_OUT(o, n, stream, VAL)                                             \
+    do {                                                                             \
+        int64_t j = 0, s_ = 0, e_ = 0;                                               \
+        int kk = VN;                                                                 \
+        if (stream) {                                                                \
+            s_ = CSM_FN(simd_head)((o), (n));                                        \
+            e_ = s_ + ((n) - s_) / SIMD_LINE * SIMD_LINE;                            \
+            for (; j + VN <= s_; j += VN) v_store((o) + j, (VAL));                   \
+            if (j < s_) {                                                            \
+                kk = (int)(s_ - j);                                                  \
+                v_store_tail((o) + j, kk, (VAL));                                    \
+                kk = VN;                                                             \
+                j = s_;                                                              \
+            }                                                                        \
+            for (; j < e_; j += VN) CSM_FN(simd_stream)((o) + j, (VAL));             \
+        }                                                                            \
+        for (; j + VN <= (n); j += VN) v_store((o) + j, (VAL));                      \
+        if (j < (n)) {                                                               \
+            kk = (int)((n) - j);                                                     \
+            v_store_tail((o) + j, kk, (VAL));                                        \
+        }                                                                            \
     } while (0)
 #endif
 
