@@ -93,8 +93,10 @@ static inline int64_t CSM_FN(simd_head)(const CSM_T *p, int64_t n)
                 j = s_;                                                              \
             }                                                                        \
             for (; j < e_; j += VN) CSM_FN(simd_stream)((o) + j, (VAL));             \
+            for (; j + VN <= (n); j += VN) v_store((o) + j, (VAL));                  \
+        } else {                                                                     \
+            for (j = 0; j + VN <= (n); j += VN) v_store((o) + j, (VAL));             \
         }                                                                            \
-        for (; j + VN <= (n); j += VN) v_store((o) + j, (VAL));                      \
         if (j < (n)) {                                                               \
             kk = (int)((n) - j);                                                     \
             v_store_tail((o) + j, kk, (VAL));                                        \

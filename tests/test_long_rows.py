@@ -35,6 +35,29 @@ def test_softmax_backward_long_row(dtype, isa):
 
 
 @DTYPES
+@pytest.mark.parametrize("cols", [2100, 3001, 40000])
+def test_softmax_backward_rows_together_equal_rows_alone(dtype, isa, rng, cols):
+    """Rows longer than 8 KiB take their output pass inside the next row's sum
+    (src_c/simd_losses_body.h, simdl_softmax_backward_overlapped): each row of
+    a batch is bitwise the row computed alone, and accurate."""
+    x = rng.standard_normal((5, cols)).astype(dtype)
+    y = csoftmax.softmax(x)
+    g = rng.standard_normal((5, cols)).astype(dtype)
+    for start in (0, 1):  # rows (and the output) starting off a cache line too
+        gs, ys = g[:, start:], y[:, start:]
+        out = csoftmax.softmax_backward(gs, ys)
+        for r in range(5):
+            alone = csoftmax.softmax_backward(gs[r:r + 1], ys[r:r + 1])[0]
+            assert np.array_equal(out[r], alone), (start, r)
+        gl, yl = gs.astype(LD), ys.astype(LD)
+        dot = np.sum(gl * yl, axis=1, keepdims=True)
+        ref = yl * (gl - dot)
+        condition = _u(dtype) * yl * (np.abs(gl) + np.sum(np.abs(gl * yl), axis=1, keepdims=True))
+        worst = float(np.max(np.abs(out - ref) / condition))
+        assert worst <= BOUND, f"softmax_backward error {worst:.3g} u x condition"
+
+
+@DTYPES
 def test_log_softmax_backward_long_row(dtype, isa):
     g = np.full((1, N), 0.3, dtype=dtype)
     g[0, 0] = 1.0

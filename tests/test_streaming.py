@@ -38,7 +38,7 @@ def _calls(rng, rows, cols, dtype):
     }
 
 
-@pytest.mark.parametrize("cols", [1001, 13, 40])  # rows start at every alignment
+@pytest.mark.parametrize("cols", [1001, 13, 40, 3001])  # rows start at every alignment
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_streamed_output_equals_regular_stores(isa, rng, dtype, cols):
     rows = STREAM_MIN_BYTES // (cols * np.dtype(dtype).itemsize) + 7

@@ -40,3 +40,9 @@ KAB_WRAP(bce_f32, simd_bce_rows_f32_avx2(X, C, a->q, C, NULL, 0, 0, NULL, 0, 0, 
 KAB_WRAP(bce_f64, simd_bce_rows_f64_avx2(a->xd, C, a->qd, C, NULL, 0, 0, NULL, 0, 0, NULL, 0,
                                          a->row_loss, a->yd, C, R, C, S))
 KAB_WRAP(softmax_backward_f32, simd_softmax_backward_rows_f32_avx2(a->q, C, X, C, a->y, C, R, C))
+KAB_WRAP(softmax_backward_f64, simd_softmax_backward_rows_f64_avx2(a->qd, C, a->xd, C, a->yd, C, R,
+                                                                   C))
+KAB_WRAP(log_softmax_backward_f32, simd_log_softmax_backward_rows_f32_avx2(a->q, C, X, C, a->y, C,
+                                                                           R, C))
+KAB_WRAP(log_softmax_backward_f64, simd_log_softmax_backward_rows_f64_avx2(a->qd, C, a->xd, C,
+                                                                           a->yd, C, R, C))
