@@ -232,28 +232,26 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
 
 /* ---- cross-entropy, probability targets ----------------------------------- */
 
-/* One vector of a probability-target row: returns the exponentials (1 at
- * the maximal entries, 0 in masked-off lanes), sets *a to
- * a_j = (c_q q_j + c_0) w_j (0 in masked-off lanes) and *az to a_j z_j (0
- * where a_j is 0, even at a -inf logit). */
+/* a_j = (c_q q_j + c_0) w_j of one vector of a probability-target row (0 in
+ * masked-off lanes). */
 static inline __attribute__((always_inline)) V
-CSM_FN(simdl_xp_terms)(V *a, V *az, V x0, V q0, V w0, VM tm, V vm, V vinv_t, V vcq,
-                       V vc0, CSM_T *g, int kk, const int has_w, const int has_grad,
-                       const int tail, const int scaled)
+CSM_FN(simdl_xp_a)(V q0, V w0, VM tm, V vcq, V vc0, const int has_w, const int tail)
 {
-    const V zero = v_zero();
-    V z = scaled ? v_mul(v_sub(x0, vm), vinv_t) : v_sub(x0, vm);
-    V ex = v_exp_nonpos(z);
-    if (has_grad) {
-        if (tail) v_store_tail(g, kk, ex);
-        else v_store(g, ex);
-    }
     V av = v_fmadd(vcq, q0, vc0);
     if (has_w) av = v_mul(av, w0);
-    if (tail) av = v_blend(tm, zero, av);
-    *a = av;
-    *az = v_blend(v_eq(av, zero), v_mul(av, z), zero);
-    return ex;
+    return tail ? v_blend(tm, v_zero(), av) : av;
+}
+
+/* a_j z_j, 0 where a_j is 0 (even at a -inf logit). */
+static inline __attribute__((always_inline)) V CSM_FN(simdl_xp_az)(V av, V z)
+{
+    return v_blend(v_eq(av, v_zero()), v_mul(av, z), v_zero());
+}
+
+static inline __attribute__((always_inline)) V
+CSM_FN(simdl_xp_z)(V x0, V vm, V vinv_t, const int scaled)
+{
+    return scaled ? v_mul(v_sub(x0, vm), vinv_t) : v_sub(x0, vm);
 }
 
 /* The gradient of a probability-target row at one vector: p_j sum(a) - a_j
@@ -261,11 +259,8 @@ CSM_FN(simdl_xp_terms)(V *a, V *az, V x0, V q0, V w0, VM tm, V vm, V vinv_t, V v
  * p_j = 1 / s and the difference is ((sum(a) - a_j) - a_j t) / s, formed
  * only for the vectors that hold one (a row has few). */
 static inline __attribute__((always_inline)) V
-CSM_FN(simdl_xp_grad)(V x0, V q0, V g0, V w0, V vm, V vcq, V vc0, V inv_s, V tt, V sa, V unit,
-                      const int has_w)
+CSM_FN(simdl_xp_grad)(V x0, V av, V g0, V vm, V inv_s, V tt, V sa, V unit)
 {
-    V av = v_fmadd(vcq, q0, vc0);
-    if (has_w) av = v_mul(av, w0);
     V other = v_sub(v_mul(v_mul(g0, inv_s), sa), av);
     VM at = v_eq(x0, vm);
     if (__builtin_expect(v_any(at), 0)) {
@@ -275,6 +270,13 @@ CSM_FN(simdl_xp_grad)(V x0, V q0, V g0, V w0, V vm, V vcq, V vc0, V inv_s, V tt,
     return v_mul(other, unit);
 }
 
+/* A probability-target row: loss sum(a) log s - sum(a z) (z = (x - max) / T,
+ * s = sum exp z) and, with has_grad, the gradient. Passes: the maximum; the
+ * exponentials (stored in the gradient row), their sum and sum(a); then,
+ * with has_grad, the gradient, which also takes sum(a z) (it holds z and a
+ * anyway, and the exponential pass, holding three compensated sums, spilled
+ * registers on AVX2); without, the exponential pass takes it. Both sum a z
+ * in the same blocks, steps and order: the loss is the same either way. */
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T c_q,
                             CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
@@ -291,73 +293,107 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     const V vcq = v_set1(c_q), vc0 = v_set1(c_0), allw = v_set1((CSM_T)1);
     const VM all = v_eq(vm, vm); /* every lane (m is finite) */
     double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
+#define CSM_XP_W(J) (has_w ? v_load(w + (J)) : allw)
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         /* exponentials as in simd_row_sum_minus_one (simd_lane_add2, two
          * pairs of accumulators: with one, each lo adds twice as many
          * rounding errors, 5.9-7.8 ulp on rows of 1000-5000 tiny terms);
-         * a and a z four vectors at a time into TwoSum lanes */
+         * a (and a z) four vectors at a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
         V h = four, l = v_zero(), h1 = four, l1 = v_zero();
         V ah = v_zero(), al = v_zero(), zh = v_zero(), zl = v_zero();
-        V a0, a1, a2, a3, z0, z1, z2, z3;
-#define CSM_XP_TERMS(A, Z, J)                                                           \
-    CSM_FN(simdl_xp_terms)(&A, &Z, v_load(xr + (J)), v_load(qr + (J)),              \
-                           has_w ? v_load(w + (J)) : allw, all, vm, vinv_t, vcq, vc0,    \
-                           has_grad ? gr + (J) : NULL, VN, has_w, has_grad, 0, scaled)
+        V e[4], a[4], z[4];
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
-            V e0 = CSM_XP_TERMS(a0, z0, j);
-            V e1 = CSM_XP_TERMS(a1, z1, j + VN);
-            V e2 = CSM_XP_TERMS(a2, z2, j + 2 * VN);
-            V e3 = CSM_XP_TERMS(a3, z3, j + 3 * VN);
-            CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
-            CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
+            for (int u = 0; u < 4; u++) {
+                const int64_t ju = j + u * VN;
+                z[u] = CSM_FN(simdl_xp_z)(v_load(xr + ju), vm, vinv_t, scaled);
+                e[u] = v_exp_nonpos(z[u]);
+                if (has_grad) v_store(gr + ju, e[u]);
+                a[u] = CSM_FN(simdl_xp_a)(v_load(qr + ju), CSM_XP_W(ju), all, vcq, vc0, has_w, 0);
+            }
+            CSM_FN(simd_lane_add2)(&h, &l, e[0], e[2]);
+            CSM_FN(simd_lane_add2)(&h1, &l1, e[1], e[3]);
             CSM_FN(simd_pf_block)(pf, j);
-            CSM_FN(simdl_add_any)(&ah, &al, v_add(v_add(a0, a1), v_add(a2, a3)));
-            CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
+            CSM_FN(simdl_add_any)(&ah, &al, v_add(v_add(a[0], a[1]), v_add(a[2], a[3])));
+            if (!has_grad)
+                CSM_FN(simdl_add_any)(&zh, &zl,
+                                      v_add(v_add(CSM_FN(simdl_xp_az)(a[0], z[0]),
+                                                  CSM_FN(simdl_xp_az)(a[1], z[1])),
+                                            v_add(CSM_FN(simdl_xp_az)(a[2], z[2]),
+                                                  CSM_FN(simdl_xp_az)(a[3], z[3]))));
         }
-        for (; j + VN <= end; j += VN) {
-            V e0 = CSM_XP_TERMS(a0, z0, j);
+        for (; j < end; j += VN) {
+            const int kk = end - j < VN ? (int)(end - j) : VN;
+            const int tail = kk < VN;
+            V z0 = CSM_FN(simdl_xp_z)(tail ? v_load_tail(xr + j, kk, ninf) : v_load(xr + j), vm,
+                                      vinv_t, scaled);
+            V e0 = v_exp_nonpos(z0);
+            V w0 = !has_w ? allw : tail ? v_load_tail(w + j, kk, v_zero()) : v_load(w + j);
+            V q0 = tail ? v_load_tail(qr + j, kk, v_zero()) : v_load(qr + j);
+            V a0 = tail ? CSM_FN(simdl_xp_a)(q0, w0, CSM_FN(simdl_tail_mask)(kk), vcq, vc0,
+                                             has_w, 1)
+                        : CSM_FN(simdl_xp_a)(q0, w0, all, vcq, vc0, has_w, 0);
+            if (has_grad) {
+                if (tail) v_store_tail(gr + j, kk, e0);
+                else v_store(gr + j, e0);
+            }
             CSM_FN(simd_lane_add)(&h, &l, e0);
             CSM_FN(simdl_add_any)(&ah, &al, a0);
-            CSM_FN(simdl_add_any)(&zh, &zl, z0);
-        }
-#undef CSM_XP_TERMS
-        if (j < end) {
-            int kk = (int)(end - j);
-            V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
-            V e0 = CSM_FN(simdl_xp_terms)(&a0, &z0, v_load_tail(xr + j, kk, ninf),
-                                          v_load_tail(qr + j, kk, v_zero()), w0,
-                                          CSM_FN(simdl_tail_mask)(kk), vm, vinv_t, vcq, vc0,
-                                          has_grad ? gr + j : NULL, kk, has_w, has_grad, 1,
-                                          scaled);
-            CSM_FN(simd_lane_add)(&h, &l, e0);
-            CSM_FN(simdl_add_any)(&ah, &al, a0);
-            CSM_FN(simdl_add_any)(&zh, &zl, z0);
+            if (!has_grad) CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az)(a0, z0));
         }
         CSM_FN(simd_lanes_flush2_biased)(&s_e, &c_e, h, l, h1, l1, (CSM_T)4);
         CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
-        CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
+        if (!has_grad) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
-    double asum = CSM_FN(simdl_total)(s_a, c_a), az = CSM_FN(simdl_total)(s_z, c_z);
+    double asum = CSM_FN(simdl_total)(s_a, c_a);
     double t = (s_e - 1.0) + c_e; /* as in simdl_xent_smooth_row */
     double log_s = log1p(t);
+    if (has_grad) {
+        const V inv_s = v_set1((CSM_T)(1.0 / (1.0 + t)));
+        const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
+        const V unit = v_set1((CSM_T)(scale * (double)inv_t));
+        for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+            int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+            V zh = v_zero(), zl = v_zero();
+            V az[4];
+            int64_t j = b;
+            for (; j + 4 * VN <= end; j += 4 * VN) {
+                for (int u = 0; u < 4; u++) {
+                    const int64_t ju = j + u * VN;
+                    V x0 = v_load(xr + ju);
+                    V a0 = CSM_FN(simdl_xp_a)(v_load(qr + ju), CSM_XP_W(ju), all, vcq, vc0,
+                                              has_w, 0);
+                    az[u] = CSM_FN(simdl_xp_az)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t, scaled));
+                    v_store(gr + ju, CSM_FN(simdl_xp_grad)(x0, a0, v_load(gr + ju), vm, inv_s,
+                                                          tt, sa, unit));
+                }
+                CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(az[0], az[1]), v_add(az[2], az[3])));
+            }
+            for (; j < end; j += VN) {
+                const int kk = end - j < VN ? (int)(end - j) : VN;
+                const int tail = kk < VN;
+                V x0 = tail ? v_load_tail(xr + j, kk, ninf) : v_load(xr + j);
+                V w0 = !has_w ? allw : tail ? v_load_tail(w + j, kk, v_zero()) : v_load(w + j);
+                V q0 = tail ? v_load_tail(qr + j, kk, v_zero()) : v_load(qr + j);
+                V a0 = tail ? CSM_FN(simdl_xp_a)(q0, w0, CSM_FN(simdl_tail_mask)(kk), vcq, vc0,
+                                                 has_w, 1)
+                            : CSM_FN(simdl_xp_a)(q0, w0, all, vcq, vc0, has_w, 0);
+                CSM_FN(simdl_add_any)(&zh, &zl,
+                                      CSM_FN(simdl_xp_az)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t,
+                                                                                 scaled)));
+                V g0 = tail ? v_load_tail(gr + j, kk, v_zero()) : v_load(gr + j);
+                V gv = CSM_FN(simdl_xp_grad)(x0, a0, g0, vm, inv_s, tt, sa, unit);
+                if (tail) v_store_tail(gr + j, kk, gv);
+                else v_store(gr + j, gv);
+            }
+            CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
+        }
+    }
+#undef CSM_XP_W
+    double az = CSM_FN(simdl_total)(s_z, c_z);
     *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
-    if (!has_grad) return;
-    const V inv_s = v_set1((CSM_T)(1.0 / (1.0 + t)));
-    const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
-    const V unit = v_set1((CSM_T)(scale * (double)inv_t));
-    if (has_w)
-        SIMD_ROW_OUT(gr, n, 0,
-                      CSM_FN(simdl_xp_grad)(SIMD_LD(xr, ninf), SIMD_LD(qr, v_zero()),
-                                            SIMD_LD(gr, v_zero()), SIMD_LD(w, v_zero()), vm,
-                                            vcq, vc0, inv_s, tt, sa, unit, 1));
-    else
-        SIMD_ROW_OUT(gr, n, 0,
-                      CSM_FN(simdl_xp_grad)(SIMD_LD(xr, ninf), SIMD_LD(qr, v_zero()),
-                                            SIMD_LD(gr, v_zero()), allw, vm, vcq, vc0, inv_s,
-                                            tt, sa, unit, 0));
 }
 
 static __attribute__((flatten)) void
