@@ -803,41 +803,66 @@ static inline V CSM_FN(simd_nan_if_inf)(V m, V v)
 
 /* ---- the row kernels -------------------------------------------------- */
 
+/* softmax of U (1 or 2) tiles of tiny rows, stage by stage: the stages of
+ * one tile are a chain (maximum, sum, division), and two tiles in flight keep
+ * the vector units busier than one after the other. exp(d + lo) = e (1 + lo)
+ * to first order: e lo joins the division's residual. The sum as the count
+ * of maximal terms (d = 0, e = 1 exactly) plus the others' sum in two
+ * accumulators: were the 1s summed with the rest, each later addition would
+ * round at the scale of 1, an error of 1 - y for the largest y
+ * (softmax_backward's cancellation); this costs less than compensating
+ * every addition. */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_tiny_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG], const V *m,
+                                int64_t cols, const int U)
+{
+    const V one = v_set1((CSM_T)1), zero = v_zero();
+    V t0[2], t1[2], cnt[2], s[2], rcp[2];
+    for (int u = 0; u < U; u++) t0[u] = t1[u] = cnt[u] = zero;
+    for (int64_t c = 0; c < cols; c++) {
+        for (int u = 0; u < U; u++) {
+            V d = CSM_FN(simd_diff)(xv[u][c], m[u], &xv[u][c]);
+            VM q = v_eq(d, zero);
+            ev[u][c] = v_exp_nonpos(d);
+            if (c & 1) t1[u] = v_add(t1[u], v_blend(q, ev[u][c], zero));
+            else t0[u] = v_add(t0[u], v_blend(q, ev[u][c], zero));
+            cnt[u] = v_mask_add(cnt[u], q, one);
+        }
+    }
+    for (int u = 0; u < U; u++) {
+        s[u] = CSM_FN(simd_nan_if_inf)(m[u], v_add(cnt[u], v_add(t0[u], t1[u])));
+        rcp[u] = v_div(one, s[u]);
+    }
+    for (int64_t c = 0; c < cols; c++) {
+        for (int u = 0; u < U; u++) {
+            V q = v_mul(ev[u][c], rcp[u]);
+            ev[u][c] = v_fmadd(v_fmadd(ev[u][c], xv[u][c], v_fnmadd(q, s[u], ev[u][c])), rcp[u], q);
+        }
+    }
+}
+
 static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                       int64_t rows, int64_t cols)
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, ys)) {
         VI ix = vi_lanes_times(xs), iy = vi_lanes_times(ys);
-        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        V xv[2][CSM_TINY_MAX + VG], ev[2][CSM_TINY_MAX + VG], m[2];
         CSM_FN(simd_plan) plan;
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
-        for (int64_t r = 0; r < rows; r += VN) {
+        int64_t r = 0;
+        for (; r + 2 * VN <= rows; r += 2 * VN) {
+            for (int u = 0; u < 2; u++)
+                m[u] = CSM_FN(simd_tiny_load)(&plan, x + (r + u * VN) * xs, ix, VN,
+                                              (rows - r - u * VN) * cols, xv[u]);
+            CSM_FN(simd_tiny_softmax_tiles)(xv, ev, m, cols, 2);
+            for (int u = 0; u < 2; u++)
+                CSM_FN(simd_tiny_store)(&plan, y + (r + u * VN) * ys, iy, VN, ev[u]);
+        }
+        for (; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
-            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
-            /* exp(d + lo) = e (1 + lo) to first order: e lo joins the
-             * division's residual. The sum as the count of maximal terms
-             * (d = 0, e = 1 exactly) plus the others' sum in two
-             * accumulators: were the 1s summed with the rest, each later
-             * addition would round at the scale of 1, an error of 1 - y for
-             * the largest y (softmax_backward's cancellation); this costs
-             * less than compensating every addition. */
-            const V one = v_set1((CSM_T)1), zero = v_zero();
-            V t0 = zero, t1 = zero, cnt = zero;
-            for (int64_t c = 0; c < cols; c++) {
-                V d = CSM_FN(simd_diff)(xv[c], m, &xv[c]);
-                VM q = v_eq(d, zero);
-                ev[c] = v_exp_nonpos(d);
-                if (c & 1) t1 = v_add(t1, v_blend(q, ev[c], zero));
-                else t0 = v_add(t0, v_blend(q, ev[c], zero));
-                cnt = v_mask_add(cnt, q, one);
-            }
-            V s = CSM_FN(simd_nan_if_inf)(m, v_add(cnt, v_add(t0, t1)));
-            V rcp = v_div(one, s);
-            for (int64_t c = 0; c < cols; c++) {
-                V q = v_mul(ev[c], rcp);
-                ev[c] = v_fmadd(v_fmadd(ev[c], xv[c], v_fnmadd(q, s, ev[c])), rcp, q);
-            }
-            CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, ev);
+            m[0] = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv[0]);
+            CSM_FN(simd_tiny_softmax_tiles)(xv, ev, m, cols, 1);
+            CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, ev[0]);
         }
         return;
     }
@@ -860,16 +885,24 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, ys)) {
         VI ix = vi_lanes_times(xs), iy = vi_lanes_times(ys);
-        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
+        V xv[2][CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG], m[2], lse[2];
         CSM_FN(simd_plan) plan;
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
-        for (int64_t r = 0; r < rows; r += VN) {
-            int nr = rows - r < VN ? (int)(rows - r) : VN;
-            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
-            V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
-            V lse = CSM_FN(simd_nan_if_inf)(m, CSM_FN(simd_log1p)(t));
-            for (int64_t c = 0; c < cols; c++) xv[c] = v_sub(v_sub(xv[c], m), lse);
-            CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, xv);
+        /* two tiles per step where there are, stage by stage (as softmax) */
+        for (int64_t r = 0; r < rows;) {
+            const int U = rows - r >= 2 * VN ? 2 : 1;
+            const int nr = rows - r < VN ? (int)(rows - r) : VN;
+            for (int u = 0; u < U; u++)
+                m[u] = CSM_FN(simd_tiny_load)(&plan, x + (r + u * VN) * xs, ix, nr,
+                                              (rows - r - u * VN) * cols, xv[u]);
+            for (int u = 0; u < U; u++)
+                lse[u] = CSM_FN(simd_nan_if_inf)(
+                    m[u], CSM_FN(simd_log1p)(CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev)));
+            for (int64_t c = 0; c < cols; c++)
+                for (int u = 0; u < U; u++) xv[u][c] = v_sub(v_sub(xv[u][c], m[u]), lse[u]);
+            for (int u = 0; u < U; u++)
+                CSM_FN(simd_tiny_store)(&plan, y + (r + u * VN) * ys, iy, nr, xv[u]);
+            r += U * VN;
         }
         return;
     }
@@ -960,43 +993,79 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_
     }
 }
 
+/* Cross-entropy of U (1 or 2) tiles of tiny rows (nr rows valid in the
+ * last), stage by stage as simd_tiny_softmax_tiles, one row per lane: loss =
+ * log1p(t) - (x_k - m) into loss[u VN ..]; with has_grad the gradient
+ * columns into xv: scale * e_j / s, and scale * (e_k - s) / s at the target
+ * (-t / s exactly when x_k is the maximum). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_tiny_xent_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG], const V *m,
+                             const int64_t *target, CSM_T *loss, int nr, int64_t cols,
+                             int has_grad, double grad_scale, const int U)
+{
+    const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
+    V t[2], vk[2], xk[2], ek[2];
+    for (int u = 0; u < U; u++)
+        t[u] = CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev[u]);
+    for (int u = 0; u < U; u++) {
+        vk[u] = v_load_targets(target + u * VN, u == U - 1 ? nr : VN);
+        xk[u] = ek[u] = zero;
+    }
+    for (int64_t c = 0; c < cols; c++) {
+        for (int u = 0; u < U; u++) {
+            VM q = v_eq(vk[u], v_set1((CSM_T)c));
+            xk[u] = v_blend(q, xk[u], xv[u][c]);
+            ek[u] = v_blend(q, ek[u], ev[u][c]);
+        }
+    }
+    for (int u = 0; u < U; u++) {
+        V lv = CSM_FN(simd_nan_if_inf)(m[u], v_sub(CSM_FN(simd_log1p)(t[u]), v_sub(xk[u], m[u])));
+        if (u < U - 1 || nr == VN) v_store(loss + u * VN, lv);
+        else v_store_tail(loss + u * VN, nr, lv);
+    }
+    if (!has_grad) return;
+    V sv[2], rcp[2], gk[2];
+    for (int u = 0; u < U; u++) {
+        sv[u] = CSM_FN(simd_nan_if_inf)(m[u], v_add(one, t[u]));
+        rcp[u] = v_div(one, sv[u]);
+        V diff = v_blend(v_eq(xk[u], m[u]), v_sub(ek[u], sv[u]), v_sub(zero, t[u]));
+        gk[u] = v_mul(vscale, v_div(diff, sv[u]));
+    }
+    for (int64_t c = 0; c < cols; c++) {
+        for (int u = 0; u < U; u++) {
+            V g = v_mul(CSM_FN(simd_div)(ev[u][c], sv[u], rcp[u]), vscale);
+            xv[u][c] = v_blend(v_eq(vk[u], v_set1((CSM_T)c)), g, gk[u]);
+        }
+    }
+}
+
 static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const int64_t *target,
                                             CSM_T *loss, CSM_T *grad, int64_t gs,
                                             int64_t rows, int64_t cols, double grad_scale)
 {
     const int64_t gstride = grad == NULL ? cols : gs;
     if (CSM_FN(simd_tiny_ok)(cols, xs, gstride)) {
-        /* Tiny rows, one per lane as in softmax: loss = log1p(t) - (x_k - m);
-         * gradient scale * e_j / s, and scale * (e_k - s) / s at the target
-         * (-t / s exactly when x_k is the maximum). */
         VI ix = vi_lanes_times(xs), ig = vi_lanes_times(gstride);
-        V xv[CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG];
-        const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
+        V xv[2][CSM_TINY_MAX + VG], ev[2][CSM_TINY_MAX + VG], m[2];
         CSM_FN(simd_plan) plan;
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, gstride));
-        for (int64_t r = 0; r < rows; r += VN) {
+        int64_t r = 0;
+        for (; r + 2 * VN <= rows; r += 2 * VN) {
+            for (int u = 0; u < 2; u++)
+                m[u] = CSM_FN(simd_tiny_load)(&plan, x + (r + u * VN) * xs, ix, VN,
+                                              (rows - r - u * VN) * cols, xv[u]);
+            CSM_FN(simd_tiny_xent_tiles)(xv, ev, m, target + r, loss + r, VN, cols,
+                                         grad != NULL, grad_scale, 2);
+            if (grad != NULL)
+                for (int u = 0; u < 2; u++)
+                    CSM_FN(simd_tiny_store)(&plan, grad + (r + u * VN) * gs, ig, VN, xv[u]);
+        }
+        for (; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
-            V m = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv);
-            V t = CSM_FN(simd_tiny_sum_minus_one)(xv, m, cols, ev);
-            V vk = v_load_targets(target + r, nr), xk = zero, ek = zero;
-            for (int64_t c = 0; c < cols; c++) {
-                VM q = v_eq(vk, v_set1((CSM_T)c));
-                xk = v_blend(q, xk, xv[c]);
-                ek = v_blend(q, ek, ev[c]);
-            }
-            V lv = CSM_FN(simd_nan_if_inf)(m, v_sub(CSM_FN(simd_log1p)(t), v_sub(xk, m)));
-            if (nr == VN) v_store(loss + r, lv);
-            else v_store_tail(loss + r, nr, lv);
-            if (grad == NULL) continue;
-            V sv = CSM_FN(simd_nan_if_inf)(m, v_add(one, t));
-            V rcp = v_div(one, sv);
-            V diff = v_blend(v_eq(xk, m), v_sub(ek, sv), v_sub(zero, t));
-            V gk = v_mul(vscale, v_div(diff, sv));
-            for (int64_t c = 0; c < cols; c++) {
-                V g = v_mul(CSM_FN(simd_div)(ev[c], sv, rcp), vscale);
-                xv[c] = v_blend(v_eq(vk, v_set1((CSM_T)c)), g, gk);
-            }
-            CSM_FN(simd_tiny_store)(&plan, grad + r * gs, ig, nr, xv);
+            m[0] = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv[0]);
+            CSM_FN(simd_tiny_xent_tiles)(xv, ev, m, target + r, loss + r, nr, cols,
+                                         grad != NULL, grad_scale, 1);
+            if (grad != NULL) CSM_FN(simd_tiny_store)(&plan, grad + r * gs, ig, nr, xv[0]);
         }
         return;
     }

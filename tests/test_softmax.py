@@ -513,3 +513,24 @@ def test_logsumexp_empty_axis_is_minus_inf():
     assert csoftmax.logsumexp(np.zeros((0,))) == -np.inf
     np.testing.assert_array_equal(csoftmax.logsumexp(np.zeros((3, 0))), [-np.inf] * 3)
     np.testing.assert_array_equal(csoftmax.logsumexp([[], []], keepdims=True), [[-np.inf]] * 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("cols", [1, 3, 10, 16])
+def test_tiny_rows_batch_equals_rows_alone(isa, rng, dtype, cols):
+    """Tiny rows go one per lane, two tiles of lanes per step where the batch
+    has them and one for the rest (src_c/simd_body.h): whatever the batch
+    size, each row is bitwise the row computed alone."""
+    for rows in (1, 7, 9, 16, 17, 33, 40):
+        x = (rng.standard_normal((rows, cols)) * 4).astype(dtype)
+        x[rows // 2, 0] = -np.inf
+        t = rng.integers(0, cols, rows)
+        batch = (csoftmax.softmax(x), csoftmax.log_softmax(x), csoftmax.logsumexp(x, axis=-1),
+                 *csoftmax.cross_entropy_with_grad(x, t, reduction="none"))
+        for r in range(rows):
+            xr = x[r:r + 1]
+            alone = (csoftmax.softmax(xr), csoftmax.log_softmax(xr),
+                     csoftmax.logsumexp(xr, axis=-1),
+                     *csoftmax.cross_entropy_with_grad(xr, t[r:r + 1], reduction="none"))
+            for b, a in zip(batch, alone):
+                np.testing.assert_array_equal(b[r:r + 1], a, err_msg=f"{rows} rows, row {r}")
