@@ -242,6 +242,19 @@ CSM_FN(simdl_xp_a)(V q0, V w0, VM tm, V vcq, V vc0, const int has_w, const int t
     return tail ? v_blend(tm, v_zero(), av) : av;
 }
 
+/* a at elements [j, j + kk) of the row (kk < VN: a tail, lanes past it 0). */
+static inline __attribute__((always_inline)) V
+CSM_FN(simdl_xp_a_at)(const CSM_T *qr, const CSM_T *w, int64_t j, int kk, VM all, V vcq, V vc0,
+                      const int has_w)
+{
+    if (kk == VN)
+        return CSM_FN(simdl_xp_a)(v_load(qr + j), has_w ? v_load(w + j) : v_zero(), all, vcq,
+                                  vc0, has_w, 0);
+    return CSM_FN(simdl_xp_a)(v_load_tail(qr + j, kk, v_zero()),
+                              has_w ? v_load_tail(w + j, kk, v_zero()) : v_zero(),
+                              CSM_FN(simdl_tail_mask)(kk), vcq, vc0, has_w, 1);
+}
+
 /* a_j z_j, 0 where a_j is 0 (even at a -inf logit). */
 static inline __attribute__((always_inline)) V CSM_FN(simdl_xp_az)(V av, V z)
 {
@@ -290,10 +303,9 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
         return;
     }
     const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
-    const V vcq = v_set1(c_q), vc0 = v_set1(c_0), allw = v_set1((CSM_T)1);
+    const V vcq = v_set1(c_q), vc0 = v_set1(c_0);
     const VM all = v_eq(vm, vm); /* every lane (m is finite) */
     double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
-#define CSM_XP_W(J) (has_w ? v_load(w + (J)) : allw)
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         /* exponentials as in simd_row_sum_minus_one (simd_lane_add2, two
@@ -311,7 +323,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                 z[u] = CSM_FN(simdl_xp_z)(v_load(xr + ju), vm, vinv_t, scaled);
                 e[u] = v_exp_nonpos(z[u]);
                 if (has_grad) v_store(gr + ju, e[u]);
-                a[u] = CSM_FN(simdl_xp_a)(v_load(qr + ju), CSM_XP_W(ju), all, vcq, vc0, has_w, 0);
+                a[u] = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
             }
             CSM_FN(simd_lane_add2)(&h, &l, e[0], e[2]);
             CSM_FN(simd_lane_add2)(&h1, &l1, e[1], e[3]);
@@ -330,11 +342,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             V z0 = CSM_FN(simdl_xp_z)(tail ? v_load_tail(xr + j, kk, ninf) : v_load(xr + j), vm,
                                       vinv_t, scaled);
             V e0 = v_exp_nonpos(z0);
-            V w0 = !has_w ? allw : tail ? v_load_tail(w + j, kk, v_zero()) : v_load(w + j);
-            V q0 = tail ? v_load_tail(qr + j, kk, v_zero()) : v_load(qr + j);
-            V a0 = tail ? CSM_FN(simdl_xp_a)(q0, w0, CSM_FN(simdl_tail_mask)(kk), vcq, vc0,
-                                             has_w, 1)
-                        : CSM_FN(simdl_xp_a)(q0, w0, all, vcq, vc0, has_w, 0);
+            V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
             if (has_grad) {
                 if (tail) v_store_tail(gr + j, kk, e0);
                 else v_store(gr + j, e0);
@@ -363,8 +371,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                 for (int u = 0; u < 4; u++) {
                     const int64_t ju = j + u * VN;
                     V x0 = v_load(xr + ju);
-                    V a0 = CSM_FN(simdl_xp_a)(v_load(qr + ju), CSM_XP_W(ju), all, vcq, vc0,
-                                              has_w, 0);
+                    V a0 = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
                     az[u] = CSM_FN(simdl_xp_az)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t, scaled));
                     v_store(gr + ju, CSM_FN(simdl_xp_grad)(x0, a0, v_load(gr + ju), vm, inv_s,
                                                           tt, sa, unit));
@@ -375,11 +382,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                 const int kk = end - j < VN ? (int)(end - j) : VN;
                 const int tail = kk < VN;
                 V x0 = tail ? v_load_tail(xr + j, kk, ninf) : v_load(xr + j);
-                V w0 = !has_w ? allw : tail ? v_load_tail(w + j, kk, v_zero()) : v_load(w + j);
-                V q0 = tail ? v_load_tail(qr + j, kk, v_zero()) : v_load(qr + j);
-                V a0 = tail ? CSM_FN(simdl_xp_a)(q0, w0, CSM_FN(simdl_tail_mask)(kk), vcq, vc0,
-                                                 has_w, 1)
-                            : CSM_FN(simdl_xp_a)(q0, w0, all, vcq, vc0, has_w, 0);
+                V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
                 CSM_FN(simdl_add_any)(&zh, &zl,
                                       CSM_FN(simdl_xp_az)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t,
                                                                                  scaled)));
@@ -391,7 +394,6 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
         }
     }
-#undef CSM_XP_W
     double az = CSM_FN(simdl_total)(s_z, c_z);
     *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
 }
