@@ -880,29 +880,42 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
     }
 }
 
+/* log_softmax of U (1 or 2) tiles of tiny rows in place in xv, stage by
+ * stage as simd_tiny_softmax_tiles (ev: scratch for the exponentials). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_tiny_log_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], V *ev, const V *m, int64_t cols,
+                                    const int U)
+{
+    V lse[2];
+    for (int u = 0; u < U; u++)
+        lse[u] = CSM_FN(simd_nan_if_inf)(
+            m[u], CSM_FN(simd_log1p)(CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev)));
+    for (int64_t c = 0; c < cols; c++)
+        for (int u = 0; u < U; u++) xv[u][c] = v_sub(v_sub(xv[u][c], m[u]), lse[u]);
+}
+
 static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                           int64_t rows, int64_t cols)
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, ys)) {
         VI ix = vi_lanes_times(xs), iy = vi_lanes_times(ys);
-        V xv[2][CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG], m[2], lse[2];
+        V xv[2][CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG], m[2];
         CSM_FN(simd_plan) plan;
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
-        /* two tiles per step where there are, stage by stage (as softmax) */
-        for (int64_t r = 0; r < rows;) {
-            const int U = rows - r >= 2 * VN ? 2 : 1;
-            const int nr = rows - r < VN ? (int)(rows - r) : VN;
-            for (int u = 0; u < U; u++)
-                m[u] = CSM_FN(simd_tiny_load)(&plan, x + (r + u * VN) * xs, ix, nr,
+        int64_t r = 0;
+        for (; r + 2 * VN <= rows; r += 2 * VN) {
+            for (int u = 0; u < 2; u++)
+                m[u] = CSM_FN(simd_tiny_load)(&plan, x + (r + u * VN) * xs, ix, VN,
                                               (rows - r - u * VN) * cols, xv[u]);
-            for (int u = 0; u < U; u++)
-                lse[u] = CSM_FN(simd_nan_if_inf)(
-                    m[u], CSM_FN(simd_log1p)(CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev)));
-            for (int64_t c = 0; c < cols; c++)
-                for (int u = 0; u < U; u++) xv[u][c] = v_sub(v_sub(xv[u][c], m[u]), lse[u]);
-            for (int u = 0; u < U; u++)
-                CSM_FN(simd_tiny_store)(&plan, y + (r + u * VN) * ys, iy, nr, xv[u]);
-            r += U * VN;
+            CSM_FN(simd_tiny_log_softmax_tiles)(xv, ev, m, cols, 2);
+            for (int u = 0; u < 2; u++)
+                CSM_FN(simd_tiny_store)(&plan, y + (r + u * VN) * ys, iy, VN, xv[u]);
+        }
+        for (; r < rows; r += VN) {
+            int nr = rows - r < VN ? (int)(rows - r) : VN;
+            m[0] = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv[0]);
+            CSM_FN(simd_tiny_log_softmax_tiles)(xv, ev, m, cols, 1);
+            CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, xv[0]);
         }
         return;
     }
