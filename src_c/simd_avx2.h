@@ -11,6 +11,8 @@
  */
 #include <immintrin.h>
 
+#include "exp_impl.h" /* CSM_EXP64_C2 .. C11 */
+
 #ifndef CSM_SIMD_AVX2_COMMON
 #define CSM_SIMD_AVX2_COMMON
 static inline __m256i csm_tail_mask_epi32_avx2(int n)
@@ -366,22 +368,19 @@ static inline void csm_transpose_f64_avx2(__m256d *r)
 #define v_transpose csm_transpose_f64_avx2
 #define CSM_TRANSPOSE_MIN 1
 /* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
- * two-part ln 2, exp(r) by the Taylor series to degree 13 (exp_impl.h) in
- * Horner form. */
+ * two-part ln 2, exp(r) by exp_impl.h's degree-11 polynomial in Horner form. */
 static inline __m256d csm_exp_tail_f64_avx2(__m256d r)
 {
-    __m256d p = _mm256_set1_pd(1.0 / 6227020800.0);
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 479001600.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 39916800.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
-    return _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
+    __m256d p = _mm256_set1_pd(CSM_EXP64_C11);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C10));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C9));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C8));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C7));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C6));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C4));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C3));
+    return _mm256_fmadd_pd(p, r, _mm256_set1_pd(CSM_EXP64_C2));
 }
 static inline __m256d csm_exp_reduced_f64_avx2(__m256d x, __m256d n, __m256d lo, const int has_lo)
 {

@@ -8,6 +8,8 @@
  */
 #include <immintrin.h>
 
+#include "exp_impl.h" /* CSM_EXP64_C2 .. C11 */
+
 #ifdef CSM_F32
 #define CSM_T float
 #define CSM_SFX f32
@@ -257,18 +259,16 @@ static inline void csm_transpose_f64_avx512(__m512d *r)
 /* (exp(r) - 1 - r) / r^2 */
 static inline __m512d csm_exp_tail_f64_avx512(__m512d r)
 {
-    __m512d p = _mm512_set1_pd(1.0 / 6227020800.0);
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 479001600.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 39916800.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 3628800.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 362880.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 40320.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 5040.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 720.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 120.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6.0));
-    return _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
+    __m512d p = _mm512_set1_pd(CSM_EXP64_C11);
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C10));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C9));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C8));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C7));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C6));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C5));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C4));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C3));
+    return _mm512_fmadd_pd(p, r, _mm512_set1_pd(CSM_EXP64_C2));
 }
 /* exp(x + lo) for x <= 0 (or NaN), lo the rounding error of the shifted
  * argument (simd_diff; has_lo = 0: exp(x)), added to the reduced argument
