@@ -881,15 +881,28 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
 }
 
 /* log_softmax of U (1 or 2) tiles of tiny rows in place in xv, stage by
- * stage as simd_tiny_softmax_tiles (ev: scratch for the exponentials). */
+ * stage as simd_tiny_softmax_tiles: the sums as simd_tiny_sum_minus_one's
+ * (the same additions in the same order), column by column for the U tiles
+ * together (one tile's sum after the other's: float32 4096x10 1.0x-1.1x the
+ * time, kernel_ab), then log1p, then the outputs. */
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_tiny_log_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], V *ev, const V *m, int64_t cols,
+CSM_FN(simd_tiny_log_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
                                     const int U)
 {
-    V lse[2];
+    const V one = v_set1((CSM_T)1), zero = v_zero();
+    V t[2], cnt[2], lse[2];
+    for (int u = 0; u < U; u++) t[u] = cnt[u] = zero;
+    for (int64_t c = 0; c < cols; c++) {
+        for (int u = 0; u < U; u++) {
+            V e = v_exp_nonpos(v_sub(xv[u][c], m[u]));
+            VM q = v_eq(xv[u][c], m[u]);
+            t[u] = v_add(t[u], v_blend(q, e, zero));
+            cnt[u] = v_mask_add(cnt[u], q, one);
+        }
+    }
     for (int u = 0; u < U; u++)
         lse[u] = CSM_FN(simd_nan_if_inf)(
-            m[u], CSM_FN(simd_log1p)(CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev)));
+            m[u], CSM_FN(simd_log1p)(v_add(t[u], v_sub(cnt[u], one))));
     for (int64_t c = 0; c < cols; c++)
         for (int u = 0; u < U; u++) xv[u][c] = v_sub(v_sub(xv[u][c], m[u]), lse[u]);
 }
@@ -899,7 +912,7 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, ys)) {
         VI ix = vi_lanes_times(xs), iy = vi_lanes_times(ys);
-        V xv[2][CSM_TINY_MAX + VG], ev[CSM_TINY_MAX + VG], m[2];
+        V xv[2][CSM_TINY_MAX + VG], m[2];
         CSM_FN(simd_plan) plan;
         CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, ys));
         int64_t r = 0;
@@ -907,14 +920,14 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
             for (int u = 0; u < 2; u++)
                 m[u] = CSM_FN(simd_tiny_load)(&plan, x + (r + u * VN) * xs, ix, VN,
                                               (rows - r - u * VN) * cols, xv[u]);
-            CSM_FN(simd_tiny_log_softmax_tiles)(xv, ev, m, cols, 2);
+            CSM_FN(simd_tiny_log_softmax_tiles)(xv, m, cols, 2);
             for (int u = 0; u < 2; u++)
                 CSM_FN(simd_tiny_store)(&plan, y + (r + u * VN) * ys, iy, VN, xv[u]);
         }
         for (; r < rows; r += VN) {
             int nr = rows - r < VN ? (int)(rows - r) : VN;
             m[0] = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv[0]);
-            CSM_FN(simd_tiny_log_softmax_tiles)(xv, ev, m, cols, 1);
+            CSM_FN(simd_tiny_log_softmax_tiles)(xv, m, cols, 1);
             CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, xv[0]);
         }
         return;
