@@ -534,6 +534,39 @@ CSM_FN(simdl_softmax_backward_overlapped)(const CSM_T *g, const CSM_T *y, CSM_T 
     return next;
 }
 
+/* The backward passes on rows of at most CSM_TINY_MAX columns (simd_tiny_ok
+ * for all three arrays): VN rows per tile, one per lane, loaded, transposed
+ * and stored as the forward kernels' tiles (simd_tiny_load / _store, one plan
+ * for the three arrays: permutes where all are contiguous, gathers and
+ * scatters otherwise). The row's sum, of g y (is_log = 0) or of g (is_log =
+ * 1), term after term with TwoSum, the errors summed apart and added once (an
+ * infinite sum is itself, as simdl_total); then the outputs. Row by row, a
+ * 10-column float32 row took 4.4 ns per element, 4.8x PyTorch's. */
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_backward_tiny)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t ys, CSM_T *out,
+                            int64_t os, int64_t rows, int64_t cols, const int is_log)
+{
+    VI ig = vi_lanes_times(gs), iy = vi_lanes_times(ys), io = vi_lanes_times(os);
+    V gv[CSM_TINY_MAX + VG], yv[CSM_TINY_MAX + VG];
+    CSM_FN(simd_plan) plan;
+    CSM_FN(simd_plan_build)(&plan, cols,
+                            CSM_FN(simd_use_permutes)(rows, cols, gs, ys) && os == cols);
+    for (int64_t r = 0; r < rows; r += VN) {
+        const int nr = rows - r < VN ? (int)(rows - r) : VN;
+        const int64_t avail = (rows - r) * cols;
+        (void)CSM_FN(simd_tiny_load)(&plan, g + r * gs, ig, nr, avail, gv);
+        (void)CSM_FN(simd_tiny_load)(&plan, y + r * ys, iy, nr, avail, yv);
+        V hi = v_zero(), lo = v_zero();
+        for (int64_t c = 0; c < cols; c++)
+            CSM_FN(simdl_add_any)(&hi, &lo, is_log ? gv[c] : v_mul(gv[c], yv[c]));
+        /* hi + lo where hi is finite; an infinite hi leaves a NaN lo */
+        const V d = v_blend(v_eq(v_sub(hi, hi), v_zero()), hi, v_add(hi, lo));
+        for (int64_t c = 0; c < cols; c++)
+            gv[c] = CSM_FN(simdl_bw_value)(gv[c], yv[c], d, is_log);
+        CSM_FN(simd_tiny_store)(&plan, out + r * os, io, nr, gv);
+    }
+}
+
 /* softmax_backward (is_log = 0): y (g - sum(g y)); log_softmax_backward
  * (is_log = 1): g - exp(y) sum(g). Each output element is written once
  * (streamed for large outputs). A row's sum, then its output pass, which
@@ -549,6 +582,14 @@ static inline __attribute__((always_inline)) void
 CSM_FN(simdl_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t ys, CSM_T *out,
                             int64_t os, int64_t rows, int64_t cols, const int is_log)
 {
+    /* (float64 log_softmax_backward rows of 16 columns, four whole vectors
+     * each, stay row by row: the tiles took 1.16x their time, 0.81-0.93x at
+     * 8-14 columns; kernel_ab, 4096 rows) */
+    if (CSM_FN(simd_tiny_ok)(cols, gs, ys) && CSM_FN(simd_tiny_ok)(cols, os, os) &&
+        !(is_log && sizeof(CSM_T) == 8 && cols == 4 * VN)) {
+        CSM_FN(simdl_backward_tiny)(g, gs, y, ys, out, os, rows, cols, is_log);
+        return;
+    }
     const int stream = csm_stream_hint;
     const int l1 = cols * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES;
 #define CSM_DOT(R, SIDE) \

@@ -601,6 +601,51 @@ def test_backward_matches_scalar_and_oracle(special, cols, dtype):
                      dtype, what + " log_softmax_backward")
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+def test_backward_tiny_rows_batch_and_layouts(layout, dtype):
+    """Rows of up to 16 columns go through tiles of rows in SIMD lanes: enough
+    rows for the permute plans (and partial last tiles), g and y strided
+    views or not; each row bitwise the row alone, every ISA within
+    ORACLE_ULPS of the long-double formulas."""
+    rng = _rng("backward-tiny", layout, np.dtype(dtype).name)
+    for cols in range(1, 17):
+        for rows in (1, 5, 33, 70):
+            x = rng.standard_normal((rows, cols)) * 3
+            g = (rng.standard_normal((rows, cols)) * 2).astype(dtype)
+            y_sm = csoftmax.softmax(x.astype(dtype))
+            y_lsm = csoftmax.log_softmax(x.astype(dtype))
+            if layout == "strided":  # every other column of a wider array
+                def spread(a):
+                    w = np.zeros((rows, 2 * cols), dtype)
+                    w[:, ::2] = a
+                    return w[:, ::2]
+                g, y_sm, y_lsm = spread(g), spread(y_sm), spread(y_lsm)
+
+            def run():
+                return (csoftmax.softmax_backward(g, y_sm),
+                        csoftmax.log_softmax_backward(g, y_lsm))
+
+            results = _per_isa(run)
+            G, Y, YL = g.astype(LD), y_sm.astype(LD), y_lsm.astype(LD)
+            sm = (Y * (G - (G * Y).sum(axis=1, keepdims=True))).astype(np.float64)
+            sm_scale = (np.abs(Y) * (np.abs(G) + (np.abs(G) * Y).sum(axis=1, keepdims=True)))
+            lsm = (G - np.exp(YL) * G.sum(axis=1, keepdims=True)).astype(np.float64)
+            lsm_scale = np.abs(G) + np.exp(YL) * np.abs(G).sum(axis=1, keepdims=True)
+            for level, (got_sm, got_lsm) in results.items():
+                what = f"{layout} {rows}x{cols} [{level}]"
+                assert_agree(got_sm, sm, sm_scale.astype(np.float64), ORACLE_ULPS, dtype,
+                             what + " softmax_backward")
+                assert_agree(got_lsm, lsm, lsm_scale.astype(np.float64), ORACLE_ULPS, dtype,
+                             what + " log_softmax_backward")
+                for r in (0, rows // 2, rows - 1):
+                    alone = _under(level, lambda: (
+                        csoftmax.softmax_backward(g[r:r + 1], y_sm[r:r + 1]),
+                        csoftmax.log_softmax_backward(g[r:r + 1], y_lsm[r:r + 1])))
+                    assert np.array_equal(alone[0][0], got_sm[r]), (what, r)
+                    assert np.array_equal(alone[1][0], got_lsm[r]), (what, r)
+
+
 # ---------------------------------------------------------------------------
 # sigmoid, log_sigmoid
 
