@@ -129,6 +129,18 @@ def test_losses_script_small_min(capsys):
     assert out.count("xent:") == 2 * len(losses_ratios.XENT_OPTIONS)
 
 
+def test_losses_tiny_rows_are_backward_cases_only():
+    """The tiny-row section of the full run: the two backward passes per shape,
+    each case's calls giving arrays of the shape (built on a small stand-in)."""
+    got = losses_ratios.cases(losses_ratios.TINY_SHAPES, backward_only=True)
+    assert [(k, n, s) for k, n, s, _ in got] == [
+        ("backward", n, s) for s in losses_ratios.TINY_SHAPES for n in losses_ratios.BACKWARD]
+    pytest.importorskip("torch")
+    for kind, name, shape, build in losses_ratios.cases(((40, 3),), backward_only=True):
+        ours, theirs = build()
+        assert ours().shape == (40, 3) and tuple(theirs().shape) == (40, 3), name
+
+
 def test_ab_script_compares_two_builds(capsys, tmp_path):
     """A/A: the installed extension against a copy of its own file, two rounds
     of one small case; the installed file itself is refused."""
