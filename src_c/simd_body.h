@@ -609,11 +609,13 @@ static inline V CSM_FN(simd_tiny_load)(const CSM_FN(simd_plan) *p, const CSM_T *
                                   : v_load_tail(x + off, (int)(left > 0 ? left : 0), v_zero());
             }
             v_transpose(t);
+            /* all VN columns of the block (xv has room for them, b + VN <=
+             * CSM_TINY_MAX): a copy of a fixed count, which the compiler
+             * unrolls; a copy of w became a `rep movs` where the maxima are
+             * not used (the backward passes: a quarter of their time) */
             int w = cols - b < VN ? (int)(cols - b) : VN;
-            for (int k = 0; k < w; k++) {
-                xv[b + k] = t[k];
-                m = v_max(m, t[k]);
-            }
+            for (int k = 0; k < VN; k++) xv[b + k] = t[k];
+            for (int k = 0; k < w; k++) m = v_max(m, t[k]);
         }
         return m;
     }
