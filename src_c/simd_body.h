@@ -1025,14 +1025,20 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_
  * last), stage by stage as simd_tiny_softmax_tiles, one row per lane: loss =
  * log1p(t) - (x_k - m) into loss[u VN ..]; with has_grad the gradient
  * columns into xv: scale * e_j / s, and scale * (e_k - s) / s at the target
- * (-t / s exactly when x_k is the maximum). */
+ * (-t / s exactly when x_k is the maximum). With wv (has_w), per-lane class
+ * weights w_k: the loss w_k (...) and the gradient scale w_k (...), as
+ * simd_xent_row (a zero w_k gives a zero loss unless the row holds a NaN);
+ * lanes whose ig is 1 (ignored rows) get a zero loss and gradient. */
 static inline __attribute__((always_inline)) void
 CSM_FN(simd_tiny_xent_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG], const V *m,
                              const int64_t *target, CSM_T *loss, int nr, int64_t cols,
-                             int has_grad, double grad_scale, const int U)
+                             int has_grad, double grad_scale, const V *wv, const V *ig,
+                             const int has_w, const int U)
 {
-    const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
-    V t[2], vk[2], xk[2], ek[2];
+    const V one = v_set1((CSM_T)1), zero = v_zero();
+    V vscale[2], t[2], vk[2], xk[2], ek[2];
+    for (int u = 0; u < U; u++)
+        vscale[u] = has_w ? v_mul(v_set1((CSM_T)grad_scale), wv[u]) : v_set1((CSM_T)grad_scale);
     for (int u = 0; u < U; u++)
         t[u] = CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev[u]);
     for (int u = 0; u < U; u++) {
@@ -1048,6 +1054,13 @@ CSM_FN(simd_tiny_xent_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG
     }
     for (int u = 0; u < U; u++) {
         V lv = CSM_FN(simd_nan_if_inf)(m[u], v_sub(CSM_FN(simd_log1p)(t[u]), v_sub(xk[u], m[u])));
+        if (has_w) {
+            /* w_k = 0: 0, or NaN where t is (a NaN in the row) or the
+             * maximum infinite (NaN there whatever w_k); ignored: 0 */
+            V bad = v_add(t[u], v_sub(m[u], m[u]));
+            lv = v_blend(v_eq(wv[u], zero), v_mul(wv[u], lv), v_blend(v_isnan(bad), zero, bad));
+            lv = v_blend(v_eq(ig[u], one), lv, zero);
+        }
         if (u < U - 1 || nr == VN) v_store(loss + u * VN, lv);
         else v_store_tail(loss + u * VN, nr, lv);
     }
@@ -1057,44 +1070,74 @@ CSM_FN(simd_tiny_xent_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG
         sv[u] = CSM_FN(simd_nan_if_inf)(m[u], v_add(one, t[u]));
         rcp[u] = v_div(one, sv[u]);
         V diff = v_blend(v_eq(xk[u], m[u]), v_sub(ek[u], sv[u]), v_sub(zero, t[u]));
-        gk[u] = v_mul(vscale, v_div(diff, sv[u]));
+        gk[u] = v_mul(vscale[u], v_div(diff, sv[u]));
     }
     for (int64_t c = 0; c < cols; c++) {
         for (int u = 0; u < U; u++) {
-            V g = v_mul(CSM_FN(simd_div)(ev[u][c], sv[u], rcp[u]), vscale);
-            xv[u][c] = v_blend(v_eq(vk[u], v_set1((CSM_T)c)), g, gk[u]);
+            V g = v_mul(CSM_FN(simd_div)(ev[u][c], sv[u], rcp[u]), vscale[u]);
+            g = v_blend(v_eq(vk[u], v_set1((CSM_T)c)), g, gk[u]);
+            xv[u][c] = has_w ? v_blend(v_eq(ig[u], one), g, zero) : g;
         }
     }
+}
+
+/* Cross-entropy of tiny rows (simd_tiny_ok), tiles of VN rows, two per step.
+ * With has_w: class weights w (or NULL: 1) and ignore_index, per lane
+ * (simd_tiny_xent_tiles). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_xent_tiny_rows)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
+                            int64_t ignore_index, CSM_T *loss, CSM_T *grad, int64_t gs,
+                            int64_t rows, int64_t cols, double grad_scale, const int has_w)
+{
+    const int64_t gstride = grad == NULL ? cols : gs;
+    VI ix = vi_lanes_times(xs), ig = vi_lanes_times(gstride);
+    V xv[2][CSM_TINY_MAX + VG], ev[2][CSM_TINY_MAX + VG], m[2], wv[2], iv[2];
+    CSM_FN(simd_plan) plan;
+    CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, gstride));
+    /* the lanes' weights (0 where ignored) and ignore flags of the tile at row r0 */
+#define CSM_LANES(u, r0, nr)                                                           \
+    if (has_w) {                                                                       \
+        CSM_T wl_[VN], il_[VN];                                                        \
+        for (int i_ = 0; i_ < VN; i_++) {                                              \
+            int64_t k_ = i_ < (nr) ? target[(r0) + i_] : ignore_index;                 \
+            int ign_ = k_ == ignore_index;                                             \
+            wl_[i_] = ign_ ? (CSM_T)0 : (w != NULL ? w[k_] : (CSM_T)1);                \
+            il_[i_] = ign_ ? (CSM_T)1 : (CSM_T)0;                                      \
+        }                                                                              \
+        wv[u] = v_load(wl_);                                                           \
+        iv[u] = v_load(il_);                                                           \
+    }
+    int64_t r = 0;
+    for (; r + 2 * VN <= rows; r += 2 * VN) {
+        for (int u = 0; u < 2; u++) {
+            m[u] = CSM_FN(simd_tiny_load)(&plan, x + (r + u * VN) * xs, ix, VN,
+                                          (rows - r - u * VN) * cols, xv[u]);
+            CSM_LANES(u, r + u * VN, VN)
+        }
+        CSM_FN(simd_tiny_xent_tiles)(xv, ev, m, target + r, loss + r, VN, cols, grad != NULL,
+                                     grad_scale, wv, iv, has_w, 2);
+        if (grad != NULL)
+            for (int u = 0; u < 2; u++)
+                CSM_FN(simd_tiny_store)(&plan, grad + (r + u * VN) * gs, ig, VN, xv[u]);
+    }
+    for (; r < rows; r += VN) {
+        int nr = rows - r < VN ? (int)(rows - r) : VN;
+        m[0] = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv[0]);
+        CSM_LANES(0, r, nr)
+        CSM_FN(simd_tiny_xent_tiles)(xv, ev, m, target + r, loss + r, nr, cols, grad != NULL,
+                                     grad_scale, wv, iv, has_w, 1);
+        if (grad != NULL) CSM_FN(simd_tiny_store)(&plan, grad + r * gs, ig, nr, xv[0]);
+    }
+#undef CSM_LANES
 }
 
 static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const int64_t *target,
                                             CSM_T *loss, CSM_T *grad, int64_t gs,
                                             int64_t rows, int64_t cols, double grad_scale)
 {
-    const int64_t gstride = grad == NULL ? cols : gs;
-    if (CSM_FN(simd_tiny_ok)(cols, xs, gstride)) {
-        VI ix = vi_lanes_times(xs), ig = vi_lanes_times(gstride);
-        V xv[2][CSM_TINY_MAX + VG], ev[2][CSM_TINY_MAX + VG], m[2];
-        CSM_FN(simd_plan) plan;
-        CSM_FN(simd_plan_build)(&plan, cols, CSM_FN(simd_use_permutes)(rows, cols, xs, gstride));
-        int64_t r = 0;
-        for (; r + 2 * VN <= rows; r += 2 * VN) {
-            for (int u = 0; u < 2; u++)
-                m[u] = CSM_FN(simd_tiny_load)(&plan, x + (r + u * VN) * xs, ix, VN,
-                                              (rows - r - u * VN) * cols, xv[u]);
-            CSM_FN(simd_tiny_xent_tiles)(xv, ev, m, target + r, loss + r, VN, cols,
-                                         grad != NULL, grad_scale, 2);
-            if (grad != NULL)
-                for (int u = 0; u < 2; u++)
-                    CSM_FN(simd_tiny_store)(&plan, grad + (r + u * VN) * gs, ig, VN, xv[u]);
-        }
-        for (; r < rows; r += VN) {
-            int nr = rows - r < VN ? (int)(rows - r) : VN;
-            m[0] = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv[0]);
-            CSM_FN(simd_tiny_xent_tiles)(xv, ev, m, target + r, loss + r, nr, cols,
-                                         grad != NULL, grad_scale, 1);
-            if (grad != NULL) CSM_FN(simd_tiny_store)(&plan, grad + r * gs, ig, nr, xv[0]);
-        }
+    if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs)) {
+        CSM_FN(simd_xent_tiny_rows)(x, xs, target, NULL, 0, loss, grad, gs, rows, cols, grad_scale,
+                                    0);
         return;
     }
     for (int64_t r = 0; r < rows; r++) {
