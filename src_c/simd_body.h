@@ -701,13 +701,15 @@ static inline int CSM_FN(simd_use_permutes)(int64_t rows, int64_t cols, int64_t 
 }
 
 /* sum over the row minus one, per lane (terms equal to the max excluded,
- * their count minus one added); exponentials into ev[]. */
-static inline V CSM_FN(simd_tiny_sum_minus_one)(const V *xv, V m, int64_t cols, V *ev)
+ * their count minus one added); exponentials into ev[]. With `scaled` the
+ * terms are exp((x - m) vt) (a temperature, vt = 1 / T > 0). */
+static inline __attribute__((always_inline)) V
+CSM_FN(simd_tiny_sum_minus_one)(const V *xv, V m, int64_t cols, V *ev, V vt, const int scaled)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
     V t = zero, cnt = zero;
     for (int64_t c = 0; c < cols; c++) {
-        V e = v_exp_nonpos(v_sub(xv[c], m));
+        V e = v_exp_nonpos(scaled ? v_mul(v_sub(xv[c], m), vt) : v_sub(xv[c], m));
         VM q = v_eq(xv[c], m);
         ev[c] = e;
         t = v_add(t, v_blend(q, e, zero));
@@ -1028,19 +1030,21 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_
  * (-t / s exactly when x_k is the maximum). With wv (has_w), per-lane class
  * weights w_k: the loss w_k (...) and the gradient scale w_k (...), as
  * simd_xent_row (a zero w_k gives a zero loss unless the row holds a NaN);
- * lanes whose ig is 1 (ignored rows) get a zero loss and gradient. */
+ * lanes whose ig is 1 (ignored rows) get a zero loss and gradient. With
+ * `scaled`, z = (x - m) vt (a temperature: vt = 1 / T; grad_scale includes
+ * it), rounded as simd_xent_row rounds it. */
 static inline __attribute__((always_inline)) void
 CSM_FN(simd_tiny_xent_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG], const V *m,
                              const int64_t *target, CSM_T *loss, int nr, int64_t cols,
-                             int has_grad, double grad_scale, const V *wv, const V *ig,
-                             const int has_w, const int U)
+                             int has_grad, double grad_scale, const V *wv, const V *ig, V vt,
+                             const int has_w, const int scaled, const int U)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
     V vscale[2], t[2], vk[2], xk[2], ek[2];
     for (int u = 0; u < U; u++)
         vscale[u] = has_w ? v_mul(v_set1((CSM_T)grad_scale), wv[u]) : v_set1((CSM_T)grad_scale);
     for (int u = 0; u < U; u++)
-        t[u] = CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev[u]);
+        t[u] = CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev[u], vt, scaled);
     for (int u = 0; u < U; u++) {
         vk[u] = v_load_targets(target + u * VN, u == U - 1 ? nr : VN);
         xk[u] = ek[u] = zero;
@@ -1053,7 +1057,8 @@ CSM_FN(simd_tiny_xent_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG
         }
     }
     for (int u = 0; u < U; u++) {
-        V lv = CSM_FN(simd_nan_if_inf)(m[u], v_sub(CSM_FN(simd_log1p)(t[u]), v_sub(xk[u], m[u])));
+        V zk = scaled ? v_mul(v_sub(xk[u], m[u]), vt) : v_sub(xk[u], m[u]);
+        V lv = CSM_FN(simd_nan_if_inf)(m[u], v_sub(CSM_FN(simd_log1p)(t[u]), zk));
         if (has_w) {
             /* w_k = 0: 0, or NaN where t is (a NaN in the row) or the
              * maximum infinite (NaN there whatever w_k); ignored: 0 */
@@ -1082,13 +1087,15 @@ CSM_FN(simd_tiny_xent_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG
 }
 
 /* Cross-entropy of tiny rows (simd_tiny_ok), tiles of VN rows, two per step.
- * With has_w: class weights w (or NULL: 1) and ignore_index, per lane
- * (simd_tiny_xent_tiles). */
+ * With has_w: class weights w (or NULL: 1) and ignore_index, per lane; with
+ * scaled: the temperature 1 / inv_t (simd_tiny_xent_tiles). */
 static inline __attribute__((always_inline)) void
 CSM_FN(simd_xent_tiny_rows)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
                             int64_t ignore_index, CSM_T *loss, CSM_T *grad, int64_t gs,
-                            int64_t rows, int64_t cols, double grad_scale, const int has_w)
+                            int64_t rows, int64_t cols, double grad_scale, CSM_T inv_t,
+                            const int has_w, const int scaled)
 {
+    const V vt = v_set1(inv_t);
     const int64_t gstride = grad == NULL ? cols : gs;
     VI ix = vi_lanes_times(xs), ig = vi_lanes_times(gstride);
     V xv[2][CSM_TINY_MAX + VG], ev[2][CSM_TINY_MAX + VG], m[2], wv[2], iv[2];
@@ -1115,7 +1122,7 @@ CSM_FN(simd_xent_tiny_rows)(const CSM_T *x, int64_t xs, const int64_t *target, c
             CSM_LANES(u, r + u * VN, VN)
         }
         CSM_FN(simd_tiny_xent_tiles)(xv, ev, m, target + r, loss + r, VN, cols, grad != NULL,
-                                     grad_scale, wv, iv, has_w, 2);
+                                     grad_scale, wv, iv, vt, has_w, scaled, 2);
         if (grad != NULL)
             for (int u = 0; u < 2; u++)
                 CSM_FN(simd_tiny_store)(&plan, grad + (r + u * VN) * gs, ig, VN, xv[u]);
@@ -1125,7 +1132,7 @@ CSM_FN(simd_xent_tiny_rows)(const CSM_T *x, int64_t xs, const int64_t *target, c
         m[0] = CSM_FN(simd_tiny_load)(&plan, x + r * xs, ix, nr, (rows - r) * cols, xv[0]);
         CSM_LANES(0, r, nr)
         CSM_FN(simd_tiny_xent_tiles)(xv, ev, m, target + r, loss + r, nr, cols, grad != NULL,
-                                     grad_scale, wv, iv, has_w, 1);
+                                     grad_scale, wv, iv, vt, has_w, scaled, 1);
         if (grad != NULL) CSM_FN(simd_tiny_store)(&plan, grad + r * gs, ig, nr, xv[0]);
     }
 #undef CSM_LANES
@@ -1137,7 +1144,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
 {
     if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs)) {
         CSM_FN(simd_xent_tiny_rows)(x, xs, target, NULL, 0, loss, grad, gs, rows, cols, grad_scale,
-                                    0);
+                                    (CSM_T)1, 0, 0);
         return;
     }
     for (int64_t r = 0; r < rows; r++) {

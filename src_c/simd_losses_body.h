@@ -194,12 +194,17 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
     CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
     const double unit = scale * (double)inv_t;
     int mode = (w != NULL) | ((grad != NULL) << 1) | ((inv_t != (CSM_T)1) << 2);
-    /* tiny rows with weights and / or ignore_index (no smoothing, T = 1): the
-     * plain kernel's tiles, weights and ignored rows per lane (row by row,
-     * 4096 x 10 float32 with `weight` took 10x the plain kernel's time) */
-    if (e == 0.0 && inv_t == (CSM_T)1 && CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs)) {
-        CSM_FN(simd_xent_tiny_rows)(x, xs, target, w, ignore_index, loss, grad, gs, rows, cols,
-                                    unit, 1);
+    /* tiny rows with weights, ignore_index and / or a temperature (no
+     * smoothing): the plain kernel's tiles, weights and ignored rows per lane
+     * (row by row, 4096 x 10 float32 with `weight` took 10x the plain
+     * kernel's time) */
+    if (e == 0.0 && CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs)) {
+        if (inv_t == (CSM_T)1)
+            CSM_FN(simd_xent_tiny_rows)(x, xs, target, w, ignore_index, loss, grad, gs, rows,
+                                        cols, unit, inv_t, 1, 0);
+        else
+            CSM_FN(simd_xent_tiny_rows)(x, xs, target, w, ignore_index, loss, grad, gs, rows,
+                                        cols, unit, inv_t, 1, 1);
         return;
     }
     for (int64_t r = 0; r < rows; r++) {

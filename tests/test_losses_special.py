@@ -398,14 +398,16 @@ def test_class_target_special_values(option, cols, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("weighted", [True, False], ids=["weight", "no-weight"])
-def test_class_tiny_rows_weight_ignore_batch(weighted, dtype):
-    """Rows of up to 16 columns with class weights and ignore_index run in
-    tiles of rows in SIMD lanes: enough rows for two tiles a step and partial
-    last tiles, every third row ignored, zero weights among the classes; every
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+def test_class_tiny_rows_weight_ignore_batch(temperature, weighted, dtype):
+    """Rows of up to 16 columns with class weights, ignore_index and a
+    temperature run in tiles of rows in SIMD lanes: enough rows for two tiles
+    a step and partial last tiles, every third row ignored, zero weights among
+    the classes; every
     ISA within ORACLE_ULPS of the long-double formulas, each row bitwise the
     row alone on the SIMD levels (a row alone without weights takes the plain
     kernel: the same tiles there, a different loop in the portable build)."""
-    rng = _rng("class-tiny", weighted, np.dtype(dtype).name)
+    rng = _rng("class-tiny", weighted, temperature, np.dtype(dtype).name)
     for cols in range(1, 17):
         for rows in (5, 33, 70):
             x = (rng.standard_normal((rows, cols)) * 3).astype(dtype)
@@ -416,10 +418,11 @@ def test_class_tiny_rows_weight_ignore_batch(weighted, dtype):
                 w[rng.integers(cols)] = 0
 
             def run():
-                return csoftmax.cross_entropy_with_grad(x, t, weight=w, reduction="none")
+                return csoftmax.cross_entropy_with_grad(x, t, weight=w, reduction="none",
+                                                        temperature=temperature)
 
             results = _per_isa(run)
-            loss, grad, loss_scale, grad_row = oracle_class(x, t, w, -100, 0.0, 1.0)
+            loss, grad, loss_scale, grad_row = oracle_class(x, t, w, -100, 0.0, temperature)
             for level, (got_loss, got_grad) in results.items():
                 what = f"{rows}x{cols} [{level}]"
                 assert_agree(got_loss, loss, loss_scale, ORACLE_ULPS, dtype, what + " loss")
@@ -427,7 +430,8 @@ def test_class_tiny_rows_weight_ignore_batch(weighted, dtype):
                 assert np.all(got_loss[::3] == 0) and np.all(got_grad[::3] == 0), what
                 for r in (1, rows // 2, rows - 1) if level != "scalar" else ():
                     l1, g1 = _under(level, lambda: csoftmax.cross_entropy_with_grad(
-                        x[r:r + 1], t[r:r + 1], weight=w, reduction="none"))
+                        x[r:r + 1], t[r:r + 1], weight=w, reduction="none",
+                        temperature=temperature))
                     assert l1[0] == got_loss[r] or (np.isnan(l1[0]) and np.isnan(got_loss[r]))
                     assert np.array_equal(g1[0], got_grad[r]), (what, r)
 
