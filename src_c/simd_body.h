@@ -700,22 +700,31 @@ static inline int CSM_FN(simd_use_permutes)(int64_t rows, int64_t cols, int64_t 
     return xs == cols && ys == cols && (rows >= 4 * VN || cols >= CSM_TRANSPOSE_MIN);
 }
 
-/* sum over the row minus one, per lane (terms equal to the max excluded,
- * their count minus one added); exponentials into ev[]. With `scaled` the
- * terms are exp((x - m) vt) (a temperature, vt = 1 / T > 0). */
-static inline __attribute__((always_inline)) V
-CSM_FN(simd_tiny_sum_minus_one)(const V *xv, V m, int64_t cols, V *ev, V vt, const int scaled)
+/* The sums over the rows minus one of U (1 or 2) tiles, per lane (terms
+ * equal to the max excluded, their count minus one added), into t[u]:
+ * column by column for the U tiles together (one tile's sum after the
+ * other's: log_softmax float32 4096x10 1.0x-1.1x the time, kernel_ab); the
+ * exponentials into ev[u] unless ev is NULL. With `scaled` the terms are
+ * exp((x - m) vt) (a temperature, vt = 1 / T > 0). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_tiny_sums_minus_one)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
+                                 V ev[][CSM_TINY_MAX + VG], V vt, const int scaled, V *t,
+                                 const int U)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
-    V t = zero, cnt = zero;
+    V cnt[2];
+    for (int u = 0; u < U; u++) t[u] = cnt[u] = zero;
     for (int64_t c = 0; c < cols; c++) {
-        V e = v_exp_nonpos(scaled ? v_mul(v_sub(xv[c], m), vt) : v_sub(xv[c], m));
-        VM q = v_eq(xv[c], m);
-        ev[c] = e;
-        t = v_add(t, v_blend(q, e, zero));
-        cnt = v_mask_add(cnt, q, one);
+        for (int u = 0; u < U; u++) {
+            V d = v_sub(xv[u][c], m[u]);
+            V e = v_exp_nonpos(scaled ? v_mul(d, vt) : d);
+            VM q = v_eq(xv[u][c], m[u]);
+            if (ev != NULL) ev[u][c] = e;
+            t[u] = v_add(t[u], v_blend(q, e, zero));
+            cnt[u] = v_mask_add(cnt[u], q, one);
+        }
     }
-    return v_add(t, v_sub(cnt, one));
+    for (int u = 0; u < U; u++) t[u] = v_add(t[u], v_sub(cnt[u], one));
 }
 
 /* exp(d + lo) for d <= 0 (or NaN), |lo| <= ulp(d) / 2, as hi + *elo with
@@ -768,7 +777,7 @@ static inline V CSM_FN(simd_exp2)(V d, V lo, V *elo, const int wide)
     return clamp ? v_blend(v_isnan(d), hi, d) : hi;   /* unclamped: NaN in, NaN out */
 }
 
-/* simd_tiny_sum_minus_one for logsumexp, as t + *tlo: x - m exact
+/* simd_tiny_sums_minus_one for logsumexp, as t + *tlo: x - m exact
  * (simd_diff), the exponentials as simd_exp2's hi + lo, the sum exact
  * (Fast2Sum per term: started at 1, the running sum is at least every term)
  * with the errors and lo parts summed apart, so that the error of
@@ -885,28 +894,15 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
 }
 
 /* log_softmax of U (1 or 2) tiles of tiny rows in place in xv, stage by
- * stage as simd_tiny_softmax_tiles: the sums as simd_tiny_sum_minus_one's
- * (the same additions in the same order), column by column for the U tiles
- * together (one tile's sum after the other's: float32 4096x10 1.0x-1.1x the
- * time, kernel_ab), then log1p, then the outputs. */
+ * stage as simd_tiny_softmax_tiles: the sums, log1p, the outputs. */
 static inline __attribute__((always_inline)) void
 CSM_FN(simd_tiny_log_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
                                     const int U)
 {
-    const V one = v_set1((CSM_T)1), zero = v_zero();
-    V t[2], cnt[2], lse[2];
-    for (int u = 0; u < U; u++) t[u] = cnt[u] = zero;
-    for (int64_t c = 0; c < cols; c++) {
-        for (int u = 0; u < U; u++) {
-            V e = v_exp_nonpos(v_sub(xv[u][c], m[u]));
-            VM q = v_eq(xv[u][c], m[u]);
-            t[u] = v_add(t[u], v_blend(q, e, zero));
-            cnt[u] = v_mask_add(cnt[u], q, one);
-        }
-    }
+    V t[2], lse[2];
+    CSM_FN(simd_tiny_sums_minus_one)(xv, m, cols, NULL, v_zero(), 0, t, U);
     for (int u = 0; u < U; u++)
-        lse[u] = CSM_FN(simd_nan_if_inf)(
-            m[u], CSM_FN(simd_log1p)(v_add(t[u], v_sub(cnt[u], one))));
+        lse[u] = CSM_FN(simd_nan_if_inf)(m[u], CSM_FN(simd_log1p)(t[u]));
     for (int64_t c = 0; c < cols; c++)
         for (int u = 0; u < U; u++) xv[u][c] = v_sub(v_sub(xv[u][c], m[u]), lse[u]);
 }
@@ -1043,8 +1039,7 @@ CSM_FN(simd_tiny_xent_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG
     V vscale[2], t[2], vk[2], xk[2], ek[2];
     for (int u = 0; u < U; u++)
         vscale[u] = has_w ? v_mul(v_set1((CSM_T)grad_scale), wv[u]) : v_set1((CSM_T)grad_scale);
-    for (int u = 0; u < U; u++)
-        t[u] = CSM_FN(simd_tiny_sum_minus_one)(xv[u], m[u], cols, ev[u], vt, scaled);
+    CSM_FN(simd_tiny_sums_minus_one)(xv, m, cols, ev, vt, scaled, t, U);
     for (int u = 0; u < U; u++) {
         vk[u] = v_load_targets(target + u * VN, u == U - 1 ? nr : VN);
         xk[u] = ek[u] = zero;
