@@ -129,16 +129,25 @@ def test_losses_script_small_min(capsys):
     assert out.count("xent:") == 2 * len(losses_ratios.XENT_OPTIONS)
 
 
-def test_losses_tiny_rows_are_backward_cases_only():
-    """The tiny-row section of the full run: the two backward passes per shape,
-    each case's calls giving arrays of the shape (built on a small stand-in)."""
-    got = losses_ratios.cases(losses_ratios.TINY_SHAPES, backward_only=True)
+def test_losses_tiny_rows_are_xent_and_backward_cases():
+    """The tiny-row section of the full run: every cross-entropy option and the
+    two backward passes per shape, no binary cross-entropy, each case's calls
+    giving results of the shape (built on a small stand-in)."""
+    got = losses_ratios.cases(losses_ratios.TINY_SHAPES, bce=False)
     assert [(k, n, s) for k, n, s, _ in got] == [
-        ("backward", n, s) for s in losses_ratios.TINY_SHAPES for n in losses_ratios.BACKWARD]
+        (k, n, s) for s in losses_ratios.TINY_SHAPES
+        for k, n in [("xent", n) for n in losses_ratios.XENT_OPTIONS]
+        + [("backward", n) for n in losses_ratios.BACKWARD]]
     pytest.importorskip("torch")
-    for kind, name, shape, build in losses_ratios.cases(((40, 3),), backward_only=True):
+    for kind, name, shape, build in losses_ratios.cases(((40, 3),), bce=False):
         ours, theirs = build()
-        assert ours().shape == (40, 3) and tuple(theirs().shape) == (40, 3), name
+        a, b = ours(), theirs()
+        if kind == "xent":
+            assert a[1].shape == (40, 3) and tuple(b[1].shape) == (40, 3), name
+            assert np.allclose(a[0], b[0].item(), rtol=1e-4), name
+            assert np.allclose(a[1], b[1].numpy(), rtol=1e-4, atol=1e-6), name
+        else:
+            assert a.shape == (40, 3) and tuple(b.shape) == (40, 3), name
 
 
 def test_ab_script_compares_two_builds(capsys, tmp_path):

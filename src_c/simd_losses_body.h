@@ -62,6 +62,129 @@ static inline CSM_T CSM_FN(simdl_inv_t)(double inv_temperature)
     return (CSM_T)(inv_temperature < big ? inv_temperature : big);
 }
 
+/* ---- tiny rows, soft targets ---------------------------------------------- */
+
+/* 1 in the lanes of a tile whose row is ignored (target == ignore_index) or
+ * past its nr valid rows, 0 elsewhere. */
+static inline V CSM_FN(simdl_ignored_lanes)(const int64_t *target, int nr, int64_t ignore_index)
+{
+    CSM_T flag[VN];
+    for (int i = 0; i < VN; i++)
+        flag[i] = (i >= nr || target[i] == ignore_index) ? (CSM_T)1 : (CSM_T)0;
+    return v_load(flag);
+}
+
+/* Cross-entropy against soft targets on U (1 or 2) tiles of tiny rows (nr
+ * rows valid in the last), one row per lane, as simdl_xent_prob_row does a
+ * row: a_c = (c_q q_c + c_0) w_c, loss sum(a) log s - sum(a z) (a z taken as
+ * 0 where a is 0, even at a -inf logit), gradient columns into xv: unit
+ * (p_c sum(a) - a_c), and unit ((sum(a) - a_c) - a_c t) / s where x_c is the
+ * maximum (p_c = 1 / s: no cancellation against a_c there). q is the target
+ * tile qv (probability targets) or, with `onehot`, the one-hot rows of the
+ * class targets vk (label smoothing: c_q = 1 - e, c_0 = e / C), whose ignored
+ * lanes (ig 1) get a zero loss and gradient; qv then only holds the a_c. With
+ * has_w the class weights w (column c: w[c] in every lane); with `scaled`,
+ * z = (x - m) vt (vt = 1 / T, unit includes it). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_soft_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG],
+                         V qv[][CSM_TINY_MAX + VG], const V *m, const V *vk, const V *ig,
+                         const CSM_T *w, CSM_T c_q, CSM_T c_0, CSM_T *loss, int nr, int64_t cols,
+                         const int has_grad, CSM_T unit, V vt, const int onehot, const int has_w,
+                         const int scaled, const int U)
+{
+    const V zero = v_zero(), one = v_set1((CSM_T)1), vcq = v_set1(c_q), vc0 = v_set1(c_0);
+    V t[2], sa[2], saz[2];
+    CSM_FN(simd_tiny_sums_minus_one)(xv, m, cols, ev, vt, scaled, t, U);
+    for (int u = 0; u < U; u++) sa[u] = saz[u] = zero;
+    for (int64_t c = 0; c < cols; c++) {
+        const V wc = has_w ? v_set1(w[c]) : one;
+        for (int u = 0; u < U; u++) {
+            V q = onehot ? v_blend(v_eq(vk[u], v_set1((CSM_T)c)), zero, one) : qv[u][c];
+            V a = v_fmadd(vcq, q, vc0);
+            if (has_w) a = v_mul(a, wc);
+            if (onehot) a = v_blend(v_eq(ig[u], one), a, zero);
+            V z = v_sub(xv[u][c], m[u]);
+            if (scaled) z = v_mul(z, vt);
+            sa[u] = v_add(sa[u], a);
+            saz[u] = v_add(saz[u], v_blend(v_eq(a, zero), v_mul(a, z), zero));
+            qv[u][c] = a;
+        }
+    }
+    for (int u = 0; u < U; u++) {
+        /* sum(a) log s is 0 where sum(a) is (log s is finite but in rows
+         * holding a NaN) */
+        V lv = CSM_FN(simd_nan_if_inf)(m[u], v_sub(v_mul(sa[u], CSM_FN(simd_log1p)(t[u])), saz[u]));
+        if (onehot) lv = v_blend(v_eq(ig[u], one), lv, zero);
+        if (u < U - 1 || nr == VN) v_store(loss + u * VN, lv);
+        else v_store_tail(loss + u * VN, nr, lv);
+    }
+    if (!has_grad) return;
+    const V vunit = v_set1(unit);
+    V sv[2], rcp[2];
+    for (int u = 0; u < U; u++) {
+        sv[u] = CSM_FN(simd_nan_if_inf)(m[u], v_add(one, t[u]));
+        rcp[u] = v_div(one, sv[u]);
+    }
+    for (int64_t c = 0; c < cols; c++) {
+        for (int u = 0; u < U; u++) {
+            V a = qv[u][c];
+            V p = CSM_FN(simd_div)(ev[u][c], sv[u], rcp[u]);
+            V other = v_sub(v_mul(p, sa[u]), a);
+            V at_max = v_mul(v_fnmadd(a, t[u], v_sub(sa[u], a)), rcp[u]);
+            V g = v_mul(v_blend(v_eq(xv[u][c], m[u]), other, at_max), vunit);
+            xv[u][c] = onehot ? v_blend(v_eq(ig[u], one), g, zero) : g;
+        }
+    }
+}
+
+/* Cross-entropy of tiny rows (simd_tiny_ok) against soft targets, tiles of
+ * VN rows, two per step (simdl_soft_tiles): probability targets q (row
+ * stride qs), or with `onehot` the class targets `target` (label smoothing,
+ * ignore_index). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_xent_soft_tiny_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs,
+                                  const int64_t *target, int64_t ignore_index, const CSM_T *w,
+                                  CSM_T c_q, CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *grad,
+                                  int64_t gs, int64_t rows, int64_t cols, CSM_T unit,
+                                  const int onehot, const int has_w, const int scaled)
+{
+    const V vt = v_set1(inv_t);
+    const int64_t gstride = grad == NULL ? cols : gs;
+    VI ix = vi_lanes_times(xs), ig = vi_lanes_times(gstride), iq = vi_lanes_times(onehot ? 0 : qs);
+    V xv[2][CSM_TINY_MAX + VG], ev[2][CSM_TINY_MAX + VG], qv[2][CSM_TINY_MAX + VG];
+    V m[2], vk[2] = {v_zero(), v_zero()}, iv[2] = {v_zero(), v_zero()};
+    CSM_FN(simd_plan) plan;
+    CSM_FN(simd_plan_build)(&plan, cols,
+                            CSM_FN(simd_use_permutes)(rows, cols, xs, gstride) &&
+                                (onehot || qs == cols));
+    int64_t r = 0;
+    while (r < rows) {
+        const int U = rows - r >= 2 * VN ? 2 : 1;
+        const int nr = U == 2 || rows - r >= VN ? VN : (int)(rows - r);
+        for (int u = 0; u < U; u++) {
+            const int64_t ru = r + u * VN;
+            m[u] = CSM_FN(simd_tiny_load)(&plan, x + ru * xs, ix, nr, (rows - ru) * cols, xv[u]);
+            if (onehot) {
+                vk[u] = v_load_targets(target + ru, nr);
+                iv[u] = CSM_FN(simdl_ignored_lanes)(target + ru, nr, ignore_index);
+            } else {
+                (void)CSM_FN(simd_tiny_load)(&plan, q + ru * qs, iq, nr, (rows - ru) * cols,
+                                             qv[u]);
+            }
+        }
+#define CSM_SOFT(UU)                                                                        \
+    CSM_FN(simdl_soft_tiles)(xv, ev, qv, m, vk, iv, w, c_q, c_0, loss + r, nr, cols,         \
+                             grad != NULL, unit, vt, onehot, has_w, scaled, UU)
+        if (U == 2) CSM_SOFT(2);
+        else CSM_SOFT(1);
+#undef CSM_SOFT
+        if (grad != NULL)
+            for (int u = 0; u < U; u++)
+                CSM_FN(simd_tiny_store)(&plan, grad + (r + u * VN) * gs, ig, nr, xv[u]);
+        r += U * VN;
+    }
+}
+
 /* ---- cross-entropy, class targets ---------------------------------------- */
 
 /* One vector of a class-target row with label smoothing: x0 (masked-off
@@ -180,6 +303,39 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
 }
 
+/* Class-target rows of at most CSM_TINY_MAX columns (simd_tiny_ok) with any
+ * option, in tiles of rows in SIMD lanes (row by row, 4096 x 10 float32 took
+ * 10x the plain kernel's time with `weight` or label smoothing). Without
+ * smoothing: the plain kernel's tiles, weights and ignored rows per lane;
+ * with it: the probability-target tiles, the targets one-hot per lane. Not
+ * inlined into simd_xent_class_rows (flattened with the row kernels): kernel_ab
+ * 4096 x 10 float32, weight and temperature 0.93-0.97 of the time there. */
+static __attribute__((noinline, flatten)) void
+CSM_FN(simdl_xent_class_tiny)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
+                              int64_t ignore_index, double e, CSM_T inv_t, CSM_T *loss,
+                              CSM_T *grad, int64_t gs, int64_t rows, int64_t cols, double unit)
+{
+    if (e != 0.0) {
+        const CSM_T c_q = (CSM_T)(1.0 - e), c_0 = (CSM_T)(e / (double)cols);
+#define CSM_XS(W, S)                                                                        \
+    CSM_FN(simdl_xent_soft_tiny_rows)(x, xs, NULL, 0, target, ignore_index, w, c_q, c_0, inv_t, \
+                                      loss, grad, gs, rows, cols, (CSM_T)unit, 1, W, S)
+        switch ((w != NULL) | ((inv_t != (CSM_T)1) << 1)) {
+        case 0: CSM_XS(0, 0); break;
+        case 1: CSM_XS(1, 0); break;
+        case 2: CSM_XS(0, 1); break;
+        default: CSM_XS(1, 1); break;
+        }
+#undef CSM_XS
+    } else if (inv_t == (CSM_T)1) {
+        CSM_FN(simd_xent_tiny_rows)(x, xs, target, w, ignore_index, loss, grad, gs, rows, cols,
+                                    unit, inv_t, 1, 0);
+    } else {
+        CSM_FN(simd_xent_tiny_rows)(x, xs, target, w, ignore_index, loss, grad, gs, rows, cols,
+                                    unit, inv_t, 1, 1);
+    }
+}
+
 static __attribute__((flatten)) void
 CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
                              int64_t ignore_index, double e, double inv_temperature, CSM_T *loss,
@@ -194,17 +350,9 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
     CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
     const double unit = scale * (double)inv_t;
     int mode = (w != NULL) | ((grad != NULL) << 1) | ((inv_t != (CSM_T)1) << 2);
-    /* tiny rows with weights, ignore_index and / or a temperature (no
-     * smoothing): the plain kernel's tiles, weights and ignored rows per lane
-     * (row by row, 4096 x 10 float32 with `weight` took 10x the plain
-     * kernel's time) */
-    if (e == 0.0 && CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs)) {
-        if (inv_t == (CSM_T)1)
-            CSM_FN(simd_xent_tiny_rows)(x, xs, target, w, ignore_index, loss, grad, gs, rows,
-                                        cols, unit, inv_t, 1, 0);
-        else
-            CSM_FN(simd_xent_tiny_rows)(x, xs, target, w, ignore_index, loss, grad, gs, rows,
-                                        cols, unit, inv_t, 1, 1);
+    if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs)) {
+        CSM_FN(simdl_xent_class_tiny)(x, xs, target, w, ignore_index, e, inv_t, loss, grad, gs,
+                                      rows, cols, unit);
         return;
     }
     for (int64_t r = 0; r < rows; r++) {
@@ -411,6 +559,27 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
 }
 
+/* Probability-target rows of at most CSM_TINY_MAX columns (simd_tiny_ok, for
+ * the targets' stride too) in tiles of rows in SIMD lanes (row by row, 4096 x
+ * 10 float32 took 13x the plain class-target kernel's time); not inlined, as
+ * simdl_xent_class_tiny. */
+static __attribute__((noinline, flatten)) void
+CSM_FN(simdl_xent_prob_tiny)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs, const CSM_T *w,
+                             CSM_T c_q, CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *grad, int64_t gs,
+                             int64_t rows, int64_t cols, CSM_T unit)
+{
+#define CSM_XS(W, S)                                                                         \
+    CSM_FN(simdl_xent_soft_tiny_rows)(x, xs, q, qs, NULL, 0, w, c_q, c_0, inv_t, loss, grad, gs, \
+                                      rows, cols, unit, 0, W, S)
+    switch ((w != NULL) | ((inv_t != (CSM_T)1) << 1)) {
+    case 0: CSM_XS(0, 0); break;
+    case 1: CSM_XS(1, 0); break;
+    case 2: CSM_XS(0, 1); break;
+    default: CSM_XS(1, 1); break;
+    }
+#undef CSM_XS
+}
+
 static __attribute__((flatten)) void
 CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs, const CSM_T *w,
                             double e, double inv_temperature, CSM_T *loss, CSM_T *grad, int64_t gs,
@@ -419,6 +588,12 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
     CSM_T c_q = (CSM_T)(1.0 - e), c_0 = (CSM_T)(e / (double)cols);
     CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
     int mode = (w != NULL) | ((grad != NULL) << 1) | ((inv_t != (CSM_T)1) << 2);
+    if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs) &&
+        CSM_FN(simd_tiny_ok)(cols, qs, qs)) {
+        CSM_FN(simdl_xent_prob_tiny)(x, xs, q, qs, w, c_q, c_0, inv_t, loss, grad, gs, rows, cols,
+                                     (CSM_T)(scale * (double)inv_t));
+        return;
+    }
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;

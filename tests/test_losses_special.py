@@ -399,15 +399,16 @@ def test_class_target_special_values(option, cols, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("weighted", [True, False], ids=["weight", "no-weight"])
 @pytest.mark.parametrize("temperature", [1.0, 2.5])
-def test_class_tiny_rows_weight_ignore_batch(temperature, weighted, dtype):
-    """Rows of up to 16 columns with class weights, ignore_index and a
-    temperature run in tiles of rows in SIMD lanes: enough rows for two tiles
-    a step and partial last tiles, every third row ignored, zero weights among
-    the classes; every
-    ISA within ORACLE_ULPS of the long-double formulas, each row bitwise the
-    row alone on the SIMD levels (a row alone without weights takes the plain
-    kernel: the same tiles there, a different loop in the portable build)."""
-    rng = _rng("class-tiny", weighted, temperature, np.dtype(dtype).name)
+@pytest.mark.parametrize("smoothing", [0.0, 0.2, 1.0])
+def test_class_tiny_rows_weight_ignore_batch(smoothing, temperature, weighted, dtype):
+    """Rows of up to 16 columns with class weights, ignore_index, label
+    smoothing and a temperature run in tiles of rows in SIMD lanes: enough
+    rows for two tiles a step and partial last tiles, every third row ignored,
+    zero weights among the classes; every ISA within ORACLE_ULPS of the
+    long-double formulas, each row bitwise the row alone on the SIMD levels (a
+    row alone without weights takes the plain kernel: the same tiles there, a
+    different loop in the portable build)."""
+    rng = _rng("class-tiny", weighted, temperature, smoothing, np.dtype(dtype).name)
     for cols in range(1, 17):
         for rows in (5, 33, 70):
             x = (rng.standard_normal((rows, cols)) * 3).astype(dtype)
@@ -419,10 +420,12 @@ def test_class_tiny_rows_weight_ignore_batch(temperature, weighted, dtype):
 
             def run():
                 return csoftmax.cross_entropy_with_grad(x, t, weight=w, reduction="none",
-                                                        temperature=temperature)
+                                                        temperature=temperature,
+                                                        label_smoothing=smoothing)
 
             results = _per_isa(run)
-            loss, grad, loss_scale, grad_row = oracle_class(x, t, w, -100, 0.0, temperature)
+            loss, grad, loss_scale, grad_row = oracle_class(x, t, w, -100, smoothing,
+                                                            temperature)
             for level, (got_loss, got_grad) in results.items():
                 what = f"{rows}x{cols} [{level}]"
                 assert_agree(got_loss, loss, loss_scale, ORACLE_ULPS, dtype, what + " loss")
@@ -431,7 +434,7 @@ def test_class_tiny_rows_weight_ignore_batch(temperature, weighted, dtype):
                 for r in (1, rows // 2, rows - 1) if level != "scalar" else ():
                     l1, g1 = _under(level, lambda: csoftmax.cross_entropy_with_grad(
                         x[r:r + 1], t[r:r + 1], weight=w, reduction="none",
-                        temperature=temperature))
+                        temperature=temperature, label_smoothing=smoothing))
                     assert l1[0] == got_loss[r] or (np.isnan(l1[0]) and np.isnan(got_loss[r]))
                     assert np.array_equal(g1[0], got_grad[r]), (what, r)
 
@@ -561,6 +564,55 @@ def test_prob_target_special_values(smoothing, cols, dtype):
         assert_agree(got_loss2[ok], loss[ok], loss_scale[ok], ORACLE_ULPS, dtype,
                      what + " loss (no grad)")
         assert_agree(got_grad[ok], grad[ok], grad_row[ok], ORACLE_ULPS, dtype, what + " grad")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+@pytest.mark.parametrize("option", ["plain", "weight_negative", "smooth", "temp_small",
+                                    "temp_large"])
+def test_prob_target_tiny_rows_batch(option, layout, dtype):
+    """Probability targets on rows of up to 16 columns run in tiles of rows in
+    SIMD lanes (loaded by permutes when the rows are contiguous, gathered when
+    not): two tiles a step and partial last tiles, zero target probabilities
+    at -inf logits; every ISA within ORACLE_ULPS of the long-double formulas,
+    each row bitwise the row alone on the SIMD levels."""
+    rng = _rng("prob-tiny", option, layout, np.dtype(dtype).name)
+    spec = PROB_OPTIONS[option]
+    for cols in range(1, 17):
+        for rows in (5, 33, 70):
+            x = rng.standard_normal((rows, cols)) * 4
+            q = rng.random((rows, cols))
+            q[rng.random((rows, cols)) < 0.3] = 0.0
+            q[0] = 0.0
+            q[q.sum(axis=1) == 0, -1] = 1.0   # (row 0 one-hot)
+            q /= q.sum(axis=1, keepdims=True)
+            if spec.get("label_smoothing", 0.0) == 0.0 and cols > 1:
+                x[q == 0] = -np.inf
+                x[1, :] = -np.inf
+                x[1, cols // 2] = 2.0
+                q[1] = 0.0
+                q[1, cols // 2] = 1.0
+            if layout == "strided":
+                x = np.repeat(x, 2, axis=1)[:, ::2]
+                q = np.repeat(q, 2, axis=1)[:, ::2]
+            x, q = x.astype(dtype), q.astype(dtype)
+            kwargs = dict(weight=_weights(spec.get("weight"), cols, rng, dtype),
+                          label_smoothing=spec.get("label_smoothing", 0.0),
+                          temperature=spec.get("temperature", 1.0), reduction="none")
+            results = _per_isa(lambda: csoftmax.cross_entropy_with_grad(x, q, **kwargs)
+                               + (csoftmax.cross_entropy(x, q, **kwargs),))
+            loss, grad, loss_scale, grad_row = oracle_prob(
+                x, q, kwargs["weight"], kwargs["label_smoothing"], kwargs["temperature"])
+            for level, (got_loss, got_grad, got_loss2) in results.items():
+                what = f"{option} {layout} {rows}x{cols} [{level}]"
+                assert_agree(got_loss, loss, loss_scale, ORACLE_ULPS, dtype, what + " loss")
+                assert_agree(got_loss2, loss, loss_scale, ORACLE_ULPS, dtype, what + " loss 2")
+                assert_agree(got_grad, grad, grad_row, ORACLE_ULPS, dtype, what + " grad")
+                for r in (1, rows // 2, rows - 1) if level != "scalar" else ():
+                    l1, g1 = _under(level, lambda: csoftmax.cross_entropy_with_grad(
+                        x[r:r + 1], q[r:r + 1], **kwargs))
+                    assert l1[0] == got_loss[r], (what, r, l1[0], got_loss[r])
+                    assert np.array_equal(g1[0], got_grad[r]), (what, r)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
