@@ -64,6 +64,20 @@ static inline CSM_T CSM_FN(simdl_inv_t)(double inv_temperature)
 
 /* ---- tiny rows, soft targets ---------------------------------------------- */
 
+/* The gradient of a probability-target row at one vector, g0 holding the
+ * exponentials e: unit (p sum(a) - a) = unit (e sum(a) - a s) / s, formed as
+ * ((a - e sum(a)) + a t) (-unit / s) (s = 1 + t, nscale = -unit / s): one
+ * rounding for e sum(a) - a, none for a t. At the maximal entries (e = 1)
+ * this is ((sum(a) - a) - a t) / s, free of the cancellation of
+ * (1 / s) sum(a) - a; elsewhere its error is about an ulp of p sum(a) plus
+ * one of a, as for p sum(a) - a. No compare, no branch (which the maximal
+ * entries' own formula took per vector before). */
+static inline __attribute__((always_inline)) V
+CSM_FN(simdl_xp_grad)(V av, V g0, V tt, V sa, V nscale)
+{
+    return v_mul(v_fmadd(av, tt, v_fnmadd(g0, sa, av)), nscale);
+}
+
 /* 1 in the lanes of a tile whose row is ignored (target == ignore_index) or
  * past its nr valid rows, 0 elsewhere. */
 static inline V CSM_FN(simdl_ignored_lanes)(const int64_t *target, int nr, int64_t ignore_index)
@@ -78,8 +92,7 @@ static inline V CSM_FN(simdl_ignored_lanes)(const int64_t *target, int nr, int64
  * rows valid in the last), one row per lane, as simdl_xent_prob_row does a
  * row: a_c = (c_q q_c + c_0) w_c, loss sum(a) log s - sum(a z) (a z taken as
  * 0 where a is 0, even at a -inf logit), gradient columns into xv: unit
- * (p_c sum(a) - a_c), and unit ((sum(a) - a_c) - a_c t) / s where x_c is the
- * maximum (p_c = 1 / s: no cancellation against a_c there). q is the target
+ * (p_c sum(a) - a_c) as simdl_xp_grad forms it. q is the target
  * tile qv (probability targets) or, with `onehot`, the one-hot rows of the
  * class targets vk (label smoothing: c_q = 1 - e, c_0 = e / C), whose ignored
  * lanes (ig 1) get a zero loss and gradient; qv then only holds the a_c. With
@@ -119,19 +132,12 @@ CSM_FN(simdl_soft_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG],
         else v_store_tail(loss + u * VN, nr, lv);
     }
     if (!has_grad) return;
-    const V vunit = v_set1(unit);
-    V sv[2], rcp[2];
-    for (int u = 0; u < U; u++) {
-        sv[u] = CSM_FN(simd_nan_if_inf)(m[u], v_add(one, t[u]));
-        rcp[u] = v_div(one, sv[u]);
-    }
+    V nscale[2];
+    for (int u = 0; u < U; u++)
+        nscale[u] = v_div(v_set1(-unit), CSM_FN(simd_nan_if_inf)(m[u], v_add(one, t[u])));
     for (int64_t c = 0; c < cols; c++) {
         for (int u = 0; u < U; u++) {
-            V a = qv[u][c];
-            V p = CSM_FN(simd_div)(ev[u][c], sv[u], rcp[u]);
-            V other = v_sub(v_mul(p, sa[u]), a);
-            V at_max = v_mul(v_fnmadd(a, t[u], v_sub(sa[u], a)), rcp[u]);
-            V g = v_mul(v_blend(v_eq(xv[u][c], m[u]), other, at_max), vunit);
+            V g = CSM_FN(simdl_xp_grad)(qv[u][c], ev[u][c], t[u], sa[u], nscale[u]);
             xv[u][c] = onehot ? v_blend(v_eq(ig[u], one), g, zero) : g;
         }
     }
@@ -428,22 +434,6 @@ CSM_FN(simdl_xp_z)(V x0, V vm, V vinv_t, const int scaled)
     return scaled ? v_mul(v_sub(x0, vm), vinv_t) : v_sub(x0, vm);
 }
 
-/* The gradient of a probability-target row at one vector: p_j sum(a) - a_j
- * (times the unit), g0 holding the exponentials; for the maximal entries
- * p_j = 1 / s and the difference is ((sum(a) - a_j) - a_j t) / s, formed
- * only for the vectors that hold one (a row has few). */
-static inline __attribute__((always_inline)) V
-CSM_FN(simdl_xp_grad)(V x0, V av, V g0, V vm, V inv_s, V tt, V sa, V unit)
-{
-    V other = v_sub(v_mul(v_mul(g0, inv_s), sa), av);
-    VM at = v_eq(x0, vm);
-    if (__builtin_expect(v_any(at), 0)) {
-        V at_max = v_mul(v_fnmadd(av, tt, v_sub(sa, av)), inv_s);
-        other = v_blend(at, other, at_max);
-    }
-    return v_mul(other, unit);
-}
-
 /* A probability-target row: loss sum(a) log s - sum(a z) (z = (x - max) / T,
  * s = sum exp z) and, with has_grad, the gradient. Passes: the maximum; the
  * exponentials (stored in the gradient row), their sum and sum(a); then,
@@ -520,9 +510,8 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     double t = (s_e - 1.0) + c_e; /* as in simdl_xent_smooth_row */
     double log_s = log1p(t);
     if (has_grad) {
-        const V inv_s = v_set1((CSM_T)(1.0 / (1.0 + t)));
+        const V nscale = v_set1((CSM_T)(-(scale * (double)inv_t) / (1.0 + t)));
         const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
-        const V unit = v_set1((CSM_T)(scale * (double)inv_t));
         for (int64_t b = 0; b < n; b += CSM_BLOCK) {
             int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
             V zh = v_zero(), zl = v_zero();
@@ -534,8 +523,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                     V x0 = v_load(xr + ju);
                     V a0 = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
                     az[u] = CSM_FN(simdl_xp_az)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t, scaled));
-                    v_store(gr + ju, CSM_FN(simdl_xp_grad)(x0, a0, v_load(gr + ju), vm, inv_s,
-                                                          tt, sa, unit));
+                    v_store(gr + ju, CSM_FN(simdl_xp_grad)(a0, v_load(gr + ju), tt, sa, nscale));
                 }
                 CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(az[0], az[1]), v_add(az[2], az[3])));
             }
@@ -548,7 +536,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                                       CSM_FN(simdl_xp_az)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t,
                                                                                  scaled)));
                 V g0 = tail ? v_load_tail(gr + j, kk, v_zero()) : v_load(gr + j);
-                V gv = CSM_FN(simdl_xp_grad)(x0, a0, g0, vm, inv_s, tt, sa, unit);
+                V gv = CSM_FN(simdl_xp_grad)(a0, g0, tt, sa, nscale);
                 if (tail) v_store_tail(gr + j, kk, gv);
                 else v_store(gr + j, gv);
             }
