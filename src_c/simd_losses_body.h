@@ -237,13 +237,11 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         /* exponentials, the maximal ones (1) included, each through a
-         * Fast2Sum into lanes biased to 4, two errors summed before they
-         * join lo (simd_lane_add2, as simd_row_sum_minus_one, two pairs of
-         * accumulators: with one, each lo adds twice as many rounding
-         * errors, up to 11 ulp where e is small and the row's other terms
-         * tiny); w z terms four vectors at a time into TwoSum lanes */
+         * Fast2Sum into lanes biased to 4, four errors summed before they
+         * join lo (simd_lane_add4s, as simd_row_sum_minus_one); w z terms
+         * four vectors at a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
-        V h = four, l = v_zero(), h1 = four, l1 = v_zero(), zh = v_zero(), zl = v_zero();
+        V h = four, l = v_zero(), zh = v_zero(), zl = v_zero();
         V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
 #define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                         \
     CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
@@ -257,8 +255,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
                                 j + 2 * VN, VN, 0);
             V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
                                 j + 3 * VN, VN, 0);
-            CSM_FN(simd_lane_add2)(&h, &l, e0, e2);
-            CSM_FN(simd_lane_add2)(&h1, &l1, e1, e3);
+            CSM_FN(simd_lane_add4s)(&h, &l, e0, e1, e2, e3);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
         }
@@ -277,7 +274,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
         }
 #undef CSM_XC_TERMS
 #undef CSM_W
-        CSM_FN(simd_lanes_flush2_biased)(&s_e, &c_e, h, l, h1, l1, (CSM_T)4);
+        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
         CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and
@@ -459,12 +456,10 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-        /* exponentials as in simd_row_sum_minus_one (simd_lane_add2, two
-         * pairs of accumulators: with one, each lo adds twice as many
-         * rounding errors, 5.9-7.8 ulp on rows of 1000-5000 tiny terms);
+        /* exponentials as in simd_row_sum_minus_one (simd_lane_add4s);
          * a (and a z) four vectors at a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
-        V h = four, l = v_zero(), h1 = four, l1 = v_zero();
+        V h = four, l = v_zero();
         V ah = v_zero(), al = v_zero(), zh = v_zero(), zl = v_zero();
         V e[4], a[4], z[4];
         int64_t j = b;
@@ -476,8 +471,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                 if (has_grad) v_store(gr + ju, e[u]);
                 a[u] = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
             }
-            CSM_FN(simd_lane_add2)(&h, &l, e[0], e[2]);
-            CSM_FN(simd_lane_add2)(&h1, &l1, e[1], e[3]);
+            CSM_FN(simd_lane_add4s)(&h, &l, e[0], e[1], e[2], e[3]);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simdl_add_any)(&ah, &al, v_add(v_add(a[0], a[1]), v_add(a[2], a[3])));
             if (!has_grad)
@@ -502,7 +496,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             CSM_FN(simdl_add_any)(&ah, &al, a0);
             if (!has_grad) CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az)(a0, z0));
         }
-        CSM_FN(simd_lanes_flush2_biased)(&s_e, &c_e, h, l, h1, l1, (CSM_T)4);
+        CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
         CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
         if (!has_grad) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
