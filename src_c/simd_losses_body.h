@@ -306,6 +306,32 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
 }
 
+/* simdl_xent_soft_tiny_rows for every option: class targets with label
+ * smoothing (onehot) or probability targets, weights or not, a temperature
+ * or not. Not inlined into the row kernels' functions (see
+ * simdl_xent_class_tiny). */
+static __attribute__((noinline, flatten)) void
+CSM_FN(simdl_xent_soft_tiny)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs,
+                             const int64_t *target, int64_t ignore_index, const CSM_T *w,
+                             CSM_T c_q, CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *grad,
+                             int64_t gs, int64_t rows, int64_t cols, CSM_T unit, int onehot)
+{
+#define CSM_XS(O, W, S)                                                                      \
+    CSM_FN(simdl_xent_soft_tiny_rows)(x, xs, q, qs, target, ignore_index, w, c_q, c_0, inv_t,   \
+                                      loss, grad, gs, rows, cols, unit, O, W, S)
+    switch ((w != NULL) | ((inv_t != (CSM_T)1) << 1) | ((onehot != 0) << 2)) {
+    case 0: CSM_XS(0, 0, 0); break;
+    case 1: CSM_XS(0, 1, 0); break;
+    case 2: CSM_XS(0, 0, 1); break;
+    case 3: CSM_XS(0, 1, 1); break;
+    case 4: CSM_XS(1, 0, 0); break;
+    case 5: CSM_XS(1, 1, 0); break;
+    case 6: CSM_XS(1, 0, 1); break;
+    default: CSM_XS(1, 1, 1); break;
+    }
+#undef CSM_XS
+}
+
 /* Class-target rows of at most CSM_TINY_MAX columns (simd_tiny_ok) with any
  * option, in tiles of rows in SIMD lanes (row by row, 4096 x 10 float32 took
  * 10x the plain kernel's time with `weight` or label smoothing). Without
@@ -319,17 +345,9 @@ CSM_FN(simdl_xent_class_tiny)(const CSM_T *x, int64_t xs, const int64_t *target,
                               CSM_T *grad, int64_t gs, int64_t rows, int64_t cols, double unit)
 {
     if (e != 0.0) {
-        const CSM_T c_q = (CSM_T)(1.0 - e), c_0 = (CSM_T)(e / (double)cols);
-#define CSM_XS(W, S)                                                                        \
-    CSM_FN(simdl_xent_soft_tiny_rows)(x, xs, NULL, 0, target, ignore_index, w, c_q, c_0, inv_t, \
-                                      loss, grad, gs, rows, cols, (CSM_T)unit, 1, W, S)
-        switch ((w != NULL) | ((inv_t != (CSM_T)1) << 1)) {
-        case 0: CSM_XS(0, 0); break;
-        case 1: CSM_XS(1, 0); break;
-        case 2: CSM_XS(0, 1); break;
-        default: CSM_XS(1, 1); break;
-        }
-#undef CSM_XS
+        CSM_FN(simdl_xent_soft_tiny)(x, xs, NULL, 0, target, ignore_index, w, (CSM_T)(1.0 - e),
+                                     (CSM_T)(e / (double)cols), inv_t, loss, grad, gs, rows, cols,
+                                     (CSM_T)unit, 1);
     } else if (inv_t == (CSM_T)1) {
         CSM_FN(simd_xent_tiny_rows)(x, xs, target, w, ignore_index, loss, grad, gs, rows, cols,
                                     unit, inv_t, 1, 0);
@@ -541,27 +559,6 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
 }
 
-/* Probability-target rows of at most CSM_TINY_MAX columns (simd_tiny_ok, for
- * the targets' stride too) in tiles of rows in SIMD lanes (row by row, 4096 x
- * 10 float32 took 13x the plain class-target kernel's time); not inlined, as
- * simdl_xent_class_tiny. */
-static __attribute__((noinline, flatten)) void
-CSM_FN(simdl_xent_prob_tiny)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs, const CSM_T *w,
-                             CSM_T c_q, CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *grad, int64_t gs,
-                             int64_t rows, int64_t cols, CSM_T unit)
-{
-#define CSM_XS(W, S)                                                                         \
-    CSM_FN(simdl_xent_soft_tiny_rows)(x, xs, q, qs, NULL, 0, w, c_q, c_0, inv_t, loss, grad, gs, \
-                                      rows, cols, unit, 0, W, S)
-    switch ((w != NULL) | ((inv_t != (CSM_T)1) << 1)) {
-    case 0: CSM_XS(0, 0); break;
-    case 1: CSM_XS(1, 0); break;
-    case 2: CSM_XS(0, 1); break;
-    default: CSM_XS(1, 1); break;
-    }
-#undef CSM_XS
-}
-
 static __attribute__((flatten)) void
 CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t qs, const CSM_T *w,
                             double e, double inv_temperature, CSM_T *loss, CSM_T *grad, int64_t gs,
@@ -572,8 +569,10 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
     int mode = (w != NULL) | ((grad != NULL) << 1) | ((inv_t != (CSM_T)1) << 2);
     if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs) &&
         CSM_FN(simd_tiny_ok)(cols, qs, qs)) {
-        CSM_FN(simdl_xent_prob_tiny)(x, xs, q, qs, w, c_q, c_0, inv_t, loss, grad, gs, rows, cols,
-                                     (CSM_T)(scale * (double)inv_t));
+        /* (row by row, 4096 x 10 float32 took 13x the plain class-target
+         * kernel's time) */
+        CSM_FN(simdl_xent_soft_tiny)(x, xs, q, qs, NULL, 0, w, c_q, c_0, inv_t, loss, grad, gs,
+                                     rows, cols, (CSM_T)(scale * (double)inv_t), 0);
         return;
     }
     for (int64_t r = 0; r < rows; r++) {
