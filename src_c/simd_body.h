@@ -1031,11 +1031,11 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_
  * columns into xv: e_j (scale / s) (two roundings, as the wide rows' e_j
  * times their factor; a corrected quotient e_j / s times scale took 1.04-1.09x
  * the time in float32, 1.00-1.07x in float64, kernel_ab 4096x10 / 16384x3 /
- * 4096x16), and scale * (e_k - s) / s
- * at the target (-t / s exactly when x_k is the maximum). With wv (has_w), per-lane class
- * weights w_k: the loss w_k (...) and the gradient scale w_k (...), as
- * simd_xent_row (a zero w_k gives a zero loss unless the row holds a NaN);
- * lanes whose ig is 1 (ignored rows) get a zero loss and gradient. With
+ * 4096x16), and scale * (e_k - s) / s at the target (-t / s exactly when x_k
+ * is the maximum). With wv (has_w), per-lane class weights w_k: the loss
+ * w_k (...) and the gradient scale w_k (...), as simd_xent_row (a zero w_k
+ * gives a zero loss unless the row holds a NaN); lanes whose ig is 1
+ * (ignored rows) get a zero loss and gradient. With
  * `scaled`, z = (x - m) vt (a temperature: vt = 1 / T; grad_scale includes
  * it), rounded as simd_xent_row rounds it. */
 static inline __attribute__((always_inline)) void
