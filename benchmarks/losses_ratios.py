@@ -13,10 +13,10 @@ sample by sample, in alternating order (so machine noise and the other call's
 cache footprint hit both alike), and prints the median (or, with --statistic
 min, the fastest) times and their ratio; the issue's targets are <= 0.2 for
 the fused losses and <= 0.8 for the backward passes. The backward passes are
-also timed on tiny rows (65536 x 10, 1000000 x 3: classifiers and policy
-gradients over a few classes or actions), with every cross-entropy option, for
-which the issue sets no target (binary cross-entropy is elementwise: no tiny
-case).
+also timed on short rows (65536 x 10, 1000000 x 3, 32768 x 32: classifiers
+and policy gradients over a few classes or actions, a few dozen classes), with
+every cross-entropy option, for which the issue sets no target (binary
+cross-entropy is elementwise: no such case).
 """
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ import csoftmax
 
 FULL_SHAPES = ((4096, 1000), (256, 32000))
 SMALL_SHAPES = ((64, 100), (8, 3200))
-TINY_SHAPES = ((65536, 10), (1000000, 3))  # cross-entropy and backward passes, no target
+# cross-entropy and backward passes on short rows, no target: tiny rows and a
+# classifier with a few dozen classes
+TINY_SHAPES = ((65536, 10), (1000000, 3), (32768, 32))
 
 XENT_OPTIONS = {
     "plain": {},

@@ -8,7 +8,7 @@ import pytest
 
 import contenders
 
-PAIRS = contenders.pairs(contenders.cases(("cross_entropy_with_grad",), kinds=("tiny", "wide")))
+PAIRS = contenders.pairs(contenders.cases(("cross_entropy_with_grad",), kinds=("tiny", "mid", "wide")))
 
 
 @pytest.mark.parametrize(("case", "contender"), PAIRS,

@@ -7,7 +7,7 @@ import pytest
 
 import contenders
 
-PAIRS = contenders.pairs(contenders.cases(("logsumexp",), kinds=("tiny", "wide")))
+PAIRS = contenders.pairs(contenders.cases(("logsumexp",), kinds=("tiny", "mid", "wide")))
 
 
 @pytest.mark.parametrize(("case", "contender"), PAIRS,

@@ -8,7 +8,7 @@ import pytest
 
 import contenders
 
-PAIRS = contenders.pairs(contenders.cases(("softmax",), kinds=("tiny", "wide")))
+PAIRS = contenders.pairs(contenders.cases(("softmax",), kinds=("tiny", "mid", "wide")))
 
 
 @pytest.mark.parametrize(("case", "contender"), PAIRS,

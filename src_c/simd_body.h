@@ -36,6 +36,12 @@
 #undef CSM_TRANSPOSE_MIN
 #define CSM_TRANSPOSE_MIN (CSM_TINY_MAX + 1)
 #endif
+/* The longest rows a permute plan serves (shorter than CSM_TRANSPOSE_MIN):
+ * the plan's tables grow with its square. Layers that transpose every
+ * contiguous tile (CSM_TRANSPOSE_MIN 1) have no plan code at all. */
+#if CSM_TRANSPOSE_MIN > 1
+#define CSM_PLAN_MAX (CSM_TRANSPOSE_MIN - 1)
+#endif
 
 /* ---- streaming stores (csm_stream_hint, csoftmax_internal.h) ------------ */
 
@@ -229,6 +235,15 @@ static inline void CSM_FN(simd_lane_add)(V *hi, V *lo, V a)
  * (at most CSM_BLOCK / VN rounding errors, tiny) goes to the compensation. */
 static inline void CSM_FN(simd_lanes_flush_biased)(double *s, double *c, V hi, V lo, CSM_T bias)
 {
+#ifdef CSM_F32
+    /* float32 lanes: their sums taken in double (v_hsum), each rounding at
+     * most 2^-53 of the sum, and one compensated step: the eight sequential
+     * Neumaier steps below were a chain of about 60 cycles per row (a third
+     * of a 32-column row's time) */
+    CSM_FN(simd_acc)(s, c, v_hsum(v_sub(hi, v_set1(bias))));
+    *c += v_hsum(lo);
+    return;
+#endif
     CSM_T h[VN], l[VN];
     v_store(h, v_sub(hi, v_set1(bias)));
     v_store(l, lo);
@@ -291,7 +306,14 @@ static inline void CSM_FN(simd_lane_add4)(V *hi, V *lo, V a, V b, V c, V d)
 }
 
 /* sum(exp(x - m)) over the row, the exponentials stored in y; the next row
- * prefetched as pf says. */
+ * prefetched as pf says. The row's last, partial vector is loaded with m in
+ * its masked-off lanes: their terms are exp(0) = 1 exactly, added exactly by
+ * the compensated lane sums and taken off the double sum s after the flush
+ * (exact: s >= the filler count, a small integer; taken off the compensation
+ * instead, it would round the small terms there away, t = s - 1 + c in
+ * simd_row_sum_minus_one_scaled); a
+ * -inf filler, whose exponential is 0, sent each such vector down the
+ * exponential's checked path on AVX2: 14 % of a 17-column row's time). */
 static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
                                                  CSM_FN(simd_pf) pf)
 {
@@ -318,13 +340,16 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
             v_store(y + j, e0);
             CSM_FN(simd_lane_add)(&h1, &l1, e0);
         }
+        int fill = 0;
         if (j < end) {
             int k = (int)(end - j);
-            V e0 = CSM_FN(simd_exp_shifted)(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY)), vm);
+            V e0 = CSM_FN(simd_exp_shifted)(v_load_tail(x + j, k, vm), vm);
             v_store_tail(y + j, k, e0);
-            CSM_FN(simd_lane_add)(&h1, &l1, e0);  /* masked-off lanes are exp(-inf) = 0 */
+            CSM_FN(simd_lane_add)(&h1, &l1, e0);
+            fill = VN - k;
         }
         CSM_FN(simd_lanes_flush2_biased)(&s, &c, h0, l0, h1, l1, (CSM_T)4);
+        s -= (double)fill;  /* the tail's filler terms, exactly (simd_row_exp_store) */
     }
     return s + c;
 }
@@ -367,13 +392,16 @@ CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T
             }
             CSM_FN(simd_lane_add4s)(&h0, &l0, e0, e1, e2, e3);
         }
+        int fill = 0;
         for (; j < end; j += VN) {
             int k = end - j < VN ? (int)(end - j) : VN;
-            V e0 = v_exp_nonpos(CSM_SHIFTED(v_load_tail(x + j, k, v_set1((CSM_T)-INFINITY))));
+            V e0 = v_exp_nonpos(CSM_SHIFTED(v_load_tail(x + j, k, vm)));
             if (y != NULL) v_store_tail(y + j, k, e0);
-            CSM_FN(simd_lane_add)(&h0, &l0, e0);  /* masked-off lanes are exp(-inf) = 0 */
+            CSM_FN(simd_lane_add)(&h0, &l0, e0);
+            fill += VN - k;
         }
         CSM_FN(simd_lanes_flush_biased)(&s, &c, h0, l0, (CSM_T)4);
+        s -= (double)fill;  /* the tail's filler terms, exactly (simd_row_exp_store) */
     }
 #undef CSM_SHIFTED
     return (s - 1.0) + c;
@@ -550,9 +578,11 @@ typedef struct {
     int64_t cols;
     int contiguous;
     int transpose;
-    int n_load[CSM_TINY_MAX], n_store[CSM_TINY_MAX];
-    int load_group[CSM_TINY_MAX][CSM_TINY_MAX], store_group[CSM_TINY_MAX][CSM_TINY_MAX];
-    VSTEP load[CSM_TINY_MAX][CSM_TINY_MAX], store[CSM_TINY_MAX][CSM_TINY_MAX];
+#ifdef CSM_PLAN_MAX
+    int n_load[CSM_PLAN_MAX], n_store[CSM_PLAN_MAX];
+    int load_group[CSM_PLAN_MAX][CSM_PLAN_MAX], store_group[CSM_PLAN_MAX][CSM_PLAN_MAX];
+    VSTEP load[CSM_PLAN_MAX][CSM_PLAN_MAX], store[CSM_PLAN_MAX][CSM_PLAN_MAX];
+#endif
 } CSM_FN(simd_plan);
 
 static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int contiguous)
@@ -560,6 +590,7 @@ static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int cont
     p->cols = cols;
     p->contiguous = contiguous;
     p->transpose = contiguous && cols >= CSM_TRANSPOSE_MIN;
+#ifdef CSM_PLAN_MAX
     if (!contiguous || p->transpose) return;
     int C = (int)cols, groups = (C + VG - 1) / VG;
     int32_t src[VN];
@@ -593,6 +624,7 @@ static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int cont
             }
         }
     }
+#endif
 }
 
 /* Load the tile at x (nr rows valid, avail elements readable from x) as
@@ -626,8 +658,9 @@ static inline V CSM_FN(simd_tiny_load)(const CSM_FN(simd_plan) *p, const CSM_T *
         return m;
     }
 #endif
+#ifdef CSM_PLAN_MAX
     if (p->contiguous) {
-        V reg[CSM_TINY_MAX + VG];
+        V reg[CSM_PLAN_MAX + VG];
         int64_t total = (int64_t)nr * cols;
         for (int64_t k = 0; k < cols; k++) {
             int64_t left = total - k * VN;
@@ -644,6 +677,7 @@ static inline V CSM_FN(simd_tiny_load)(const CSM_FN(simd_plan) *p, const CSM_T *
         }
         return m;
     }
+#endif
     for (int64_t c = 0; c < cols; c++) {
         V v = nr == VN ? v_gather(x, vi_add_const(ix, c))
                        : v_gather_tail(x, vi_add_const(ix, c), nr, v_zero());
@@ -680,6 +714,7 @@ static inline void CSM_FN(simd_tiny_store)(const CSM_FN(simd_plan) *p, CSM_T *y,
         return;
     }
 #endif
+#ifdef CSM_PLAN_MAX
     if (p->contiguous) {
         int64_t total = (int64_t)nr * cols;
         for (int k = 0; k < VG; k++) val[cols + k] = v_zero();
@@ -693,6 +728,7 @@ static inline void CSM_FN(simd_tiny_store)(const CSM_FN(simd_plan) *p, CSM_T *y,
         }
         return;
     }
+#endif
     for (int64_t c = 0; c < cols; c++) {
         if (nr == VN) v_scatter(y, vi_add_const(iy, c), val[c]);
         else v_scatter_tail(y, vi_add_const(iy, c), nr, val[c]);
@@ -711,26 +747,50 @@ static inline int CSM_FN(simd_use_permutes)(int64_t rows, int64_t cols, int64_t 
  * column by column for the U tiles together (one tile's sum after the
  * other's: log_softmax float32 4096x10 1.0x-1.1x the time, kernel_ab); the
  * exponentials into ev[u] unless ev is NULL. With `scaled` the terms are
- * exp((x - m) vt) (a temperature, vt = 1 / T > 0). */
+ * exp((x - m) vt) (a temperature, vt = 1 / T > 0). Rows of more than
+ * CSM_TINY_PLAIN_SUM columns add each term with Fast2Sum (simd_lane_add)
+ * into lanes biased to 1, keeping its rounding error: a plain sum of 32
+ * terms near 1 (float32, temperature 1000) was 7 ulps off the portable
+ * kernel's; shorter rows keep the plain sum (the compensated one took
+ * 1.3x the time of float32 4096 x 10 log_softmax and cross-entropy). */
+#define CSM_TINY_PLAIN_SUM 16
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_tiny_sums_minus_one)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
-                                 V ev[][CSM_TINY_MAX + VG], V vt, const int scaled, V *t,
-                                 const int U)
+CSM_FN(simd_tiny_sums_minus_one_c)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
+                                   V ev[][CSM_TINY_MAX + VG], V vt, const int scaled, V *t,
+                                   const int U, const int comp)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
-    V cnt[2];
-    for (int u = 0; u < U; u++) t[u] = cnt[u] = zero;
+    V cnt[2], lo[2];
+    for (int u = 0; u < U; u++) {
+        t[u] = comp ? one : zero;  /* comp: t >= 1 >= every term (Fast2Sum) */
+        cnt[u] = lo[u] = zero;
+    }
     for (int64_t c = 0; c < cols; c++) {
         for (int u = 0; u < U; u++) {
             V d = v_sub(xv[u][c], m[u]);
             V e = v_exp_nonpos(scaled ? v_mul(d, vt) : d);
             VM q = v_eq(xv[u][c], m[u]);
             if (ev != NULL) ev[u][c] = e;
-            t[u] = v_add(t[u], v_blend(q, e, zero));
+            if (comp) CSM_FN(simd_lane_add)(&t[u], &lo[u], v_blend(q, e, zero));
+            else t[u] = v_add(t[u], v_blend(q, e, zero));
             cnt[u] = v_mask_add(cnt[u], q, one);
         }
     }
-    for (int u = 0; u < U; u++) t[u] = v_add(t[u], v_sub(cnt[u], one));
+    /* comp: t - 1 is exact (1 is a multiple of t's ulp), and so is the count */
+    for (int u = 0; u < U; u++)
+        t[u] = comp ? v_add(v_add(v_sub(t[u], one), v_sub(cnt[u], one)), lo[u])
+                    : v_add(t[u], v_sub(cnt[u], one));
+}
+
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_tiny_sums_minus_one)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
+                                 V ev[][CSM_TINY_MAX + VG], V vt, const int scaled, V *t,
+                                 const int U)
+{
+    if (cols > CSM_TINY_PLAIN_SUM)
+        CSM_FN(simd_tiny_sums_minus_one_c)(xv, m, cols, ev, vt, scaled, t, U, 1);
+    else
+        CSM_FN(simd_tiny_sums_minus_one_c)(xv, m, cols, ev, vt, scaled, t, U, 0);
 }
 
 /* exp(d + lo) for d <= 0 (or NaN), |lo| <= ulp(d) / 2, as hi + *elo with

@@ -36,6 +36,15 @@ DTYPES = [np.float32, np.float64]
 COLS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 15, 16, 17, 20, 23, 24, 25, 31, 32, 33, 36, 40,
         63, 64, 65, 1023, 1024, 1025, 4097]
 SPECIAL_COLS = [1, 2, 3, 5, 7, 8, 9, 16, 17, 32, 33, 40, 1025, 4097]
+
+
+def tile_cols(dtype):
+    """Row lengths up to one past the SIMD kernels' tiles of rows in lanes
+    (float32 rows of up to 32 columns on AVX2, except with soft targets, and
+    16 otherwise) and across the switch to the row-by-row kernels."""
+    return range(1, 34 if np.dtype(dtype) == np.float32 else 18)
+
+
 LD = np.longdouble
 
 # Tolerances, in ulps of the result dtype times the row's scale.
@@ -401,7 +410,8 @@ def test_class_target_special_values(option, cols, dtype):
 @pytest.mark.parametrize("temperature", [1.0, 2.5])
 @pytest.mark.parametrize("smoothing", [0.0, 0.2, 1.0])
 def test_class_tiny_rows_weight_ignore_batch(smoothing, temperature, weighted, dtype):
-    """Rows of up to 16 columns with class weights, ignore_index, label
+    """Short rows (tile_cols: tiles up to 16 columns with label smoothing, up
+    to 32 float32 ones without on AVX2) with class weights, ignore_index, label
     smoothing and a temperature run in tiles of rows in SIMD lanes: enough
     rows for two tiles a step and partial last tiles, every third row ignored,
     zero weights among the classes; every ISA within ORACLE_ULPS of the
@@ -409,7 +419,7 @@ def test_class_tiny_rows_weight_ignore_batch(smoothing, temperature, weighted, d
     row alone without weights takes the plain kernel: the same tiles there, a
     different loop in the portable build)."""
     rng = _rng("class-tiny", weighted, temperature, smoothing, np.dtype(dtype).name)
-    for cols in range(1, 17):
+    for cols in tile_cols(dtype):
         for rows in (5, 33, 70):
             x = (rng.standard_normal((rows, cols)) * 3).astype(dtype)
             t = rng.integers(0, cols, rows)
@@ -578,7 +588,7 @@ def test_prob_target_tiny_rows_batch(option, layout, dtype):
     each row bitwise the row alone on the SIMD levels."""
     rng = _rng("prob-tiny", option, layout, np.dtype(dtype).name)
     spec = PROB_OPTIONS[option]
-    for cols in range(1, 17):
+    for cols in tile_cols(dtype):
         for rows in (5, 33, 70):
             x = rng.standard_normal((rows, cols)) * 4
             q = rng.random((rows, cols))
@@ -696,12 +706,12 @@ def test_backward_matches_scalar_and_oracle(special, cols, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("layout", ["contiguous", "strided"])
 def test_backward_tiny_rows_batch_and_layouts(layout, dtype):
-    """Rows of up to 16 columns go through tiles of rows in SIMD lanes: enough
+    """Short rows (tile_cols) go through tiles of rows in SIMD lanes: enough
     rows for the permute plans (and partial last tiles), g and y strided
     views or not; each row bitwise the row alone, every ISA within
     ORACLE_ULPS of the long-double formulas."""
     rng = _rng("backward-tiny", layout, np.dtype(dtype).name)
-    for cols in range(1, 17):
+    for cols in tile_cols(dtype):
         for rows in (1, 5, 33, 70):
             x = rng.standard_normal((rows, cols)) * 3
             g = (rng.standard_normal((rows, cols)) * 2).astype(dtype)
