@@ -1,4 +1,4 @@
-"""The scripts beside the benchmarks (ratios.py, accuracy.py, ab.py, kernel_ab.py) run, and their bookkeeping is right.
+"""The scripts beside the benchmarks (ratios.py, accuracy.py, ab.py, kernel_ab.py, short_rows.py) run, and their bookkeeping is right.
 
 Run with the benchmarks (``pytest benchmarks --benchmark-disable``), on tiny
 inputs: these check the harness, not csoftmax's speed or accuracy.
@@ -17,6 +17,7 @@ import contenders
 import kernel_ab
 import losses_ratios
 import ratios
+import short_rows
 
 
 def _result(function, dtype, label, ratios_, threads=1):
@@ -148,6 +149,15 @@ def test_losses_tiny_rows_are_xent_and_backward_cases():
             assert np.allclose(a[1], b[1].numpy(), rtol=1e-4, atol=1e-6), name
         else:
             assert a.shape == (40, 3) and tuple(b.shape) == (40, 3), name
+
+
+def test_short_rows_script_gives_every_ratio():
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    r = short_rows.measure(17, np.float32, repeat=1, elements=17 * 40)
+    assert r["shape"] == "40x17"
+    ratios_ = [v for k, v in r.items() if k != "shape"]
+    assert len(ratios_) == 5 and all(np.isfinite(v) and v > 0 for v in ratios_)
 
 
 def test_ab_script_compares_two_builds(capsys, tmp_path):

@@ -134,16 +134,6 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
 }
 #define v_transpose csm_transpose_f32_avx2
 #define CSM_TRANSPOSE_MIN 5
-/* float32 rows of up to 32 columns run on tiles (simd_body.h): their 8 x 8
- * transpositions cost less than the row-by-row kernels' per-row chain
- * (maximum, exponentials, sum, reciprocal: a few hundred cycles of latency
- * for little work). kernel_ab.py 8192 x 24 / 8192 x 32 against rows: softmax
- * 0.34 / 0.49, log_softmax 0.29 / 0.32, cross-entropy 0.22-0.29 / 0.32-0.36,
- * softmax_backward 0.31 / 0.25, log_softmax_backward 0.57 / 0.57; at 48 and
- * 64 columns the backward passes and softmax were slower on tiles. float64
- * (4 lanes) keeps 16: its backward passes were 1.13-1.19x slower on tiles at
- * 24 and 32 columns. */
-#define CSM_TINY_MAX 32
 /* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
  * two-part ln 2 (Cody-Waite), exp(r) by exp_impl.h's degree-6 polynomial in
  * Horner form. */

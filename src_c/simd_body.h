@@ -237,9 +237,9 @@ static inline void CSM_FN(simd_lanes_flush_biased)(double *s, double *c, V hi, V
 {
 #ifdef CSM_F32
     /* float32 lanes: their sums taken in double (v_hsum), each rounding at
-     * most 2^-53 of the sum, and one compensated step: the eight sequential
-     * Neumaier steps below were a chain of about 60 cycles per row (a third
-     * of a 32-column row's time) */
+     * most 2^-53 of the sum, and one compensated step instead of the eight
+     * sequential Neumaier steps below, a chain of dependent additions per
+     * row (about a tenth of perf's samples on float32 rows of 32 columns) */
     CSM_FN(simd_acc)(s, c, v_hsum(v_sub(hi, v_set1(bias))));
     *c += v_hsum(lo);
     return;
@@ -311,9 +311,9 @@ static inline void CSM_FN(simd_lane_add4)(V *hi, V *lo, V a, V b, V c, V d)
  * the compensated lane sums and taken off the double sum s after the flush
  * (exact: s >= the filler count, a small integer; taken off the compensation
  * instead, it would round the small terms there away, t = s - 1 + c in
- * simd_row_sum_minus_one_scaled); a
- * -inf filler, whose exponential is 0, sent each such vector down the
- * exponential's checked path on AVX2: 14 % of a 17-column row's time). */
+ * simd_row_sum_minus_one_scaled); a -inf filler, whose exponential is 0,
+ * sent each such vector down the exponential's checked path on AVX2 (14 %
+ * of perf's samples on float32 rows of 17 columns). */
 static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
                                                  CSM_FN(simd_pf) pf)
 {
@@ -747,50 +747,26 @@ static inline int CSM_FN(simd_use_permutes)(int64_t rows, int64_t cols, int64_t 
  * column by column for the U tiles together (one tile's sum after the
  * other's: log_softmax float32 4096x10 1.0x-1.1x the time, kernel_ab); the
  * exponentials into ev[u] unless ev is NULL. With `scaled` the terms are
- * exp((x - m) vt) (a temperature, vt = 1 / T > 0). Rows of more than
- * CSM_TINY_PLAIN_SUM columns add each term with Fast2Sum (simd_lane_add)
- * into lanes biased to 1, keeping its rounding error: a plain sum of 32
- * terms near 1 (float32, temperature 1000) was 7 ulps off the portable
- * kernel's; shorter rows keep the plain sum (the compensated one took
- * 1.3x the time of float32 4096 x 10 log_softmax and cross-entropy). */
-#define CSM_TINY_PLAIN_SUM 16
+ * exp((x - m) vt) (a temperature, vt = 1 / T > 0). */
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_tiny_sums_minus_one_c)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
-                                   V ev[][CSM_TINY_MAX + VG], V vt, const int scaled, V *t,
-                                   const int U, const int comp)
+CSM_FN(simd_tiny_sums_minus_one)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
+                                 V ev[][CSM_TINY_MAX + VG], V vt, const int scaled, V *t,
+                                 const int U)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
-    V cnt[2], lo[2];
-    for (int u = 0; u < U; u++) {
-        t[u] = comp ? one : zero;  /* comp: t >= 1 >= every term (Fast2Sum) */
-        cnt[u] = lo[u] = zero;
-    }
+    V cnt[2];
+    for (int u = 0; u < U; u++) t[u] = cnt[u] = zero;
     for (int64_t c = 0; c < cols; c++) {
         for (int u = 0; u < U; u++) {
             V d = v_sub(xv[u][c], m[u]);
             V e = v_exp_nonpos(scaled ? v_mul(d, vt) : d);
             VM q = v_eq(xv[u][c], m[u]);
             if (ev != NULL) ev[u][c] = e;
-            if (comp) CSM_FN(simd_lane_add)(&t[u], &lo[u], v_blend(q, e, zero));
-            else t[u] = v_add(t[u], v_blend(q, e, zero));
+            t[u] = v_add(t[u], v_blend(q, e, zero));
             cnt[u] = v_mask_add(cnt[u], q, one);
         }
     }
-    /* comp: t - 1 is exact (1 is a multiple of t's ulp), and so is the count */
-    for (int u = 0; u < U; u++)
-        t[u] = comp ? v_add(v_add(v_sub(t[u], one), v_sub(cnt[u], one)), lo[u])
-                    : v_add(t[u], v_sub(cnt[u], one));
-}
-
-static inline __attribute__((always_inline)) void
-CSM_FN(simd_tiny_sums_minus_one)(V xv[][CSM_TINY_MAX + VG], const V *m, int64_t cols,
-                                 V ev[][CSM_TINY_MAX + VG], V vt, const int scaled, V *t,
-                                 const int U)
-{
-    if (cols > CSM_TINY_PLAIN_SUM)
-        CSM_FN(simd_tiny_sums_minus_one_c)(xv, m, cols, ev, vt, scaled, t, U, 1);
-    else
-        CSM_FN(simd_tiny_sums_minus_one_c)(xv, m, cols, ev, vt, scaled, t, U, 0);
+    for (int u = 0; u < U; u++) t[u] = v_add(t[u], v_sub(cnt[u], one));
 }
 
 /* exp(d + lo) for d <= 0 (or NaN), |lo| <= ulp(d) / 2, as hi + *elo with

@@ -143,12 +143,6 @@ CSM_FN(simdl_soft_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX + VG],
     }
 }
 
-/* The soft-target tiles (label smoothing, probability targets) take rows of
- * up to 16 columns: their sums of the target coefficients and of a z are
- * plain, which on 32 columns put the loss 5-7 ulps off the portable kernel's
- * (float32, label smoothing, temperature 1000); longer rows go row by row. */
-#define CSM_SOFT_TILE_MAX CSM_TINY_PLAIN_SUM
-
 /* Cross-entropy of tiny rows (simd_tiny_ok) against soft targets, tiles of
  * VN rows, two per step (simdl_soft_tiles): probability targets q (row
  * stride qs), or with `onehot` the class targets `target` (label smoothing,
@@ -377,8 +371,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
     CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
     const double unit = scale * (double)inv_t;
     int mode = (w != NULL) | ((grad != NULL) << 1) | ((inv_t != (CSM_T)1) << 2);
-    if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs) &&
-        (e == 0.0 || cols <= CSM_SOFT_TILE_MAX)) {
+    if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs)) {
         CSM_FN(simdl_xent_class_tiny)(x, xs, target, w, ignore_index, e, inv_t, loss, grad, gs,
                                       rows, cols, unit);
         return;
@@ -575,7 +568,7 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
     CSM_T inv_t = CSM_FN(simdl_inv_t)(inv_temperature);
     int mode = (w != NULL) | ((grad != NULL) << 1) | ((inv_t != (CSM_T)1) << 2);
     if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs) &&
-        CSM_FN(simd_tiny_ok)(cols, qs, qs) && cols <= CSM_SOFT_TILE_MAX) {
+        CSM_FN(simd_tiny_ok)(cols, qs, qs)) {
         /* (row by row, 4096 x 10 float32 took 13x the plain class-target
          * kernel's time) */
         CSM_FN(simdl_xent_soft_tiny)(x, xs, q, qs, NULL, 0, w, c_q, c_0, inv_t, loss, grad, gs,

@@ -55,9 +55,6 @@
 #undef v_fnmadd
 #undef v_transpose
 #undef CSM_TRANSPOSE_MIN
-#undef CSM_TINY_MAX
-#undef CSM_TINY_PLAIN_SUM
-#undef CSM_SOFT_TILE_MAX
 #undef CSM_PLAN_MAX
 #undef CSM_LN2_HI
 #undef CSM_LN2_LO

@@ -39,9 +39,9 @@ SPECIAL_COLS = [1, 2, 3, 5, 7, 8, 9, 16, 17, 32, 33, 40, 1025, 4097]
 
 
 def tile_cols(dtype):
-    """Row lengths up to one past the SIMD kernels' tiles of rows in lanes
-    (float32 rows of up to 32 columns on AVX2, except with soft targets, and
-    16 otherwise) and across the switch to the row-by-row kernels."""
+    """Row lengths through the SIMD kernels' tiles of rows in lanes (up to 16
+    columns) and past the switch to the row-by-row kernels (float32 to 33:
+    its row kernels' tails and lane sums differ from float64's)."""
     return range(1, 34 if np.dtype(dtype) == np.float32 else 18)
 
 
@@ -410,8 +410,7 @@ def test_class_target_special_values(option, cols, dtype):
 @pytest.mark.parametrize("temperature", [1.0, 2.5])
 @pytest.mark.parametrize("smoothing", [0.0, 0.2, 1.0])
 def test_class_tiny_rows_weight_ignore_batch(smoothing, temperature, weighted, dtype):
-    """Short rows (tile_cols: tiles up to 16 columns with label smoothing, up
-    to 32 float32 ones without on AVX2) with class weights, ignore_index, label
+    """Short rows (tile_cols: tiles up to 16 columns) with class weights, ignore_index, label
     smoothing and a temperature run in tiles of rows in SIMD lanes: enough
     rows for two tiles a step and partial last tiles, every third row ignored,
     zero weights among the classes; every ISA within ORACLE_ULPS of the
