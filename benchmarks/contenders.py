@@ -3,8 +3,7 @@
 A *case* is one (function, dtype, shape, threads) group: softmax, log_softmax,
 logsumexp and cross_entropy_with_grad on tiny rows (1,000,000 x 3 and
 65536 x 10), rows of 32 columns (32768 x 32: a classifier with a few dozen
-classes; the issues set no target there, csoftmax holds itself to beating
-the anchors) and wide rows (4096 x 1000 and 256 x 32000) in float32 and
+classes; the issues set no target there) and wide rows (4096 x 1000 and 256 x 32000) in float32 and
 float64, the call overhead on a 10-element float64 vector, and softmax on two
 threads (4096 x 1000 and a small 64 x 100 input, float32).
 
