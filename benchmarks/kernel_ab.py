@@ -5,7 +5,8 @@ kernel change quickly (no package build, no Python in the timed loop):
 
 The old side is ``src_c/`` at the given commit (``git archive``), the new side
 this checkout's ``src_c/``; each is compiled once (``kernel_ab/kernels.c``,
-the package's flags for ``kernels_avx2.c``, about 20 s, the two in parallel),
+the package's flags for ``kernels_avx2.c``, about a minute at -O3, the two in
+parallel; ``--opt 0`` builds in seconds, for testing the harness itself),
 both link into one program (``kernel_ab/main.c``) that times each kernel of
 the two trees alternately on the same data, best of ``--rounds`` batches of
 about 2 ms. A shape that fits in cache (64 x 1000 float32) times the kernels'
@@ -26,7 +27,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-FLAGS = ["-O3", "-std=gnu11", "-fwrapv", "-fno-math-errno", "-mavx2", "-mfma", "-mbmi",
+FLAGS = ["-std=gnu11", "-fwrapv", "-fno-math-errno", "-mavx2", "-mfma", "-mbmi",
          "-mbmi2", "-mpopcnt", "-Wall", "-Wextra", "-Wno-unused-function"]
 
 
@@ -37,8 +38,9 @@ def _run(cmd):
     return done
 
 
-def build(commit: str, workdir: str) -> str:
-    """The timing program of `commit`'s kernels (old) against this checkout's (new)."""
+def build(commit: str, workdir: str, opt: int = 3) -> str:
+    """The timing program of `commit`'s kernels (old) against this checkout's (new),
+    compiled at -O`opt` (3, the package's level, unless the harness itself is tested)."""
     old = os.path.join(workdir, "old")
     os.makedirs(old)
     tar = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", commit, "src_c"],
@@ -52,7 +54,7 @@ def build(commit: str, workdir: str) -> str:
     objs, procs = [], []
     for side, tree in (("old", os.path.join(old, "src_c")), ("new", os.path.join(ROOT, "src_c"))):
         obj = os.path.join(workdir, f"{side}.o")
-        cmd = [cc, *FLAGS, f"-I{tree}", f"-I{src}", f'-DKSRC="{tree}/kernels_avx2.c"',
+        cmd = [cc, f"-O{opt}", *FLAGS, f"-I{tree}", f"-I{src}", f'-DKSRC="{tree}/kernels_avx2.c"',
                f"-DPFX={side}_", "-c", os.path.join(src, "kernels.c"), "-o", obj]
         procs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True)))
@@ -74,13 +76,16 @@ def main(argv=None) -> int:
                         metavar=("ROWS", "COLS"))
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--only", default="", help="substring of the kernel names")
+    parser.add_argument("--opt", type=int, default=3, choices=range(4),
+                        help="optimisation level of both sides (default 3, the package's; "
+                             "0 compiles in seconds, for testing the harness only)")
     args = parser.parse_args(argv)
     if args.shape[0] < 1 or args.shape[1] < 1 or args.rounds < 1:
         raise SystemExit("kernel_ab.py: --shape and --rounds must be positive")
     if shutil.which(os.environ.get("CC", "gcc")) is None:
         raise SystemExit("kernel_ab.py: no C compiler (set CC)")
     with tempfile.TemporaryDirectory(prefix="kernel_ab_") as workdir:
-        exe = build(args.commit, workdir)
+        exe = build(args.commit, workdir, args.opt)
         done = subprocess.run([exe, str(args.shape[0]), str(args.shape[1]), str(args.rounds),
                                args.only], capture_output=True, text=True)
     sys.stdout.write(done.stdout)

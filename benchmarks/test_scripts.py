@@ -190,9 +190,11 @@ def _kernel_ab_usable():
 def test_kernel_ab_compares_two_trees(capsys):
     """A/A of the C kernel A/B: HEAD's src_c against this checkout's (the same
     kernels unless the checkout has changes), one round of two kernels on a
-    tiny shape: one row each, finite times, a ratio near 1; errors named."""
+    tiny shape: one row each, finite times, a ratio near 1; errors named.
+    Compiled at -O0 (seconds instead of a minute per side: the harness is
+    under test here, not the kernels' speed)."""
     assert kernel_ab.main(["HEAD", "--shape", "4", "100", "--rounds", "3",
-                           "--only", "xent_f"]) == 0
+                           "--only", "xent_f", "--opt", "0"]) == 0
     out = capsys.readouterr().out.splitlines()
     rows = {line.split()[0]: line.split() for line in out[1:]}
     assert set(rows) == {"xent_f32", "xent_f64"}  # the names holding "xent_f"
@@ -203,6 +205,7 @@ def test_kernel_ab_compares_two_trees(capsys):
     with pytest.raises(SystemExit, match="git archive"):
         kernel_ab.main(["no-such-commit"])
     with pytest.raises(SystemExit, match="no kernel name contains"):
-        kernel_ab.main(["HEAD", "--shape", "2", "10", "--rounds", "1", "--only", "nothing"])
+        kernel_ab.main(["HEAD", "--shape", "2", "10", "--rounds", "1", "--only", "nothing",
+                        "--opt", "0"])
     with pytest.raises(SystemExit, match="positive"):
         kernel_ab.main(["HEAD", "--shape", "0", "10"])
