@@ -230,27 +230,42 @@ static inline void CSM_FN(simd_lane_add)(V *hi, V *lo, V a)
     *hi = t;
 }
 
-/* (s, c) += the lanes' sums, lanes biased to `bias`: each hi - bias is exact
- * (hi >= bias, a power of two) and added with Neumaier compensation, each lo
- * (at most CSM_BLOCK / VN rounding errors, tiny) goes to the compensation. */
-static inline void CSM_FN(simd_lanes_flush_biased)(double *s, double *c, V hi, V lo, CSM_T bias)
+/* (s, c) += the lanes hi + lo in one compensated step. float32 lanes are
+ * summed in double (v_hsum: each addition rounds at most 2^-53 of the sum,
+ * far below a float32 result's rounding); float64 lanes pairwise by TwoSum,
+ * log2(VN) steps deep, their exact errors going to the compensation with the
+ * lo lanes. A chain of VN sequential Neumaier steps per flush was most of a
+ * short row's time: float32 softmax_backward of 32 columns, two flushes a
+ * row, ran 3x faster without it (kernel_ab 4096x32: 0.33; float64 0.60);
+ * eight such steps were a tenth of perf's samples on float32 softmax rows
+ * of 32 columns. An infinite lane leaves s infinite and c NaN, as the
+ * sequential steps did (the sums' readers take s alone then). */
+static inline void CSM_FN(simd_lanes_acc)(double *s, double *c, V hi, V lo)
 {
 #ifdef CSM_F32
-    /* float32 lanes: their sums taken in double (v_hsum), each rounding at
-     * most 2^-53 of the sum, and one compensated step instead of the eight
-     * sequential Neumaier steps below, a chain of dependent additions per
-     * row (about a tenth of perf's samples on float32 rows of 32 columns) */
-    CSM_FN(simd_acc)(s, c, v_hsum(v_sub(hi, v_set1(bias))));
+    CSM_FN(simd_acc)(s, c, v_hsum(hi));
     *c += v_hsum(lo);
-    return;
-#endif
-    CSM_T h[VN], l[VN];
-    v_store(h, v_sub(hi, v_set1(bias)));
-    v_store(l, lo);
-    for (int k = 0; k < VN; k++) {
-        CSM_FN(simd_acc)(s, c, (double)h[k]);
-        *c += (double)l[k];
+#else
+    double h[VN], err = v_hsum(lo);
+    v_store(h, hi);
+    for (int w = VN / 2; w >= 1; w /= 2) {
+        for (int k = 0; k < w; k++) {
+            double a = h[k], b = h[k + w], t = a + b, bb = t - a;
+            err += (a - (t - bb)) + (b - bb);
+            h[k] = t;
+        }
     }
+    CSM_FN(simd_acc)(s, c, h[0]);
+    *c += err;
+#endif
+}
+
+/* (s, c) += the lanes' sums, lanes biased to `bias` (hi >= bias, a power of
+ * two: each hi - bias is exact); each lo (at most CSM_BLOCK / VN rounding
+ * errors, tiny) goes to the compensation. */
+static inline void CSM_FN(simd_lanes_flush_biased)(double *s, double *c, V hi, V lo, CSM_T bias)
+{
+    CSM_FN(simd_lanes_acc)(s, c, v_sub(hi, v_set1(bias)), lo);
 }
 
 /* (s, c) += the lanes' sums of two accumulator pairs biased to `bias`: the

@@ -35,33 +35,10 @@ static inline void CSM_FN(simdl_add_any)(V *hi, V *lo, V a)
     *hi = t;
 }
 
-/* (s, c) += the lanes hi + lo (lanes started from 0), in one compensated
- * step: a chain of VN sequential Neumaier steps per flush was most of a
- * short row's time (float32 softmax_backward of 32 columns: two flushes,
- * about 270 cycles a row, 5.8x PyTorch's time). float32 lanes are summed in
- * double (v_hsum: each addition rounds at most 2^-53 of the sum, far below
- * the float32 result's rounding); float64 lanes pairwise by TwoSum, log2(VN)
- * steps deep, their exact errors going to the compensation. An infinite
- * lane leaves s infinite and c NaN, as the sequential steps did
- * (simdl_total). */
+/* (s, c) += the lanes hi + lo (lanes started from 0; simd_lanes_acc). */
 static inline void CSM_FN(simdl_flush0)(double *s, double *c, V hi, V lo)
 {
-#ifdef CSM_F32
-    CSM_FN(simd_acc)(s, c, v_hsum(hi));
-    *c += v_hsum(lo);
-#else
-    double h[VN], err = v_hsum(lo);
-    v_store(h, hi);
-    for (int w = VN / 2; w >= 1; w /= 2) {
-        for (int k = 0; k < w; k++) {
-            double a = h[k], b = h[k + w], t = a + b, bb = t - a;
-            err += (a - (t - bb)) + (b - bb);
-            h[k] = t;
-        }
-    }
-    CSM_FN(simd_acc)(s, c, h[0]);
-    *c += err;
-#endif
+    CSM_FN(simd_lanes_acc)(s, c, hi, lo);
 }
 
 /* The value of a Neumaier pair; an infinite sum leaves a NaN compensation
