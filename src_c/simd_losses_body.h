@@ -592,6 +592,65 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
 
 /* ---- backward passes ------------------------------------------------------ */
 
+/* float32 loss sums: each vector's lanes widened to double and added there
+ * (exact conversions; no compensation needed within a block). */
+#if defined(CSM_F32) && VN == 8
+typedef __m256d CSM_FN(simdl_vd);
+#define SIMDL_VD_ZERO _mm256_setzero_pd
+#define SIMDL_VD_ADD_LO(acc, l) _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(l)))
+#define SIMDL_VD_ADD_HI(acc, l) _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)))
+#define SIMDL_VD_N 4
+#define SIMDL_VD_STORE _mm256_storeu_pd
+#elif defined(CSM_F32) && VN == 16
+typedef __m512d CSM_FN(simdl_vd);
+#define SIMDL_VD_ZERO _mm512_setzero_pd
+#define SIMDL_VD_ADD_LO(acc, l) _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(l)))
+#define SIMDL_VD_ADD_HI(acc, l)                                                 \
+    _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(                        \
+                           _mm512_extractf64x4_pd(_mm512_castps_pd(l), 1))))
+#define SIMDL_VD_N 8
+#define SIMDL_VD_STORE _mm512_storeu_pd
+#endif
+
+#ifdef SIMDL_VD_N
+/* sum_j a_j b_j (b == NULL: sum_j a_j) of a float32 row held in L1: the
+ * products (each rounded once, as simdl_dot rounds them) widened to double
+ * and summed there plainly, two accumulators, one horizontal sum at the end:
+ * rounding errors of at most n 2^-53 of sum |a_j b_j|, far below the float32
+ * result's, with no compensation chain to flush per row (a short row's time
+ * went to simdl_dot's lane sums and their flush). For rows of up to
+ * SIMDL_DOT_VD_MAX elements: on longer ones the chain of additions into two
+ * accumulators is the slower (64 x 1000: 1.03-1.05x the time). */
+#define SIMDL_DOT_VD_MAX 256
+static inline __attribute__((always_inline)) double
+CSM_FN(simdl_dot_vd)(const CSM_T *a, const CSM_T *b, int64_t n)
+{
+    CSM_FN(simdl_vd) d0 = SIMDL_VD_ZERO(), d1 = SIMDL_VD_ZERO();
+    int64_t j = 0;
+    for (; j + 2 * VN <= n; j += 2 * VN) {
+        V p0 = b != NULL ? v_mul(v_load(a + j), v_load(b + j)) : v_load(a + j);
+        V p1 = b != NULL ? v_mul(v_load(a + j + VN), v_load(b + j + VN)) : v_load(a + j + VN);
+        d0 = SIMDL_VD_ADD_LO(d0, p0);
+        d1 = SIMDL_VD_ADD_HI(d1, p0);
+        d0 = SIMDL_VD_ADD_LO(d0, p1);
+        d1 = SIMDL_VD_ADD_HI(d1, p1);
+    }
+    for (; j < n; j += VN) {
+        int kk = n - j < VN ? (int)(n - j) : VN;
+        V p = kk == VN ? v_load(a + j) : v_load_tail(a + j, kk, v_zero());
+        if (b != NULL) p = v_mul(p, kk == VN ? v_load(b + j) : v_load_tail(b + j, kk, v_zero()));
+        d0 = SIMDL_VD_ADD_LO(d0, p);
+        d1 = SIMDL_VD_ADD_HI(d1, p);
+    }
+    double dd[2 * SIMDL_VD_N];
+    SIMDL_VD_STORE(dd, d0);
+    SIMDL_VD_STORE(dd + SIMDL_VD_N, d1);
+    for (int w = SIMDL_VD_N; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) dd[k] += dd[k + w];
+    return dd[0];
+}
+#endif
+
 /* The output pass of a backward row, done a step at a time beside the next
  * row's sum (simdl_dot): o[j] = f(g[j], y[j]) for j in [j, end) (whole lines
  * of o, which are streamed with `stream`), 4 VN elements per step. */
@@ -755,8 +814,15 @@ CSM_FN(simdl_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t 
     }
     const int stream = csm_stream_hint;
     const int l1 = cols * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES;
+#ifdef SIMDL_VD_N
+#define CSM_DOT(R, SIDE)                                                                 \
+    (cols <= SIMDL_DOT_VD_MAX                                                            \
+         ? CSM_FN(simdl_dot_vd)(g + (R) * gs, is_log ? NULL : y + (R) * ys, cols)        \
+         : CSM_FN(simdl_dot)(g + (R) * gs, is_log ? NULL : y + (R) * ys, cols, SIDE, is_log))
+#else
 #define CSM_DOT(R, SIDE) \
     CSM_FN(simdl_dot)(g + (R) * gs, is_log ? NULL : y + (R) * ys, cols, SIDE, is_log)
+#endif
     double next = 0.0; /* the sum of row r, when the previous row took it */
     int have_next = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -931,25 +997,6 @@ CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, V vscale
     }
 }
 
-/* float32 loss sums: each vector's lanes widened to double and added there
- * (exact conversions; no compensation needed within a block). */
-#if defined(CSM_F32) && VN == 8
-typedef __m256d CSM_FN(simdl_vd);
-#define SIMDL_VD_ZERO _mm256_setzero_pd
-#define SIMDL_VD_ADD_LO(acc, l) _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(l)))
-#define SIMDL_VD_ADD_HI(acc, l) _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)))
-#define SIMDL_VD_N 4
-#define SIMDL_VD_STORE _mm256_storeu_pd
-#elif defined(CSM_F32) && VN == 16
-typedef __m512d CSM_FN(simdl_vd);
-#define SIMDL_VD_ZERO _mm512_setzero_pd
-#define SIMDL_VD_ADD_LO(acc, l) _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(l)))
-#define SIMDL_VD_ADD_HI(acc, l)                                                 \
-    _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(                        \
-                           _mm512_extractf64x4_pd(_mm512_castps_pd(l), 1))))
-#define SIMDL_VD_N 8
-#define SIMDL_VD_STORE _mm512_storeu_pd
-#endif
 
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const CSM_T *pr,
@@ -1088,4 +1135,5 @@ CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, co
 #undef SIMDL_VD_ADD_HI
 #undef SIMDL_VD_N
 #undef SIMDL_VD_STORE
+#undef SIMDL_DOT_VD_MAX
 #endif
