@@ -592,8 +592,9 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
 
 /* ---- backward passes ------------------------------------------------------ */
 
-/* float32 loss sums: each vector's lanes widened to double and added there
- * (exact conversions; no compensation needed within a block). */
+/* float32 sums in double: each vector's lanes widened to double and added
+ * there (exact conversions; binary cross-entropy's loss sums, the backward
+ * passes' short-row sums). */
 #if defined(CSM_F32) && VN == 8
 typedef __m256d CSM_FN(simdl_vd);
 #define SIMDL_VD_ZERO _mm256_setzero_pd
@@ -613,9 +614,9 @@ typedef __m512d CSM_FN(simdl_vd);
 #endif
 
 #ifdef SIMDL_VD_N
-/* sum_j a_j b_j (b == NULL: sum_j a_j) of a float32 row held in L1: the
- * products (each rounded once, as simdl_dot rounds them) widened to double
- * and summed there plainly, two accumulators, one horizontal sum at the end:
+/* sum_j a_j b_j (b == NULL: sum_j a_j) of a short float32 row: the products
+ * (each rounded once in float32, as in simdl_dot) widened to double and
+ * summed there plainly, two accumulators, one horizontal sum at the end:
  * rounding errors of at most n 2^-53 of sum |a_j b_j|, far below the float32
  * result's, with no compensation chain to flush per row (a short row's time
  * went to simdl_dot's lane sums and their flush). For rows of up to
@@ -996,7 +997,6 @@ CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, V vscale
         }
     }
 }
-
 
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const CSM_T *pr,
