@@ -275,7 +275,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
      * the small terms keep their relative accuracy (log1p) */
     const double t = (s_e - 1.0) + c_e;
     double wz = CSM_FN(simdl_total)(s_z, c_z);
-    double log_s = log1p(t);
+    double log_s = csm_log1p(t);
     double zk = (double)((xr[k] - m) * inv_t);
     double wk = has_w ? (double)w[k] : 1.0;
     double c_nll = (1.0 - e) * wk;
@@ -514,7 +514,6 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     }
     double asum = CSM_FN(simdl_total)(s_a, c_a);
     double t = (s_e - 1.0) + c_e; /* as in simdl_xent_smooth_row */
-    double log_s = log1p(t);
     if (has_grad) {
         const V nscale = v_set1((CSM_T)(-(scale * (double)inv_t) / (1.0 + t)));
         const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
@@ -550,6 +549,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
         }
     }
     double az = CSM_FN(simdl_total)(s_z, c_z);
+    double log_s = csm_log1p(t); /* after the gradient pass: live across it, it spilled */
     *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
 }
 
