@@ -3,10 +3,12 @@
  * simd_avx512.h / simd_avx2.h define (V, VN, v_load, v_exp, ...), and
  * instantiated by kernels_avx512.c and kernels_avx2.c for float32 and float64.
  *
- * Wide rows (more than CSM_TINY_MAX columns): one row at a time, in passes
- * over the row while it sits in L1/L2: max; exp(x - max) with its sum; scale.
- * Tiny rows (up to CSM_TINY_MAX columns): VN rows at a time, one row per SIMD
- * lane, columns gathered; no per-row call and no per-row scalar tail.
+ * Wide rows (more than CSM_SHORT_MAX columns, 256 bytes): one row at a
+ * time, in passes over the row while it sits in L1/L2: max; exp(x - max)
+ * with its sum; scale. Tiny rows (up to CSM_TINY_MAX columns): VN rows at a
+ * time, one row per SIMD lane, columns gathered; no per-row call and no
+ * per-row scalar tail. Short rows (in between: softmax, log_softmax and the
+ * plain cross-entropy) likewise, VN rows per tile, transposed block by block.
  *
  * Numerics as in kernels_body.h: sums of exponentials in vector lanes biased
  * to 1, each addition compensated (Fast2Sum, see simd_lane_add), over blocks
@@ -961,6 +963,201 @@ CSM_FN(simd_tiny_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX +
     }
 }
 
+/* ---- short rows: VN rows per tile, one per lane, transposed ------------ */
+
+/* Rows of CSM_TINY_MAX + 1 to CSM_SHORT_MAX elements (256 bytes: float32
+ * 64, float64 32; past these the row kernels were as fast or faster:
+ * kernel_ab, 1M elements, float32 128 columns 1.07-1.12x, float64 64
+ * columns 1.10-1.26x the time; each row contiguous,
+ * any row stride) go VN at a time through the lanes, as the tiny rows do:
+ * each block of VN columns of the VN rows loaded as VN vectors and
+ * transposed in registers (v_transpose), so that the maximum, the sums and
+ * the divisions are vertical, with no horizontal reduction, scalar flush or
+ * division per row (a float32 row of 32 columns took about 340 instructions
+ * one at a time). The sums are compensated as the wide rows' are (terms in
+ * [0, 1] into lanes biased to 4, simd_lane_add4 / simd_lane_add4s), so the
+ * results round as theirs do. */
+#define CSM_SHORT_MAX ((int64_t)(256 / sizeof(CSM_T)))
+
+static inline int CSM_FN(simd_short_ok)(int64_t cols)
+{
+    return cols > CSM_TINY_MAX && cols <= CSM_SHORT_MAX;
+}
+
+/* Loads rows x, x + xs, .. (nr of them; the other lanes get zeros) as
+ * columns xv[0 .. cols rounded up to VN) and returns the lane maxima. */
+static inline V CSM_FN(simd_short_load)(const CSM_T *x, int64_t xs, int nr, int64_t cols, V *xv)
+{
+    V m = v_set1((CSM_T)-INFINITY);
+    for (int64_t b = 0; b < cols; b += VN) {
+        const int w = cols - b < VN ? (int)(cols - b) : VN;
+        V t[VN];
+        for (int i = 0; i < VN; i++)
+            t[i] = i >= nr    ? v_zero()
+                   : w == VN ? v_load(x + i * xs + b)
+                             : v_load_tail(x + i * xs + b, w, v_zero());
+        v_transpose(t);
+        for (int k = 0; k < VN; k++) xv[b + k] = t[k];
+        for (int k = 0; k < w; k++) m = v_max(m, t[k]);
+    }
+    return m;
+}
+
+/* Prefetches the lines of the next tile's rows p, p + stride, .. (n of
+ * them, at most VN) into L1: the tiles read VN rows side by side, a pattern
+ * the hardware prefetchers miss (float32 rows of 48 columns out of cache
+ * took 1.09x the time of the row kernels without it, 0.55x in cache). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_short_pf)(const CSM_T *p, int64_t stride, int64_t n, int64_t cols)
+{
+    const int64_t bytes = cols * (int64_t)sizeof(CSM_T);
+    for (int64_t i = 0; i < n && i < VN; i++) {
+        const char *row = (const char *)(p + i * stride);
+        for (int64_t k = 0; k < bytes; k += 64) _mm_prefetch(row + k, _MM_HINT_T0);
+        _mm_prefetch(row + bytes - 1, _MM_HINT_T0);
+    }
+}
+
+/* Stores columns v[0 .. cols rounded up to VN) as rows y, y + ys, .. (nr). */
+static inline void CSM_FN(simd_short_store)(CSM_T *y, int64_t ys, int nr, int64_t cols, V *v)
+{
+    for (int64_t b = 0; b < cols; b += VN) {
+        const int w = cols - b < VN ? (int)(cols - b) : VN;
+        V t[VN];
+        for (int k = 0; k < VN; k++) t[k] = v[b + k];
+        v_transpose(t);
+        for (int i = 0; i < nr; i++) {
+            CSM_T *p = y + i * ys + b;
+            if (w == VN) v_store(p, t[i]);
+            else v_store_tail(p, w, t[i]);
+        }
+    }
+}
+
+/* sum_c exp(xv[c] - m) per lane as (hi - 4) + lo, the exponentials left in
+ * ev; with `each`, every term through its own Fast2Sum (simd_lane_add4s, for
+ * the sums minus one), else four at a time (simd_lane_add4). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_short_exp_sum)(const V *xv, V m, int64_t cols, V *ev, V *hi, V *lo, const int each,
+                           const int exact_diff)
+{
+    V h = v_set1((CSM_T)4), l = v_zero();
+    int64_t c = 0;
+#define CSM_E(k) (exact_diff ? CSM_FN(simd_exp_shifted)(xv[k], m) : v_exp_nonpos(v_sub(xv[k], m)))
+    for (; c + 4 <= cols; c += 4) {
+        V e0 = CSM_E(c), e1 = CSM_E(c + 1), e2 = CSM_E(c + 2), e3 = CSM_E(c + 3);
+        ev[c] = e0;
+        ev[c + 1] = e1;
+        ev[c + 2] = e2;
+        ev[c + 3] = e3;
+        if (each) CSM_FN(simd_lane_add4s)(&h, &l, e0, e1, e2, e3);
+        else CSM_FN(simd_lane_add4)(&h, &l, e0, e1, e2, e3);
+    }
+    for (; c < cols; c++) {
+        ev[c] = CSM_E(c);
+        CSM_FN(simd_lane_add)(&h, &l, ev[c]);
+    }
+#undef CSM_E
+    for (; c % VN != 0; c++) ev[c] = v_zero(); /* the last block's unused columns */
+    *hi = v_sub(h, v_set1((CSM_T)4)); /* exact */
+    *lo = l;
+}
+
+/* t = sum - 1 per lane as th + *tl exactly (the sum's hi - 1 exact, hi >= 1
+ * where the maximum is finite; Fast2Sum with lo). */
+static inline V CSM_FN(simd_short_minus_one)(V hi, V lo, V *tl)
+{
+    V a = v_sub(hi, v_set1((CSM_T)1));
+    V t = v_add(a, lo);
+    *tl = v_sub(lo, v_sub(t, a));
+    return t;
+}
+
+static __attribute__((noinline)) void
+CSM_FN(simd_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
+                           int64_t cols)
+{
+    V xv[CSM_SHORT_MAX + VN];
+    for (int64_t r = 0; r < rows; r += VN) {
+        const int nr = rows - r < VN ? (int)(rows - r) : VN;
+        if (r + VN < rows) {
+            CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
+            CSM_FN(simd_short_pf)(y + (r + VN) * ys, ys, rows - r - VN, cols);
+        }
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
+        V hi, lo;
+        CSM_FN(simd_short_exp_sum)(xv, m, cols, xv, &hi, &lo, 0, 1);
+        V s = CSM_FN(simd_nan_if_inf)(m, v_add(hi, lo));
+        V vr = v_div(v_set1((CSM_T)1), s);
+        for (int64_t c = 0; c < cols; c++) xv[c] = CSM_FN(simd_div)(xv[c], s, vr);
+        CSM_FN(simd_short_store)(y + r * ys, ys, nr, cols, xv);
+    }
+}
+
+/* log_softmax: (x - m) - log1p(t), log1p(t + tl) as hi + lo (simd_log1p2). */
+static __attribute__((noinline)) void
+CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
+                               int64_t cols)
+{
+    V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
+    for (int64_t r = 0; r < rows; r += VN) {
+        const int nr = rows - r < VN ? (int)(rows - r) : VN;
+        if (r + VN < rows) {
+            CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
+            CSM_FN(simd_short_pf)(y + (r + VN) * ys, ys, rows - r - VN, cols);
+        }
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
+        V hi, lo, tl, llo;
+        CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
+        V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
+        V lhi = CSM_FN(simd_nan_if_inf)(m, CSM_FN(simd_log1p2)(t, tl, &llo));
+        for (int64_t c = 0; c < cols; c++) xv[c] = v_sub(v_sub(v_sub(xv[c], m), lhi), llo);
+        CSM_FN(simd_short_store)(y + r * ys, ys, nr, cols, xv);
+    }
+}
+
+/* Plain cross-entropy (simd_xent_row's semantics): loss log1p(t) - (x_k - m)
+ * with x_k - m exact (simd_diff) and log1p as hi + lo; the gradient e_j
+ * (scale / s) and scale (e_k - s) / s at the target (-t / s where x_k is the
+ * maximum), as the tiny tiles round them. */
+static __attribute__((noinline)) void
+CSM_FN(simd_xent_short)(const CSM_T *x, int64_t xs, const int64_t *target, CSM_T *loss,
+                        CSM_T *grad, int64_t gs, int64_t rows, int64_t cols, double grad_scale)
+{
+    V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
+    const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
+    for (int64_t r = 0; r < rows; r += VN) {
+        const int nr = rows - r < VN ? (int)(rows - r) : VN;
+        if (r + VN < rows) {
+            CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
+            if (grad != NULL) CSM_FN(simd_short_pf)(grad + (r + VN) * gs, gs, rows - r - VN, cols);
+        }
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
+        V hi, lo, tl, llo, dlo;
+        CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
+        V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
+        V vk = v_load_targets(target + r, nr), xk = zero, ek = zero;
+        for (int64_t c = 0; c < cols; c++) {
+            VM q = v_eq(vk, v_set1((CSM_T)c));
+            xk = v_blend(q, xk, xv[c]);
+            ek = v_blend(q, ek, ev[c]);
+        }
+        V lhi = CSM_FN(simd_log1p2)(t, tl, &llo);
+        V d = CSM_FN(simd_diff)(xk, m, &dlo);
+        V lv = CSM_FN(simd_nan_if_inf)(m, v_add(v_sub(lhi, d), v_sub(llo, dlo)));
+        if (nr == VN) v_store(loss + r, lv);
+        else v_store_tail(loss + r, nr, lv);
+        if (grad == NULL) continue;
+        V sv = CSM_FN(simd_nan_if_inf)(m, v_add(one, t));
+        V factor = v_div(vscale, sv);
+        V diff = v_blend(v_eq(xk, m), v_sub(ek, sv), v_sub(zero, t));
+        V gk = v_mul(vscale, v_div(diff, sv));
+        for (int64_t c = 0; c < cols; c++)
+            ev[c] = v_blend(v_eq(vk, v_set1((CSM_T)c)), v_mul(ev[c], factor), gk);
+        CSM_FN(simd_short_store)(grad + r * gs, gs, nr, cols, ev);
+    }
+}
+
 static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                       int64_t rows, int64_t cols)
 {
@@ -984,6 +1181,10 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
             CSM_FN(simd_tiny_softmax_tiles)(xv, ev, m, cols, 1);
             CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, ev[0]);
         }
+        return;
+    }
+    if (CSM_FN(simd_short_ok)(cols)) {
+        CSM_FN(simd_softmax_short)(x, xs, y, ys, rows, cols);
         return;
     }
     for (int64_t r = 0; r < rows; r++) {
@@ -1037,6 +1238,10 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
             CSM_FN(simd_tiny_log_softmax_tiles)(xv, m, cols, 1);
             CSM_FN(simd_tiny_store)(&plan, y + r * ys, iy, nr, xv[0]);
         }
+        return;
+    }
+    if (CSM_FN(simd_short_ok)(cols)) {
+        CSM_FN(simd_log_softmax_short)(x, xs, y, ys, rows, cols);
         return;
     }
     const int stream = csm_stream_hint;
@@ -1253,6 +1458,10 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
     if (CSM_FN(simd_tiny_ok)(cols, xs, grad == NULL ? cols : gs)) {
         CSM_FN(simd_xent_tiny_rows)(x, xs, target, NULL, 0, loss, grad, gs, rows, cols, grad_scale,
                                     (CSM_T)1, 0, 0);
+        return;
+    }
+    if (CSM_FN(simd_short_ok)(cols)) {
+        CSM_FN(simd_xent_short)(x, xs, target, loss, grad, gs, rows, cols, grad_scale);
         return;
     }
     for (int64_t r = 0; r < rows; r++) {

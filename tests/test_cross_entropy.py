@@ -37,7 +37,8 @@ def _check_against_reference(logits, target, dtype, reduction="none", axis=-1):
     return loss, grad
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 1000, 100000])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 64, 65, 1000,
+                               100000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_matches_reference(dtype, n, isa, rng):
     rows = _rows_for(n)
@@ -71,7 +72,7 @@ def test_reductions(reduction, dtype, isa, rng):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("shape", [(1, 10), (33, 3), (7, 1000)])
+@pytest.mark.parametrize("shape", [(1, 10), (33, 3), (19, 32), (7, 1000)])
 def test_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
     """The small-batch fast path (2-D logits, int64 targets, no option) gives
     what the general path gives (taken here through int32 targets): the same

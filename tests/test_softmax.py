@@ -14,7 +14,7 @@ from accuracy_helpers import LD, ULPS, assert_ulps, dyadic, max_ulp_error, ulp_e
 
 FUNCS = ["softmax", "log_softmax", "logsumexp"]
 FLOATS = [np.float16, np.float32, np.float64]
-LENGTHS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 1000, 100000]
+LENGTHS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 64, 65, 1000, 100000]
 
 
 def _rows_for(n):
@@ -41,7 +41,7 @@ def test_matches_reference_exact_shift(name, dtype, n, isa, rng):
     assert_ulps(name, y, x, dtype)
 
 
-@pytest.mark.parametrize("n", [2, 3, 9, 16, 33, 1000, 100000])
+@pytest.mark.parametrize("n", [2, 3, 9, 16, 17, 32, 33, 64, 1000, 100000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("name", FUNCS)
 def test_matches_reference_gaussian(name, dtype, n, isa, rng):
@@ -509,6 +509,37 @@ def test_empty_arrays(shape, axis, dtype):
     np.testing.assert_array_equal(lse, reference.logsumexp(x, axis=axis))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("cols", [17, 24, 32, 48, 64])
+def test_short_rows_any_row_stride(isa, rng, dtype, cols):
+    """Short rows are read and written through their row stride (the tiles
+    load each row's columns in place): rows cut out of a wider array, every
+    other row, and outputs into a wider `out` give bitwise what contiguous
+    copies give, with +-inf and NaN rows kept to their own lanes."""
+    wide = (rng.standard_normal((41, 2 * cols + 3)) * 5).astype(dtype)
+    wide[3, :] = -np.inf
+    wide[5, 2] = np.inf
+    wide[8, 1] = np.nan
+    t = rng.integers(0, cols, 41)
+    for x in (wide[:, :cols], wide[::2, 1:cols + 1]):
+        xc = np.ascontiguousarray(x)
+        tt = t[:len(x)]
+        for name in ("softmax", "log_softmax"):
+            out = np.full((len(x), 2 * cols), 7.0, dtype=dtype)
+            call(name, x, out=out[:, :cols])
+            np.testing.assert_array_equal(out[:, :cols], call(name, xc), err_msg=name)
+            assert np.all(out[:, cols:] == 7.0), name
+        loss, grad = csoftmax.cross_entropy_with_grad(x, tt, reduction="none")
+        loss_c, grad_c = csoftmax.cross_entropy_with_grad(xc, tt, reduction="none")
+        np.testing.assert_array_equal(loss, loss_c)
+        np.testing.assert_array_equal(grad, grad_c)
+        ref = reference.softmax(xc)
+        finite = np.all(np.isfinite(xc), axis=1)
+        np.testing.assert_allclose(call("softmax", xc)[finite], ref[finite],
+                                   rtol=16 * np.finfo(dtype).eps, atol=0)
+        assert np.all(np.isnan(call("softmax", xc)[~finite]))
+
+
 def test_logsumexp_empty_axis_is_minus_inf():
     assert csoftmax.logsumexp(np.zeros((0,))) == -np.inf
     np.testing.assert_array_equal(csoftmax.logsumexp(np.zeros((3, 0))), [-np.inf] * 3)
@@ -516,11 +547,12 @@ def test_logsumexp_empty_axis_is_minus_inf():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("cols", [1, 3, 10, 16])
+@pytest.mark.parametrize("cols", [1, 3, 10, 16, 17, 24, 32, 33, 64, 65])
 def test_tiny_rows_batch_equals_rows_alone(isa, rng, dtype, cols):
     """Tiny rows go one per lane, two tiles of lanes per step where the batch
-    has them and one for the rest (src_c/simd_body.h): whatever the batch
-    size, each row is bitwise the row computed alone."""
+    has them and one for the rest, and short rows (up to 256 bytes) one tile
+    at a time (src_c/simd_body.h): whatever the batch size, each row is
+    bitwise the row computed alone."""
     for rows in (1, 7, 9, 16, 17, 33, 40):
         x = (rng.standard_normal((rows, cols)) * 4).astype(dtype)
         x[rows // 2, 0] = -np.inf
