@@ -7,8 +7,11 @@
  * time, in passes over the row while it sits in L1/L2: max; exp(x - max)
  * with its sum; scale. Tiny rows (up to CSM_TINY_MAX columns): VN rows at a
  * time, one row per SIMD lane, columns gathered; no per-row call and no
- * per-row scalar tail. Short rows (in between: softmax, log_softmax and the
- * plain cross-entropy) likewise, VN rows per tile, transposed block by block.
+ * per-row scalar tail. Short rows (in between: softmax, log_softmax,
+ * logsumexp and the plain cross-entropy) likewise, VN rows per tile,
+ * transposed block by block (the backward passes' short rows stay row by
+ * row: in tiles, with two inputs to transpose, they took 1.2-1.6x the time,
+ * kernel_ab 32768x32).
  *
  * Numerics as in kernels_body.h: sums of exponentials in vector lanes biased
  * to 1, each addition compensated (Fast2Sum, see simd_lane_add), over blocks
@@ -1158,6 +1161,26 @@ CSM_FN(simd_xent_short)(const CSM_T *x, int64_t xs, const int64_t *target, CSM_T
     }
 }
 
+/* logsumexp as the tiny tiles take it (simd_tiny_sum_minus_one2: x - m
+ * exact, each exponential as hi + lo; m + log1p(t + tl) rounded once); an
+ * infinite maximum gives itself unless a NaN makes t NaN. */
+static __attribute__((noinline)) void
+CSM_FN(simd_logsumexp_short)(const CSM_T *x, int64_t xs, CSM_T *out, int64_t rows, int64_t cols)
+{
+    V xv[CSM_SHORT_MAX + VN];
+    for (int64_t r = 0; r < rows; r += VN) {
+        const int nr = rows - r < VN ? (int)(rows - r) : VN;
+        if (r + VN < rows) CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
+        V tl;
+        V t = CSM_FN(simd_tiny_sum_minus_one2)(xv, m, cols, &tl);
+        V lse = CSM_FN(simd_add_log1p)(m, t, tl);
+        lse = v_blend(v_isinf(m), lse, v_blend(v_isnan(t), m, t));
+        if (nr == VN) v_store(out + r, lse);
+        else v_store_tail(out + r, nr, lse);
+    }
+}
+
 static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                       int64_t rows, int64_t cols)
 {
@@ -1285,6 +1308,10 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
             if (nr == VN) v_store(out + r, lse);
             else v_store_tail(out + r, nr, lse);
         }
+        return;
+    }
+    if (CSM_FN(simd_short_ok)(cols)) {
+        CSM_FN(simd_logsumexp_short)(x, xs, out, rows, cols);
         return;
     }
     for (int64_t r = 0; r < rows; r++) {

@@ -87,7 +87,7 @@ def test_tiny_rows_take_the_shift_exactly(dtype, cols, isa, rng):
 
 
 @pytest.mark.parametrize("spread", [0.3, 1.0, 10.0, 100.0])
-@pytest.mark.parametrize("cols", [2, 3, 5, 8, 10, 16])
+@pytest.mark.parametrize("cols", [2, 3, 5, 8, 10, 16, 17, 24, 32])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_tiny_row_logsumexp_is_rounded_once(dtype, cols, spread, isa, rng):
     """The SIMD kernels' tiny-row logsumexp (rows in lanes) keeps every
