@@ -1021,6 +1021,19 @@ CSM_FN(simd_short_pf)(const CSM_T *p, int64_t stride, int64_t n, int64_t cols)
     }
 }
 
+/* The rows of the tile at row r (returned), the next tile's rows of x and
+ * of y (or NULL) prefetched. */
+static inline __attribute__((always_inline)) int
+CSM_FN(simd_short_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, int64_t r,
+                        int64_t rows, int64_t cols)
+{
+    if (r + VN < rows) {
+        CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
+        if (y != NULL) CSM_FN(simd_short_pf)(y + (r + VN) * ys, ys, rows - r - VN, cols);
+    }
+    return rows - r < VN ? (int)(rows - r) : VN;
+}
+
 /* Stores columns v[0 .. cols rounded up to VN) as rows y, y + ys, .. (nr). */
 static inline void CSM_FN(simd_short_store)(CSM_T *y, int64_t ys, int nr, int64_t cols, V *v)
 {
@@ -1082,11 +1095,7 @@ CSM_FN(simd_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int
 {
     V xv[CSM_SHORT_MAX + VN];
     for (int64_t r = 0; r < rows; r += VN) {
-        const int nr = rows - r < VN ? (int)(rows - r) : VN;
-        if (r + VN < rows) {
-            CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
-            CSM_FN(simd_short_pf)(y + (r + VN) * ys, ys, rows - r - VN, cols);
-        }
+        const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
         V hi, lo;
         CSM_FN(simd_short_exp_sum)(xv, m, cols, xv, &hi, &lo, 0, 1);
@@ -1104,11 +1113,7 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
 {
     V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
     for (int64_t r = 0; r < rows; r += VN) {
-        const int nr = rows - r < VN ? (int)(rows - r) : VN;
-        if (r + VN < rows) {
-            CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
-            CSM_FN(simd_short_pf)(y + (r + VN) * ys, ys, rows - r - VN, cols);
-        }
+        const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
         V hi, lo, tl, llo;
         CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
@@ -1130,11 +1135,7 @@ CSM_FN(simd_xent_short)(const CSM_T *x, int64_t xs, const int64_t *target, CSM_T
     V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
     const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
     for (int64_t r = 0; r < rows; r += VN) {
-        const int nr = rows - r < VN ? (int)(rows - r) : VN;
-        if (r + VN < rows) {
-            CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
-            if (grad != NULL) CSM_FN(simd_short_pf)(grad + (r + VN) * gs, gs, rows - r - VN, cols);
-        }
+        const int nr = CSM_FN(simd_short_rows)(x, xs, grad, gs, r, rows, cols);
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
         V hi, lo, tl, llo, dlo;
         CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
@@ -1172,8 +1173,7 @@ CSM_FN(simd_logsumexp_short)(const CSM_T *x, int64_t xs, CSM_T *out, int64_t row
 {
     V xv[CSM_SHORT_MAX + VN];
     for (int64_t r = 0; r < rows; r += VN) {
-        const int nr = rows - r < VN ? (int)(rows - r) : VN;
-        if (r + VN < rows) CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
+        const int nr = CSM_FN(simd_short_rows)(x, xs, NULL, 0, r, rows, cols);
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
         V tl;
         V t = CSM_FN(simd_tiny_sum_minus_one2)(xv, m, cols, &tl);
