@@ -515,7 +515,8 @@ def test_short_rows_any_row_stride(isa, rng, dtype, cols):
     """Short rows are read and written through their row stride (the tiles
     load each row's columns in place): rows cut out of a wider array, every
     other row, and outputs into a wider `out` give bitwise what contiguous
-    copies give, with +-inf and NaN rows kept to their own lanes."""
+    copies give (softmax, log_softmax, logsumexp, cross-entropy), with +-inf
+    and NaN rows kept to their own lanes."""
     wide = (rng.standard_normal((41, 2 * cols + 3)) * 5).astype(dtype)
     wide[3, :] = -np.inf
     wide[5, 2] = np.inf
@@ -529,6 +530,8 @@ def test_short_rows_any_row_stride(isa, rng, dtype, cols):
             call(name, x, out=out[:, :cols])
             np.testing.assert_array_equal(out[:, :cols], call(name, xc), err_msg=name)
             assert np.all(out[:, cols:] == 7.0), name
+        np.testing.assert_array_equal(csoftmax.logsumexp(x, axis=-1),
+                                      csoftmax.logsumexp(xc, axis=-1))
         loss, grad = csoftmax.cross_entropy_with_grad(x, tt, reduction="none")
         loss_c, grad_c = csoftmax.cross_entropy_with_grad(xc, tt, reduction="none")
         np.testing.assert_array_equal(loss, loss_c)
