@@ -1034,16 +1034,32 @@ CSM_FN(simd_short_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, 
     return rows - r < VN ? (int)(rows - r) : VN;
 }
 
-/* Stores columns v[0 .. cols rounded up to VN) as rows y, y + ys, .. (nr). */
-static inline void CSM_FN(simd_short_store)(CSM_T *y, int64_t ys, int nr, int64_t cols, V *v)
+/* Stores columns f(v[0 .. cols rounded up to VN)) as rows y, y + ys, ..
+ * (nr), f applied block by block just before the transposition (as separate
+ * pass over the columns, their stores and loads again took ... ): with op
+ * CSM_SHORT_DIV the corrected quotient by a (a's reciprocal b, simd_div),
+ * CSM_SHORT_MUL the product with a, CSM_SHORT_LOG ((v - a) - b) - c. */
+#ifndef CSM_SHORT_DIV
+#define CSM_SHORT_DIV 0
+#define CSM_SHORT_MUL 1
+#define CSM_SHORT_LOG 2
+#endif
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_short_store)(CSM_T *y, int64_t ys, int nr, int64_t cols, const V *v, const int op,
+                         V a, V b, V c)
 {
-    for (int64_t b = 0; b < cols; b += VN) {
-        const int w = cols - b < VN ? (int)(cols - b) : VN;
+    for (int64_t bk = 0; bk < cols; bk += VN) {
+        const int w = cols - bk < VN ? (int)(cols - bk) : VN;
         V t[VN];
-        for (int k = 0; k < VN; k++) t[k] = v[b + k];
+        for (int k = 0; k < VN; k++) {
+            V u = v[bk + k];
+            t[k] = op == CSM_SHORT_DIV   ? CSM_FN(simd_div)(u, a, b)
+                   : op == CSM_SHORT_MUL ? v_mul(u, a)
+                                         : v_sub(v_sub(v_sub(u, a), b), c);
+        }
         v_transpose(t);
         for (int i = 0; i < nr; i++) {
-            CSM_T *p = y + i * ys + b;
+            CSM_T *p = y + i * ys + bk;
             if (w == VN) v_store(p, t[i]);
             else v_store_tail(p, w, t[i]);
         }
@@ -1101,8 +1117,7 @@ CSM_FN(simd_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int
         CSM_FN(simd_short_exp_sum)(xv, m, cols, xv, &hi, &lo, 0, 1);
         V s = CSM_FN(simd_nan_if_inf)(m, v_add(hi, lo));
         V vr = v_div(v_set1((CSM_T)1), s);
-        for (int64_t c = 0; c < cols; c++) xv[c] = CSM_FN(simd_div)(xv[c], s, vr);
-        CSM_FN(simd_short_store)(y + r * ys, ys, nr, cols, xv);
+        CSM_FN(simd_short_store)(y + r * ys, ys, nr, cols, xv, CSM_SHORT_DIV, s, vr, s);
     }
 }
 
@@ -1119,8 +1134,7 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
         CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
         V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
         V lhi = CSM_FN(simd_nan_if_inf)(m, CSM_FN(simd_log1p2)(t, tl, &llo));
-        for (int64_t c = 0; c < cols; c++) xv[c] = v_sub(v_sub(v_sub(xv[c], m), lhi), llo);
-        CSM_FN(simd_short_store)(y + r * ys, ys, nr, cols, xv);
+        CSM_FN(simd_short_store)(y + r * ys, ys, nr, cols, xv, CSM_SHORT_LOG, m, lhi, llo);
     }
 }
 
@@ -1158,8 +1172,8 @@ CSM_FN(simd_xent_short)(const CSM_T *x, int64_t xs, const int64_t *target, CSM_T
         V factor = v_div(vscale, sv);
         V diff = v_blend(v_eq(xk, m), v_sub(ek, sv), v_sub(zero, t));
         V gk = v_mul(vscale, v_div(diff, sv));
-        for (int64_t c = 0; c < cols; c++) ev[c] = v_mul(ev[c], factor);
-        CSM_FN(simd_short_store)(grad + r * gs, gs, nr, cols, ev);
+        CSM_FN(simd_short_store)(grad + r * gs, gs, nr, cols, ev, CSM_SHORT_MUL, factor, factor,
+                                 factor);
         v_store(xk_l, gk);
         for (int i = 0; i < nr; i++) grad[(r + i) * gs + target[r + i]] = xk_l[i];
     }
