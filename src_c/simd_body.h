@@ -987,16 +987,18 @@ static inline int CSM_FN(simd_short_ok)(int64_t cols)
     return cols > CSM_TINY_MAX && cols <= CSM_SHORT_MAX;
 }
 
-/* Loads rows x, x + xs, .. (nr of them; the other lanes get zeros) as
- * columns xv[0 .. cols rounded up to VN) and returns the lane maxima. */
-static inline V CSM_FN(simd_short_load)(const CSM_T *x, int64_t xs, int nr, int64_t cols, V *xv)
+/* Loads rows x, x + xs, .. (nr of them; the other lanes get zeros, as do
+ * the rows whose bit is set in `skip`, which are not read) as columns
+ * xv[0 .. cols rounded up to VN) and returns the lane maxima. */
+static inline V CSM_FN(simd_short_load)(const CSM_T *x, int64_t xs, int nr, int64_t cols, V *xv,
+                                        unsigned skip)
 {
     V m = v_set1((CSM_T)-INFINITY);
     for (int64_t b = 0; b < cols; b += VN) {
         const int w = cols - b < VN ? (int)(cols - b) : VN;
         V t[VN];
         for (int i = 0; i < VN; i++)
-            t[i] = i >= nr    ? v_zero()
+            t[i] = i >= nr || (skip >> i & 1u) ? v_zero()
                    : w == VN ? v_load(x + i * xs + b)
                              : v_load_tail(x + i * xs + b, w, v_zero());
         v_transpose(t);
@@ -1109,7 +1111,7 @@ CSM_FN(simd_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int
     V xv[CSM_SHORT_MAX + VN];
     for (int64_t r = 0; r < rows; r += VN) {
         const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
-        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, 0);
         V hi, lo;
         CSM_FN(simd_short_exp_sum)(xv, m, cols, xv, &hi, &lo, 0, 1);
         V s = CSM_FN(simd_nan_if_inf)(m, v_add(hi, lo));
@@ -1126,7 +1128,7 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
     V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
     for (int64_t r = 0; r < rows; r += VN) {
         const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
-        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, 0);
         V hi, lo, tl, llo;
         CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
         V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
@@ -1135,45 +1137,88 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
     }
 }
 
-/* Plain cross-entropy (simd_xent_row's semantics): loss log1p(t) - (x_k - m)
- * with x_k - m exact (simd_diff) and log1p as hi + lo; the gradient e_j
- * (scale / s) and scale (e_k - s) / s at the target (-t / s where x_k is the
- * maximum), as the tiny tiles round them. */
-static __attribute__((noinline)) void
-CSM_FN(simd_xent_short)(const CSM_T *x, int64_t xs, const int64_t *target, CSM_T *loss,
-                        CSM_T *grad, int64_t gs, int64_t rows, int64_t cols, double grad_scale)
+/* Class-target cross-entropy without smoothing or temperature
+ * (simd_xent_row's semantics, as simd_xent_class_rows calls it): loss
+ * w_k (log1p(t) - (x_k - m)) with x_k - m exact (simd_diff), log1p as
+ * hi + lo and the product rounded once (an FMA: with w_k = 1 the plain
+ * sum); the gradient e_j (scale w_k / s) and scale w_k (e_k - s) / s at the
+ * target (-t / s where x_k is the maximum), as the tiny tiles round them.
+ * With `opts`, w (NULL: 1) gives w_k, and rows of target ignore_index are
+ * not read: zero loss and gradient (their lanes hold zeros, w_k = 0). A
+ * zero w_k gives a zero loss unless the row holds a NaN. */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
+                             int64_t ignore_index, CSM_T *loss, CSM_T *grad, int64_t gs,
+                             int64_t rows, int64_t cols, double grad_scale, const int opts)
 {
     V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
     const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
     for (int64_t r = 0; r < rows; r += VN) {
         const int nr = CSM_FN(simd_short_rows)(x, xs, grad, gs, r, rows, cols);
-        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
-        V hi, lo, tl, llo, dlo;
-        CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
-        V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
         /* the targets' logits read in place and their exponentials taken
          * again, lane by lane as in the sum's pass; the target's gradient
          * written over the stored row (picked out by compares and blends on
          * every column, the tiles took 1.08-1.10x the time: kernel_ab float32
          * 32768x32 0.909, 61680x17 0.930, 16384x64 0.926) */
-        CSM_T xk_l[VN];
-        for (int i = 0; i < VN; i++) xk_l[i] = i < nr ? x[(r + i) * xs + target[r + i]] : (CSM_T)0;
+        CSM_T xk_l[VN], wk_l[VN];
+        unsigned skip = 0;
+        for (int i = 0; i < VN; i++) {
+            const int64_t k = i < nr ? target[r + i] : 0;
+            const int ignored = opts && i < nr && k == ignore_index;
+            skip |= (unsigned)ignored << i;
+            xk_l[i] = i < nr && !ignored ? x[(r + i) * xs + k] : (CSM_T)0;
+            if (opts) wk_l[i] = ignored ? (CSM_T)0 : w != NULL && i < nr ? w[k] : (CSM_T)1;
+        }
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, skip);
+        V hi, lo, tl, llo, dlo;
+        CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
+        V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
         V xk = v_load(xk_l), ek = v_exp_nonpos(v_sub(xk, m));
         V lhi = CSM_FN(simd_log1p2)(t, tl, &llo);
         V d = CSM_FN(simd_diff)(xk, m, &dlo);
-        V lv = CSM_FN(simd_nan_if_inf)(m, v_add(v_sub(lhi, d), v_sub(llo, dlo)));
+        /* a + b: a = lhi - d, its rounding error kept (TwoSum) in b (none
+         * where a is infinite: x_k = -inf) */
+        V a = v_sub(lhi, d), bb = v_sub(a, lhi);
+        V b = v_add(v_sub(v_sub(lhi, v_sub(a, bb)), v_add(d, bb)), v_sub(llo, dlo));
+        b = v_blend(v_isinf(a), b, zero);
+        V lv = v_add(a, b);
+        if (opts) {  /* w_k (a + b) rounded once (with w_k = 1: a + b) */
+            const V wk = v_load(wk_l);
+            lv = v_fmadd(wk, a, v_mul(wk, b));
+            lv = v_blend(v_eq(wk, zero), lv, v_blend(v_isnan(t), zero, t));
+        }
+        lv = CSM_FN(simd_nan_if_inf)(m, lv);
         if (nr == VN) v_store(loss + r, lv);
         else v_store_tail(loss + r, nr, lv);
         if (grad == NULL) continue;
+        const V ws = opts ? v_mul(vscale, v_load(wk_l)) : vscale;
         V sv = CSM_FN(simd_nan_if_inf)(m, v_add(one, t));
-        V factor = v_div(vscale, sv);
+        V factor = v_div(ws, sv);
         V diff = v_blend(v_eq(xk, m), v_sub(ek, sv), v_sub(zero, t));
-        V gk = v_mul(vscale, v_div(diff, sv));
+        V gk = v_mul(ws, v_div(diff, sv));
         CSM_FN(simd_short_store)(grad + r * gs, gs, nr, cols, ev, CSM_SHORT_MUL, factor, factor,
                                  factor);
         v_store(xk_l, gk);
-        for (int i = 0; i < nr; i++) grad[(r + i) * gs + target[r + i]] = xk_l[i];
+        for (int i = 0; i < nr; i++)
+            if (!(skip >> i & 1u)) grad[(r + i) * gs + target[r + i]] = xk_l[i];
     }
+}
+
+static __attribute__((noinline)) void
+CSM_FN(simd_xent_short)(const CSM_T *x, int64_t xs, const int64_t *target, CSM_T *loss,
+                        CSM_T *grad, int64_t gs, int64_t rows, int64_t cols, double grad_scale)
+{
+    CSM_FN(simd_xent_short_body)(x, xs, target, NULL, 0, loss, grad, gs, rows, cols, grad_scale, 0);
+}
+
+/* simd_xent_short with class weights (or NULL) and ignore_index. */
+static __attribute__((noinline)) void
+CSM_FN(simd_xent_short_opts)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
+                             int64_t ignore_index, CSM_T *loss, CSM_T *grad, int64_t gs,
+                             int64_t rows, int64_t cols, double grad_scale)
+{
+    CSM_FN(simd_xent_short_body)(x, xs, target, w, ignore_index, loss, grad, gs, rows, cols,
+                                 grad_scale, 1);
 }
 
 /* logsumexp as the tiny tiles take it (simd_tiny_sum_minus_one2: x - m
@@ -1185,7 +1230,7 @@ CSM_FN(simd_logsumexp_short)(const CSM_T *x, int64_t xs, CSM_T *out, int64_t row
     V xv[CSM_SHORT_MAX + VN];
     for (int64_t r = 0; r < rows; r += VN) {
         const int nr = CSM_FN(simd_short_rows)(x, xs, NULL, 0, r, rows, cols);
-        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv);
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, 0);
         V tl;
         V t = CSM_FN(simd_tiny_sum_minus_one2)(xv, m, cols, &tl);
         V lse = CSM_FN(simd_add_log1p)(m, t, tl);

@@ -536,6 +536,25 @@ def test_short_rows_any_row_stride(isa, rng, dtype, cols):
         loss_c, grad_c = csoftmax.cross_entropy_with_grad(xc, tt, reduction="none")
         np.testing.assert_array_equal(loss, loss_c)
         np.testing.assert_array_equal(grad, grad_c)
+        # weights of 1 (the weight / ignore_index kernel): the plain tiles'
+        # result (the portable kernels round the weighted ones apart)
+        loss_1, grad_1 = csoftmax.cross_entropy_with_grad(x, tt, weight=np.ones(cols, dtype),
+                                                          reduction="none")
+        if isa != "scalar":
+            np.testing.assert_array_equal(loss_1, loss_c)
+            np.testing.assert_array_equal(grad_1, grad_c)
+        # the weight / ignore_index kernel's tiles: the same, ignored rows
+        # (the NaN one among them) zero
+        w = np.linspace(0.5, 2.0, cols).astype(dtype)
+        ti = tt.copy()
+        ti[[1, 4]] = -100
+        for weight in (None, w):
+            loss, grad = csoftmax.cross_entropy_with_grad(x, ti, weight=weight, reduction="none")
+            loss_c, grad_c = csoftmax.cross_entropy_with_grad(xc, ti, weight=weight,
+                                                              reduction="none")
+            np.testing.assert_array_equal(loss, loss_c)
+            np.testing.assert_array_equal(grad, grad_c)
+            assert np.all(loss[[1, 4]] == 0) and np.all(grad[[1, 4]] == 0)
         ref = reference.softmax(xc)
         finite = np.all(np.isfinite(xc), axis=1)
         np.testing.assert_allclose(call("softmax", xc)[finite], ref[finite],
