@@ -114,6 +114,23 @@ void csm_parallel_done(int64_t chunks, int64_t helped, int nt, double start,
 extern _Thread_local int csm_stream_hint;
 int csm_stream_for(int64_t rows, int64_t cols, size_t elem_size);
 
+/* Whether every target is a class index in [0, cols) or equals
+ * ignore_index (pass an index in range, 0, when none is ignored). No branch
+ * per row, one per block of 1,024 rows, so that the first bad block ends the
+ * scan; unsigned compares: a negative index is out of range too. */
+static inline int csm_targets_ok(const int64_t *target, int64_t rows, int64_t cols,
+                                 int64_t ignore_index)
+{
+    for (int64_t r0 = 0; r0 < rows; r0 += 1024) {
+        const int64_t r1 = rows - r0 < 1024 ? rows : r0 + 1024;
+        uint64_t bad = 0;
+        for (int64_t r = r0; r < r1; r++)
+            bad |= ((uint64_t)target[r] >= (uint64_t)cols) & (target[r] != ignore_index);
+        if (bad) return 0;
+    }
+    return 1;
+}
+
 /* Rows per dynamically scheduled chunk. */
 static inline int64_t csm_chunk_rows(int64_t cols, size_t elem_size)
 {

@@ -250,14 +250,7 @@ CSM_DEFINE_REDUCE(csoftmax_logsumexp_f64, double, logsumexp_f64)
         int st = csm_check(x, loss, rows, cols);                                           \
         if (st != CSOFTMAX_OK || rows == 0) return st;                                     \
         if (cols == 0 || target == NULL) return CSOFTMAX_ERR_ARGUMENT;                     \
-        /* no branch per row, one per block of rows: the first bad index ends it */        \
-        for (int64_t b0_ = 0; b0_ < rows; b0_ += 1024) {                                   \
-            const int64_t b1_ = rows - b0_ < 1024 ? rows : b0_ + 1024;                     \
-            uint64_t bad_ = 0; /* unsigned: a negative index is out of range too */        \
-            for (int64_t r = b0_; r < b1_; r++)                                            \
-                bad_ |= (uint64_t)target[r] >= (uint64_t)cols;                             \
-            if (bad_) return CSOFTMAX_ERR_TARGET;                                          \
-        }                                                                                  \
+        if (!csm_targets_ok(target, rows, cols, 0)) return CSOFTMAX_ERR_TARGET;            \
         csm_ensure();                                                                      \
         csm_xent_##T##_fn k_ = csm_table.field;                                            \
         CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                              \

@@ -39,15 +39,7 @@ static int csl_check_targets(const int64_t *target, int64_t rows, int64_t cols,
                              int64_t ignore_index)
 {
     if (target == NULL) return CSOFTMAX_ERR_ARGUMENT;
-    /* no branch per row, one per block of rows; unsigned: a negative index
-     * is out of range too */
-    for (int64_t r0 = 0; r0 < rows; r0 += 1024) {
-        const int64_t r1 = rows - r0 < 1024 ? rows : r0 + 1024;
-        uint64_t bad = 0;
-        for (int64_t r = r0; r < r1; r++)
-            bad |= ((uint64_t)target[r] >= (uint64_t)cols) & (target[r] != ignore_index);
-        if (bad) return CSOFTMAX_ERR_TARGET;
-    }
+    if (!csm_targets_ok(target, rows, cols, ignore_index)) return CSOFTMAX_ERR_TARGET;
     return CSOFTMAX_OK;
 }
 
