@@ -12,7 +12,8 @@ the two trees alternately on the same data, best of ``--rounds`` batches of
 about 2 ms. A shape that fits in cache (64 x 1000 float32) times the kernels'
 compute alone: on this project's noisy 2-core machine such ratios hold to a
 few percent where whole-package A/Bs (``ab.py``) wander by 10. Streaming
-stores are off (the package turns them on for outputs of 8 MiB and more).
+stores are off unless ``--stream`` is given (the package turns them on for
+outputs of 8 MiB and more: time such shapes with ``--stream``).
 Both trees must have the kernel signatures ``kernels.c`` calls. Needs gcc (or
 ``CC``) and an AVX2 CPU.
 """
@@ -76,6 +77,9 @@ def main(argv=None) -> int:
                         metavar=("ROWS", "COLS"))
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--only", default="", help="substring of the kernel names")
+    parser.add_argument("--stream", action="store_true",
+                        help="kernels write with streaming stores where they can, as the "
+                             "package does for outputs of 8 MiB and more")
     parser.add_argument("--opt", type=int, default=3, choices=range(4),
                         help="optimisation level of both sides (default 3, the package's; "
                              "0 compiles in seconds, for testing the harness only)")
@@ -87,7 +91,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="kernel_ab_") as workdir:
         exe = build(args.commit, workdir, args.opt)
         done = subprocess.run([exe, str(args.shape[0]), str(args.shape[1]), str(args.rounds),
-                               args.only], capture_output=True, text=True)
+                               args.only], capture_output=True, text=True,
+                              env={**os.environ, "KAB_STREAM": "1" if args.stream else "0"})
     sys.stdout.write(done.stdout)
     if done.returncode:
         raise SystemExit(f"kernel_ab.py: {done.stderr.strip()}")

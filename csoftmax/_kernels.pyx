@@ -329,12 +329,29 @@ cdef inline double _neumaier_total(double s, double c) noexcept nogil:
 
 
 cdef double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
-    """Neumaier's compensated sum of v[0..n) in double, four interleaved
-    pairs joined at the end (one pair's chain of dependent additions is four
-    times as long)."""
+    """The sum of v[0..n) in double. float64 terms: Neumaier's compensated
+    sum, four interleaved pairs joined at the end (one pair's chain of
+    dependent additions is four times as long). float32 terms: four plain
+    double accumulators. Their rounding errors add up to at most about
+    (n / 4) 2^-53 of the sum of the terms' magnitudes, while each float32 term
+    already carries a rounding of up to 2^-24 of itself: the sum's own error
+    stays below that for chains of fewer than 2^29 terms. (The
+    compensation's work was 4-6 % of a float32 65536 x 10 cross-entropy with
+    its gradient in perf.)"""
     cdef double s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0
     cdef double s2 = 0.0, c2 = 0.0, s3 = 0.0, c3 = 0.0
     cdef int64_t i = 0
+    if floating is float:
+        while i + 4 <= n:
+            s0 += v[i]
+            s1 += v[i + 1]
+            s2 += v[i + 2]
+            s3 += v[i + 3]
+            i += 4
+        while i < n:
+            s0 += v[i]
+            i += 1
+        return (s0 + s1) + (s2 + s3)
     while i + 4 <= n:
         _neumaier_add(&s0, &c0, v[i])
         _neumaier_add(&s1, &c1, v[i + 1])

@@ -121,6 +121,19 @@ int csm_stream_for(int64_t rows, int64_t cols, size_t elem_size);
 static inline int csm_targets_ok(const int64_t *target, int64_t rows, int64_t cols,
                                  int64_t ignore_index)
 {
+    if ((uint64_t)ignore_index < (uint64_t)cols) {
+        /* nothing to let through: an index u is in range where neither u nor
+         * (cols - 1) - u, unsigned, has its top bit set; subtractions and ORs
+         * only, which vectorise on any x86-64 (SSE2 has no 64-bit compare) */
+        const uint64_t last = (uint64_t)cols - 1;
+        for (int64_t r0 = 0; r0 < rows; r0 += 1024) {
+            const int64_t r1 = rows - r0 < 1024 ? rows : r0 + 1024;
+            uint64_t bits = 0;
+            for (int64_t r = r0; r < r1; r++) bits |= (uint64_t)target[r] | (last - (uint64_t)target[r]);
+            if (bits >> 63) return 0;
+        }
+        return 1;
+    }
     for (int64_t r0 = 0; r0 < rows; r0 += 1024) {
         const int64_t r1 = rows - r0 < 1024 ? rows : r0 + 1024;
         uint64_t bad = 0;

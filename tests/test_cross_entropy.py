@@ -100,6 +100,30 @@ def test_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
     np.testing.assert_array_equal(public[0], fast_loss)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_fast_path_reduction_is_the_rounded_exact_sum(dtype, reduction, rng):
+    """The fast path's sum of 200,003 per-row losses against their exact sum
+    (math.fsum): float32 losses (plain double accumulators) give the exact
+    sum or mean rounded to float32, within half an ulp of it (a millionth of
+    an ulp's slack for the double rounding); float64 ones (compensated
+    accumulators, then the division of the mean) within 2 ulp."""
+    import math
+    from csoftmax import _kernels
+    x = (rng.standard_normal((200_003, 3)) * 4).astype(dtype)
+    t = rng.integers(0, 3, 200_003)
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM}[reduction]
+    rows = csoftmax.cross_entropy(x, t, reduction="none")
+    exact = math.fsum(rows.astype(np.float64).tolist())
+    if reduction == "mean":
+        exact /= len(rows)
+    got = _kernels.cross_entropy_fast(x, t, code, False)
+    assert np.asarray(got).dtype == dtype
+    ulp = float(np.spacing(dtype(exact)))
+    bound = 0.5 * ulp * (1 + 1e-6) if dtype == np.float32 else 2 * ulp
+    assert abs(float(got) - exact) <= bound, (float(got), exact)
+
+
 def test_fast_path_declines_what_it_does_not_handle(rng):
     """None (the general path then runs) for every case outside the fast
     path's; nothing raised by it."""
@@ -474,6 +498,23 @@ class TestErrors:
         t[1, 2] = 7
         with pytest.raises(IndexError, match=r"target\[1, 2\] = 7 is out of range for 4 classes"):
             f(np.zeros((2, 3, 4)), t)
+
+    @pytest.mark.parametrize("bad", [3, -1, -101, 2**62, -2**63, 2**63 - 1])
+    @pytest.mark.parametrize("rows", [9, 5000])
+    @pytest.mark.parametrize("ignored", [False, True])
+    def test_label_int64_extremes(self, f, bad, rows, ignored):
+        """int64 targets (the C-side checks, in blocks of 1,024 rows): any
+        index outside [0, 3) but -100 is refused wherever it sits, with or
+        without an ignored row (-100) elsewhere."""
+        t = np.arange(rows, dtype=np.int64) % 3
+        x = np.zeros((rows, 3))
+        if ignored:
+            t[rows - 2] = -100
+        f(x, t)
+        t[rows - 3] = bad
+        with pytest.raises(IndexError, match=rf"target\[{rows - 3}\] = {bad} is out of range "
+                                             rf"for 3 classes"):
+            f(x, t)
 
     def test_label_huge_uint64(self, f):
         with pytest.raises(IndexError, match=r"target\[0\] = 18446744073709551615 is out of range"):

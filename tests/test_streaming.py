@@ -3,9 +3,9 @@ CSM_STREAM_MIN_BYTES = 8 MiB): the results must be bitwise those of the same
 rows computed in calls below the threshold (regular stores), on every ISA, for
 row lengths that leave each row's start misaligned (the ordinary stores before
 the first cache-line-aligned address, which may cover the whole of a short
-row) and a tail after the last whole line. (The cross-entropy gradients
-are written with regular stores, their rows sitting in cache from the
-exponential pass; they are checked here all the same.)"""
+row) and a tail after the last whole line. (Softmax and the cross-entropy
+gradients are written with regular stores, their rows sitting in cache from
+the exponential pass; they are checked here all the same, the losses too.)"""
 import numpy as np
 import pytest
 
@@ -20,25 +20,37 @@ def _calls(rng, rows, cols, dtype):
     y = rng.random((rows, cols)).astype(dtype)
     q = y / y.sum(axis=1, keepdims=True)
     t = rng.integers(0, cols, rows)
+    t_plain = t.copy()
     t[::5] = -100
+    x[1::7, 0] = x[1::7].max(axis=1) + 1  # the target at the maximum: p_k - 1 = -t / s
+    t_plain[1::7] = 0
+    t_plain[3::7] = cols - 1              # the target in the row's last vector
     w = rng.uniform(0.1, 2.0, cols).astype(dtype)
     sm, lsm = csoftmax.softmax(x), csoftmax.log_softmax(x)
+
+    def xent(s, target, **options):
+        loss, grad = csoftmax.cross_entropy_with_grad(x[s], target[s], reduction="none",
+                                                      **options)
+        return np.column_stack([loss, grad])
+
     return {
+        "softmax": lambda s: csoftmax.softmax(x[s]),
+        "xent_plain": lambda s: xent(s, t_plain),
+        "xent_temperature": lambda s: xent(s, t_plain, temperature=0.7),
+        "xent_ignore": lambda s: xent(s, t),
         "softmax_backward": lambda s: csoftmax.softmax_backward(g[s], sm[s]),
         "log_softmax_backward": lambda s: csoftmax.log_softmax_backward(g[s], lsm[s]),
         "log_softmax": lambda s: csoftmax.log_softmax(x[s]),
         "sigmoid": lambda s: csoftmax.sigmoid(x[s]),
         "log_sigmoid": lambda s: csoftmax.log_sigmoid(x[s]),
-        "xent_options": lambda s: csoftmax.cross_entropy_with_grad(
-            x[s], t[s], weight=w, label_smoothing=0.1, temperature=1.3, reduction="none")[1],
-        "xent_weight": lambda s: csoftmax.cross_entropy_with_grad(
-            x[s], t[s], weight=w, reduction="none")[1],
+        "xent_options": lambda s: xent(s, t, weight=w, label_smoothing=0.1, temperature=1.3),
+        "xent_weight": lambda s: xent(s, t, weight=w),
         "xent_prob": lambda s: csoftmax.cross_entropy_with_grad(
             x[s], q[s], weight=w, reduction="none")[1],
     }
 
 
-@pytest.mark.parametrize("cols", [1001, 13, 40, 3001])  # rows start at every alignment
+@pytest.mark.parametrize("cols", [1001, 13, 40, 3001, 16385])  # rows start at every alignment
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_streamed_output_equals_regular_stores(isa, rng, dtype, cols):
     rows = STREAM_MIN_BYTES // (cols * np.dtype(dtype).itemsize) + 7

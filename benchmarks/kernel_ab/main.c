@@ -2,11 +2,12 @@
  * benchmarks/kernel_ab.py's timing program: each kernel of the old and the
  * new tree (kernels.c, compiled twice) on the same data, alternating, in
  * batches of about 2 ms, `rounds` times; prints the best batch of each per
- * call and their ratio new / old. One thread, no streaming stores (the
- * package's per-thread hint is left at 0), data made once: shapes that fit
- * in cache time the kernels' compute alone.
+ * call and their ratio new / old. One thread, data made once: shapes that
+ * fit in cache time the kernels' compute alone. Streaming stores are off
+ * unless KAB_STREAM=1 is in the environment (then the package's per-thread
+ * hint is set, as the package sets it for outputs of 8 MiB and more).
  *
- *     kernel_ab ROWS COLS [ROUNDS [SUBSTRING]]
+ *     [KAB_STREAM=1] kernel_ab ROWS COLS [ROUNDS [SUBSTRING]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
     const int64_t rows = atoll(argv[1]), cols = atoll(argv[2]);
     const int rounds = argc > 3 ? atoi(argv[3]) : 40;
     const char *only = argc > 4 ? argv[4] : "";
+    const char *stream = getenv("KAB_STREAM");
+    csm_stream_hint = stream != NULL && strcmp(stream, "1") == 0;
     if (rows < 1 || cols < 1 || rounds < 1) {
         fprintf(stderr, "kernel_ab: ROWS, COLS and ROUNDS must be positive\n");
         return 2;
