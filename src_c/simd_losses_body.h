@@ -416,12 +416,16 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
 /* ---- cross-entropy, probability targets ----------------------------------- */
 
 /* a_j = (c_q q_j + c_0) w_j of one vector of a probability-target row (0 in
- * masked-off lanes). */
+ * masked-off lanes). The product by w_j is an FMA with a zero addend (the
+ * rounded product itself): a multiplication whose result had one use could
+ * be fused by the compiler into the addition of sum(a) (GCC contracts
+ * across statements), so that sum(a) rounded differently in the kernel's
+ * instances with and without the gradient (1 ulp apart in the loss). */
 static inline __attribute__((always_inline)) V
 CSM_FN(simdl_xp_a)(V q0, V w0, VM tm, V vcq, V vc0, const int has_w, const int tail)
 {
     V av = v_fmadd(vcq, q0, vc0);
-    if (has_w) av = v_mul(av, w0);
+    if (has_w) av = v_fmadd(av, w0, v_zero());
     return tail ? v_blend(tm, v_zero(), av) : av;
 }
 
@@ -450,9 +454,53 @@ CSM_FN(simdl_xp_z)(V x0, V vm, V vinv_t, const int scaled)
     return scaled ? v_mul(v_sub(x0, vm), vinv_t) : v_sub(x0, vm);
 }
 
+/* The row's maximum (as simd_row_max: the same lanes in the same order) and,
+ * in the same pass, sum(a) as *s_a + *c_a: the maximum's pass only loads and
+ * compares, so reading q there costs less than in the exponentials' pass,
+ * whose vector units are busy. */
+static inline __attribute__((always_inline)) CSM_T
+CSM_FN(simdl_xp_max_asum)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, int64_t n, V vcq,
+                          V vc0, double *s_a, double *c_a, const int has_w)
+{
+    const V ninf = v_set1((CSM_T)-INFINITY);
+    const VM all = v_eq(vcq, vcq); /* every lane (c_q is finite) */
+    V m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+        V ah = v_zero(), al = v_zero();
+        int64_t j = b;
+        for (; j + 4 * VN <= end; j += 4 * VN) {
+            m0 = v_max(m0, v_load(xr + j));
+            m1 = v_max(m1, v_load(xr + j + VN));
+            m2 = v_max(m2, v_load(xr + j + 2 * VN));
+            m3 = v_max(m3, v_load(xr + j + 3 * VN));
+            V a[4];
+            for (int u = 0; u < 4; u++)
+                a[u] = CSM_FN(simdl_xp_a_at)(qr, w, j + u * VN, VN, all, vcq, vc0, has_w);
+            CSM_FN(simdl_add_any)(&ah, &al, v_add(v_add(a[0], a[1]), v_add(a[2], a[3])));
+        }
+        for (; j < end; j += VN) {
+            const int kk = end - j < VN ? (int)(end - j) : VN;
+            if (kk == VN) m0 = v_max(m0, v_load(xr + j));
+            else m1 = v_max(m1, v_load_tail(xr + j, kk, ninf));
+            CSM_FN(simdl_add_any)(&ah, &al,
+                                  CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w));
+        }
+        CSM_FN(simdl_flush0)(s_a, c_a, ah, al);
+    }
+    return v_hmax(v_max(v_max(m0, m1), v_max(m2, m3)));
+}
+
+/* Rows of more than this many bytes take sum(a) in the maximum's pass
+ * (simdl_xp_max_asum; kernel_ab float32 against the exponential pass taking
+ * it, with the next row's targets prefetched: 512x2000 0.92, 4096x1000
+ * 0.86, 2048x512 0.95, 8192x128 0.99, 16384x64 1.03, 32768x32 1.07). */
+#define SIMDL_XP_EARLY_A_BYTES 512
+
 /* A probability-target row: loss sum(a) log s - sum(a z) (z = (x - max) / T,
- * s = sum exp z) and, with has_grad, the gradient. Passes: the maximum; the
- * exponentials (stored in the gradient row), their sum and sum(a); then,
+ * s = sum exp z) and, with has_grad, the gradient. Passes: the maximum (and
+ * sum(a) on rows of more than SIMDL_XP_EARLY_A_BYTES); the exponentials
+ * (stored in the gradient row), their sum (and sum(a) on shorter rows); then,
  * with has_grad, the gradient, which also takes sum(a z) (it holds z and a
  * anyway, and the exponential pass, holding three compensated sums, spilled
  * registers on AVX2); without, the exponential pass takes it. Both sum a z
@@ -460,27 +508,31 @@ CSM_FN(simdl_xp_z)(V x0, V vm, V vinv_t, const int scaled)
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T c_q,
                             CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                            double scale, CSM_FN(simd_pf) pf, const int has_w,
-                            const int has_grad, const int scaled)
+                            double scale, CSM_FN(simd_pf) pf, CSM_FN(simd_pf) pfq,
+                            const int has_w, const int has_grad, const int scaled)
 {
-    CSM_T m = CSM_FN(simd_row_max)(xr, n);
+    const V vcq = v_set1(c_q), vc0 = v_set1(c_0);
+    double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
+    const int early_a = n * (int64_t)sizeof(CSM_T) > SIMDL_XP_EARLY_A_BYTES;
+    const int need_a = !early_a || !has_grad;
+    CSM_T m = early_a ? CSM_FN(simdl_xp_max_asum)(xr, qr, w, n, vcq, vc0, &s_a, &c_a, has_w)
+                      : CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
         *loss = (CSM_T)NAN;
         if (has_grad) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
         return;
     }
     const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
-    const V vcq = v_set1(c_q), vc0 = v_set1(c_0);
     const VM all = v_eq(vm, vm); /* every lane (m is finite) */
-    double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         /* exponentials as in simd_row_sum_minus_one (simd_lane_add4s);
-         * a (and a z) four vectors at a time into TwoSum lanes */
+         * a (unless early_a) and a z (without the gradient) four vectors at
+         * a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
         V h = four, l = v_zero();
         V ah = v_zero(), al = v_zero(), zh = v_zero(), zl = v_zero();
-        V e[4], a[4], z[4];
+        V e[4], z[4];
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
             for (int u = 0; u < 4; u++) {
@@ -488,17 +540,24 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                 z[u] = CSM_FN(simdl_xp_z)(v_load(xr + ju), vm, vinv_t, scaled);
                 e[u] = v_exp_nonpos(z[u]);
                 if (has_grad) v_store(gr + ju, e[u]);
-                a[u] = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
             }
             CSM_FN(simd_lane_add4s)(&h, &l, e[0], e[1], e[2], e[3]);
             CSM_FN(simd_pf_block)(pf, j);
-            CSM_FN(simdl_add_any)(&ah, &al, v_add(v_add(a[0], a[1]), v_add(a[2], a[3])));
-            if (!has_grad)
-                CSM_FN(simdl_add_any)(&zh, &zl,
+            CSM_FN(simd_pf_block)(pfq, j);
+            if (need_a) {
+                V a[4];
+                for (int u = 0; u < 4; u++)
+                    a[u] = CSM_FN(simdl_xp_a_at)(qr, w, j + u * VN, VN, all, vcq, vc0, has_w);
+                if (!early_a)
+                    CSM_FN(simdl_add_any)(&ah, &al,
+                                          v_add(v_add(a[0], a[1]), v_add(a[2], a[3])));
+                if (!has_grad)
+                    CSM_FN(simdl_add_any)(&zh, &zl,
                                       v_add(v_add(CSM_FN(simdl_xp_az)(a[0], z[0]),
                                                   CSM_FN(simdl_xp_az)(a[1], z[1])),
                                             v_add(CSM_FN(simdl_xp_az)(a[2], z[2]),
                                                   CSM_FN(simdl_xp_az)(a[3], z[3]))));
+            }
         }
         for (; j < end; j += VN) {
             const int kk = end - j < VN ? (int)(end - j) : VN;
@@ -506,17 +565,19 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             V z0 = CSM_FN(simdl_xp_z)(tail ? v_load_tail(xr + j, kk, ninf) : v_load(xr + j), vm,
                                       vinv_t, scaled);
             V e0 = v_exp_nonpos(z0);
-            V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
             if (has_grad) {
                 if (tail) v_store_tail(gr + j, kk, e0);
                 else v_store(gr + j, e0);
             }
             CSM_FN(simd_lane_add)(&h, &l, e0);
-            CSM_FN(simdl_add_any)(&ah, &al, a0);
-            if (!has_grad) CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az)(a0, z0));
+            if (need_a) {
+                V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
+                if (!early_a) CSM_FN(simdl_add_any)(&ah, &al, a0);
+                if (!has_grad) CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az)(a0, z0));
+            }
         }
         CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
-        CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
+        if (!early_a) CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
         if (!has_grad) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     double asum = CSM_FN(simdl_total)(s_a, c_a);
@@ -581,8 +642,11 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
         CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
-#define CSM_XP(W, G, S) \
-    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, pf, W, G, S)
+        /* the next row's targets too: the maximum's pass reads them */
+        CSM_FN(simd_pf) pfq = CSM_FN(simd_pf_next)(qr + qs, NULL, r, rows, cols);
+#define CSM_XP(W, G, S)                                                                  \
+    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, pf, pfq, \
+                                W, G, S)
         switch (mode) {
         case 0: CSM_XP(0, 0, 0); break;
         case 1: CSM_XP(1, 0, 0); break;
