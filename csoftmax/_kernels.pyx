@@ -387,21 +387,54 @@ cdef object _fast_reduced(double total, double denominator, int reduction, int t
     return _np.float32(<float>total) if typenum == cnp.NPY_FLOAT else _np.float64(total)
 
 
+cdef inline double _weight_of(const floating *w, int64_t k, int64_t ignore_index) noexcept nogil:
+    """w[k], or 0 for an ignored row (whose k is not read: w[0] is, a select
+    instead of a branch)."""
+    cdef bint keep = k != ignore_index
+    cdef double v = w[k if keep else 0]
+    return v if keep else 0.0
+
+
 cdef double _weight_sum(const floating *w, const int64_t *t, int64_t rows,
                         int64_t ignore_index) noexcept nogil:
-    """Compensated sum in double of w[t_i] over the rows not ignored."""
-    cdef double s = 0.0, c = 0.0
-    cdef int64_t i
-    for i in range(rows):
-        if t[i] != ignore_index:
-            _neumaier_add(&s, &c, w[t[i]])
-    return _neumaier_total(s, c)
+    """Sum in double of w[t_i] over the rows not ignored, in four interleaved
+    chains as _compensated_sum (plain double accumulators for float32
+    weights, compensated pairs for float64 ones): one chain with its
+    compensation spilled to the stack was a sixth of a weighted float32
+    1000000 x 3 cross-entropy (perf)."""
+    cdef double s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0
+    cdef double s2 = 0.0, c2 = 0.0, s3 = 0.0, c3 = 0.0
+    cdef int64_t i = 0
+    if floating is float:
+        while i + 4 <= rows:
+            s0 += _weight_of(w, t[i], ignore_index)
+            s1 += _weight_of(w, t[i + 1], ignore_index)
+            s2 += _weight_of(w, t[i + 2], ignore_index)
+            s3 += _weight_of(w, t[i + 3], ignore_index)
+            i += 4
+        while i < rows:
+            s0 += _weight_of(w, t[i], ignore_index)
+            i += 1
+        return (s0 + s1) + (s2 + s3)
+    while i + 4 <= rows:
+        _neumaier_add(&s0, &c0, _weight_of(w, t[i], ignore_index))
+        _neumaier_add(&s1, &c1, _weight_of(w, t[i + 1], ignore_index))
+        _neumaier_add(&s2, &c2, _weight_of(w, t[i + 2], ignore_index))
+        _neumaier_add(&s3, &c3, _weight_of(w, t[i + 3], ignore_index))
+        i += 4
+    while i < rows:
+        _neumaier_add(&s0, &c0, _weight_of(w, t[i], ignore_index))
+        i += 1
+    _neumaier_add(&s0, &c0, s1)
+    _neumaier_add(&s0, &c0, s2)
+    _neumaier_add(&s0, &c0, s3)
+    return _neumaier_total(s0, c0 + c1 + c2 + c3)
 
 
 def class_weight_sum(const floating[::1] weight not None, const int64_t[::1] target not None,
                      int64_t ignore_index):
     """The weighted mean's denominator: sum of weight[t] over the targets t
-    other than ignore_index (each a valid index), compensated, in double; the
+    other than ignore_index (each a valid index) in double (_weight_sum); the
     general path and cross_entropy_fast form it alike, so their gradients
     (scaled by its inverse) agree bit for bit."""
     return _weight_sum(&weight[0], &target[0], target.shape[0], ignore_index)

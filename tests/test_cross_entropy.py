@@ -124,6 +124,28 @@ def test_fast_path_reduction_is_the_rounded_exact_sum(dtype, reduction, rng):
     assert abs(float(got) - exact) <= bound, (float(got), exact)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("ignore_index", [-100, 2])
+def test_class_weight_sum_against_fsum(dtype, ignore_index, rng):
+    """The weighted mean's denominator (both paths' class_weight_sum): the
+    exact sum of weight[t] over the rows not ignored (math.fsum), within an
+    ulp for float64 weights (compensated) and 1e-12 of it for float32 ones
+    (plain double accumulators); every row ignored gives 0."""
+    import math
+    from csoftmax import _kernels
+    w = rng.uniform(0.01, 100.0, 7).astype(dtype)
+    t = rng.integers(0, 7, 100_003)
+    t[rng.random(t.size) < 0.1] = ignore_index
+    kept = t[t != ignore_index]
+    exact = math.fsum(w.astype(np.float64)[kept].tolist())
+    got = _kernels.class_weight_sum(w, t, ignore_index)
+    if dtype == np.float64:
+        assert abs(got - exact) <= np.spacing(exact)
+    else:
+        assert abs(got - exact) <= 1e-12 * exact
+    assert _kernels.class_weight_sum(w, np.full(5, ignore_index), ignore_index) == 0.0
+
+
 def test_fast_path_declines_what_it_does_not_handle(rng):
     """None (the general path then runs) for every case outside the fast
     path's; nothing raised by it."""
