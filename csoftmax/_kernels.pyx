@@ -525,16 +525,22 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
             else:
                 status = csoftmax_cross_entropy_f64(<const double *>xp, cols, tp, <double *>lp,
                                                     <double *>gp, cols, rows, cols, scale)
-    cdef int64_t i, v, ignored = 0
-    cdef uint64_t bad = 0
+    cdef int64_t i
+    cdef uint64_t u, d, nz, bad = 0, ignored = 0
+    cdef uint64_t last = <uint64_t>cols - 1, ig = <uint64_t>(<int64_t>-100)
     if status == CSOFTMAX_ERR_TARGET:
-        # rows ignored (-100) are not counted; other bad indices decline (no
-        # branch per row)
+        # rows ignored (-100) are not counted; other bad indices decline. No
+        # branch and no 64-bit compare per row, so that the loop vectorises
+        # (csm_targets_ok's arithmetic, src_c/csoftmax_internal.h): d | -d has
+        # its top bit set where the index is not -100, u | (cols - 1 - u)
+        # where it is out of range
         for i in range(rows):
-            v = tp[i]
-            ignored += v == -100
-            bad |= (<uint64_t>v >= <uint64_t>cols) & (v != -100)
-        if bad:
+            u = <uint64_t>tp[i]
+            d = u ^ ig
+            nz = d | (0 - d)
+            ignored += 1 - (nz >> 63)
+            bad |= (u | (last - u)) & nz
+        if bad >> 63:
             return None
         denominator = <double>(rows - ignored)
         if wp != NULL:

@@ -521,22 +521,27 @@ class TestErrors:
         with pytest.raises(IndexError, match=r"target\[1, 2\] = 7 is out of range for 4 classes"):
             f(np.zeros((2, 3, 4)), t)
 
-    @pytest.mark.parametrize("bad", [3, -1, -101, 2**62, -2**63, 2**63 - 1])
+    @pytest.mark.parametrize("bad", [3, -1, -101, -99, 2**62, -2**63, 2**63 - 1])
     @pytest.mark.parametrize("rows", [9, 5000])
     @pytest.mark.parametrize("ignored", [False, True])
-    def test_label_int64_extremes(self, f, bad, rows, ignored):
-        """int64 targets (the C-side checks, in blocks of 1,024 rows): any
-        index outside [0, 3) but -100 is refused wherever it sits, with or
-        without an ignored row (-100) elsewhere."""
+    @pytest.mark.parametrize("ignore_index", [-100, -2**63, 1, 2**63 - 1])
+    def test_label_int64_extremes(self, f, bad, rows, ignored, ignore_index):
+        """int64 targets (the fast path's scan and the C-side checks, in
+        blocks of 1,024 rows): any index outside [0, 3) but ignore_index is
+        refused wherever it sits, with or without an ignored row elsewhere; an
+        index equal to ignore_index passes."""
         t = np.arange(rows, dtype=np.int64) % 3
         x = np.zeros((rows, 3))
         if ignored:
-            t[rows - 2] = -100
-        f(x, t)
+            t[rows - 2] = ignore_index
+        f(x, t, ignore_index=ignore_index)
         t[rows - 3] = bad
+        if bad == ignore_index:
+            f(x, t, ignore_index=ignore_index)
+            return
         with pytest.raises(IndexError, match=rf"target\[{rows - 3}\] = {bad} is out of range "
                                              rf"for 3 classes"):
-            f(x, t)
+            f(x, t, ignore_index=ignore_index)
 
     def test_label_huge_uint64(self, f):
         with pytest.raises(IndexError, match=r"target\[0\] = 18446744073709551615 is out of range"):
