@@ -461,8 +461,8 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
       contiguous when it is not already; the mean divides by
       class_weight_sum).
 
-    The outputs are new arrays; the mean and sum are compensated sums of the
-    per-row losses in double."""
+    The outputs are new arrays; the mean and sum are sums of the per-row
+    losses in double (_compensated_sum)."""
     if not _fast_arrays(x, target, reduction):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x
