@@ -57,6 +57,8 @@ cdef extern from "csoftmax.h" nogil:
     int csoftmax_cross_entropy_f64(const double *x, int64_t xs, const int64_t *target,
                                    double *loss, double *grad, int64_t gs,
                                    int64_t rows, int64_t cols, double grad_scale)
+    int64_t csoftmax_count_ignored(const int64_t *target, int64_t rows, int64_t cols,
+                                   int64_t ignore_index)
 
 ISA_NAMES = ("scalar", "avx2", "avx512")
 
@@ -352,19 +354,20 @@ cdef double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
             s0 += v[i]
             i += 1
         return (s0 + s1) + (s2 + s3)
-    while i + 4 <= n:
-        _neumaier_add(&s0, &c0, v[i])
-        _neumaier_add(&s1, &c1, v[i + 1])
-        _neumaier_add(&s2, &c2, v[i + 2])
-        _neumaier_add(&s3, &c3, v[i + 3])
-        i += 4
-    while i < n:
-        _neumaier_add(&s0, &c0, v[i])
-        i += 1
-    _neumaier_add(&s0, &c0, s1)
-    _neumaier_add(&s0, &c0, s2)
-    _neumaier_add(&s0, &c0, s3)
-    return _neumaier_total(s0, c0 + c1 + c2 + c3)
+    else:
+        while i + 4 <= n:
+            _neumaier_add(&s0, &c0, v[i])
+            _neumaier_add(&s1, &c1, v[i + 1])
+            _neumaier_add(&s2, &c2, v[i + 2])
+            _neumaier_add(&s3, &c3, v[i + 3])
+            i += 4
+        while i < n:
+            _neumaier_add(&s0, &c0, v[i])
+            i += 1
+        _neumaier_add(&s0, &c0, s1)
+        _neumaier_add(&s0, &c0, s2)
+        _neumaier_add(&s0, &c0, s3)
+        return _neumaier_total(s0, c0 + c1 + c2 + c3)
 
 
 cdef bint _fast_arrays(object x, object target, int reduction) except -1:
@@ -416,19 +419,20 @@ cdef double _weight_sum(const floating *w, const int64_t *t, int64_t rows,
             s0 += _weight_of(w, t[i], ignore_index)
             i += 1
         return (s0 + s1) + (s2 + s3)
-    while i + 4 <= rows:
-        _neumaier_add(&s0, &c0, _weight_of(w, t[i], ignore_index))
-        _neumaier_add(&s1, &c1, _weight_of(w, t[i + 1], ignore_index))
-        _neumaier_add(&s2, &c2, _weight_of(w, t[i + 2], ignore_index))
-        _neumaier_add(&s3, &c3, _weight_of(w, t[i + 3], ignore_index))
-        i += 4
-    while i < rows:
-        _neumaier_add(&s0, &c0, _weight_of(w, t[i], ignore_index))
-        i += 1
-    _neumaier_add(&s0, &c0, s1)
-    _neumaier_add(&s0, &c0, s2)
-    _neumaier_add(&s0, &c0, s3)
-    return _neumaier_total(s0, c0 + c1 + c2 + c3)
+    else:
+        while i + 4 <= rows:
+            _neumaier_add(&s0, &c0, _weight_of(w, t[i], ignore_index))
+            _neumaier_add(&s1, &c1, _weight_of(w, t[i + 1], ignore_index))
+            _neumaier_add(&s2, &c2, _weight_of(w, t[i + 2], ignore_index))
+            _neumaier_add(&s3, &c3, _weight_of(w, t[i + 3], ignore_index))
+            i += 4
+        while i < rows:
+            _neumaier_add(&s0, &c0, _weight_of(w, t[i], ignore_index))
+            i += 1
+        _neumaier_add(&s0, &c0, s1)
+        _neumaier_add(&s0, &c0, s2)
+        _neumaier_add(&s0, &c0, s3)
+        return _neumaier_total(s0, c0 + c1 + c2 + c3)
 
 
 def class_weight_sum(const floating[::1] weight not None, const int64_t[::1] target not None,
@@ -525,22 +529,12 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
             else:
                 status = csoftmax_cross_entropy_f64(<const double *>xp, cols, tp, <double *>lp,
                                                     <double *>gp, cols, rows, cols, scale)
-    cdef int64_t i
-    cdef uint64_t u, d, nz, bad = 0, ignored = 0
-    cdef uint64_t last = <uint64_t>cols - 1, ig = <uint64_t>(<int64_t>-100)
+    cdef int64_t ignored
     if status == CSOFTMAX_ERR_TARGET:
-        # rows ignored (-100) are not counted; other bad indices decline. No
-        # branch and no 64-bit compare per row, so that the loop vectorises
-        # (csm_targets_ok's arithmetic, src_c/csoftmax_internal.h): d | -d has
-        # its top bit set where the index is not -100, u | (cols - 1 - u)
-        # where it is out of range
-        for i in range(rows):
-            u = <uint64_t>tp[i]
-            d = u ^ ig
-            nz = d | (0 - d)
-            ignored += 1 - (nz >> 63)
-            bad |= (u | (last - u)) & nz
-        if bad >> 63:
+        # rows ignored (-100) are not counted; another bad index declines
+        with nogil:
+            ignored = csoftmax_count_ignored(tp, rows, cols, -100)
+        if ignored < 0:
             return None
         denominator = <double>(rows - ignored)
         if wp != NULL:

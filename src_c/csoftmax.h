@@ -77,6 +77,11 @@ int csoftmax_cross_entropy_f64(const double *x, int64_t x_stride, const int64_t 
                                double *loss, double *grad, int64_t grad_stride,
                                int64_t rows, int64_t cols, double grad_scale);
 
+/* The number of targets equal to ignore_index when every other one is a class
+ * index in [0, cols); CSOFTMAX_ERR_TARGET if one is not (every row is read). */
+int64_t csoftmax_count_ignored(const int64_t *target, int64_t rows, int64_t cols,
+                               int64_t ignore_index);
+
 #ifdef __cplusplus
 }
 #endif

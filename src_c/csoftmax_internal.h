@@ -115,33 +115,44 @@ extern _Thread_local int csm_stream_hint;
 int csm_stream_for(int64_t rows, int64_t cols, size_t elem_size);
 
 /* Whether every target is a class index in [0, cols) or equals
- * ignore_index (pass an index in range, 0, when none is ignored). No branch
- * per row, one per block of 1,024 rows, so that the first bad block ends the
- * scan. An index u (unsigned: a negative one is out of range too) is in
- * range where neither u nor (cols - 1) - u has its top bit set, and is not
- * ignore_index where d = u ^ ignore_index is not 0, i.e. where d | -d has
- * its top bit set: a row is bad where both top bits are set. Subtractions,
- * XORs, ANDs and ORs only, which vectorise on any x86-64 (SSE2 has no
- * 64-bit compare; the compare form ran scalar, 1-2 cycles a row). */
-static inline int csm_targets_ok(const int64_t *target, int64_t rows, int64_t cols,
-                                 int64_t ignore_index)
+ * ignore_index; with `ignored` not NULL, the count of rows equal to
+ * ignore_index goes there (every row is read then), else an in-range
+ * ignore_index lets nothing through (pass 0 when none is ignored) and the
+ * first bad block of 1,024 rows ends the scan. No branch per row: an index u
+ * (unsigned: a negative one is out of range too) is in range where neither u
+ * nor (cols - 1) - u has its top bit set, and is not ignore_index where
+ * d = u ^ ignore_index is not 0, i.e. where d | -d has its top bit set; a
+ * row is bad where both are. Subtractions, XORs, ANDs and ORs only, which
+ * vectorise on any x86-64 (SSE2 has no 64-bit compare; the compare form ran
+ * scalar, 1-2 cycles a row). */
+static inline int csm_targets_scan(const int64_t *target, int64_t rows, int64_t cols,
+                                   int64_t ignore_index, int64_t *ignored)
 {
     const uint64_t last = (uint64_t)cols - 1, ig = (uint64_t)ignore_index;
-    const int ignoring = ig >= (uint64_t)cols;  /* an in-range ignore_index lets nothing through */
+    const int plain = ignored == NULL && ig < (uint64_t)cols;
+    uint64_t count = 0;
     for (int64_t r0 = 0; r0 < rows; r0 += 1024) {
         const int64_t r1 = rows - r0 < 1024 ? rows : r0 + 1024;
         uint64_t bits = 0;
-        if (ignoring) {
-            for (int64_t r = r0; r < r1; r++) {
-                const uint64_t u = (uint64_t)target[r], d = u ^ ig;
-                bits |= (u | (last - u)) & (d | (0 - d));
-            }
-        } else {
+        if (plain) {
             for (int64_t r = r0; r < r1; r++) bits |= (uint64_t)target[r] | (last - (uint64_t)target[r]);
+        } else {
+            for (int64_t r = r0; r < r1; r++) {
+                const uint64_t u = (uint64_t)target[r], d = u ^ ig, nz = d | (0 - d);
+                count += 1 - (nz >> 63);
+                bits |= (u | (last - u)) & nz;
+            }
         }
         if (bits >> 63) return 0;
     }
+    if (ignored != NULL) *ignored = (int64_t)count;
     return 1;
+}
+
+static inline int csm_targets_ok(const int64_t *target, int64_t rows, int64_t cols,
+                                 int64_t ignore_index)
+{
+    return csm_targets_scan(target, rows, cols, ignore_index, NULL);
 }
 
 /* Rows per dynamically scheduled chunk. */

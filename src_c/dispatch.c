@@ -262,6 +262,14 @@ CSM_DEFINE_REDUCE(csoftmax_logsumexp_f64, double, logsumexp_f64)
 CSM_DEFINE_XENT(csoftmax_cross_entropy_f32, float, cross_entropy_f32)
 CSM_DEFINE_XENT(csoftmax_cross_entropy_f64, double, cross_entropy_f64)
 
+int64_t csoftmax_count_ignored(const int64_t *target, int64_t rows, int64_t cols,
+                               int64_t ignore_index)
+{
+    if (rows < 0 || cols < 1 || (rows > 0 && target == NULL)) return CSOFTMAX_ERR_ARGUMENT;
+    int64_t n = 0;
+    return csm_targets_scan(target, rows, cols, ignore_index, &n) ? n : CSOFTMAX_ERR_TARGET;
+}
+
 #define CSM_DEFINE_MAP(name, T, field)                                                     \
     int name(const T *x, T *y, int64_t n)                                                  \
     {                                                                                      \
