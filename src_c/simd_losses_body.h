@@ -553,10 +553,10 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                                           v_add(v_add(a[0], a[1]), v_add(a[2], a[3])));
                 if (!has_grad)
                     CSM_FN(simdl_add_any)(&zh, &zl,
-                                      v_add(v_add(CSM_FN(simdl_xp_az)(a[0], z[0]),
-                                                  CSM_FN(simdl_xp_az)(a[1], z[1])),
-                                            v_add(CSM_FN(simdl_xp_az)(a[2], z[2]),
-                                                  CSM_FN(simdl_xp_az)(a[3], z[3]))));
+                                          v_add(v_add(CSM_FN(simdl_xp_az)(a[0], z[0]),
+                                                      CSM_FN(simdl_xp_az)(a[1], z[1])),
+                                                v_add(CSM_FN(simdl_xp_az)(a[2], z[2]),
+                                                      CSM_FN(simdl_xp_az)(a[3], z[3]))));
             }
         }
         for (; j < end; j += VN) {
