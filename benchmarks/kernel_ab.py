@@ -39,9 +39,10 @@ def _run(cmd):
     return done
 
 
-def build(commit: str, workdir: str, opt: int = 3) -> str:
+def build(commit: str, workdir: str, opt: int = 3, new_cflags: tuple = ()) -> str:
     """The timing program of `commit`'s kernels (old) against this checkout's (new),
-    compiled at -O`opt` (3, the package's level, unless the harness itself is tested)."""
+    compiled at -O`opt` (3, the package's level, unless the harness itself is tested);
+    `new_cflags` are added to the new side's compiler flags only."""
     old = os.path.join(workdir, "old")
     os.makedirs(old)
     tar = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", commit, "src_c"],
@@ -55,7 +56,8 @@ def build(commit: str, workdir: str, opt: int = 3) -> str:
     objs, procs = [], []
     for side, tree in (("old", os.path.join(old, "src_c")), ("new", os.path.join(ROOT, "src_c"))):
         obj = os.path.join(workdir, f"{side}.o")
-        cmd = [cc, f"-O{opt}", *FLAGS, f"-I{tree}", f"-I{src}", f'-DKSRC="{tree}/kernels_avx2.c"',
+        extra = list(new_cflags) if side == "new" else []
+        cmd = [cc, f"-O{opt}", *FLAGS, *extra, f"-I{tree}", f"-I{src}", f'-DKSRC="{tree}/kernels_avx2.c"',
                f"-DPFX={side}_", "-c", os.path.join(src, "kernels.c"), "-o", obj]
         procs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True)))
@@ -83,13 +85,16 @@ def main(argv=None) -> int:
     parser.add_argument("--opt", type=int, default=3, choices=range(4),
                         help="optimisation level of both sides (default 3, the package's; "
                              "0 compiles in seconds, for testing the harness only)")
+    parser.add_argument("--new-cflags", default="",
+                        help="compiler flags added to the new side only (e.g. a flag's A/B "
+                             "on the same tree: HEAD --new-cflags=-fschedule-insns)")
     args = parser.parse_args(argv)
     if args.shape[0] < 1 or args.shape[1] < 1 or args.rounds < 1:
         raise SystemExit("kernel_ab.py: --shape and --rounds must be positive")
     if shutil.which(os.environ.get("CC", "gcc")) is None:
         raise SystemExit("kernel_ab.py: no C compiler (set CC)")
     with tempfile.TemporaryDirectory(prefix="kernel_ab_") as workdir:
-        exe = build(args.commit, workdir, args.opt)
+        exe = build(args.commit, workdir, args.opt, tuple(args.new_cflags.split()))
         done = subprocess.run([exe, str(args.shape[0]), str(args.shape[1]), str(args.rounds),
                                args.only], capture_output=True, text=True,
                               env={**os.environ, "KAB_STREAM": "1" if args.stream else "0"})

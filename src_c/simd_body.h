@@ -250,6 +250,32 @@ static inline V CSM_FN(simd_exp_shifted)(V x, V vm)
 #endif
 }
 
+#ifndef v_exp_nonpos_n
+/* v_exp_nonpos (v_exp_nonpos_lo with has_lo) of U vectors in place, one
+ * after another, for vector layers without a lock-step form (simd_avx2.h's) */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_exp_nonpos_each)(V *x, const V *lo, const int has_lo, const int U)
+{
+    for (int u = 0; u < U; u++) x[u] = has_lo ? v_exp_nonpos_lo(x[u], lo[u]) : v_exp_nonpos(x[u]);
+}
+#define v_exp_nonpos_n CSM_FN(simd_exp_nonpos_each)
+#endif
+
+/* e[u] = simd_exp_shifted(x[u VN ..], vm) for u < 4, the four exponentials
+ * in lock step (v_exp_nonpos_n) */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_exp_shifted4)(V *e, const CSM_T *x, V vm)
+{
+#ifdef CSM_F32
+    for (int u = 0; u < 4; u++) e[u] = v_sub(v_load(x + u * VN), vm);
+    v_exp_nonpos_n(e, e, 0, 4);
+#else
+    V lo[4];
+    for (int u = 0; u < 4; u++) e[u] = CSM_FN(simd_diff)(v_load(x + u * VN), vm, &lo[u]);
+    v_exp_nonpos_n(e, lo, 1, 4);
+#endif
+}
+
 static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
 {
     const V ninf = v_set1((CSM_T)-INFINITY);
@@ -394,16 +420,11 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
         V h0 = four, h1 = four, l0 = v_zero(), l1 = v_zero();
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
-            V e0 = CSM_FN(simd_exp_shifted)(v_load(x + j), vm);
-            V e1 = CSM_FN(simd_exp_shifted)(v_load(x + j + VN), vm);
-            V e2 = CSM_FN(simd_exp_shifted)(v_load(x + j + 2 * VN), vm);
-            V e3 = CSM_FN(simd_exp_shifted)(v_load(x + j + 3 * VN), vm);
+            V e[4];
+            CSM_FN(simd_exp_shifted4)(e, x + j, vm);
             CSM_FN(simd_pf_block)(pf, j);
-            v_store(y + j, e0);
-            v_store(y + j + VN, e1);
-            v_store(y + j + 2 * VN, e2);
-            v_store(y + j + 3 * VN, e3);
-            CSM_FN(simd_lane_add4)(&h0, &l0, e0, e1, e2, e3);
+            for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
+            CSM_FN(simd_lane_add4)(&h0, &l0, e[0], e[1], e[2], e[3]);
         }
         for (; j + VN <= end; j += VN) {
             V e0 = CSM_FN(simd_exp_shifted)(v_load(x + j), vm);
@@ -449,18 +470,13 @@ CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T
         V h0 = four, l0 = v_zero();
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
-            V e0 = v_exp_nonpos(CSM_SHIFTED(v_load(x + j)));
-            V e1 = v_exp_nonpos(CSM_SHIFTED(v_load(x + j + VN)));
-            V e2 = v_exp_nonpos(CSM_SHIFTED(v_load(x + j + 2 * VN)));
-            V e3 = v_exp_nonpos(CSM_SHIFTED(v_load(x + j + 3 * VN)));
+            V e[4];
+            for (int u = 0; u < 4; u++) e[u] = CSM_SHIFTED(v_load(x + j + u * VN));
+            v_exp_nonpos_n(e, e, 0, 4);
             CSM_FN(simd_pf_block)(pf, j);
-            if (y != NULL) {
-                v_store(y + j, e0);
-                v_store(y + j + VN, e1);
-                v_store(y + j + 2 * VN, e2);
-                v_store(y + j + 3 * VN, e3);
-            }
-            CSM_FN(simd_lane_add4s)(&h0, &l0, e0, e1, e2, e3);
+            if (y != NULL)
+                for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
+            CSM_FN(simd_lane_add4s)(&h0, &l0, e[0], e[1], e[2], e[3]);
         }
         int fill = 0;
         for (; j < end; j += VN) {

@@ -187,26 +187,33 @@ CSM_FN(simdl_xent_soft_tiny_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, in
 
 /* ---- cross-entropy, class targets ---------------------------------------- */
 
-/* One vector of a class-target row with label smoothing: x0 (masked-off
- * lanes -inf), tm the lanes in the row, w0 the class weights. Returns the
- * exponentials (1 at the maximal entries, 0 in masked-off lanes) and sets
- * *wz to w_j z_j. */
-static inline __attribute__((always_inline)) V
-CSM_FN(simdl_xc_terms)(V *wz, V x0, V w0, VM tm, V vm, V vinv_t, CSM_T *g, int kk,
-                       const int has_w, const int has_grad, const int tail, const int scaled)
+/* U (<= 4) vectors of a class-target row with label smoothing, side by side:
+ * x0[u] (masked-off lanes -inf), tm the lanes in the row (tail), w0[u] the
+ * class weights. Sets ex[u] to the exponentials (1 at the maximal entries, 0
+ * in masked-off lanes; stored at g + u VN with has_grad, kk lanes of a tail)
+ * and wz[u] to w_j z_j; the U exponentials in lock step (v_exp_nonpos_n). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_xc_terms)(V *ex, V *wz, const V *x0, const V *w0, VM tm, V vm, V vinv_t, CSM_T *g,
+                       int kk, const int has_w, const int has_grad, const int tail,
+                       const int scaled, const int U)
 {
     const V zero = v_zero();
-    V z = scaled ? v_mul(v_sub(x0, vm), vinv_t) : v_sub(x0, vm);
-    V ex = v_exp_nonpos(z);
-    if (has_grad) {
-        if (tail) v_store_tail(g, kk, ex);
-        else v_store(g, ex);
+    V z[4];
+    for (int u = 0; u < U; u++) {
+        z[u] = scaled ? v_mul(v_sub(x0[u], vm), vinv_t) : v_sub(x0[u], vm);
+        ex[u] = z[u];
     }
-    V t = z;
-    if (has_w) t = v_blend(v_eq(w0, zero), v_mul(w0, z), zero);
-    if (tail) t = v_blend(tm, zero, t);
-    *wz = t;
-    return ex;
+    v_exp_nonpos_n(ex, ex, 0, U);
+    for (int u = 0; u < U; u++) {
+        if (has_grad) {
+            if (tail) v_store_tail(g, kk, ex[u]);
+            else v_store(g + u * VN, ex[u]);
+        }
+        V t = z[u];
+        if (has_w) t = v_blend(v_eq(w0[u], zero), v_mul(w0[u], z[u]), zero);
+        if (tail) t = v_blend(tm, zero, t);
+        wz[u] = t;
+    }
 }
 
 /* A class-target row with label smoothing e > 0 (rows without it are
@@ -236,32 +243,32 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
          * four vectors at a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
         V h = four, l = v_zero(), zh = v_zero(), zl = v_zero();
-        V z0 = v_zero(), z1 = v_zero(), z2 = v_zero(), z3 = v_zero();
-#define CSM_XC_TERMS(ZW, X, W, TM, J, KK, TAIL)                                         \
-    CSM_FN(simdl_xc_terms)(&ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,   \
-                           has_w, has_grad, TAIL, scaled)
+#define CSM_XC_TERMS(E, ZW, X, W, TM, J, KK, TAIL, U)                                   \
+    CSM_FN(simdl_xc_terms)(E, ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,  \
+                           has_w, has_grad, TAIL, scaled, U)
 #define CSM_W(J) (has_w ? v_load(w + (J)) : allw)
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
-            V e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
-            V e1 = CSM_XC_TERMS(z1, v_load(xr + j + VN), CSM_W(j + VN), all, j + VN, VN, 0);
-            V e2 = CSM_XC_TERMS(z2, v_load(xr + j + 2 * VN), CSM_W(j + 2 * VN), all,
-                                j + 2 * VN, VN, 0);
-            V e3 = CSM_XC_TERMS(z3, v_load(xr + j + 3 * VN), CSM_W(j + 3 * VN), all,
-                                j + 3 * VN, VN, 0);
-            CSM_FN(simd_lane_add4s)(&h, &l, e0, e1, e2, e3);
+            V x4[4], w4[4], e[4], z[4];
+            for (int u = 0; u < 4; u++) {
+                x4[u] = v_load(xr + j + u * VN);
+                w4[u] = CSM_W(j + u * VN);
+            }
+            CSM_XC_TERMS(e, z, x4, w4, all, j, VN, 0, 4);
+            CSM_FN(simd_lane_add4s)(&h, &l, e[0], e[1], e[2], e[3]);
             CSM_FN(simd_pf_block)(pf, j);
-            CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z0, z1), v_add(z2, z3)));
+            CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(z[0], z[1]), v_add(z[2], z[3])));
         }
         for (; j < end; j += VN) {
             int kk = end - j < VN ? (int)(end - j) : VN;
-            V e0;
+            V e0, z0;
             if (kk == VN) {
-                e0 = CSM_XC_TERMS(z0, v_load(xr + j), CSM_W(j), all, j, VN, 0);
+                V x0 = v_load(xr + j), w0 = CSM_W(j);
+                CSM_XC_TERMS(&e0, &z0, &x0, &w0, all, j, VN, 0, 1);
             } else {
+                V x0 = v_load_tail(xr + j, kk, ninf);
                 V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
-                e0 = CSM_XC_TERMS(z0, v_load_tail(xr + j, kk, ninf), w0,
-                                  CSM_FN(simdl_tail_mask)(kk), j, kk, 1);
+                CSM_XC_TERMS(&e0, &z0, &x0, &w0, CSM_FN(simdl_tail_mask)(kk), j, kk, 1, 1);
             }
             CSM_FN(simd_lane_add)(&h, &l, e0);
             CSM_FN(simdl_add_any)(&zh, &zl, z0);
@@ -536,11 +543,12 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
             for (int u = 0; u < 4; u++) {
-                const int64_t ju = j + u * VN;
-                z[u] = CSM_FN(simdl_xp_z)(v_load(xr + ju), vm, vinv_t, scaled);
-                e[u] = v_exp_nonpos(z[u]);
-                if (has_grad) v_store(gr + ju, e[u]);
+                z[u] = CSM_FN(simdl_xp_z)(v_load(xr + j + u * VN), vm, vinv_t, scaled);
+                e[u] = z[u];
             }
+            v_exp_nonpos_n(e, e, 0, 4);
+            if (has_grad)
+                for (int u = 0; u < 4; u++) v_store(gr + j + u * VN, e[u]);
             CSM_FN(simd_lane_add4s)(&h, &l, e[0], e[1], e[2], e[3]);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simd_pf_block)(pfq, j);

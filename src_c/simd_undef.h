@@ -51,6 +51,7 @@
 #undef v_pow2_shifted
 #undef v_any
 #undef v_exp_nonpos_lo
+#undef v_exp_nonpos_n
 #undef CSM_EXP_FAST_MIN
 #undef v_fnmadd
 #undef v_transpose
