@@ -524,6 +524,40 @@ static inline void CSM_FN(simd_row_divide)(CSM_T *y, int64_t n, CSM_T s, CSM_T s
     }
 }
 
+/* One row's output pass beside the next row's maximum, in one loop: y = y / s
+ * (simd_row_divide with scale 1) when `divide`, else y = y f (simd_row_scale),
+ * and returns simd_row_max(x, n) of the next row x (its lanes as there): the
+ * same values as the separate calls, the next row's loads overlapped with
+ * this row's arithmetic instead of a pass of their own. */
+static inline __attribute__((always_inline)) CSM_T
+CSM_FN(simd_row_rescale_max)(CSM_T *y, int64_t n, CSM_T s, CSM_T f, const int divide,
+                             const CSM_T *x)
+{
+    const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vf = v_set1(f);
+    const V ninf = v_set1((CSM_T)-INFINITY);
+#define CSM_RESCALE(v) (divide ? CSM_FN(simd_div)((v), vs, vr) : v_mul((v), vf))
+    V a0 = ninf, a1 = ninf, a2 = ninf, a3 = ninf;
+    int64_t j = 0;
+    for (; j + 4 * VN <= n; j += 4 * VN) {
+        for (int u = 0; u < 4; u++) v_store(y + j + u * VN, CSM_RESCALE(v_load(y + j + u * VN)));
+        a0 = v_max(a0, v_load(x + j));
+        a1 = v_max(a1, v_load(x + j + VN));
+        a2 = v_max(a2, v_load(x + j + 2 * VN));
+        a3 = v_max(a3, v_load(x + j + 3 * VN));
+    }
+    for (; j + VN <= n; j += VN) {
+        v_store(y + j, CSM_RESCALE(v_load(y + j)));
+        a0 = v_max(a0, v_load(x + j));
+    }
+    if (j < n) {
+        int k = (int)(n - j);
+        v_store_tail(y + j, k, CSM_RESCALE(v_load_tail(y + j, k, v_zero())));
+        a1 = v_max(a1, v_load_tail(x + j, k, ninf));
+    }
+#undef CSM_RESCALE
+    return v_hmax(v_max(v_max(a0, a1), v_max(a2, a3)));
+}
+
 /* y *= f: cross-entropy's gradient scale * e / s with f = scale / s formed in
  * double and rounded once (no dearer than rounding s and dividing). */
 static inline void CSM_FN(simd_row_scale)(CSM_T *y, int64_t n, CSM_T f)
@@ -1285,17 +1319,22 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         CSM_FN(simd_softmax_short)(x, xs, y, ys, rows, cols);
         return;
     }
+    /* each row's division pass finds the next row's maximum (its rows are
+     * read before any is written: in place, y's row r is x's row r) */
+    CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *yr = y + r * ys;
-        CSM_T m = CSM_FN(simd_row_max)(xr, cols);
+        const int last = r + 1 == rows;
         if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
             CSM_FN(simd_fill)(yr, cols, (CSM_T)NAN);
+            if (!last) m = CSM_FN(simd_row_max)(xr + xs, cols);
             continue;
         }
         CSM_T s = (CSM_T)CSM_FN(simd_row_exp_store)(
             xr, yr, cols, m, CSM_FN(simd_pf_next)(xr + xs, yr + ys, r, rows, cols));
-        CSM_FN(simd_row_divide)(yr, cols, s, (CSM_T)1);
+        if (last) CSM_FN(simd_row_divide)(yr, cols, s, (CSM_T)1);
+        else m = CSM_FN(simd_row_rescale_max)(yr, cols, s, (CSM_T)1, 1, xr + xs);
     }
 }
 
@@ -1413,15 +1452,19 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
  * p = exp(z) / s, the exponentials stored in gr by the sum's pass and scaled
  * in place. A zero w_k gives a zero loss, even where z_k = -inf (0 log 0),
  * unless the row holds a NaN; a row of maximum +-inf gives NaN. */
-static inline __attribute__((always_inline)) void
-CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n, CSM_T inv_t,
-                      const int scaled, double wk, double unit, CSM_FN(simd_pf) pf)
+/* simd_xent_row with the row's maximum m given; returns the maximum of the
+ * next row xn (same length) when xn is not NULL, found by the gradient's
+ * scaling pass (simd_row_rescale_max) when there is one. */
+static inline __attribute__((always_inline)) CSM_T
+CSM_FN(simd_xent_row_m)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n,
+                        CSM_T inv_t, const int scaled, double wk, double unit,
+                        CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn)
 {
-    CSM_T m = CSM_FN(simd_row_max)(xr, n);
+    CSM_T m_next = (CSM_T)0;
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
         *loss = (CSM_T)NAN;
         if (gr != NULL) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
-        return;
+        return xn != NULL ? CSM_FN(simd_row_max)(xn, n) : m_next;
     }
     double t = CSM_FN(simd_row_sum_minus_one_scaled)(xr, gr, n, m, inv_t, scaled, pf);
     /* z_k as the terms have it: rounded like them when scaled, exact if not */
@@ -1431,9 +1474,22 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_
         double s = 1.0 + t;
         /* p_k - 1 without cancellation where x_k is the maximum */
         double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
-        CSM_FN(simd_row_scale)(gr, n, (CSM_T)(unit * wk / s));
+        const CSM_T f = (CSM_T)(unit * wk / s);
+        if (xn != NULL) m_next = CSM_FN(simd_row_rescale_max)(gr, n, f, f, 0, xn);
+        else CSM_FN(simd_row_scale)(gr, n, f);
         gr[k] = (CSM_T)(unit * (wk * pk_minus_one));
+    } else if (xn != NULL) {
+        m_next = CSM_FN(simd_row_max)(xn, n);
     }
+    return m_next;
+}
+
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n, CSM_T inv_t,
+                      const int scaled, double wk, double unit, CSM_FN(simd_pf) pf)
+{
+    CSM_FN(simd_xent_row_m)(xr, k, loss, gr, n, inv_t, scaled, wk, unit, pf,
+                            CSM_FN(simd_row_max)(xr, n), NULL);
 }
 
 /* Cross-entropy of U (1 or 2) tiles of tiny rows (nr rows valid in the
@@ -1566,12 +1622,15 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
         CSM_FN(simd_xent_short)(x, xs, target, loss, grad, gs, rows, cols, grad_scale);
         return;
     }
+    /* each row's gradient pass finds the next row's maximum */
+    CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
         CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
-        CSM_FN(simd_xent_row)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0, grad_scale, pf);
+        m = CSM_FN(simd_xent_row_m)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0,
+                                    grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL);
     }
 }
 

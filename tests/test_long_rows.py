@@ -124,3 +124,46 @@ def test_class_target_cross_entropy_near_constant_row(dtype, c, isa):
     grad_error = float(np.max(np.abs(grad - (p - onehot)) / (_u(dtype) * (p + onehot))))
     assert loss_error <= 4 and grad_error <= 4, \
         f"loss error {loss_error:.3g}, gradient error {grad_error:.3g} u x condition"
+
+
+@DTYPES
+@pytest.mark.parametrize("cols", [65, 1001, 40000])
+def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rng, cols):
+    """Wide rows find the next row's maximum in their output pass (softmax's
+    division, cross-entropy's gradient scaling: src_c/simd_body.h,
+    simd_row_rescale_max): each row of a batch, special rows among them (all
+    -inf, a +inf, a NaN, first and last), is bitwise the row computed alone,
+    in place too."""
+    x = (rng.standard_normal((7, cols)) * 5).astype(dtype)
+    x[0] = -np.inf
+    x[2, cols // 2] = np.inf
+    x[3, cols - 1] = np.nan
+    x[6] = -np.inf
+    x[6, 0] = 1.0
+    x[5, cols - 1] = 40.0  # the maximum in the tail of the row
+    target = rng.integers(0, cols, 7)
+    for rows in (slice(0, 7), slice(1, 7), slice(0, 6), slice(4, 6)):
+        xs = x[rows]
+        y = csoftmax.softmax(xs)
+        loss, grad = csoftmax.cross_entropy_with_grad(xs, target[rows], reduction="none")
+        loss_only = csoftmax.cross_entropy(xs, target[rows], reduction="none")
+        inplace = xs.copy()
+        csoftmax.softmax(inplace, out=inplace)
+        for r in range(xs.shape[0]):
+            one = xs[r:r + 1]
+            assert np.array_equal(y[r], csoftmax.softmax(one)[0], equal_nan=True), (rows, r)
+            assert np.array_equal(inplace[r], y[r], equal_nan=True), (rows, r)
+            l1, g1 = csoftmax.cross_entropy_with_grad(one, target[rows][r:r + 1],
+                                                      reduction="none")
+            assert np.array_equal(loss[r:r + 1], l1, equal_nan=True), (rows, r)
+            assert np.array_equal(loss_only[r:r + 1], l1, equal_nan=True), (rows, r)
+            assert np.array_equal(grad[r], g1[0], equal_nan=True), (rows, r)
+    y = csoftmax.softmax(x)
+    ok = [1, 4, 5]
+    d = x[ok].astype(LD) - x[ok].max(axis=1, keepdims=True)
+    ref = np.exp(d) / np.exp(d).sum(axis=1, keepdims=True)
+    # float32 rounds x - max on wide rows (README): a relative error up to u |x - max|
+    bound = 4 * _u(dtype) * ref * (1 + np.abs(d))
+    assert np.all(np.abs(y[ok] - ref) <= bound)
+    assert np.isnan(y[[0, 2, 3]]).all()  # no finite maximum, or a NaN
+    assert y[6, 0] == 1 and not y[6, 1:].any()
