@@ -136,33 +136,37 @@ static inline int64_t CSM_FN(simd_head)(const CSM_T *p, int64_t n)
  * non-temporal stores is flushed from the write-combining buffer as a
  * partial write (two per row where rows start off a line boundary: float32
  * 4096 x 1000 softmax_backward took 1.2-1.4x, log_softmax 1.3x as long).
- * Call simd_stream_end() after the rows. */
+ * Call simd_stream_end() after the rows. SIMD_ROW_OUT_AND does statement
+ * EACH (of j and kk) too at each vector written. */
 #ifndef SIMD_ROW_OUT
 #define SIMD_LD(p, fill) (kk == VN ? v_load((p) + j) : v_load_tail((p) + j, kk, (fill)))
-#define SIMD_ROW_OUT(o, n, stream, VAL)                                             \
+#define SIMD_ROW_OUT_AND(o, n, stream, VAL, EACH)                                   \
     do {                                                                             \
         int64_t j = 0, s_ = 0, e_ = 0;                                               \
         int kk = VN;                                                                 \
         if (stream) {                                                                \
             s_ = CSM_FN(simd_head)((o), (n));                                        \
             e_ = s_ + ((n) - s_) / SIMD_LINE * SIMD_LINE;                            \
-            for (; j + VN <= s_; j += VN) v_store((o) + j, (VAL));                   \
+            for (; j + VN <= s_; j += VN) { v_store((o) + j, (VAL)); EACH; }         \
             if (j < s_) {                                                            \
                 kk = (int)(s_ - j);                                                  \
                 v_store_tail((o) + j, kk, (VAL));                                    \
+                EACH;                                                                \
                 kk = VN;                                                             \
                 j = s_;                                                              \
             }                                                                        \
-            for (; j < e_; j += VN) CSM_FN(simd_stream)((o) + j, (VAL));             \
-            for (; j + VN <= (n); j += VN) v_store((o) + j, (VAL));                  \
+            for (; j < e_; j += VN) { CSM_FN(simd_stream)((o) + j, (VAL)); EACH; }   \
+            for (; j + VN <= (n); j += VN) { v_store((o) + j, (VAL)); EACH; }        \
         } else {                                                                     \
-            for (j = 0; j + VN <= (n); j += VN) v_store((o) + j, (VAL));             \
+            for (j = 0; j + VN <= (n); j += VN) { v_store((o) + j, (VAL)); EACH; }   \
         }                                                                            \
         if (j < (n)) {                                                               \
             kk = (int)((n) - j);                                                     \
             v_store_tail((o) + j, kk, (VAL));                                        \
+            EACH;                                                                    \
         }                                                                            \
     } while (0)
+#define SIMD_ROW_OUT(o, n, stream, VAL) SIMD_ROW_OUT_AND(o, n, stream, VAL, (void)0)
 #endif
 
 /* Orders a kernel's non-temporal stores before its return. */
@@ -1382,21 +1386,33 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
         return;
     }
     const int stream = csm_stream_hint;
+    const V ninf = v_set1((CSM_T)-INFINITY);
+    /* each row's output pass finds the next row's maximum (the largest
+     * number, or a NaN: the row's outputs are NaN either way) */
+    CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
-        const CSM_T *xr = x + r * xs;
+        const CSM_T *xr = x + r * xs, *xn = xr + xs;
         CSM_T *yr = y + r * ys;
-        CSM_T m = CSM_FN(simd_row_max)(xr, cols);
+        const int last = r + 1 == rows;
         if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
             CSM_FN(simd_fill)(yr, cols, (CSM_T)NAN);
+            if (!last) m = CSM_FN(simd_row_max)(xn, cols);
             continue;
         }
         const V vm = v_set1(m);
         /* (the output rows are not prefetched: large ones are streamed) */
         const double t = CSM_FN(simd_row_sum_minus_one)(
-            xr, NULL, cols, m, CSM_FN(simd_pf_next)(xr + xs, NULL, r, rows, cols));
+            xr, NULL, cols, m, CSM_FN(simd_pf_next)(xn, NULL, r, rows, cols));
         const V vl = v_set1((CSM_T)csm_log1p(t));
         /* each output element written once: streamed for large outputs */
-        SIMD_ROW_OUT(yr, cols, stream, v_sub(v_sub(SIMD_LD(xr, v_zero()), vm), vl));
+        if (last) {
+            SIMD_ROW_OUT(yr, cols, stream, v_sub(v_sub(SIMD_LD(xr, v_zero()), vm), vl));
+        } else {
+            V a = ninf;
+            SIMD_ROW_OUT_AND(yr, cols, stream, v_sub(v_sub(SIMD_LD(xr, v_zero()), vm), vl),
+                             a = v_max(a, SIMD_LD(xn, ninf)));
+            m = v_hmax(a);
+        }
     }
     CSM_FN(simd_stream_end)(stream);
 }
@@ -1451,12 +1467,12 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
  * when `scaled`, and (gr not NULL) the gradient unit w_k (p - onehot_k) with
  * p = exp(z) / s, the exponentials stored in gr by the sum's pass and scaled
  * in place. A zero w_k gives a zero loss, even where z_k = -inf (0 log 0),
- * unless the row holds a NaN; a row of maximum +-inf gives NaN. */
-/* simd_xent_row with the row's maximum m given; returns the maximum of the
- * next row xn (same length) when xn is not NULL, found by the gradient's
- * scaling pass (simd_row_rescale_max) when there is one. */
+ * unless the row holds a NaN; a row of maximum +-inf gives NaN. The row's
+ * maximum m is given; returns the maximum of the next row xn (same length)
+ * when xn is not NULL, found by the gradient's scaling pass
+ * (simd_row_rescale_max) when there is one. */
 static inline __attribute__((always_inline)) CSM_T
-CSM_FN(simd_xent_row_m)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n,
+CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n,
                         CSM_T inv_t, const int scaled, double wk, double unit,
                         CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn)
 {
@@ -1482,14 +1498,6 @@ CSM_FN(simd_xent_row_m)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int6
         m_next = CSM_FN(simd_row_max)(xn, n);
     }
     return m_next;
-}
-
-static inline __attribute__((always_inline)) void
-CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n, CSM_T inv_t,
-                      const int scaled, double wk, double unit, CSM_FN(simd_pf) pf)
-{
-    CSM_FN(simd_xent_row_m)(xr, k, loss, gr, n, inv_t, scaled, wk, unit, pf,
-                            CSM_FN(simd_row_max)(xr, n), NULL);
 }
 
 /* Cross-entropy of U (1 or 2) tiles of tiny rows (nr rows valid in the
@@ -1629,7 +1637,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
         CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
-        m = CSM_FN(simd_xent_row_m)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0,
+        m = CSM_FN(simd_xent_row)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0,
                                     grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL);
     }
 }

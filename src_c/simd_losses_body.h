@@ -384,6 +384,10 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
                                      unit);
         return;
     }
+    /* without smoothing, each row's gradient pass finds the maximum of the
+     * next row unless that row is ignored (simd_xent_row) */
+    CSM_T m = (CSM_T)0;
+    int have_m = 0;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
@@ -398,10 +402,15 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
         if (e == 0.0) {
             /* the plain kernel's row, the weight applied per row */
             const double wk = w != NULL ? (double)w[k] : 1.0;
+            const CSM_T *xn = r + 1 < rows && target[r + 1] != ignore_index ? xr + xs : NULL;
+            if (!have_m) m = CSM_FN(simd_row_max)(xr, cols);
             if (inv_t == (CSM_T)1)
-                CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 0, wk, unit, pf);
+                m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 0, wk, unit, pf, m,
+                                          xn);
             else
-                CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 1, wk, unit, pf);
+                m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 1, wk, unit, pf, m,
+                                          xn);
+            have_m = xn != NULL;
             continue;
         }
 #define CSM_XC(W, G, S) \

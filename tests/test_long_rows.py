@@ -130,10 +130,10 @@ def test_class_target_cross_entropy_near_constant_row(dtype, c, isa):
 @pytest.mark.parametrize("cols", [65, 1001, 40000])
 def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rng, cols):
     """Wide rows find the next row's maximum in their output pass (softmax's
-    division, cross-entropy's gradient scaling: src_c/simd_body.h,
-    simd_row_rescale_max): each row of a batch, special rows among them (all
-    -inf, a +inf, a NaN, first and last), is bitwise the row computed alone,
-    in place too."""
+    division, cross-entropy's gradient scaling, log_softmax's output:
+    src_c/simd_body.h, simd_row_rescale_max): each row of a batch, special rows
+    among them (all -inf, a +inf, a NaN, first and last; ignored rows), is
+    bitwise the row computed alone, in place too."""
     x = (rng.standard_normal((7, cols)) * 5).astype(dtype)
     x[0] = -np.inf
     x[2, cols // 2] = np.inf
@@ -142,22 +142,31 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
     x[6, 0] = 1.0
     x[5, cols - 1] = 40.0  # the maximum in the tail of the row
     target = rng.integers(0, cols, 7)
+    target_ignored = target.copy()
+    target_ignored[[1, 4]] = -100
+    options = [{}, {"temperature": 0.7},
+               {"weight": rng.random(cols).astype(dtype), "ignore_index": -100}]
     for rows in (slice(0, 7), slice(1, 7), slice(0, 6), slice(4, 6)):
         xs = x[rows]
         y = csoftmax.softmax(xs)
-        loss, grad = csoftmax.cross_entropy_with_grad(xs, target[rows], reduction="none")
-        loss_only = csoftmax.cross_entropy(xs, target[rows], reduction="none")
+        ly = csoftmax.log_softmax(xs)
         inplace = xs.copy()
         csoftmax.softmax(inplace, out=inplace)
         for r in range(xs.shape[0]):
             one = xs[r:r + 1]
             assert np.array_equal(y[r], csoftmax.softmax(one)[0], equal_nan=True), (rows, r)
             assert np.array_equal(inplace[r], y[r], equal_nan=True), (rows, r)
-            l1, g1 = csoftmax.cross_entropy_with_grad(one, target[rows][r:r + 1],
-                                                      reduction="none")
-            assert np.array_equal(loss[r:r + 1], l1, equal_nan=True), (rows, r)
-            assert np.array_equal(loss_only[r:r + 1], l1, equal_nan=True), (rows, r)
-            assert np.array_equal(grad[r], g1[0], equal_nan=True), (rows, r)
+            assert np.array_equal(ly[r], csoftmax.log_softmax(one)[0], equal_nan=True), (rows, r)
+        for kw in options:
+            t = target_ignored[rows] if "ignore_index" in kw else target[rows]
+            loss, grad = csoftmax.cross_entropy_with_grad(xs, t, reduction="none", **kw)
+            loss_only = csoftmax.cross_entropy(xs, t, reduction="none", **kw)
+            for r in range(xs.shape[0]):
+                one = xs[r:r + 1]
+                l1, g1 = csoftmax.cross_entropy_with_grad(one, t[r:r + 1], reduction="none", **kw)
+                assert np.array_equal(loss[r:r + 1], l1, equal_nan=True), (kw, rows, r)
+                assert np.array_equal(loss_only[r:r + 1], l1, equal_nan=True), (kw, rows, r)
+                assert np.array_equal(grad[r], g1[0], equal_nan=True), (kw, rows, r)
     y = csoftmax.softmax(x)
     ok = [1, 4, 5]
     d = x[ok].astype(LD) - x[ok].max(axis=1, keepdims=True)
