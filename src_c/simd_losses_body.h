@@ -218,18 +218,20 @@ CSM_FN(simdl_xc_terms)(V *ex, V *wz, const V *x0, const V *w0, VM tm, V vm, V vi
 
 /* A class-target row with label smoothing e > 0 (rows without it are
  * simd_body.h's simd_xent_row): the loss (1 - e) w_k (log s - z_k)
- * + (e / n) sum_j w_j (log s - z_j) and its gradient. */
-static inline __attribute__((always_inline)) void
+ * + (e / n) sum_j w_j (log s - z_j) and its gradient. The row's maximum m is
+ * given; returns the next row xn's when xn is not NULL (found by the
+ * gradient's pass when there is one: the largest number or a NaN, as
+ * log_softmax's). */
+static inline __attribute__((always_inline)) CSM_T
 CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
                               double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
-                              double scale, CSM_FN(simd_pf) pf, const int has_w,
-                              const int has_grad, const int scaled)
+                              double scale, CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn,
+                              const int has_w, const int has_grad, const int scaled)
 {
-    CSM_T m = CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
         *loss = (CSM_T)NAN;
         if (has_grad) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
-        return;
+        return xn != NULL ? CSM_FN(simd_row_max)(xn, n) : m;
     }
     const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
     const V allw = v_set1((CSM_T)1);
@@ -292,19 +294,24 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
     double share = e / (double)n;
     l += share * (w_sum * log_s - wz);
     *loss = (CSM_T)l;
-    if (!has_grad) return;
+    if (!has_grad) return xn != NULL ? CSM_FN(simd_row_max)(xn, n) : m;
     double s = 1.0 + t;
     double a = c_nll + share * w_sum; /* sum of the target weights */
     double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
     double unit = scale * (double)inv_t;
     const V factor = v_set1((CSM_T)(unit * a / s));
     const V sub = v_set1((CSM_T)(unit * share));
+    V an = ninf;
+#define CSM_NEXT_MAX (xn != NULL ? (void)(an = v_max(an, SIMD_LD(xn, ninf))) : (void)0)
     if (has_w)
-        SIMD_ROW_OUT(gr, n, 0,
-                      v_fnmadd(sub, SIMD_LD(w, v_zero()), v_mul(SIMD_LD(gr, v_zero()), factor)));
+        SIMD_ROW_OUT_AND(gr, n, 0,
+                         v_fnmadd(sub, SIMD_LD(w, v_zero()), v_mul(SIMD_LD(gr, v_zero()), factor)),
+                         CSM_NEXT_MAX);
     else
-        SIMD_ROW_OUT(gr, n, 0, v_sub(v_mul(SIMD_LD(gr, v_zero()), factor), sub));
+        SIMD_ROW_OUT_AND(gr, n, 0, v_sub(v_mul(SIMD_LD(gr, v_zero()), factor), sub), CSM_NEXT_MAX);
+#undef CSM_NEXT_MAX
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
+    return xn != NULL ? v_hmax(an) : m;
 }
 
 /* simdl_xent_soft_tiny_rows for every option: class targets with label
@@ -384,8 +391,8 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
                                      unit);
         return;
     }
-    /* without smoothing, each row's gradient pass finds the maximum of the
-     * next row unless that row is ignored (simd_xent_row) */
+    /* each row's gradient pass finds the maximum of the next row unless that
+     * row is ignored (simd_xent_row, simdl_xent_smooth_row) */
     CSM_T m = (CSM_T)0;
     int have_m = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -399,22 +406,23 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
         }
         CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
+        const CSM_T *xn = r + 1 < rows && target[r + 1] != ignore_index ? xr + xs : NULL;
+        if (!have_m) m = CSM_FN(simd_row_max)(xr, cols);
+        have_m = xn != NULL;
         if (e == 0.0) {
             /* the plain kernel's row, the weight applied per row */
             const double wk = w != NULL ? (double)w[k] : 1.0;
-            const CSM_T *xn = r + 1 < rows && target[r + 1] != ignore_index ? xr + xs : NULL;
-            if (!have_m) m = CSM_FN(simd_row_max)(xr, cols);
             if (inv_t == (CSM_T)1)
                 m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 0, wk, unit, pf, m,
                                           xn);
             else
                 m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 1, wk, unit, pf, m,
                                           xn);
-            have_m = xn != NULL;
             continue;
         }
-#define CSM_XC(W, G, S) \
-    CSM_FN(simdl_xent_smooth_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, W, G, S)
+#define CSM_XC(W, G, S)                                                                   \
+    m = CSM_FN(simdl_xent_smooth_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, \
+                                      m, xn, W, G, S)
         switch (mode) {
         case 0: CSM_XC(0, 0, 0); break;
         case 1: CSM_XC(1, 0, 0); break;

@@ -144,8 +144,9 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
     target = rng.integers(0, cols, 7)
     target_ignored = target.copy()
     target_ignored[[1, 4]] = -100
-    options = [{}, {"temperature": 0.7},
-               {"weight": rng.random(cols).astype(dtype), "ignore_index": -100}]
+    w = rng.random(cols).astype(dtype)
+    options = [{}, {"temperature": 0.7}, {"weight": w, "ignore_index": -100},
+               {"label_smoothing": 0.2}, {"label_smoothing": 0.1, "weight": w, "ignore_index": -100}]
     for rows in (slice(0, 7), slice(1, 7), slice(0, 6), slice(4, 6)):
         xs = x[rows]
         y = csoftmax.softmax(xs)
