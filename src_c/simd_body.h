@@ -265,17 +265,17 @@ CSM_FN(simd_exp_nonpos_each)(V *x, const V *lo, const int has_lo, const int U)
 #define v_exp_nonpos_n CSM_FN(simd_exp_nonpos_each)
 #endif
 
-/* e[u] = simd_exp_shifted(x[u VN ..], vm) for u < 4, the four exponentials
- * in lock step (v_exp_nonpos_n) */
+/* e[u] = simd_exp_shifted(xv[u], vm) for u < 4 (e may be xv), the four
+ * exponentials in lock step (v_exp_nonpos_n) */
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_exp_shifted4)(V *e, const CSM_T *x, V vm)
+CSM_FN(simd_exp_shifted4)(V *e, const V *xv, V vm)
 {
 #ifdef CSM_F32
-    for (int u = 0; u < 4; u++) e[u] = v_sub(v_load(x + u * VN), vm);
+    for (int u = 0; u < 4; u++) e[u] = v_sub(xv[u], vm);
     v_exp_nonpos_n(e, e, 0, 4);
 #else
     V lo[4];
-    for (int u = 0; u < 4; u++) e[u] = CSM_FN(simd_diff)(v_load(x + u * VN), vm, &lo[u]);
+    for (int u = 0; u < 4; u++) e[u] = CSM_FN(simd_diff)(xv[u], vm, &lo[u]);
     v_exp_nonpos_n(e, lo, 1, 4);
 #endif
 }
@@ -425,7 +425,8 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
             V e[4];
-            CSM_FN(simd_exp_shifted4)(e, x + j, vm);
+            for (int u = 0; u < 4; u++) e[u] = v_load(x + j + u * VN);
+            CSM_FN(simd_exp_shifted4)(e, e, vm);
             CSM_FN(simd_pf_block)(pf, j);
             for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
             CSM_FN(simd_lane_add4)(&h0, &l0, e[0], e[1], e[2], e[3]);
@@ -1136,7 +1137,16 @@ CSM_FN(simd_short_exp_sum)(const V *xv, V m, int64_t cols, V *ev, V *hi, V *lo, 
     V h = v_set1((CSM_T)4), l = v_zero();
     int64_t c = 0;
 #define CSM_E(k) (exact_diff ? CSM_FN(simd_exp_shifted)(xv[k], m) : v_exp_nonpos(v_sub(xv[k], m)))
-    for (int64_t k = 0; k < cols; k++) ev[k] = CSM_E(k);
+    int64_t k = 0;
+    for (; k + 4 <= cols; k += 4) {  /* four columns' exponentials in lock step */
+        if (exact_diff) {
+            CSM_FN(simd_exp_shifted4)(ev + k, xv + k, m);
+        } else {
+            for (int u = 0; u < 4; u++) ev[k + u] = v_sub(xv[k + u], m);
+            v_exp_nonpos_n(ev + k, ev + k, 0, 4);
+        }
+    }
+    for (; k < cols; k++) ev[k] = CSM_E(k);
     for (; c + 4 <= cols; c += 4) {
         if (each) CSM_FN(simd_lane_add4s)(&h, &l, ev[c], ev[c + 1], ev[c + 2], ev[c + 3]);
         else CSM_FN(simd_lane_add4)(&h, &l, ev[c], ev[c + 1], ev[c + 2], ev[c + 3]);
