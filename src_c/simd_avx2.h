@@ -141,8 +141,9 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
 /* p[u] = c2 + r[u] (c3 + ...) for U vectors, stage by stage: each step of
  * the U computations side by side (lock step). Written one after another,
  * each exponential a chain of some 40 cycles of latency, the four of a loop
- * step overlapped less: the out-of-order window ran 6.9 cycles per float32
- * vector against 6.2 in lock step (a stand-alone exp-and-store loop, Zen 3). */
+ * step overlapped less (a stand-alone exp-and-store loop on Zen 3: 0.269
+ * against 0.244 ns per float32 element in lock step, 0.82x on a busy machine;
+ * pairs 0.90x). */
 static inline __attribute__((always_inline)) void
 csm_exp_tail_f32_avx2_n(const __m256 *r, __m256 *p, const int U)
 {
