@@ -280,20 +280,56 @@ CSM_FN(simd_exp_shifted4)(V *e, const V *xv, V vm)
 #endif
 }
 
-static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
+/* e / s: a reciprocal multiply corrected by one Newton step, q + (e - q s) / s. */
+static inline V CSM_FN(simd_div)(V e, V vs, V vr)
 {
+    V q = v_mul(e, vr);
+    return v_fmadd(v_fnmadd(q, vs, e), vr, q);
+}
+
+/* One pass over a row of n: when y is not NULL, y = y / s (`divide`, each
+ * quotient as simd_div) or y = y f (cross-entropy's gradient scale * e / s,
+ * f = scale / s formed in double and rounded once); when x is not NULL,
+ * returns the maximum of x[0..n) (lanes by four vectors, the rest into the
+ * first two; -inf without x; y and x NULL or not by constants at the call,
+ * so the unused half compiles away). With both, one row's output pass takes
+ * the next row's maximum beside it: its loads overlap this row's arithmetic
+ * instead of a pass of their own. */
+static inline __attribute__((always_inline)) CSM_T
+CSM_FN(simd_row_pass)(CSM_T *y, int64_t n, CSM_T s, CSM_T f, const int divide, const CSM_T *x)
+{
+    const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vf = v_set1(f);
     const V ninf = v_set1((CSM_T)-INFINITY);
+#define CSM_RESCALE(v) (divide ? CSM_FN(simd_div)((v), vs, vr) : v_mul((v), vf))
     V a0 = ninf, a1 = ninf, a2 = ninf, a3 = ninf;
     int64_t j = 0;
     for (; j + 4 * VN <= n; j += 4 * VN) {
-        a0 = v_max(a0, v_load(x + j));
-        a1 = v_max(a1, v_load(x + j + VN));
-        a2 = v_max(a2, v_load(x + j + 2 * VN));
-        a3 = v_max(a3, v_load(x + j + 3 * VN));
+        if (y != NULL)
+            for (int u = 0; u < 4; u++)
+                v_store(y + j + u * VN, CSM_RESCALE(v_load(y + j + u * VN)));
+        if (x != NULL) {
+            a0 = v_max(a0, v_load(x + j));
+            a1 = v_max(a1, v_load(x + j + VN));
+            a2 = v_max(a2, v_load(x + j + 2 * VN));
+            a3 = v_max(a3, v_load(x + j + 3 * VN));
+        }
     }
-    for (; j + VN <= n; j += VN) a0 = v_max(a0, v_load(x + j));
-    if (j < n) a1 = v_max(a1, v_load_tail(x + j, (int)(n - j), ninf));
+    for (; j + VN <= n; j += VN) {
+        if (y != NULL) v_store(y + j, CSM_RESCALE(v_load(y + j)));
+        if (x != NULL) a0 = v_max(a0, v_load(x + j));
+    }
+    if (j < n) {
+        int k = (int)(n - j);
+        if (y != NULL) v_store_tail(y + j, k, CSM_RESCALE(v_load_tail(y + j, k, v_zero())));
+        if (x != NULL) a1 = v_max(a1, v_load_tail(x + j, k, ninf));
+    }
+#undef CSM_RESCALE
     return v_hmax(v_max(v_max(a0, a1), v_max(a2, a3)));
+}
+
+static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
+{
+    return CSM_FN(simd_row_pass)(NULL, n, (CSM_T)1, (CSM_T)1, 0, x);
 }
 
 /* Neumaier step: (s, c) += b */
@@ -502,78 +538,6 @@ static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, in
                                                      CSM_FN(simd_pf) pf)
 {
     return CSM_FN(simd_row_sum_minus_one_scaled)(x, y, n, m, (CSM_T)1, 0, pf);
-}
-
-/* y = scale * e / s for the stored exponentials e: a reciprocal multiply
- * corrected by one Newton step, q + (e - q s) / s. */
-static inline V CSM_FN(simd_div)(V e, V vs, V vr)
-{
-    V q = v_mul(e, vr);
-    return v_fmadd(v_fnmadd(q, vs, e), vr, q);
-}
-
-static inline void CSM_FN(simd_row_divide)(CSM_T *y, int64_t n, CSM_T s, CSM_T scale)
-{
-    const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vscale = v_set1(scale);
-    int64_t j = 0;
-    if (scale == (CSM_T)1) {
-        for (; j + VN <= n; j += VN) v_store(y + j, CSM_FN(simd_div)(v_load(y + j), vs, vr));
-    } else {
-        for (; j + VN <= n; j += VN)
-            v_store(y + j, v_mul(CSM_FN(simd_div)(v_load(y + j), vs, vr), vscale));
-    }
-    if (j < n) {
-        int k = (int)(n - j);
-        V q = CSM_FN(simd_div)(v_load_tail(y + j, k, v_zero()), vs, vr);
-        v_store_tail(y + j, k, v_mul(q, vscale));
-    }
-}
-
-/* One row's output pass beside the next row's maximum, in one loop: y = y / s
- * (simd_row_divide with scale 1) when `divide`, else y = y f (simd_row_scale),
- * and returns simd_row_max(x, n) of the next row x (its lanes as there): the
- * same values as the separate calls, the next row's loads overlapped with
- * this row's arithmetic instead of a pass of their own. */
-static inline __attribute__((always_inline)) CSM_T
-CSM_FN(simd_row_rescale_max)(CSM_T *y, int64_t n, CSM_T s, CSM_T f, const int divide,
-                             const CSM_T *x)
-{
-    const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vf = v_set1(f);
-    const V ninf = v_set1((CSM_T)-INFINITY);
-#define CSM_RESCALE(v) (divide ? CSM_FN(simd_div)((v), vs, vr) : v_mul((v), vf))
-    V a0 = ninf, a1 = ninf, a2 = ninf, a3 = ninf;
-    int64_t j = 0;
-    for (; j + 4 * VN <= n; j += 4 * VN) {
-        for (int u = 0; u < 4; u++) v_store(y + j + u * VN, CSM_RESCALE(v_load(y + j + u * VN)));
-        a0 = v_max(a0, v_load(x + j));
-        a1 = v_max(a1, v_load(x + j + VN));
-        a2 = v_max(a2, v_load(x + j + 2 * VN));
-        a3 = v_max(a3, v_load(x + j + 3 * VN));
-    }
-    for (; j + VN <= n; j += VN) {
-        v_store(y + j, CSM_RESCALE(v_load(y + j)));
-        a0 = v_max(a0, v_load(x + j));
-    }
-    if (j < n) {
-        int k = (int)(n - j);
-        v_store_tail(y + j, k, CSM_RESCALE(v_load_tail(y + j, k, v_zero())));
-        a1 = v_max(a1, v_load_tail(x + j, k, ninf));
-    }
-#undef CSM_RESCALE
-    return v_hmax(v_max(v_max(a0, a1), v_max(a2, a3)));
-}
-
-/* y *= f: cross-entropy's gradient scale * e / s with f = scale / s formed in
- * double and rounded once (no dearer than rounding s and dividing). */
-static inline void CSM_FN(simd_row_scale)(CSM_T *y, int64_t n, CSM_T f)
-{
-    const V vf = v_set1(f);
-    int64_t j = 0;
-    for (; j + VN <= n; j += VN) v_store(y + j, v_mul(v_load(y + j), vf));
-    if (j < n) {
-        int k = (int)(n - j);
-        v_store_tail(y + j, k, v_mul(v_load_tail(y + j, k, v_zero()), vf));
-    }
 }
 
 static inline void CSM_FN(simd_fill)(CSM_T *y, int64_t n, CSM_T value)
@@ -1347,8 +1311,8 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         }
         CSM_T s = (CSM_T)CSM_FN(simd_row_exp_store)(
             xr, yr, cols, m, CSM_FN(simd_pf_next)(xr + xs, yr + ys, r, rows, cols));
-        if (last) CSM_FN(simd_row_divide)(yr, cols, s, (CSM_T)1);
-        else m = CSM_FN(simd_row_rescale_max)(yr, cols, s, (CSM_T)1, 1, xr + xs);
+        if (last) CSM_FN(simd_row_pass)(yr, cols, s, (CSM_T)1, 1, NULL);
+        else m = CSM_FN(simd_row_pass)(yr, cols, s, (CSM_T)1, 1, xr + xs);
     }
 }
 
@@ -1480,7 +1444,7 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
  * unless the row holds a NaN; a row of maximum +-inf gives NaN. The row's
  * maximum m is given; returns the maximum of the next row xn (same length)
  * when xn is not NULL, found by the gradient's scaling pass
- * (simd_row_rescale_max) when there is one. */
+ * (simd_row_pass) when there is one. */
 static inline __attribute__((always_inline)) CSM_T
 CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n,
                         CSM_T inv_t, const int scaled, double wk, double unit,
@@ -1501,8 +1465,8 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_
         /* p_k - 1 without cancellation where x_k is the maximum */
         double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
         const CSM_T f = (CSM_T)(unit * wk / s);
-        if (xn != NULL) m_next = CSM_FN(simd_row_rescale_max)(gr, n, f, f, 0, xn);
-        else CSM_FN(simd_row_scale)(gr, n, f);
+        if (xn != NULL) m_next = CSM_FN(simd_row_pass)(gr, n, f, f, 0, xn);
+        else CSM_FN(simd_row_pass)(gr, n, f, f, 0, NULL);
         gr[k] = (CSM_T)(unit * (wk * pk_minus_one));
     } else if (xn != NULL) {
         m_next = CSM_FN(simd_row_max)(xn, n);

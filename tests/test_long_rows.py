@@ -131,7 +131,7 @@ def test_class_target_cross_entropy_near_constant_row(dtype, c, isa):
 def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rng, cols):
     """Wide rows find the next row's maximum in their output pass (softmax's
     division, cross-entropy's gradient scaling, log_softmax's output:
-    src_c/simd_body.h, simd_row_rescale_max): each row of a batch, special rows
+    src_c/simd_body.h, simd_row_pass): each row of a batch, special rows
     among them (all -inf, a +inf, a NaN, first and last; ignored rows), is
     bitwise the row computed alone, in place too."""
     x = (rng.standard_normal((7, cols)) * 5).astype(dtype)
