@@ -265,19 +265,24 @@ CSM_FN(simd_exp_nonpos_each)(V *x, const V *lo, const int has_lo, const int U)
 #define v_exp_nonpos_n CSM_FN(simd_exp_nonpos_each)
 #endif
 
-/* e[u] = simd_exp_shifted(xv[u], vm) for u < 4 (e may be xv), the four
- * exponentials in lock step (v_exp_nonpos_n) */
+/* e[u] = exp(xv[u] - vm) for u < 4 (e may be xv), the four exponentials in
+ * lock step (v_exp_nonpos_n); with `exact`, xv - vm taken exactly as
+ * simd_exp_shifted takes it (float64 only: float32 rounds it). */
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_exp_shifted4)(V *e, const V *xv, V vm)
+CSM_FN(simd_exp_shifted4)(V *e, const V *xv, V vm, const int exact)
 {
 #ifdef CSM_F32
+    (void)exact; /* float32 rounds x - m, as simd_exp_shifted does */
+#else
+    if (exact) {
+        V lo[4];
+        for (int u = 0; u < 4; u++) e[u] = CSM_FN(simd_diff)(xv[u], vm, &lo[u]);
+        v_exp_nonpos_n(e, lo, 1, 4);
+        return;
+    }
+#endif
     for (int u = 0; u < 4; u++) e[u] = v_sub(xv[u], vm);
     v_exp_nonpos_n(e, e, 0, 4);
-#else
-    V lo[4];
-    for (int u = 0; u < 4; u++) e[u] = CSM_FN(simd_diff)(xv[u], vm, &lo[u]);
-    v_exp_nonpos_n(e, lo, 1, 4);
-#endif
 }
 
 /* e / s: a reciprocal multiply corrected by one Newton step, q + (e - q s) / s. */
@@ -462,7 +467,7 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
         for (; j + 4 * VN <= end; j += 4 * VN) {
             V e[4];
             for (int u = 0; u < 4; u++) e[u] = v_load(x + j + u * VN);
-            CSM_FN(simd_exp_shifted4)(e, e, vm);
+            CSM_FN(simd_exp_shifted4)(e, e, vm, 1);
             CSM_FN(simd_pf_block)(pf, j);
             for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
             CSM_FN(simd_lane_add4)(&h0, &l0, e[0], e[1], e[2], e[3]);
@@ -1102,14 +1107,8 @@ CSM_FN(simd_short_exp_sum)(const V *xv, V m, int64_t cols, V *ev, V *hi, V *lo, 
     int64_t c = 0;
 #define CSM_E(k) (exact_diff ? CSM_FN(simd_exp_shifted)(xv[k], m) : v_exp_nonpos(v_sub(xv[k], m)))
     int64_t k = 0;
-    for (; k + 4 <= cols; k += 4) {  /* four columns' exponentials in lock step */
-        if (exact_diff) {
-            CSM_FN(simd_exp_shifted4)(ev + k, xv + k, m);
-        } else {
-            for (int u = 0; u < 4; u++) ev[k + u] = v_sub(xv[k + u], m);
-            v_exp_nonpos_n(ev + k, ev + k, 0, 4);
-        }
-    }
+    for (; k + 4 <= cols; k += 4)  /* four columns' exponentials in lock step */
+        CSM_FN(simd_exp_shifted4)(ev + k, xv + k, m, exact_diff);
     for (; k < cols; k++) ev[k] = CSM_E(k);
     for (; c + 4 <= cols; c += 4) {
         if (each) CSM_FN(simd_lane_add4s)(&h, &l, ev[c], ev[c + 1], ev[c + 2], ev[c + 3]);
@@ -1447,8 +1446,8 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
  * (simd_row_pass) when there is one. */
 static inline __attribute__((always_inline)) CSM_T
 CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n,
-                        CSM_T inv_t, const int scaled, double wk, double unit,
-                        CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn)
+                      CSM_T inv_t, const int scaled, double wk, double unit,
+                      CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn)
 {
     CSM_T m_next = (CSM_T)0;
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -1612,7 +1611,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
         CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
         m = CSM_FN(simd_xent_row)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0,
-                                    grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL);
+                                  grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL);
     }
 }
 
