@@ -1052,22 +1052,24 @@ static inline V CSM_FN(simdl_log1p_unit)(V e, V rB)
     return v_fmadd(v_mul(s2, z), p, s2);
 }
 
-/* U vectors (1 or 2) of binary cross-entropy: the losses into l[] and, with
- * has_grad, the gradient times w * scale into g[]. One division gives both
- * 1 / (1 + e) (the sigmoid) and 1 / (2 + e) (the log1p): r = 1 / (A B).
- * Written stage by stage over the U vectors: each vector's chain (exp,
- * division, log1p series) is long and its operations depend on one another,
- * and two chains interleaved in the instruction stream keep the FMA units
- * busier than one after the other (0.75-0.82x the time of one vector per
- * step; four vectors spill registers on AVX2, 1.06-1.08x of two). */
+/* U vectors (1 or 2) of binary cross-entropy given their e = exp(-|v|): the
+ * losses into l[] and, with has_grad, the gradient times w * scale into g[].
+ * One division gives both 1 / (1 + e) (the sigmoid) and 1 / (2 + e) (the
+ * log1p): r = 1 / (A B). Written stage by stage over the U vectors: each
+ * vector's chain (division, log1p series) is long and its operations depend
+ * on one another, and two chains interleaved in the instruction stream keep
+ * the FMA units busier than one after the other (with the exponentials in
+ * the chain: 0.75-0.82x the time of one vector per step; four vectors
+ * spilled registers, 1.06-1.08x of two). */
 static inline __attribute__((always_inline)) void
-CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, V vscale, V *l, V *g,
-                        const int U, const int has_grad, const int has_w, const int has_p)
+CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, const V *e, V vscale,
+                        V *l, V *g, const int U, const int has_grad, const int has_w,
+                        const int has_p)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
     V av[2], ex[2], A[2], B[2], r[2], sp[2];
     for (int u = 0; u < U; u++) av[u] = CSM_FN(simdl_abs)(v[u]);
-    for (int u = 0; u < U; u++) ex[u] = v_exp_nonpos(v_sub(zero, av[u]));
+    for (int u = 0; u < U; u++) ex[u] = e[u];
     for (int u = 0; u < U; u++) {
         A[u] = v_add(one, ex[u]);
         B[u] = v_add(v_set1((CSM_T)2), ex[u]);
@@ -1103,22 +1105,47 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
     const V one = v_set1((CSM_T)1);
     const V w_all = w_step ? one : v_set1(wr[0]), p_all = p_step ? one : v_set1(pr[0]);
     double s = 0.0, c = 0.0;
+    CSM_T eb[CSM_BLOCK] __attribute__((aligned(64)));
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         V h = v_zero(), lo = v_zero();
 #ifdef SIMDL_VD_N
         CSM_FN(simdl_vd) d0 = SIMDL_VD_ZERO(), d1 = SIMDL_VD_ZERO();
 #endif
+        /* the block's exponentials exp(-|x|) first, four vectors in lock
+         * step, into eb (L1), then the rest: with the exponentials in the
+         * same loop each vector's chain (exp, division, log1p, some 100
+         * operations) was too long for the out-of-order window to overlap
+         * more than a few vectors (kernel_ab.py float32: 64 x 1000 0.70x
+         * the time, 4096 x 1000 0.81-0.85x, 256 x 32000 0.83-0.88x; a
+         * division in the first loop too, or 1 or 4 vectors per step in the
+         * second: no better) */
+        {
+            int64_t i = b;
+            for (; i + 4 * VN <= end; i += 4 * VN) {
+                V e4[4];
+                for (int u = 0; u < 4; u++)
+                    e4[u] = v_sub(v_zero(), CSM_FN(simdl_abs)(v_load(xr + i + u * VN)));
+                v_exp_nonpos_n(e4, e4, 0, 4);
+                for (int u = 0; u < 4; u++) v_store(eb + (i - b) + u * VN, e4[u]);
+            }
+            for (; i < end; i += VN) {
+                int kk = end - i < VN ? (int)(end - i) : VN;
+                V xv = kk == VN ? v_load(xr + i) : v_load_tail(xr + i, kk, v_zero());
+                v_store(eb + (i - b), v_exp_nonpos(v_sub(v_zero(), CSM_FN(simdl_abs)(xv))));
+            }
+        }
         int64_t j = b;
         for (; j + 2 * VN <= end; j += 2 * VN) {
             V v[2], y[2], w[2] = {w_all, w_all}, p[2] = {p_all, p_all}, l[2], g[2];
+            const V e2[2] = {v_load(eb + (j - b)), v_load(eb + (j - b) + VN)};
             for (int u = 0; u < 2; u++) {
                 v[u] = v_load(xr + j + u * VN);
                 y[u] = v_load(yr + j + u * VN);
                 if (w_step) w[u] = v_load(wr + j + u * VN);
                 if (p_step) p[u] = v_load(pr + j + u * VN);
             }
-            CSM_FN(simdl_bce_steps)(v, y, w, p, vscale, l, g, 2, has_grad, has_w, has_p);
+            CSM_FN(simdl_bce_steps)(v, y, w, p, e2, vscale, l, g, 2, has_grad, has_w, has_p);
             for (int u = 0; u < 2; u++) {
                 if (has_loss) {
                     v_store(lr + j + u * VN, l[u]);
@@ -1149,7 +1176,8 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
                 if (p_step) p = v_load_tail(pr + j, kk, one);
             }
             V l;
-            CSM_FN(simdl_bce_steps)(&v, &y, &w, &p, vscale, &l, &g, 1, has_grad, 1, has_p);
+            const V e1 = v_load(eb + (j - b));
+            CSM_FN(simdl_bce_steps)(&v, &y, &w, &p, &e1, vscale, &l, &g, 1, has_grad, 1, has_p);
             if (has_loss) {
                 if (kk == VN) v_store(lr + j, l);
                 else v_store_tail(lr + j, kk, l);
