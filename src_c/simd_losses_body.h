@@ -998,23 +998,55 @@ CSM_FN(simd_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int6
     CSM_FN(simd_stream_end)(stream);
 }
 
-/* log sigmoid(v) = min(v, 0) - log1p(exp(-|v|)) */
-static inline V CSM_FN(simdl_log_sigmoid_v)(V v)
+/* e[0..n) = exp(-|x|) of x[0..n) (n <= CSM_BLOCK; e vector-aligned, and
+ * whole vectors written: past n the exponentials of 0), four vectors in lock
+ * step: the first of two loops over a block for the functions whose
+ * exponential starts a long chain of dependent operations (binary
+ * cross-entropy, log_sigmoid). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_exp_neg_abs)(const CSM_T *x, CSM_T *e, int64_t n)
 {
-    V ex = v_exp_nonpos(v_sub(v_zero(), CSM_FN(simdl_abs)(v)));
+    int64_t i = 0;
+    for (; i + 4 * VN <= n; i += 4 * VN) {
+        V e4[4];
+        for (int u = 0; u < 4; u++) e4[u] = v_sub(v_zero(), CSM_FN(simdl_abs)(v_load(x + i + u * VN)));
+        v_exp_nonpos_n(e4, e4, 0, 4);
+        for (int u = 0; u < 4; u++) v_store(e + i + u * VN, e4[u]);
+    }
+    for (; i < n; i += VN) {
+        int kk = n - i < VN ? (int)(n - i) : VN;
+        V xv = kk == VN ? v_load(x + i) : v_load_tail(x + i, kk, v_zero());
+        v_store(e + i, v_exp_nonpos(v_sub(v_zero(), CSM_FN(simdl_abs)(xv))));
+    }
+}
+
+/* log sigmoid(v) = min(v, 0) - log1p(exp(-|v|)), given ex = exp(-|v|) */
+static inline V CSM_FN(simdl_log_sigmoid_e)(V v, V ex)
+{
     V neg = v_blend(v_gt(v_zero(), v), v_zero(), v); /* v < 0: v; else 0 (NaN: below) */
     return v_sub(neg, CSM_FN(simd_log1p)(ex));
 }
 
+/* Block by block: the exponentials first (simdl_exp_neg_abs), then log1p
+ * (kernel_ab.py against both in one loop: float32 64 x 1000 0.67x the time,
+ * 4096 x 1000 0.75x, 256 x 32000 0.72x; float64 0.63-0.67x; sigmoid, whose
+ * chain is shorter, gained nothing so: 0.99-1.01x). */
 static __attribute__((flatten)) void
 CSM_FN(simd_log_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
                               int64_t cols)
 {
     const int stream = csm_stream_hint;
+    CSM_T eb[CSM_BLOCK] __attribute__((aligned(64)));
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *yr = y + r * ys;
-        SIMD_ROW_OUT(yr, cols, stream, CSM_FN(simdl_log_sigmoid_v)(SIMD_LD(xr, v_zero())));
+        for (int64_t b = 0; b < cols; b += CSM_BLOCK) {
+            const int64_t nb = cols - b < CSM_BLOCK ? cols - b : CSM_BLOCK;
+            const CSM_T *xb = xr + b;
+            CSM_FN(simdl_exp_neg_abs)(xb, eb, nb);
+            SIMD_ROW_OUT(yr + b, nb, stream,
+                         CSM_FN(simdl_log_sigmoid_e)(SIMD_LD(xb, v_zero()), v_load(eb + j)));
+        }
     }
     CSM_FN(simd_stream_end)(stream);
 }
@@ -1112,29 +1144,14 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
 #ifdef SIMDL_VD_N
         CSM_FN(simdl_vd) d0 = SIMDL_VD_ZERO(), d1 = SIMDL_VD_ZERO();
 #endif
-        /* the block's exponentials exp(-|x|) first, four vectors in lock
-         * step, into eb (L1), then the rest: with the exponentials in the
-         * same loop each vector's chain (exp, division, log1p, some 100
-         * operations) was too long for the out-of-order window to overlap
-         * more than a few vectors (kernel_ab.py float32: 64 x 1000 0.70x
-         * the time, 4096 x 1000 0.81-0.85x, 256 x 32000 0.83-0.88x; a
-         * division in the first loop too, or 1 or 4 vectors per step in the
-         * second: no better) */
-        {
-            int64_t i = b;
-            for (; i + 4 * VN <= end; i += 4 * VN) {
-                V e4[4];
-                for (int u = 0; u < 4; u++)
-                    e4[u] = v_sub(v_zero(), CSM_FN(simdl_abs)(v_load(xr + i + u * VN)));
-                v_exp_nonpos_n(e4, e4, 0, 4);
-                for (int u = 0; u < 4; u++) v_store(eb + (i - b) + u * VN, e4[u]);
-            }
-            for (; i < end; i += VN) {
-                int kk = end - i < VN ? (int)(end - i) : VN;
-                V xv = kk == VN ? v_load(xr + i) : v_load_tail(xr + i, kk, v_zero());
-                v_store(eb + (i - b), v_exp_nonpos(v_sub(v_zero(), CSM_FN(simdl_abs)(xv))));
-            }
-        }
+        /* the block's exponentials first (simdl_exp_neg_abs), then the rest:
+         * with the exponentials in the same loop each vector's chain (exp,
+         * division, log1p, some 100 operations) was too long for the
+         * out-of-order window to overlap more than a few vectors
+         * (kernel_ab.py float32: 64 x 1000 0.70x the time, 4096 x 1000
+         * 0.81-0.85x, 256 x 32000 0.83-0.88x; a division in the first loop
+         * too, or 1 or 4 vectors per step in the second: no better) */
+        CSM_FN(simdl_exp_neg_abs)(xr + b, eb, end - b);
         int64_t j = b;
         for (; j + 2 * VN <= end; j += 2 * VN) {
             V v[2], y[2], w[2] = {w_all, w_all}, p[2] = {p_all, p_all}, l[2], g[2];

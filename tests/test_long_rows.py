@@ -182,16 +182,22 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
 @DTYPES
 @pytest.mark.parametrize("cols", [1024 + 21, 3 * 1024, 1])
 def test_binary_cross_entropy_elements_do_not_depend_on_their_place(dtype, cols, isa):
-    """Binary cross-entropy is elementwise: each element's loss and gradient
-    in rows of several blocks (the kernels take a block's exponentials in one
-    loop, the rest in a second) are bit for bit those of the element alone,
-    special values (+-inf, NaN, beyond the exponential's fast range) too."""
+    """Binary cross-entropy and log_sigmoid are elementwise: each element's
+    loss and gradient (log_sigmoid) in rows of several blocks (the kernels
+    take a block's exponentials in one loop, the rest in a second) are bit
+    for bit those of the element alone, special values (+-inf, NaN, beyond
+    the exponential's fast range) too."""
     rng = np.random.default_rng(cols)
     x = (rng.standard_normal((3, cols)) * 6).astype(dtype)
     special = [np.inf, -np.inf, np.nan, 1e4, -1e4, 95.0, -95.0, 0.0, -0.0]
     x.flat[5::37] = np.resize(special, x.flat[5::37].shape)
     y = rng.random(x.shape).astype(dtype)
     pos = rng.uniform(0.5, 2.0, cols).astype(dtype)
+    log_sig = csoftmax.log_sigmoid(x)
+    for r in range(x.shape[0]):
+        for c in range(0, cols, 1 if cols <= 2 else 7):
+            alone = csoftmax.log_sigmoid(x[r:r + 1, c:c + 1])
+            assert np.array_equal(log_sig[r, c], alone[0, 0], equal_nan=True), (r, c)
     for kw in ({}, {"pos_weight": pos}):
         loss = csoftmax.binary_cross_entropy(x, y, reduction="none", **kw)
         _, grad = csoftmax.binary_cross_entropy_with_grad(x, y, reduction="sum", **kw)

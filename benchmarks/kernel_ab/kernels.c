@@ -46,3 +46,6 @@ KAB_WRAP(log_softmax_backward_f32, simd_log_softmax_backward_rows_f32_avx2(a->q,
                                                                            R, C))
 KAB_WRAP(log_softmax_backward_f64, simd_log_softmax_backward_rows_f64_avx2(a->qd, C, a->xd, C,
                                                                            a->yd, C, R, C))
+KAB_WRAP(sigmoid_f32, simd_sigmoid_rows_f32_avx2(X, C, a->y, C, R, C))
+KAB_WRAP(log_sigmoid_f32, simd_log_sigmoid_rows_f32_avx2(X, C, a->y, C, R, C))
+KAB_WRAP(log_sigmoid_f64, simd_log_sigmoid_rows_f64_avx2(a->xd, C, a->yd, C, R, C))
