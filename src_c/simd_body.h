@@ -1172,14 +1172,18 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
  * target (-t / s where x_k is the maximum), as the tiny tiles round them.
  * With `opts`, w (NULL: 1) gives w_k, and rows of target ignore_index are
  * not read: zero loss and gradient (their lanes hold zeros, w_k = 0). A
- * zero w_k gives a zero loss unless the row holds a NaN. */
+ * zero w_k gives a zero loss unless the row holds a NaN. With `scaled`, a
+ * temperature: z = (x - m) inv_t, rounded as simd_xent_row rounds it (the
+ * terms and z_k alike; grad_scale includes inv_t). */
 static inline __attribute__((always_inline)) void
 CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
                              int64_t ignore_index, CSM_T *loss, CSM_T *grad, int64_t gs,
-                             int64_t rows, int64_t cols, double grad_scale, const int opts)
+                             int64_t rows, int64_t cols, double grad_scale, CSM_T inv_t,
+                             const int opts, const int scaled)
 {
     V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
     const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
+    const V vt = v_set1(inv_t);
     for (int64_t r = 0; r < rows; r += VN) {
         const int nr = CSM_FN(simd_short_rows)(x, xs, grad, gs, r, rows, cols);
         /* the targets' logits read in place and their exponentials taken
@@ -1198,11 +1202,19 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
         }
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, skip);
         V hi, lo, tl, llo, dlo;
-        CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
+        if (scaled) {  /* the terms' arguments z, then their exponentials exp(z - 0) */
+            for (int64_t c = 0; c < cols; c++) xv[c] = v_mul(v_sub(xv[c], m), vt);
+            CSM_FN(simd_short_exp_sum)(xv, zero, cols, ev, &hi, &lo, 1, 0);
+        } else {
+            CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
+        }
         V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
-        V xk = v_load(xk_l), ek = v_exp_nonpos(v_sub(xk, m));
+        V xk = v_load(xk_l);
+        V zk = scaled ? v_mul(v_sub(xk, m), vt) : v_sub(xk, m);
+        V ek = v_exp_nonpos(zk);
         V lhi = CSM_FN(simd_log1p2)(t, tl, &llo);
-        V d = CSM_FN(simd_diff)(xk, m, &dlo);
+        V d = scaled ? zk : CSM_FN(simd_diff)(xk, m, &dlo);
+        if (scaled) dlo = zero;
         /* a + b: a = lhi - d, its rounding error kept (TwoSum) in b (none
          * where a is infinite: x_k = -inf) */
         V a = v_sub(lhi, d), bb = v_sub(a, lhi);
@@ -1235,17 +1247,22 @@ static __attribute__((noinline)) void
 CSM_FN(simd_xent_short)(const CSM_T *x, int64_t xs, const int64_t *target, CSM_T *loss,
                         CSM_T *grad, int64_t gs, int64_t rows, int64_t cols, double grad_scale)
 {
-    CSM_FN(simd_xent_short_body)(x, xs, target, NULL, 0, loss, grad, gs, rows, cols, grad_scale, 0);
+    CSM_FN(simd_xent_short_body)(x, xs, target, NULL, 0, loss, grad, gs, rows, cols, grad_scale,
+                                 (CSM_T)1, 0, 0);
 }
 
-/* simd_xent_short with class weights (or NULL) and ignore_index. */
+/* simd_xent_short with class weights (or NULL), ignore_index and 1 / T. */
 static __attribute__((noinline)) void
 CSM_FN(simd_xent_short_opts)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
                              int64_t ignore_index, CSM_T *loss, CSM_T *grad, int64_t gs,
-                             int64_t rows, int64_t cols, double grad_scale)
+                             int64_t rows, int64_t cols, double grad_scale, CSM_T inv_t)
 {
-    CSM_FN(simd_xent_short_body)(x, xs, target, w, ignore_index, loss, grad, gs, rows, cols,
-                                 grad_scale, 1);
+    if (inv_t == (CSM_T)1)
+        CSM_FN(simd_xent_short_body)(x, xs, target, w, ignore_index, loss, grad, gs, rows, cols,
+                                     grad_scale, inv_t, 1, 0);
+    else
+        CSM_FN(simd_xent_short_body)(x, xs, target, w, ignore_index, loss, grad, gs, rows, cols,
+                                     grad_scale, inv_t, 1, 1);
 }
 
 /* logsumexp as the tiny tiles take it (simd_tiny_sum_minus_one2: x - m

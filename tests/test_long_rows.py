@@ -127,13 +127,14 @@ def test_class_target_cross_entropy_near_constant_row(dtype, c, isa):
 
 
 @DTYPES
-@pytest.mark.parametrize("cols", [65, 1001, 40000])
+@pytest.mark.parametrize("cols", [24, 32, 65, 1001, 40000])
 def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rng, cols):
     """Wide rows find the next row's maximum in their output pass (softmax's
     division, cross-entropy's gradient scaling, log_softmax's output:
-    src_c/simd_body.h, simd_row_pass): each row of a batch, special rows
-    among them (all -inf, a +inf, a NaN, first and last; ignored rows), is
-    bitwise the row computed alone, in place too."""
+    src_c/simd_body.h, simd_row_pass), rows of a few dozen columns go in
+    tiles of rows in lanes: each row of a batch, special rows among them (all
+    -inf, a +inf, a NaN, first and last; ignored rows), is bitwise the row
+    computed alone, in place too."""
     x = (rng.standard_normal((7, cols)) * 5).astype(dtype)
     x[0] = -np.inf
     x[2, cols // 2] = np.inf
@@ -146,6 +147,7 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
     target_ignored[[1, 4]] = -100
     w = rng.random(cols).astype(dtype)
     options = [{}, {"temperature": 0.7}, {"weight": w, "ignore_index": -100},
+               {"temperature": 1.6, "weight": w, "ignore_index": -100},
                {"label_smoothing": 0.2}, {"label_smoothing": 0.1, "weight": w, "ignore_index": -100}]
     for rows in (slice(0, 7), slice(1, 7), slice(0, 6), slice(4, 6)):
         xs = x[rows]
