@@ -1010,7 +1010,8 @@ CSM_FN(simdl_exp_neg_abs)(const CSM_T *x, CSM_T *e, int64_t n)
     int64_t i = 0;
     for (; i + 4 * VN <= n; i += 4 * VN) {
         V e4[4];
-        for (int u = 0; u < 4; u++) e4[u] = v_sub(v_zero(), CSM_FN(simdl_abs)(v_load(x + i + u * VN)));
+        for (int u = 0; u < 4; u++)
+            e4[u] = v_sub(v_zero(), CSM_FN(simdl_abs)(v_load(x + i + u * VN)));
         v_exp_nonpos_n(e4, e4, 0, 4);
         for (int u = 0; u < 4; u++) v_store(e + i + u * VN, e4[u]);
     }
@@ -1100,9 +1101,9 @@ CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, const V 
                         const int has_p)
 {
     const V one = v_set1((CSM_T)1), zero = v_zero();
-    V av[2], ex[2], A[2], B[2], r[2], sp[2];
+    const V *ex = e;
+    V av[2], A[2], B[2], r[2], sp[2];
     for (int u = 0; u < U; u++) av[u] = CSM_FN(simdl_abs)(v[u]);
-    for (int u = 0; u < U; u++) ex[u] = e[u];
     for (int u = 0; u < U; u++) {
         A[u] = v_add(one, ex[u]);
         B[u] = v_add(v_set1((CSM_T)2), ex[u]);
