@@ -1201,7 +1201,7 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
             if (opts) wk_l[i] = ignored ? (CSM_T)0 : w != NULL && i < nr ? w[k] : (CSM_T)1;
         }
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, skip);
-        V hi, lo, tl, llo, dlo;
+        V hi, lo, tl, llo, dlo = zero; /* dlo: x_k - m's rounding error, none when scaled */
         if (scaled) {  /* the terms' arguments z, then their exponentials exp(z - 0) */
             for (int64_t c = 0; c < cols; c++) xv[c] = v_mul(v_sub(xv[c], m), vt);
             CSM_FN(simd_short_exp_sum)(xv, zero, cols, ev, &hi, &lo, 1, 0);
@@ -1214,7 +1214,6 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
         V ek = v_exp_nonpos(zk);
         V lhi = CSM_FN(simd_log1p2)(t, tl, &llo);
         V d = scaled ? zk : CSM_FN(simd_diff)(xk, m, &dlo);
-        if (scaled) dlo = zero;
         /* a + b: a = lhi - d, its rounding error kept (TwoSum) in b (none
          * where a is infinite: x_k = -inf) */
         V a = v_sub(lhi, d), bb = v_sub(a, lhi);
