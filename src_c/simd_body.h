@@ -1040,10 +1040,16 @@ static inline __attribute__((always_inline)) void
 CSM_FN(simd_short_pf)(const CSM_T *p, int64_t stride, int64_t n, int64_t cols)
 {
     const int64_t bytes = cols * (int64_t)sizeof(CSM_T);
-    for (int64_t i = 0; i < n && i < VN; i++) {
-        const char *row = (const char *)(p + i * stride);
-        for (int64_t k = 0; k < bytes; k += 64) _mm_prefetch(row + k, _MM_HINT_T0);
-        _mm_prefetch(row + bytes - 1, _MM_HINT_T0);
+    const int64_t nr = n < VN ? n : VN;
+    if (stride == cols) {  /* one range: each line once */
+        const uintptr_t a = (uintptr_t)p & ~(uintptr_t)63, e = (uintptr_t)(p + nr * stride);
+        for (uintptr_t q = a; q < e; q += 64) _mm_prefetch((const char *)q, _MM_HINT_T0);
+        return;
+    }
+    for (int64_t i = 0; i < nr; i++) {
+        const uintptr_t row = (uintptr_t)(p + i * stride);
+        for (uintptr_t q = row & ~(uintptr_t)63; q < row + bytes; q += 64)
+            _mm_prefetch((const char *)q, _MM_HINT_T0);
     }
 }
 
@@ -1135,15 +1141,26 @@ static __attribute__((noinline)) void
 CSM_FN(simd_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
                            int64_t cols)
 {
-    V xv[CSM_SHORT_MAX + VN];
+    V xv[2][CSM_SHORT_MAX + VN];
+    V ps = v_zero(), pr = v_zero();
+    int pn = 0;
     for (int64_t r = 0; r < rows; r += VN) {
+        const int cur = (int)((r / VN) & 1);
         const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
-        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, 0);
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv[cur], 0);
         V hi, lo;
-        CSM_FN(simd_short_exp_sum)(xv, m, cols, xv, &hi, &lo, 0, 1);
-        V s = CSM_FN(simd_nan_if_inf)(m, v_add(hi, lo));
-        V vr = v_div(v_set1((CSM_T)1), s);
-        CSM_FN(simd_short_store)(y + r * ys, ys, nr, cols, xv, CSM_SHORT_DIV, s, vr, s);
+        CSM_FN(simd_short_exp_sum)(xv[cur], m, cols, xv[cur], &hi, &lo, 0, 1);
+        if (pn)
+            CSM_FN(simd_short_store)(y + (r - VN) * ys, ys, pn, cols, xv[cur ^ 1], CSM_SHORT_DIV,
+                                     ps, pr, ps);
+        ps = CSM_FN(simd_nan_if_inf)(m, v_add(hi, lo));
+        pr = v_div(v_set1((CSM_T)1), ps);
+        pn = nr;
+    }
+    if (pn) {
+        const int64_t r = (rows - 1) / VN * VN;
+        CSM_FN(simd_short_store)(y + r * ys, ys, pn, cols, xv[(r / VN) & 1], CSM_SHORT_DIV, ps, pr,
+                                 ps);
     }
 }
 
@@ -1152,16 +1169,85 @@ static __attribute__((noinline)) void
 CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
                                int64_t cols)
 {
-    V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
+    V xv[2][CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
+    V pm = v_zero(), phi = v_zero(), plo = v_zero();
+    int pn = 0;
     for (int64_t r = 0; r < rows; r += VN) {
+        const int cur = (int)((r / VN) & 1);
         const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
-        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, 0);
+        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv[cur], 0);
         V hi, lo, tl, llo;
-        CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
-        V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
-        V lhi = CSM_FN(simd_nan_if_inf)(m, CSM_FN(simd_log1p2)(t, tl, &llo));
-        CSM_FN(simd_short_store)(y + r * ys, ys, nr, cols, xv, CSM_SHORT_LOG, m, lhi, llo);
+        CSM_FN(simd_short_exp_sum)(xv[cur], m, cols, ev, &hi, &lo, 1, 0);
+        if (pn) {
+            V t = CSM_FN(simd_short_minus_one)(phi, plo, &tl);
+            V lhi = CSM_FN(simd_nan_if_inf)(pm, CSM_FN(simd_log1p2)(t, tl, &llo));
+            CSM_FN(simd_short_store)(y + (r - VN) * ys, ys, pn, cols, xv[cur ^ 1], CSM_SHORT_LOG,
+                                     pm, lhi, llo);
+        }
+        pm = m, phi = hi, plo = lo, pn = nr;
     }
+    if (pn) {
+        const int64_t r = (rows - 1) / VN * VN;
+        V tl, llo;
+        V t = CSM_FN(simd_short_minus_one)(phi, plo, &tl);
+        V lhi = CSM_FN(simd_nan_if_inf)(pm, CSM_FN(simd_log1p2)(t, tl, &llo));
+        CSM_FN(simd_short_store)(y + r * ys, ys, pn, cols, xv[(r / VN) & 1], CSM_SHORT_LOG, pm,
+                                 lhi, llo);
+    }
+}
+
+/* One tile of simd_xent_short_body between its two halves: the sums' pass
+ * done (phase A), the loss and gradient (phase B) to come. */
+typedef struct {
+    V m, hi, lo, xk, wk;
+    int64_t r;
+    unsigned skip;
+    int nr;
+} CSM_FN(simd_xent_tile);
+
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_xent_short_b)(const CSM_FN(simd_xent_tile) *tl_, const int64_t *target, CSM_T *loss,
+                          CSM_T *grad, int64_t gs, int64_t cols, const V *ev, V vscale, V vt,
+                          const int opts, const int scaled)
+{
+    const V one = v_set1((CSM_T)1), zero = v_zero();
+    const V m = tl_->m, xk = tl_->xk;
+    const int64_t r = tl_->r;
+    const int nr = tl_->nr;
+    V tl, llo, dlo = zero; /* dlo: x_k - m's rounding error, none when scaled */
+    V t = CSM_FN(simd_short_minus_one)(tl_->hi, tl_->lo, &tl);
+    V zk = scaled ? v_mul(v_sub(xk, m), vt) : v_sub(xk, m);
+    if (grad != NULL) {
+        /* the gradient first: its stores wait on t alone, not on the log */
+        const V ws = opts ? v_mul(vscale, tl_->wk) : vscale;
+        V sv = CSM_FN(simd_nan_if_inf)(m, v_add(one, t));
+        V factor = v_div(ws, sv);
+        V ek = v_exp_nonpos(zk);
+        V diff = v_blend(v_eq(xk, m), v_sub(ek, sv), v_sub(zero, t));
+        V gk = v_mul(ws, v_div(diff, sv));
+        CSM_FN(simd_short_store)(grad + r * gs, gs, nr, cols, ev, CSM_SHORT_MUL, factor, factor,
+                                 factor);
+        CSM_T gk_l[VN];
+        v_store(gk_l, gk);
+        for (int i = 0; i < nr; i++)
+            if (!(tl_->skip >> i & 1u)) grad[(r + i) * gs + target[r + i]] = gk_l[i];
+    }
+    V lhi = CSM_FN(simd_log1p2)(t, tl, &llo);
+    V d = scaled ? zk : CSM_FN(simd_diff)(xk, m, &dlo);
+    /* a + b: a = lhi - d, its rounding error kept (TwoSum) in b (none
+     * where a is infinite: x_k = -inf) */
+    V a = v_sub(lhi, d), bb = v_sub(a, lhi);
+    V b = v_add(v_sub(v_sub(lhi, v_sub(a, bb)), v_add(d, bb)), v_sub(llo, dlo));
+    b = v_blend(v_isinf(a), b, zero);
+    V lv = v_add(a, b);
+    if (opts) {  /* w_k (a + b) rounded once (with w_k = 1: a + b) */
+        const V wk = tl_->wk;
+        lv = v_fmadd(wk, a, v_mul(wk, b));
+        lv = v_blend(v_eq(wk, zero), lv, v_blend(v_isnan(t), zero, t));
+    }
+    lv = CSM_FN(simd_nan_if_inf)(m, lv);
+    if (nr == VN) v_store(loss + r, lv);
+    else v_store_tail(loss + r, nr, lv);
 }
 
 /* Class-target cross-entropy without smoothing or temperature
@@ -1174,17 +1260,25 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
  * not read: zero loss and gradient (their lanes hold zeros, w_k = 0). A
  * zero w_k gives a zero loss unless the row holds a NaN. With `scaled`, a
  * temperature: z = (x - m) inv_t, rounded as simd_xent_row rounds it (the
- * terms and z_k alike; grad_scale includes inv_t). */
+ * terms and z_k alike; grad_scale includes inv_t).
+ * Software-pipelined: each tile's sums (phase A) come before the previous
+ * tile's loss and gradient (phase B, simd_xent_short_b), so that the sums'
+ * chain of additions, the division and the logarithm of one tile overlap
+ * the next tile's loads and exponentials instead of holding them back. */
 static inline __attribute__((always_inline)) void
 CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, const CSM_T *w,
                              int64_t ignore_index, CSM_T *loss, CSM_T *grad, int64_t gs,
                              int64_t rows, int64_t cols, double grad_scale, CSM_T inv_t,
                              const int opts, const int scaled)
 {
-    V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
-    const V one = v_set1((CSM_T)1), zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
+    V xv[CSM_SHORT_MAX + VN], ev[2][CSM_SHORT_MAX + VN];
+    const V zero = v_zero(), vscale = v_set1((CSM_T)grad_scale);
     const V vt = v_set1(inv_t);
-    for (int64_t r = 0; r < rows; r += VN) {
+    CSM_FN(simd_xent_tile) tile[2];
+    int cur = 0, have = 0;
+    const int pipelined = sizeof(CSM_T) == 4;
+    for (int64_t r = 0; r < rows; r += VN, cur ^= 1) {
+        CSM_FN(simd_xent_tile) *p = &tile[cur];
         const int nr = CSM_FN(simd_short_rows)(x, xs, grad, gs, r, rows, cols);
         /* the targets' logits read in place and their exponentials taken
          * again, lane by lane as in the sum's pass; the target's gradient
@@ -1198,48 +1292,31 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
             const int ignored = opts && i < nr && k == ignore_index;
             skip |= (unsigned)ignored << i;
             xk_l[i] = i < nr && !ignored ? x[(r + i) * xs + k] : (CSM_T)0;
-            if (opts) wk_l[i] = ignored ? (CSM_T)0 : w != NULL && i < nr ? w[k] : (CSM_T)1;
+            wk_l[i] = !opts ? (CSM_T)1 : ignored ? (CSM_T)0 : w != NULL && i < nr ? w[k] : (CSM_T)1;
         }
-        V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, skip);
-        V hi, lo, tl, llo, dlo = zero; /* dlo: x_k - m's rounding error, none when scaled */
+        p->m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, skip);
+        p->r = r;
+        p->nr = nr;
+        p->skip = skip;
+        p->xk = v_load(xk_l);
+        p->wk = v_load(wk_l);
         if (scaled) {  /* the terms' arguments z, then their exponentials exp(z - 0) */
-            for (int64_t c = 0; c < cols; c++) xv[c] = v_mul(v_sub(xv[c], m), vt);
-            CSM_FN(simd_short_exp_sum)(xv, zero, cols, ev, &hi, &lo, 1, 0);
+            for (int64_t c = 0; c < cols; c++) xv[c] = v_mul(v_sub(xv[c], p->m), vt);
+            CSM_FN(simd_short_exp_sum)(xv, zero, cols, ev[cur], &p->hi, &p->lo, 1, 0);
         } else {
-            CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
+            CSM_FN(simd_short_exp_sum)(xv, p->m, cols, ev[cur], &p->hi, &p->lo, 1, 0);
         }
-        V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
-        V xk = v_load(xk_l);
-        V zk = scaled ? v_mul(v_sub(xk, m), vt) : v_sub(xk, m);
-        V ek = v_exp_nonpos(zk);
-        V lhi = CSM_FN(simd_log1p2)(t, tl, &llo);
-        V d = scaled ? zk : CSM_FN(simd_diff)(xk, m, &dlo);
-        /* a + b: a = lhi - d, its rounding error kept (TwoSum) in b (none
-         * where a is infinite: x_k = -inf) */
-        V a = v_sub(lhi, d), bb = v_sub(a, lhi);
-        V b = v_add(v_sub(v_sub(lhi, v_sub(a, bb)), v_add(d, bb)), v_sub(llo, dlo));
-        b = v_blend(v_isinf(a), b, zero);
-        V lv = v_add(a, b);
-        if (opts) {  /* w_k (a + b) rounded once (with w_k = 1: a + b) */
-            const V wk = v_load(wk_l);
-            lv = v_fmadd(wk, a, v_mul(wk, b));
-            lv = v_blend(v_eq(wk, zero), lv, v_blend(v_isnan(t), zero, t));
-        }
-        lv = CSM_FN(simd_nan_if_inf)(m, lv);
-        if (nr == VN) v_store(loss + r, lv);
-        else v_store_tail(loss + r, nr, lv);
-        if (grad == NULL) continue;
-        const V ws = opts ? v_mul(vscale, v_load(wk_l)) : vscale;
-        V sv = CSM_FN(simd_nan_if_inf)(m, v_add(one, t));
-        V factor = v_div(ws, sv);
-        V diff = v_blend(v_eq(xk, m), v_sub(ek, sv), v_sub(zero, t));
-        V gk = v_mul(ws, v_div(diff, sv));
-        CSM_FN(simd_short_store)(grad + r * gs, gs, nr, cols, ev, CSM_SHORT_MUL, factor, factor,
-                                 factor);
-        v_store(xk_l, gk);
-        for (int i = 0; i < nr; i++)
-            if (!(skip >> i & 1u)) grad[(r + i) * gs + target[r + i]] = xk_l[i];
+        if (!pipelined)
+            CSM_FN(simd_xent_short_b)(p, target, loss, grad, gs, cols, ev[cur], vscale, vt, opts,
+                                      scaled);
+        else if (have)
+            CSM_FN(simd_xent_short_b)(&tile[cur ^ 1], target, loss, grad, gs, cols, ev[cur ^ 1],
+                                      vscale, vt, opts, scaled);
+        have = 1;
     }
+    if (pipelined && have)
+        CSM_FN(simd_xent_short_b)(&tile[cur ^ 1], target, loss, grad, gs, cols, ev[cur ^ 1], vscale,
+                                  vt, opts, scaled);
 }
 
 static __attribute__((noinline)) void
