@@ -182,6 +182,52 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
 
 
 @DTYPES
+@pytest.mark.parametrize("cols", [17, 32, 40])
+def test_short_rows_in_many_tiles_equal_rows_alone(dtype, isa, rng, cols):
+    """Rows of 17-64 float32 / 17-32 float64 columns go in tiles of VN rows,
+    software-pipelined (src_c/simd_body.h: each tile's sums before the previous
+    tile's output): in batches of several tiles, the last one partial, with
+    special rows in different tiles, each row is bitwise the row alone."""
+    cols = min(cols, 256 // np.dtype(dtype).itemsize)
+    x = (rng.standard_normal((37, cols)) * 5).astype(dtype)
+    x[3] = -np.inf
+    x[9, cols // 2] = np.inf
+    x[17, cols - 1] = np.nan
+    x[25, 0] = 200.0 if dtype == np.float64 else 90.0
+    x[36] = -np.inf
+    x[36, 1] = 0.5
+    target = rng.integers(0, cols, 37)
+    target_ignored = target.copy()
+    target_ignored[[2, 11, 30]] = -100
+    w = rng.random(cols).astype(dtype)
+    options = [{}, {"temperature": 0.7}, {"weight": w, "ignore_index": -100},
+               {"temperature": 1.6, "weight": w, "ignore_index": -100}]
+    for rows in (slice(0, 37), slice(1, 37), slice(0, 33), slice(5, 22)):
+        xs = x[rows]
+        y, ly = csoftmax.softmax(xs), csoftmax.log_softmax(xs)
+        lse = csoftmax.logsumexp(xs, axis=-1)
+        inplace = xs.copy()
+        csoftmax.log_softmax(inplace, out=inplace)
+        assert np.array_equal(inplace, ly, equal_nan=True), rows
+        results = []
+        for kw in options:
+            t = target_ignored[rows] if "ignore_index" in kw else target[rows]
+            results.append((kw, t) + csoftmax.cross_entropy_with_grad(xs, t, reduction="none", **kw))
+        for r in range(xs.shape[0]):
+            one = xs[r:r + 1]
+            assert np.array_equal(y[r], csoftmax.softmax(one)[0], equal_nan=True), (rows, r)
+            assert np.array_equal(ly[r], csoftmax.log_softmax(one)[0], equal_nan=True), (rows, r)
+            assert np.array_equal(lse[r], csoftmax.logsumexp(one, axis=-1)[0], equal_nan=True)
+            for kw, t, loss, grad in results:
+                l1, g1 = csoftmax.cross_entropy_with_grad(one, t[r:r + 1], reduction="none", **kw)
+                assert np.array_equal(loss[r:r + 1], l1, equal_nan=True), (kw, rows, r)
+                assert np.array_equal(grad[r], g1[0], equal_nan=True), (kw, rows, r)
+    d = x[:3].astype(LD) - x[:3].max(axis=1, keepdims=True)
+    ref = np.exp(d) / np.exp(d).sum(axis=1, keepdims=True)
+    assert np.all(np.abs(csoftmax.softmax(x)[:3] - ref) <= 4 * _u(dtype) * ref * (1 + np.abs(d)))
+
+
+@DTYPES
 @pytest.mark.parametrize("cols", [1024 + 21, 3 * 1024, 1])
 def test_binary_cross_entropy_elements_do_not_depend_on_their_place(dtype, cols, isa):
     """Binary cross-entropy and log_sigmoid are elementwise: each element's
