@@ -1137,6 +1137,12 @@ static inline V CSM_FN(simd_short_minus_one)(V hi, V lo, V *tl)
     return t;
 }
 
+/* softmax of short rows, software-pipelined: each tile's loads, exponentials
+ * and sums come before the previous tile's divisions and stores (its columns
+ * kept in the other half of xv), so that one tile's chain of additions and
+ * its division overlap the next tile's loads and exponentials instead of
+ * holding them back (kernel_ab float32 32768x32 0.90-0.95x the time, float64
+ * 0.93-1.00x; 61680x17 0.88x / 0.91-0.94x). */
 static __attribute__((noinline)) void
 CSM_FN(simd_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
                            int64_t cols)
@@ -1164,7 +1170,20 @@ CSM_FN(simd_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int
     }
 }
 
-/* log_softmax: (x - m) - log1p(t), log1p(t + tl) as hi + lo (simd_log1p2). */
+/* log_softmax's output of a tile (nr rows at y) from its columns xv, maximum
+ * m and sums hi + lo: (x - m) - log1p(t), log1p(t + tl) as hi + lo
+ * (simd_log1p2). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_log_softmax_short_out)(CSM_T *y, int64_t ys, int nr, int64_t cols, const V *xv, V m,
+                                   V hi, V lo)
+{
+    V tl, llo;
+    V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
+    V lhi = CSM_FN(simd_nan_if_inf)(m, CSM_FN(simd_log1p2)(t, tl, &llo));
+    CSM_FN(simd_short_store)(y, ys, nr, cols, xv, CSM_SHORT_LOG, m, lhi, llo);
+}
+
+/* log_softmax, pipelined as simd_softmax_short. */
 static __attribute__((noinline)) void
 CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
                                int64_t cols)
@@ -1176,23 +1195,17 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
         const int cur = (int)((r / VN) & 1);
         const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv[cur], 0);
-        V hi, lo, tl, llo;
+        V hi, lo;
         CSM_FN(simd_short_exp_sum)(xv[cur], m, cols, ev, &hi, &lo, 1, 0);
-        if (pn) {
-            V t = CSM_FN(simd_short_minus_one)(phi, plo, &tl);
-            V lhi = CSM_FN(simd_nan_if_inf)(pm, CSM_FN(simd_log1p2)(t, tl, &llo));
-            CSM_FN(simd_short_store)(y + (r - VN) * ys, ys, pn, cols, xv[cur ^ 1], CSM_SHORT_LOG,
-                                     pm, lhi, llo);
-        }
+        if (pn)
+            CSM_FN(simd_log_softmax_short_out)(y + (r - VN) * ys, ys, pn, cols, xv[cur ^ 1], pm,
+                                               phi, plo);
         pm = m, phi = hi, plo = lo, pn = nr;
     }
     if (pn) {
         const int64_t r = (rows - 1) / VN * VN;
-        V tl, llo;
-        V t = CSM_FN(simd_short_minus_one)(phi, plo, &tl);
-        V lhi = CSM_FN(simd_nan_if_inf)(pm, CSM_FN(simd_log1p2)(t, tl, &llo));
-        CSM_FN(simd_short_store)(y + r * ys, ys, pn, cols, xv[(r / VN) & 1], CSM_SHORT_LOG, pm,
-                                 lhi, llo);
+        CSM_FN(simd_log_softmax_short_out)(y + r * ys, ys, pn, cols, xv[(r / VN) & 1], pm, phi,
+                                           plo);
     }
 }
 
