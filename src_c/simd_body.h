@@ -1305,14 +1305,14 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
             const int ignored = opts && i < nr && k == ignore_index;
             skip |= (unsigned)ignored << i;
             xk_l[i] = i < nr && !ignored ? x[(r + i) * xs + k] : (CSM_T)0;
-            wk_l[i] = !opts ? (CSM_T)1 : ignored ? (CSM_T)0 : w != NULL && i < nr ? w[k] : (CSM_T)1;
+            if (opts) wk_l[i] = ignored ? (CSM_T)0 : w != NULL && i < nr ? w[k] : (CSM_T)1;
         }
         p->m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, skip);
         p->r = r;
         p->nr = nr;
         p->skip = skip;
         p->xk = v_load(xk_l);
-        p->wk = v_load(wk_l);
+        p->wk = opts ? v_load(wk_l) : v_set1((CSM_T)1); /* (read only with opts) */
         if (scaled) {  /* the terms' arguments z, then their exponentials exp(z - 0) */
             for (int64_t c = 0; c < cols; c++) xv[c] = v_mul(v_sub(xv[c], p->m), vt);
             CSM_FN(simd_short_exp_sum)(xv, zero, cols, ev[cur], &p->hi, &p->lo, 1, 0);
