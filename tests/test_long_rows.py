@@ -187,7 +187,9 @@ def test_short_rows_in_many_tiles_equal_rows_alone(dtype, isa, rng, cols):
     """Rows of 17-64 float32 / 17-32 float64 columns go in tiles of VN rows,
     software-pipelined (src_c/simd_body.h: each tile's sums before the previous
     tile's output): in batches of several tiles, the last one partial, with
-    special rows in different tiles, each row is bitwise the row alone."""
+    special rows in different tiles, each row is bitwise the row alone. The
+    cross-entropy's soft tiles (label smoothing, probability targets: columns
+    as the class-target tiles load them, one tile at a time) too."""
     cols = min(cols, 256 // np.dtype(dtype).itemsize)
     x = (rng.standard_normal((37, cols)) * 5).astype(dtype)
     x[3] = -np.inf
@@ -200,8 +202,15 @@ def test_short_rows_in_many_tiles_equal_rows_alone(dtype, isa, rng, cols):
     target_ignored = target.copy()
     target_ignored[[2, 11, 30]] = -100
     w = rng.random(cols).astype(dtype)
+    q = rng.random((37, cols)).astype(dtype)
+    q /= q.sum(axis=1, keepdims=True)
+    q[5, :] = 0.0  # a row without target mass
     options = [{}, {"temperature": 0.7}, {"weight": w, "ignore_index": -100},
-               {"temperature": 1.6, "weight": w, "ignore_index": -100}]
+               {"temperature": 1.6, "weight": w, "ignore_index": -100},
+               {"label_smoothing": 0.2},
+               {"label_smoothing": 0.1, "weight": w, "ignore_index": -100, "temperature": 1.3},
+               {"probabilities": True}, {"probabilities": True, "weight": w, "temperature": 0.8},
+               {"probabilities": True, "label_smoothing": 0.3}]
     for rows in (slice(0, 37), slice(1, 37), slice(0, 33), slice(5, 22)):
         xs = x[rows]
         y, ly = csoftmax.softmax(xs), csoftmax.log_softmax(xs)
@@ -211,7 +220,9 @@ def test_short_rows_in_many_tiles_equal_rows_alone(dtype, isa, rng, cols):
         assert np.array_equal(inplace, ly, equal_nan=True), rows
         results = []
         for kw in options:
-            t = target_ignored[rows] if "ignore_index" in kw else target[rows]
+            kw = dict(kw)
+            t = (q[rows] if kw.pop("probabilities", False)
+                 else target_ignored[rows] if "ignore_index" in kw else target[rows])
             results.append((kw, t) + csoftmax.cross_entropy_with_grad(xs, t, reduction="none", **kw))
         for r in range(xs.shape[0]):
             one = xs[r:r + 1]
