@@ -850,12 +850,21 @@ CSM_FN(simdl_dot_vd)(const CSM_T *a, const CSM_T *b, int64_t n)
         d0 = SIMDL_VD_ADD_LO(d0, p);
         d1 = SIMDL_VD_ADD_HI(d1, p);
     }
+#if VN == 8
+    /* the lanes added as the loop below adds them ((0 + 2) + (1 + 3) of
+     * d0 + d1), in registers: through the stack, the store's forwarding
+     * lengthened each row's chain of latency */
+    __m256d a4 = _mm256_add_pd(d0, d1);
+    __m128d a2 = _mm_add_pd(_mm256_castpd256_pd128(a4), _mm256_extractf128_pd(a4, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(a2, _mm_unpackhi_pd(a2, a2)));
+#else
     double dd[2 * SIMDL_VD_N];
     SIMDL_VD_STORE(dd, d0);
     SIMDL_VD_STORE(dd + SIMDL_VD_N, d1);
     for (int w = SIMDL_VD_N; w >= 1; w /= 2)
         for (int k = 0; k < w; k++) dd[k] += dd[k + w];
     return dd[0];
+#endif
 }
 #endif
 
