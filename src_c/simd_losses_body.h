@@ -314,6 +314,20 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
     return xn != NULL ? v_hmax(an) : m;
 }
 
+/* The soft-target wrappers' switch: XS(onehot, has_w, scaled) for the
+ * options in use (w, inv_t and onehot in scope). */
+#define SIMDL_SOFT_SWITCH(XS)                                                   \
+    switch ((w != NULL) | ((inv_t != (CSM_T)1) << 1) | ((onehot != 0) << 2)) { \
+    case 0: XS(0, 0, 0); break;                                                 \
+    case 1: XS(0, 1, 0); break;                                                 \
+    case 2: XS(0, 0, 1); break;                                                 \
+    case 3: XS(0, 1, 1); break;                                                 \
+    case 4: XS(1, 0, 0); break;                                                 \
+    case 5: XS(1, 1, 0); break;                                                 \
+    case 6: XS(1, 0, 1); break;                                                 \
+    default: XS(1, 1, 1); break;                                                \
+    }
+
 /* simdl_xent_soft_tiny_rows for every option: class targets with label
  * smoothing (onehot) or probability targets, weights or not, a temperature
  * or not. Not inlined into the row kernels' functions (see
@@ -327,16 +341,7 @@ CSM_FN(simdl_xent_soft_tiny)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t
 #define CSM_XS(O, W, S)                                                                      \
     CSM_FN(simdl_xent_soft_tiny_rows)(x, xs, q, qs, target, ignore_index, w, c_q, c_0, inv_t,   \
                                       loss, grad, gs, rows, cols, unit, O, W, S)
-    switch ((w != NULL) | ((inv_t != (CSM_T)1) << 1) | ((onehot != 0) << 2)) {
-    case 0: CSM_XS(0, 0, 0); break;
-    case 1: CSM_XS(0, 1, 0); break;
-    case 2: CSM_XS(0, 0, 1); break;
-    case 3: CSM_XS(0, 1, 1); break;
-    case 4: CSM_XS(1, 0, 0); break;
-    case 5: CSM_XS(1, 1, 0); break;
-    case 6: CSM_XS(1, 0, 1); break;
-    default: CSM_XS(1, 1, 1); break;
-    }
+    SIMDL_SOFT_SWITCH(CSM_XS)
 #undef CSM_XS
 }
 
@@ -426,18 +431,10 @@ CSM_FN(simdl_xent_soft_short)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_
 #define CSM_XS(O, W, S)                                                                       \
     CSM_FN(simdl_xent_soft_short_rows)(x, xs, q, qs, target, ignore_index, w, c_q, c_0, inv_t,  \
                                        loss, grad, gs, rows, cols, unit, O, W, S)
-    switch ((w != NULL) | ((inv_t != (CSM_T)1) << 1) | ((onehot != 0) << 2)) {
-    case 0: CSM_XS(0, 0, 0); break;
-    case 1: CSM_XS(0, 1, 0); break;
-    case 2: CSM_XS(0, 0, 1); break;
-    case 3: CSM_XS(0, 1, 1); break;
-    case 4: CSM_XS(1, 0, 0); break;
-    case 5: CSM_XS(1, 1, 0); break;
-    case 6: CSM_XS(1, 0, 1); break;
-    default: CSM_XS(1, 1, 1); break;
-    }
+    SIMDL_SOFT_SWITCH(CSM_XS)
 #undef CSM_XS
 }
+#undef SIMDL_SOFT_SWITCH
 
 /* Class-target rows of at most CSM_TINY_MAX columns (simd_tiny_ok) with any
  * option, in tiles of rows in SIMD lanes (row by row, 4096 x 10 float32 took
