@@ -268,6 +268,8 @@ def test_class_target_matches_scalar_and_oracle(option, cols, dtype):
         assert_agree(got_loss, loss, loss_scale, ORACLE_ULPS, dtype, what + " loss")
         assert_agree(got_loss2, loss, loss_scale, ORACLE_ULPS, dtype, what + " loss (no grad)")
         assert_agree(got_grad, grad, grad_row, ORACLE_ULPS, dtype, what + " grad")
+        # the kernels' instances with and without the gradient round the loss alike
+        np.testing.assert_array_equal(got_loss2, got_loss, err_msg=what + " loss with / without grad")
     # ignored rows: loss and gradient exactly zero
     ignored = t == -100
     for level, (got_loss, got_grad, _) in results.items():
@@ -542,6 +544,8 @@ def test_prob_target_matches_scalar_and_oracle(option, cols, dtype):
         assert_agree(got_loss, loss, loss_scale, ORACLE_ULPS, dtype, what + " loss")
         assert_agree(got_loss2, loss, loss_scale, ORACLE_ULPS, dtype, what + " loss (no grad)")
         assert_agree(got_grad, grad, grad_row, ORACLE_ULPS, dtype, what + " grad")
+        # the kernels' instances with and without the gradient round the loss alike
+        np.testing.assert_array_equal(got_loss2, got_loss, err_msg=what + " loss with / without grad")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
