@@ -30,6 +30,7 @@
 #ifndef CSMK_TABLE_TYPES
 #define CSMK_TABLE_TYPES
 #include "masked.h"
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -264,11 +265,21 @@ CSMK_INLINE T CSMK_FN(csmk_logsumexp_row)(const T *xr, const uint8_t *mr, int64_
     return (T)((double)m * inv_t_d + log1p(t));
 }
 
+/* 1 / T in the dtype; beyond its range (float32, T < 1 / FLT_MAX) the largest
+ * finite value, which gives the same limit as the exact one (0 at the
+ * maximum, -inf below it) where a cast would give inf and 0 * inf = NaN at
+ * the maximum. (The loss kernels' csl_inv_t.) */
+static inline T CSMK_FN(csmk_inv_t)(double inv_temperature)
+{
+    const double big = sizeof(T) == 4 ? (double)FLT_MAX : DBL_MAX;
+    return (T)(inv_temperature < big ? inv_temperature : big);
+}
+
 static void CSMK_FN(csmk_softmax_rows)(const T *x, int64_t xs, const uint8_t *mask,
                                        int64_t ms, double inv_temperature, T *y, int64_t ys,
                                        int64_t rows, int64_t cols)
 {
-    T inv_t = (T)inv_temperature;
+    T inv_t = CSMK_FN(csmk_inv_t)(inv_temperature);
     for (int64_t r = 0; r < rows; r++) {
         if (mask != NULL)
             CSMK_FN(csmk_softmax_row)(x + r * xs, mask + r * ms, y + r * ys, cols, inv_t, 1);
@@ -281,7 +292,7 @@ static void CSMK_FN(csmk_log_softmax_rows)(const T *x, int64_t xs, const uint8_t
                                            int64_t ms, double inv_temperature, T *y,
                                            int64_t ys, int64_t rows, int64_t cols)
 {
-    T inv_t = (T)inv_temperature;
+    T inv_t = CSMK_FN(csmk_inv_t)(inv_temperature);
     for (int64_t r = 0; r < rows; r++) {
         if (mask != NULL)
             CSMK_FN(csmk_log_softmax_row)(x + r * xs, mask + r * ms, y + r * ys, cols, inv_t, 1);
@@ -294,7 +305,7 @@ static void CSMK_FN(csmk_logsumexp_rows)(const T *x, int64_t xs, const uint8_t *
                                          int64_t ms, double inv_temperature, T *out,
                                          int64_t rows, int64_t cols)
 {
-    T inv_t = (T)inv_temperature;
+    T inv_t = CSMK_FN(csmk_inv_t)(inv_temperature);
     for (int64_t r = 0; r < rows; r++) {
         if (mask != NULL)
             out[r] = CSMK_FN(csmk_logsumexp_row)(x + r * xs, mask + r * ms, cols, inv_t,

@@ -1258,6 +1258,9 @@ CSM_FN(simd_xent_short_b)(const CSM_FN(simd_xent_tile) *tl_, const int64_t *targ
         lv = v_fmadd(wk, a, v_mul(wk, b));
         lv = v_blend(v_eq(wk, zero), lv, v_blend(v_isnan(t), zero, t));
     }
+    /* a NaN in the row makes t NaN, but lhi (from t's bits) finite: with
+     * x_k = -inf, a = +inf and b (holding llo's NaN) blended out above */
+    lv = v_blend(v_isnan(t), lv, t);
     lv = CSM_FN(simd_nan_if_inf)(m, lv);
     if (nr == VN) v_store(loss + r, lv);
     else v_store_tail(loss + r, nr, lv);

@@ -356,6 +356,13 @@ def _special_class_rows(cols, dtype, rng):
     r[-1] = np.nan
     r[0] = 1e30
     add(r, 0, ok=False)
+    # NaN with -inf at the target (loss once +inf, not NaN, on the short tiles)
+    if cols > 1:
+        r = base()
+        k = pos()
+        r[(k + 1 + int(rng.integers(0, cols - 1))) % cols] = np.nan
+        r[k] = -np.inf
+        add(r, k, ok=False)
     return np.stack(rows), np.asarray(targets, dtype=np.int64), np.asarray(oracle)
 
 
@@ -405,6 +412,46 @@ def test_class_target_special_values(option, cols, dtype):
                     & ~np.isnan(x).any(axis=1) & (t != -100))
         assert np.all(np.isnan(got_loss[nan_rows])), (level, got_loss[nan_rows])
         assert np.all(np.isnan(got_grad[nan_rows])), level
+        # rows holding a NaN: NaN loss whatever the coefficients (README)
+        nan_in = np.isnan(x).any(axis=1) & (t != -100)
+        assert np.all(np.isnan(got_loss[nan_in])), (level, got_loss[nan_in])
+        assert np.all(np.isnan(got_loss2[nan_in])), (level, got_loss2[nan_in])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("cols", [17, 20, 31, 32, 33, 40, 64, 65])
+@pytest.mark.parametrize("option", ["plain", "weight", "ignore_index", "temperature"])
+def test_nan_row_with_minus_inf_target_has_nan_loss(option, cols, dtype):
+    """Every (NaN position, target position) pair of a row whose target logit
+    is -inf: the loss is NaN, never the +inf that x_k = -inf alone gives. The
+    short-row tiles (17 to 256 bytes) gave +inf for most pairs."""
+    pairs = [(j, k) for j in range(cols) for k in range(cols) if j != k]
+    x = np.zeros((len(pairs) + 1, cols), dtype)
+    t = np.zeros(len(pairs) + 1, np.int64)
+    for i, (j, k) in enumerate(pairs):
+        x[i, j] = np.nan
+        x[i, k] = -np.inf
+        t[i] = k
+    kwargs = {}
+    if option == "weight":
+        kwargs["weight"] = np.linspace(0.5, 2.0, cols).astype(dtype)
+    elif option == "ignore_index":
+        t[-1] = -100  # the last row (all zeros) ignored
+    elif option == "temperature":
+        kwargs["temperature"] = 2.5
+
+    def run():
+        loss, grad = csoftmax.cross_entropy_with_grad(x, t, reduction="none", **kwargs)
+        return loss, grad, csoftmax.cross_entropy(x, t, reduction="none", **kwargs)
+
+    for level, (loss, grad, loss2) in _per_isa(run).items():
+        what = f"{option} cols={cols} [{level}]"
+        bad = ~np.isnan(loss[:-1])
+        assert not bad.any(), (what, [pairs[i] for i in np.flatnonzero(bad)[:5]],
+                               loss[:-1][bad][:5])
+        assert np.all(np.isnan(loss2[:-1])), what
+        assert np.all(np.isnan(grad[:-1])), what
+        assert not np.isnan(loss[-1]), what
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
