@@ -23,6 +23,7 @@ from ._losses import (
 from ._inference import mixture_softmax, one_hot, predict, sample
 from . import calibration  # noqa: E402  (csoftmax.calibration; matplotlib loaded lazily)
 from . import special  # noqa: E402  (csoftmax.special: scipy.special drop-in; never imports SciPy)
+from . import reference  # noqa: E402  (csoftmax.reference: the plain NumPy long-double reference)
 
 __all__ = [
     "__version__",

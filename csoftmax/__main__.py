@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -153,7 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    plot = getattr(args, "plot", None)
+    if plot is not None:  # checked before the run, not after it
+        folder = os.path.dirname(os.path.abspath(plot))
+        if not os.path.isdir(folder):
+            parser.error(f"--plot {plot}: the directory {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            parser.error(f"--plot {plot}: the directory {folder} is not writable")
     return args.handler(args)
 
 

@@ -33,6 +33,10 @@ _F64 = np.dtype(np.float64)
 _F16 = np.dtype(np.float16)
 
 
+# set_num_threads' ceiling (the kernels take a C int; far beyond any machine)
+_MAX_THREADS = 65536
+
+
 def _configure_from_environment():
     requested = os.environ.get("CSOFTMAX_ISA", "").strip().lower()
     if requested:
@@ -52,8 +56,9 @@ def _configure_from_environment():
             n = int(threads)
         except ValueError:
             n = 0
-        if n < 1:
-            raise ValueError(f"CSOFTMAX_NUM_THREADS={threads!r} must be a positive integer")
+        if not 1 <= n <= _MAX_THREADS:
+            raise ValueError(f"CSOFTMAX_NUM_THREADS={threads!r} must be an integer from 1 to "
+                             f"{_MAX_THREADS}")
         _kernels.set_num_threads(n)
 
 
@@ -65,7 +70,11 @@ _configure_from_environment()
 
 
 def _dtypes(dtype: np.dtype, name: str):
-    """(compute dtype, result dtype) for an input dtype, or TypeError."""
+    """(compute dtype, result dtype) for an input dtype, or TypeError. Byte
+    order does not matter: a byte-swapped float32 ('>f4' on this machine) is
+    computed and returned as the native float32, as NumPy's ufuncs do."""
+    if not dtype.isnative:
+        dtype = dtype.newbyteorder("=")
     if dtype == _F64 or dtype == _F32:
         return dtype, dtype
     if dtype == _F16:
@@ -93,8 +102,13 @@ def _dask():
 
 
 def _as_array(x, name: str) -> np.ndarray:
-    if isinstance(x, np.ndarray):
+    if type(x) is np.ndarray:
         return x
+    if isinstance(x, np.ma.MaskedArray) and np.ma.getmaskarray(x).any():
+        # its data under the mask would be computed as if unmasked
+        raise TypeError(f"{name} is a masked array with masked entries, which csoftmax does "
+                        "not read as masked: pass where=~mask (softmax, log_softmax, "
+                        "logsumexp) or filled values")
     try:
         return np.asarray(x)
     except (ValueError, TypeError) as exc:
@@ -103,6 +117,8 @@ def _as_array(x, name: str) -> np.ndarray:
 
 def _normalize_axis(axis, ndim: int, name: str = "axis") -> int:
     try:
+        if isinstance(axis, (bool, np.bool_)):  # operator.index(True) is 1; NumPy refuses it
+            raise TypeError
         axis = operator.index(axis)
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {axis!r}") from None
@@ -259,7 +275,12 @@ def softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     temperature : float, default 1.0
         Computes ``softmax(x / temperature)``; a finite number > 0, else
         ValueError (TypeError for a non-number). The scaling is fused in the
-        kernel: ``x / temperature`` is never formed, so it cannot overflow.
+        kernel as ``(x - max) * (1 / temperature)``: ``x / temperature`` is
+        never formed, so a small temperature cannot overflow it. (Logits
+        whose spread ``max - x`` itself overflows the dtype, beyond 3.4e38 in
+        float32, give -inf there before any scaling, as without a
+        temperature: for log_softmax and the losses with ``temperature > 1``
+        that is -inf / inf where the exact result is finite.)
     where : array_like of bool, optional
         A boolean mask broadcastable to ``x``: only entries where it is True
         take part. Masked-out entries get exactly 0, and their values (NaN and
@@ -431,12 +452,21 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
 
 
 def set_num_threads(n: int) -> None:
-    """Use at most ``n`` threads for large calls (``n <= 0``: OpenMP's default)."""
+    """Use at most ``n`` threads for large calls (``n <= 0``: OpenMP's default).
+
+    A cap, not an override: OpenMP's own limit (``OMP_NUM_THREADS``, or a
+    ``threadpoolctl.threadpool_limits`` block) still applies, and the smaller
+    of the two is what :func:`get_num_threads` reports and a large call uses.
+    """
     try:
+        if isinstance(n, (bool, np.bool_)):
+            raise TypeError
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"n must be an integer, got {n!r}") from None
-    _kernels.set_num_threads(n)
+    if n > _MAX_THREADS:
+        raise ValueError(f"n={n} threads is more than csoftmax can use (at most {_MAX_THREADS})")
+    _kernels.set_num_threads(max(n, 0))
 
 
 def get_num_threads() -> int:

@@ -387,6 +387,10 @@ def _cross_entropy(logits, target, axis, reduction, want_grad):
         t = target
     else:
         t = _api._as_array(target, "target")
+    if t.dtype.kind == "f" and tuple(t.shape) == tuple(x.shape):
+        raise NotImplementedError(f"probability targets (target of dtype {t.dtype}) with Dask "
+                                  "arrays are not supported yet; pass integer class indices, "
+                                  "or NumPy arrays for both")
     if t.dtype.kind not in "iu":
         raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
     if tuple(t.shape) != lead:

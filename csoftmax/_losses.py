@@ -13,12 +13,14 @@ gradient come out of one fused pass over the logits.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 
 import numpy as np
 
 from . import _kernels
-from ._api import _as_array, _dask, _dtypes, _is_dask, _normalize_axis, _rows, _rowwise
+from ._api import (_as_array, _check_out, _dask, _dtypes, _inverse_temperature, _is_dask,
+                   _normalize_axis, _rows, _rowwise)
 
 __all__ = [
     "cross_entropy",
@@ -44,31 +46,38 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+_INT64 = np.iinfo(np.int64)
+
+
 def _check_index(value, name):
+    """An int64 index (class indices are int64 in the kernels); TypeError /
+    ValueError naming the argument else."""
     try:
-        return operator.index(value)
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError
+        index = operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if not _INT64.min <= index <= _INT64.max:
+        raise ValueError(f"{name}={index} is outside the int64 range of class indices")
+    return index
 
 
 def _check_smoothing(label_smoothing):
-    try:
-        e = float(label_smoothing)
-    except (TypeError, ValueError):
-        raise TypeError(f"label_smoothing must be a real number, got {label_smoothing!r}") from None
+    if (isinstance(label_smoothing, (bool, np.bool_))
+            or not isinstance(label_smoothing, numbers.Real)):
+        raise TypeError(f"label_smoothing must be a real number, got {label_smoothing!r}")
+    e = float(label_smoothing)
     if not 0.0 <= e <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing!r}")
     return e
 
 
 def _check_temperature(temperature):
-    try:
-        t = float(temperature)
-    except (TypeError, ValueError):
-        raise TypeError(f"temperature must be a real number, got {temperature!r}") from None
-    if not (t > 0.0 and math.isfinite(t)):
-        raise ValueError(f"temperature must be positive and finite, got {temperature!r}")
-    return t
+    """The temperature as a float, checked as softmax checks it (a real
+    number, finite, > 0, and 1 / T finite in float64)."""
+    _inverse_temperature(temperature)
+    return float(temperature)
 
 
 def _class_weight(weight, classes: int, compute: np.dtype):
@@ -452,13 +461,12 @@ def log_softmax_backward(grad_output, output, axis=-1):
 
 def _elementwise(kernel, x, out):
     a = _as_array(x, "x")
-    if a.ndim == 0:
-        y = _rowwise(kernel, a.reshape(1), -1, None)
-        y = y.reshape(())
-        if out is not None:
-            np.copyto(out, y, casting="same_kind")
-            return out
-        return y[()]
+    if a.ndim == 0:  # as one element of a 1-D array; out (0-d too) checked as for any shape
+        if out is None:
+            return _rowwise(kernel, a.reshape(1), -1, None).reshape(())[()]
+        _check_out(out, (), _dtypes(a.dtype, "x")[1])
+        _rowwise(kernel, a.reshape(1), -1, out.reshape(1))
+        return out
     return _rowwise(kernel, a, -1, out)
 
 

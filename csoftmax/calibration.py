@@ -297,7 +297,8 @@ def fit_temperature(logits, labels, *, bounds=(1e-3, 1e3), max_iter=100):
         The minimiser, to about 1e-10 relative (well within the 1e-4 the
         issue asks for). If the NLL still decreases at a bound (e.g.
         perfectly separated data drive ``T`` to 0), that bound is returned
-        with a RuntimeWarning.
+        with a RuntimeWarning; if every row's logits are all equal (the NLL
+        is the same for every ``T``), 1.0 with a RuntimeWarning.
 
     Notes
     -----
@@ -353,6 +354,11 @@ def fit_temperature(logits, labels, *, bounds=(1e-3, 1e3), max_iter=100):
         raise ValueError(f"logits reach {largest:g}, too large to divide by the lower bound "
                          f"T = {low:g}")
 
+    if np.all(np.max(x, axis=1) == np.min(x, axis=1)):
+        # softmax(x / T) is uniform for every T: no temperature is better than another
+        warnings.warn("every row's logits are all equal, so the NLL does not depend on T; "
+                      "returning T = 1", RuntimeWarning, stacklevel=2)
+        return 1.0
     lo, hi = np.log(low), np.log(high)
     if _nll_and_derivatives(x, target, lo, False)[1] >= 0.0:
         warnings.warn(f"the NLL is smallest at the lower bound T = {low:g}; returning it",

@@ -40,8 +40,8 @@ csoftmax_isa csoftmax_best_isa(void);
 int csoftmax_set_isa(csoftmax_isa isa);         /* CSOFTMAX_ERR_UNSUPPORTED if not supported */
 csoftmax_isa csoftmax_get_isa(void);
 const char *csoftmax_isa_name(csoftmax_isa isa);
-void csoftmax_set_num_threads(int n);           /* n <= 0: OpenMP's default */
-int csoftmax_get_num_threads(void);             /* threads a large call would use */
+void csoftmax_set_num_threads(int n);           /* at most n (n <= 0: OpenMP's default) */
+int csoftmax_get_num_threads(void);             /* threads a large call would use: min(n, OpenMP's) */
 int csoftmax_openmp_enabled(void);
 
 /* Elementwise exp with the kernels' own vectorised exp (for accuracy tests). */

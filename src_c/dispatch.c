@@ -119,10 +119,11 @@ void csoftmax_set_num_threads(int n) { csm_threads = n > 0 ? n : 0; }
 int csoftmax_get_num_threads(void)
 {
 #ifdef _OPENMP
-    /* omp_get_max_threads() honours OMP_NUM_THREADS and threadpoolctl limits. */
+    /* omp_get_max_threads() honours OMP_NUM_THREADS and threadpoolctl limits;
+     * csoftmax_set_num_threads' n is a cap below them, not a way around them
+     * (a pool limited to one thread per worker stays so). */
     int omp_max = omp_get_max_threads();
-    if (csm_threads > 0 && csm_threads < omp_max) return csm_threads;
-    return csm_threads > 0 ? csm_threads : omp_max;
+    return csm_threads > 0 && csm_threads < omp_max ? csm_threads : omp_max;
 #else
     return 1;
 #endif

@@ -337,6 +337,9 @@ def test_fit_temperature_at_bounds_warns():
     # anti-correlated: the best positive T is as large as allowed
     with pytest.warns(RuntimeWarning, match="upper bound T = 50"):
         assert cal.fit_temperature(logits, [1, 0], bounds=(0.1, 50)) == 50.0
+    # equal logits in every row: the NLL is the same for every T; T = 1, not a bound
+    with pytest.warns(RuntimeWarning, match="the NLL does not depend on T; returning T = 1"):
+        assert cal.fit_temperature([[1.0, 1.0], [-3.0, -3.0]], [1, 0]) == 1.0
     # an interior optimum raises no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -67,6 +67,17 @@ def test_bad_command_lines_exit_with_usage_error(tmp_path, argv):
     assert "usage: python -m csoftmax" in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["bench", "demo"])
+def test_unwritable_plot_path_fails_before_the_run(tmp_path, command):
+    """--plot into a missing directory: a usage error at once, not a traceback
+    after the whole run (whose results the demo printed only after plotting)."""
+    target = tmp_path / "missing" / "x.png"
+    proc = run_cli(command, "--plot", str(target), cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert f"--plot {target}: the directory {target.parent} does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
 # ---------------------------------------------------------------------------
 # bench (the hidden --smoke mode: two tiny shapes, seconds)
 

@@ -24,6 +24,10 @@ SPLIT_RTOL_EPS = 6   # split class axis: relative error bound, in eps of the com
 
 @pytest.fixture(scope="module")
 def client():
+    # distributed's nannies set OMP_NUM_THREADS & co. in this process's
+    # environment for their workers and leave them set: restored afterwards,
+    # so that later subprocesses (test_cli's) see the suite's environment
+    environ = dict(os.environ)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=":0", silence_logs=40)
     c = distributed.Client(cluster, set_as_default=False)
@@ -31,6 +35,8 @@ def client():
     yield c
     c.close()
     cluster.close()
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 @pytest.fixture
@@ -329,6 +335,18 @@ def test_out_refused(function):
     x = da.ones((4, 3), chunks=2)
     with pytest.raises(TypeError, match="out= is not supported for Dask input"):
         function(x, out=np.empty((4, 3)))
+
+
+@pytest.mark.parametrize("dask_target", [False, True])
+@pytest.mark.parametrize("function", [csoftmax.cross_entropy, csoftmax.cross_entropy_with_grad])
+def test_probability_targets_refused_by_name(function, dask_target):
+    """Probability targets (valid with NumPy arrays) are not yet supported with
+    Dask: said as such, not as "target must hold integer class indices"."""
+    q = np.full((4, 3), 1 / 3)
+    target = da.from_array(q, chunks=2) if dask_target else q
+    with pytest.raises(NotImplementedError, match=r"probability targets \(target of dtype "
+                                                  r"float64\) with Dask"):
+        function(da.zeros((4, 3), chunks=2), target)
 
 
 @pytest.mark.parametrize("function", [csoftmax.softmax, csoftmax.log_softmax, csoftmax.logsumexp])

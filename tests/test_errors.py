@@ -149,3 +149,136 @@ def test_bad_isa_environment(value, message):
     assert proc.returncode != 0
     import re
     assert re.search(message, proc.stderr), proc.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------------
+# cases found by a review (2026-12-02); each failed before its fix
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_bool_axis_is_refused_as_numpy_does(name):
+    with pytest.raises(TypeError, match=r"axis must be an integer, got True"):
+        call(name, np.zeros((2, 3)), axis=True)
+
+
+@pytest.mark.parametrize("n,error,message", [
+    (True, TypeError, r"n must be an integer, got True"),
+    (2**31, ValueError, r"n=2147483648 threads is more than csoftmax can use"),
+    (10**30, ValueError, r"threads is more than csoftmax can use"),
+])
+def test_set_num_threads_out_of_range(n, error, message):
+    before = csoftmax.get_num_threads()
+    with pytest.raises(error, match=message):
+        csoftmax.set_num_threads(n)
+    assert csoftmax.get_num_threads() == before
+
+
+def test_set_num_threads_far_below_zero_means_default():
+    try:
+        csoftmax.set_num_threads(-2**40)
+        default = csoftmax.get_num_threads()
+        csoftmax.set_num_threads(0)
+        assert csoftmax.get_num_threads() == default
+    finally:
+        csoftmax.set_num_threads(0)
+
+
+@pytest.mark.parametrize("value", ["99999999999", "0", "-1", "1.5", "two"])
+def test_bad_thread_count_environment(value):
+    import os
+    env = dict(os.environ, CSOFTMAX_NUM_THREADS=value)
+    proc = subprocess.run([sys.executable, "-c", "import csoftmax"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "ValueError" in proc.stderr and f"CSOFTMAX_NUM_THREADS={value!r}" in proc.stderr, \
+        proc.stderr[-2000:]
+
+
+BYTE_SWAPPED = [(">f4" if np.little_endian else "<f4", np.float32),
+                (">f2" if np.little_endian else "<f2", np.float16),
+                (">f8" if np.little_endian else "<f8", np.float64)]
+
+
+@pytest.mark.parametrize("swapped,native", BYTE_SWAPPED)
+@pytest.mark.parametrize("name", FUNCS + ["sigmoid", "log_sigmoid"])
+def test_byte_swapped_input_keeps_its_precision(name, swapped, native, rng):
+    """'>f4' is float32 in the other byte order: computed and returned as the
+    native float32 (as NumPy's ufuncs do), bit for bit the native result."""
+    x = rng.normal(0, 3, (4, 37)).astype(native)
+    got = call(name, x.astype(swapped))
+    want = call(name, x)
+    assert got.dtype == np.dtype(native)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("swapped,native", BYTE_SWAPPED)
+def test_byte_swapped_losses_keep_their_precision(swapped, native, rng):
+    x = rng.normal(0, 3, (6, 20)).astype(native)
+    t = rng.integers(0, 20, 6)
+    loss, grad = csoftmax.cross_entropy_with_grad(x.astype(swapped), t)
+    want_loss, want_grad = csoftmax.cross_entropy_with_grad(x, t)
+    assert loss.dtype == want_loss.dtype == np.dtype(native)
+    assert grad.dtype == want_grad.dtype == np.dtype(native)
+    assert loss == want_loss
+    np.testing.assert_array_equal(grad, want_grad)
+
+
+def test_masked_array_with_masked_entries_is_refused():
+    x = np.ma.array([1.0, 2.0, 100.0], mask=[0, 0, 1])
+    for name in FUNCS:
+        with pytest.raises(TypeError, match=r"x is a masked array with masked entries"):
+            call(name, x)
+    with pytest.raises(TypeError, match=r"logits is a masked array"):
+        csoftmax.cross_entropy(x[None], [0])
+    # no entry masked: its data, as a plain array
+    y = np.ma.array([1.0, 2.0, 100.0], mask=[0, 0, 0])
+    got = csoftmax.softmax(y)
+    assert type(got) is np.ndarray
+    np.testing.assert_array_equal(got, csoftmax.softmax(y.data))
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_ndarray_subclasses_give_plain_arrays():
+    m = np.matrix([[1.0, 2.0], [3.0, 1.0]])
+    p = csoftmax.predict(m)
+    assert type(p) is np.ndarray and p.shape == (2,)
+    np.testing.assert_array_equal(p, [1, 0])
+    s = csoftmax.softmax(m)
+    assert type(s) is np.ndarray
+    np.testing.assert_array_equal(s, csoftmax.softmax(np.asarray(m)))
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "log_sigmoid"])
+@pytest.mark.parametrize("out,error,message", [
+    ([0.0], TypeError, r"out must be a numpy.ndarray, got list"),
+    ("int", TypeError, r"out has dtype int64, which cannot hold the float64 result"),
+    ("readonly", ValueError, r"out is read-only"),
+    ("shape", ValueError, r"out has shape \(3,\), expected \(\)"),
+])
+def test_zero_d_elementwise_out_is_checked(name, out, error, message):
+    """A 0-d x takes out= through the same checks as any other shape (and a
+    wrong-shape out is not broadcast into)."""
+    if out == "int":
+        out = np.zeros((), np.int64)
+    elif out == "readonly":
+        out = np.full((), SENTINEL)
+        out.flags.writeable = False
+    elif out == "shape":
+        out = np.full(3, SENTINEL)
+    with pytest.raises(error, match=message):
+        getattr(csoftmax, name)(0.0, out=out)
+    if isinstance(out, np.ndarray) and out.dtype == np.float64:
+        assert np.all(out == SENTINEL)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "log_sigmoid"])
+def test_zero_d_elementwise_out_is_written(name):
+    out = np.full((), SENTINEL, np.float32)
+    got = getattr(csoftmax, name)(np.float32(0.5), out=out)
+    assert got is out
+    assert out == getattr(csoftmax, name)(np.float32(0.5))
+
+
+def test_reference_is_a_package_attribute():
+    assert csoftmax.reference.softmax is not None
+    np.testing.assert_allclose(csoftmax.reference.softmax(np.array([0.0, 0.0])), [0.5, 0.5])

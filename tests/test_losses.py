@@ -374,10 +374,39 @@ def test_sigmoid_extremes_and_out():
     (lambda: csoftmax.binary_cross_entropy([1.0, 2.0], [1.0, 0.0], reduction="max"), ValueError,
      "reduction"),
     (lambda: csoftmax.sigmoid(np.ones(2, dtype=complex)), TypeError, "complex"),
+    # checked as softmax checks them (these were accepted, or failed in the kernel)
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], temperature=1e-320), ValueError,
+     r"temperature=1e-320 is too small: 1 / temperature overflows float64"),
+    (lambda: csoftmax.cross_entropy_with_grad([[1.0, 2.0]], [0], temperature=True), TypeError,
+     "temperature must be a real number, got True"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], temperature="2"), TypeError,
+     "temperature must be a real number, got '2'"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], temperature=np.array(2.0)), TypeError,
+     "temperature must be a real number"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], label_smoothing=True), TypeError,
+     "label_smoothing must be a real number, got True"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], label_smoothing="0.1"), TypeError,
+     "label_smoothing must be a real number, got '0.1'"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], ignore_index=2**70), ValueError,
+     r"ignore_index=1180591620717411303424 is outside the int64 range"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], ignore_index=2**70, label_smoothing=0.1),
+     ValueError, "ignore_index=.* is outside the int64 range"),
+    (lambda: csoftmax.nll_loss([[1.0, 2.0]], [0], ignore_index=-2**63 - 1), ValueError,
+     "ignore_index=.* is outside the int64 range"),
+    (lambda: csoftmax.cross_entropy([[1.0, 2.0]], [0], ignore_index=True), TypeError,
+     "ignore_index must be an integer, got True"),
 ])
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_numpy_scalar_options_are_accepted():
+    x = np.array([[1.0, 2.0, 0.5]])
+    want = csoftmax.cross_entropy(x, [1], temperature=2.0, label_smoothing=0.25, ignore_index=7)
+    got = csoftmax.cross_entropy(x, [1], temperature=np.float32(2.0),
+                                 label_smoothing=np.float64(0.25), ignore_index=np.int16(7))
+    assert got == want
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

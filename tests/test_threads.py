@@ -11,7 +11,6 @@
   difference. (The speed-up of two threads over one is measured by
   scripts/thread_scaling.py, not asserted here.)
 """
-import os
 import random
 import sys
 import threading
@@ -236,8 +235,6 @@ def test_threadpoolctl_sees_and_limits_the_openmp_pool():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     if not csoftmax.config()["openmp"]:
         pytest.skip("csoftmax built without OpenMP")
-    if os.environ.get("CSOFTMAX_NUM_THREADS", "").strip():
-        pytest.skip("CSOFTMAX_NUM_THREADS overrides OpenMP's thread count")
     csoftmax.set_num_threads(0)
     try:
         pools = [m for m in threadpoolctl.threadpool_info() if m["user_api"] == "openmp"]
@@ -249,6 +246,24 @@ def test_threadpoolctl_sees_and_limits_the_openmp_pool():
             limited = csoftmax.softmax(x)
         assert csoftmax.get_num_threads() == before
         assert_bitwise("softmax under a limit of 1 thread", limited, csoftmax.softmax(x))
+    finally:
+        csoftmax.set_num_threads(0)
+
+
+@pytest.mark.parametrize("own", [1, 2, 5])
+def test_own_setting_is_a_cap_under_openmps_limit(own):
+    """set_num_threads(n) caps csoftmax's threads; a threadpoolctl limit (what
+    joblib and Dask workers set against oversubscription) caps them too,
+    whatever n is: the smaller wins, inside the block and not after it."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not csoftmax.config()["openmp"]:
+        pytest.skip("csoftmax built without OpenMP")
+    try:
+        csoftmax.set_num_threads(own)
+        with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+            assert csoftmax.get_num_threads() == 1
+        with threadpoolctl.threadpool_limits(limits=4, user_api="openmp"):
+            assert csoftmax.get_num_threads() == min(own, 4)
     finally:
         csoftmax.set_num_threads(0)
 
@@ -269,11 +284,17 @@ def test_thread_count_does_not_change_results(function, shape, threads):
     x = (rng.standard_normal(shape) * 5).astype(np.float32)
     f = getattr(csoftmax, function)
     args = (x, rng.integers(0, shape[1], shape[0])) if function.startswith("cross") else (x,)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
     try:
         csoftmax.set_num_threads(1)
         want = f(*args)
         csoftmax.set_num_threads(threads)
-        got = f(*args)
+        # OpenMP's limit raised to `threads` (it caps set_num_threads; its
+        # default is the core count, which may be below 3)
+        with threadpoolctl.threadpool_limits(limits=threads, user_api="openmp"):
+            if csoftmax.config()["openmp"]:
+                assert csoftmax.get_num_threads() == threads
+            got = f(*args)
     finally:
         csoftmax.set_num_threads(0)
     assert_bitwise(f"{function} {shape} on {threads} threads", got, want)
