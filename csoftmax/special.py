@@ -183,9 +183,9 @@ def _from_rows(y2: np.ndarray, perm, moved_shape) -> np.ndarray:
 
 
 def _softmax_dtype(dtype: np.dtype) -> np.dtype:
-    """scipy's result dtype: that of ``exp`` applied to `dtype`."""
+    """scipy's result dtype: that of ``exp`` applied to `dtype` (native byte order)."""
     if dtype.kind in "fc":
-        return dtype
+        return dtype.newbyteorder("=")
     return np.promote_types(dtype, _F16)
 
 

@@ -194,6 +194,18 @@ def test_dtypes_match_scipy(name, dtype, axis, rng):
     assert_close(result, oracle, result_eps_dtype(result), k=k, scale=scale)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex128],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", NAMES)
+def test_byte_swapped_input_gives_scipys_native_dtype(name, dtype, rng):
+    x = sample(rng, dtype, (3, 4))
+    swapped = x.astype(np.dtype(dtype).newbyteorder("S"))
+    result = ours(name, swapped, axis=1)
+    assert_same_kind_of_result(result, scipy_call(name, swapped, axis=1))
+    assert np.asarray(result).dtype.isnative
+    np.testing.assert_array_equal(result, ours(name, x, axis=1))
+
+
 @pytest.mark.parametrize("a_dtype", [np.float16, np.float32, np.float64, np.int16, np.complex64])
 @pytest.mark.parametrize("b", [2, 2.0, 2j, np.float32(2), np.array(2, np.int8), [2.0],
                                np.array([1, 2, 3], np.float32), np.array([1, 2, 3], np.int64)],
