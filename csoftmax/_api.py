@@ -31,6 +31,14 @@ __all__ = [
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _F16 = np.dtype(np.float16)
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _widened(compute: np.dtype, inverse_t: float) -> np.dtype:
+    """The compute dtype for a temperature: float32 arrays whose 1 / T
+    overflows float32 (T below about 2.9e-39) are computed in float64, whose
+    range holds (x - max) / T, and rounded back to the result's dtype."""
+    return _F64 if compute == _F32 and inverse_t > _F32_MAX else compute
 
 
 # set_num_threads' ceiling (the kernels take a C int; far beyond any machine)
@@ -208,6 +216,7 @@ def _rowwise(kernel, x, axis, out, name="x", temperature=1.0, where=None,
                                       f"{name} must have at least one dimension")
     ax = _normalize_axis(axis, a.ndim)
     inverse_t = _inverse_temperature(temperature)
+    compute = _widened(compute, inverse_t)
     if out is not None:
         _check_out(out, a.shape, result)
     mask = None
@@ -426,6 +435,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
                                       "x must have at least one dimension")
     ax = _normalize_axis(axis, a.ndim)
     inverse_t = _inverse_temperature(temperature)
+    compute = _widened(compute, inverse_t)
     mask = None
     if where is not None:
         mask = _mask_rows(where, a.shape, ax)

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _kernels
 from ._api import (_as_array, _check_out, _dask, _dtypes, _inverse_temperature, _is_dask,
-                   _normalize_axis, _rows, _rowwise)
+                   _normalize_axis, _rows, _rowwise, _widened)
 
 __all__ = [
     "cross_entropy",
@@ -186,6 +186,7 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     temp = _check_temperature(temperature)
     a = _as_array(logits, "logits")
     compute, result = _dtypes(a.dtype, "logits")
+    compute = _widened(compute, 1.0 / temp)
     if a.ndim == 0:
         raise ValueError("logits must have at least one dimension (the class axis)")
     ax = _normalize_axis(axis, a.ndim)

@@ -319,7 +319,9 @@ CSL_INLINE void CSL_FN(csl_xent_class_row)(const T *xr, int64_t k, const T *w, T
     *loss = (T)l;
     if (!has_grad) return;
     double s = 1.0 + t;
-    double a = c_nll + share * (double)w_sum;           /* sum of the target weights */
+    /* the sum of the target weights (w_sum, which a non-finite weight of a
+     * class no row targets makes non-finite, only with smoothing) */
+    double a = has_smooth ? c_nll + share * (double)w_sum : c_nll;
     double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
     double unit = scale * (double)inv_t;
     T factor = (T)(unit * a / s);
@@ -332,7 +334,8 @@ CSL_INLINE void CSL_FN(csl_xent_class_row)(const T *xr, int64_t k, const T *w, T
     } else {
         for (int64_t j = 0; j < n; j++) gr[j] = gr[j] * factor;
     }
-    gr[k] = (T)(unit * (a * pk_minus_one + share * ((double)w_sum - wk)));
+    gr[k] = (T)(unit * (has_smooth ? a * pk_minus_one + share * ((double)w_sum - wk)
+                                   : a * pk_minus_one));
 }
 
 static void CSL_FN(csl_xent_class_rows)(const T *x, int64_t xs, const int64_t *target,
@@ -476,7 +479,9 @@ static void CSL_FN(csl_nll_rows)(const T *lp, int64_t ls, const int64_t *target,
         int64_t k = target[r];
         if (k == ignore_index) { loss[r] = (T)0; continue; }
         T wk = w == NULL ? (T)1 : w[k];
-        loss[r] = wk == (T)0 ? (T)0 : -wk * lp[r * ls + k];
+        T lpk = lp[r * ls + k];
+        /* a zero weight drops the term, even at lp = -inf (0 log 0), not a NaN */
+        loss[r] = (wk == (T)0 && lpk == lpk) ? (T)0 : -wk * lpk;
     }
 }
 
@@ -597,7 +602,7 @@ CSL_INLINE void CSL_FN(csl_bce_row)(const T *xr, const T *yr, const T *wr, const
         int pos = v >= (T)0;                                                         \
         T c = pos ? (T)1 - y : py;                                                   \
         T l = ((c == (T)0) ? (T)0 : c * av) + lw * sp;                               \
-        l = (w == (T)0) ? (T)0 : w * l;                                              \
+        l = (w == (T)0 && l == l) ? (T)0 : w * l; /* 0 at +-inf; a NaN stays */      \
         if (has_loss) lr[J] = l;                                                     \
         if (!has_loss) CSL_FN(csl_add_any)(&hi[Q], &lo[Q], l);                       \
         if (has_grad) {                                                              \

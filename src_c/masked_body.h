@@ -266,9 +266,9 @@ CSMK_INLINE T CSMK_FN(csmk_logsumexp_row)(const T *xr, const uint8_t *mr, int64_
 }
 
 /* 1 / T in the dtype; beyond its range (float32, T < 1 / FLT_MAX) the largest
- * finite value, which gives the same limit as the exact one (0 at the
- * maximum, -inf below it) where a cast would give inf and 0 * inf = NaN at
- * the maximum. (The loss kernels' csl_inv_t.) */
+ * finite value, where a cast would give inf and 0 * inf = NaN at the maximum
+ * (as the loss kernels' csl_inv_t). The Python layer computes such float32
+ * calls in float64 (exact there); this keeps other callers from NaN. */
 static inline T CSMK_FN(csmk_inv_t)(double inv_temperature)
 {
     const double big = sizeof(T) == 4 ? (double)FLT_MAX : DBL_MAX;

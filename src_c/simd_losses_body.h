@@ -1290,7 +1290,10 @@ CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, const V 
         V c = v_blend(pos, py, omy);
         V ca = v_blend(v_eq(c, zero), v_mul(c, av[u]), zero);
         V lu = has_p ? v_fmadd(lw, sp[u], ca) : v_add(sp[u], ca);
-        l[u] = has_w ? v_blend(v_eq(w[u], zero), v_mul(w[u], lu), zero) : lu;
+        /* a zero weight gives 0 where lu is infinite (0 * inf), not where it is NaN */
+        l[u] = has_w ? v_blend(v_eq(w[u], zero), v_mul(w[u], lu),
+                               v_blend(v_isnan(lu), zero, lu))
+                     : lu;
         if (has_grad) {
             V sn = v_mul(ex[u], v_mul(B[u], r[u]));
             V gd = has_p ? v_blend(pos, v_fmadd(lw, sn, v_sub(zero, py)), v_fnmadd(lw, sn, omy))

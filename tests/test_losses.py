@@ -240,6 +240,33 @@ def test_zero_probability_of_minus_inf_logit_contributes_zero():
     assert csoftmax.cross_entropy(x, [1]) == np.inf
 
 
+def test_zero_weight_drops_infinities_but_not_nan():
+    """A zero class weight at a target whose log-probability is -inf gives 0
+    (0 log 0); at a NaN it stays NaN (PyTorch: NaN both), as cross_entropy
+    keeps a NaN row NaN whatever the weights. Likewise binary cross-entropy's
+    element weight: 0 at an infinite logit, NaN at a NaN logit or target."""
+    w = np.array([0.0, 1.0, 1.0])
+    lp = np.array([[-np.inf, -1.0, -2.0], [np.nan, -1.0, -2.0], [-0.5, -1.0, -2.0]])
+    loss = csoftmax.nll_loss(lp, [0, 0, 1], weight=w, reduction="none")
+    assert loss[0] == 0.0 and np.isnan(loss[1]) and loss[2] == 1.0
+    assert np.isnan(csoftmax.nll_loss(lp, [0, 0, 1], weight=w))
+    x = np.array([[np.nan, 1.0, np.inf, -np.inf, 0.5]] * 2)
+    y = np.array([[0.0, 1.0, 0.0, 1.0, np.nan]] * 2)
+    bw = np.array([0.0, 1.0, 0.0, 0.0, 0.0])
+    for dtype in (np.float32, np.float64):
+        for cols in (5, 40):  # one partial vector; several, on the SIMD kernels
+            xs = np.tile(x, (1, 8))[:, :cols].astype(dtype)
+            ys = np.tile(y, (1, 8))[:, :cols].astype(dtype)
+            ws = np.tile(bw, 8)[:cols].astype(dtype)
+            el, grad = csoftmax.binary_cross_entropy_with_grad(xs, ys, weight=ws, reduction="none")
+            el2 = csoftmax.binary_cross_entropy(xs, ys, weight=ws, reduction="none")
+            nan = np.isnan(xs) | np.isnan(ys)
+            assert np.array_equal(np.isnan(el), nan) and np.array_equal(np.isnan(el2), nan)
+            assert np.all(el[(ws == 0) & ~nan] == 0)
+            assert np.array_equal(np.isnan(grad), nan)
+            assert np.isnan(csoftmax.binary_cross_entropy(xs, ys, weight=ws))
+
+
 def test_nll_loss_matches_cross_entropy(rng):
     x = rng.standard_normal((9, 4))
     t = rng.integers(0, 4, 9)

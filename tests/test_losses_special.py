@@ -182,7 +182,7 @@ def oracle_bce(x, y, w, p, grad_scale=1.0):
         lw = 1 + (p - 1) * y
         c = np.where(x >= 0, 1 - y, p * y)
         l0 = np.where(c == 0, 0, c * ax) + lw * sp
-        loss = np.where(w == 0, 0, w * l0)
+        loss = np.where((w == 0) & ~np.isnan(l0), 0, w * l0)  # 0 * inf -> 0, a NaN stays
         lw_scale = 1 + np.abs(p - 1) * np.abs(y)
         c_scale = np.where(x >= 0, 1 + np.abs(y), np.abs(p * y))
         loss_scale = np.abs(w) * (np.where(c == 0, 0, c_scale * ax) + lw_scale * sp)
@@ -520,20 +520,61 @@ def test_class_zero_weight_at_minus_inf_is_zero(cols, dtype):
             assert np.all(grad[:, k] == 0), (level, smoothing, grad[:, k])
 
 
+ALL_IGNORED_OPTIONS = {
+    "plain": dict(),
+    "smooth": dict(label_smoothing=0.2),
+    "weight": dict(weight="pos"),
+    "temperature": dict(temperature=2.5),
+}
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("cols", [1, 5, 16, 1024])
-def test_class_all_ignored(cols, dtype):
+@pytest.mark.parametrize("cols", [1, 5, 16, 17, 20, 32, 33, 64, 65, 1024])
+@pytest.mark.parametrize("option", list(ALL_IGNORED_OPTIONS))
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_class_all_ignored(reduction, option, cols, dtype):
+    """Every row ignored (a batch of padding): zero loss and gradient, a NaN
+    mean with a zero gradient (PyTorch's), on every kernel. The short-row
+    tiles gave a NaN gradient for the mean: its scale 1 / 0 = inf times the
+    ignored rows' zero weight."""
     rng = _rng("all-ignored", cols)
     x = rng.standard_normal((6, cols)).astype(dtype)
     x[2, 0] = np.nan  # ignored rows never look at their logits
     t = np.full(6, 3)
+    spec = ALL_IGNORED_OPTIONS[option]
+    kwargs = dict(ignore_index=3, reduction=reduction,
+                  weight=_weights(spec.get("weight"), cols, rng, dtype),
+                  label_smoothing=spec.get("label_smoothing", 0.0),
+                  temperature=spec.get("temperature", 1.0))
     for level in ISAS:
-        loss, grad = _under(level, lambda: csoftmax.cross_entropy_with_grad(
-            x, t, ignore_index=3, reduction="none", label_smoothing=0.2))
-        assert np.all(loss == 0) and np.all(grad == 0), level
-        with np.errstate(invalid="ignore"):
-            mean = _under(level, lambda: csoftmax.cross_entropy(x, t, ignore_index=3))
-        assert np.isnan(mean), level
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loss, grad = _under(level, lambda: csoftmax.cross_entropy_with_grad(x, t, **kwargs))
+            loss2 = _under(level, lambda: csoftmax.cross_entropy(x, t, **kwargs))
+        assert np.array_equal(grad, np.zeros_like(grad)), (level, int(np.isnan(grad).sum()))
+        if reduction == "mean":
+            assert np.isnan(loss) and np.isnan(loss2), level
+        else:
+            assert np.all(loss == 0) and np.all(loss2 == 0), level
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("cols", [3, 20, 40, 1025])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_class_non_finite_weight_of_an_untargeted_class(bad, cols, dtype):
+    """Without smoothing only the targets' weights enter the loss and the
+    gradient: a NaN or inf weight of a class no row targets changes nothing
+    (the portable kernel once made such rows' gradients NaN: 0 * w_sum)."""
+    rng = _rng("untargeted-weight", cols)
+    x = rng.standard_normal((5, cols)).astype(dtype)
+    t = rng.integers(1, cols, 5)
+    w = rng.uniform(0.5, 2.0, cols).astype(dtype)
+    bad_w = w.copy()
+    bad_w[0] = bad
+    for level, (loss, grad, want_loss, want_grad) in _per_isa(
+            lambda: csoftmax.cross_entropy_with_grad(x, t, weight=bad_w, reduction="sum")
+            + csoftmax.cross_entropy_with_grad(x, t, weight=w, reduction="sum")).items():
+        assert loss == want_loss, level
+        np.testing.assert_array_equal(grad, want_grad, err_msg=level)
 
 
 # ---------------------------------------------------------------------------

@@ -106,37 +106,35 @@ def test_temperature_and_where_extremes(name, temperature, dtype, n, isa, rng):
     assert float(err.max()) <= ULPS[name][dtype], float(err.max())
 
 
-@pytest.mark.parametrize("n", [3, 17, 1000])
+@pytest.mark.parametrize("n", [2, 3, 17, 1000])
 @pytest.mark.parametrize("dtype", [np.float16, np.float32], ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("masked", [False, True], ids=["plain", "where"])
 @pytest.mark.parametrize("temperature", [2.9e-39, 1e-39, 1e-44])
 def test_temperature_below_one_over_float32_max(temperature, masked, dtype, n, isa):
-    """1 / T beyond float32's range (T < 1 / FLT_MAX) is taken at the largest
-    finite float32 (README): softmax one-hot at the maximum and log_softmax 0
-    there and (x - max) * FLT_MAX elsewhere, not the NaN of 0 * inf that a
-    cast of 1 / T to float32 gave at the maximum."""
-    x = np.tile(np.linspace(-1.0, 1.0, n), (4, 1)).astype(dtype)
+    """1 / T beyond float32's range (T < 1 / FLT_MAX): computed in float64 and
+    rounded back, so the results are the exact ones (a cast of 1 / T to
+    float32 gave NaN at the maximum, its clamp to FLT_MAX wrong finite values
+    wherever (x - max) / T is finite, as for logits of 1e-38)."""
+    scale = 1e-38 if dtype == np.float32 else 1.0
+    x = (np.tile(np.linspace(-1.0, 1.0, n), (4, 1)) * scale).astype(dtype)
     x[1] = x[1, ::-1]
-    k = np.argmax(x, axis=-1)
+    x[3] *= 0.0
     where = np.ones(x.shape, bool) if masked else None
-    onehot = np.zeros(x.shape)
-    onehot[np.arange(4), k] = 1.0
-    y = csoftmax.softmax(x, temperature=temperature, where=where)
-    assert y.dtype == dtype
-    np.testing.assert_array_equal(y, onehot)
-    ly = csoftmax.log_softmax(x, temperature=temperature, where=where)
-    x32 = x.astype(np.float32)
-    with np.errstate(over="ignore"):
-        scaled = ((x32 - x32.max(axis=-1, keepdims=True))
-                  * np.float32(np.finfo(np.float32).max)).astype(dtype)
-    assert ly.dtype == dtype
-    np.testing.assert_array_equal(ly, scaled)
-    assert np.all(ly[onehot == 1.0] == 0.0)
-    # the exact logsumexp max / T overflows float32: inf, as reference gives
-    lse = csoftmax.logsumexp(x, temperature=temperature, where=where)
-    want = reference.logsumexp(x, temperature=temperature, where=where)
-    np.testing.assert_array_equal(lse, want)
-    np.testing.assert_array_equal(y, reference.softmax(x, temperature=temperature, where=where))
+    for name in FUNCS:
+        got = call(name, x, temperature=temperature, where=where)
+        want = expected(name, x, temperature=temperature, where=where)
+        assert got.dtype == want.dtype == dtype
+        assert not np.isnan(got).any(), name
+        np.testing.assert_array_max_ulp(got, want, maxulp=1, dtype=dtype)
+
+
+def test_tiny_logits_tiny_temperature_float32():
+    """x / T finite while 1 / T overflows float32 (the reviewer's case)."""
+    x = np.array([1e-38, -1e-38], np.float32)
+    y = csoftmax.softmax(x, temperature=1e-39)
+    np.testing.assert_allclose(y, [1 / (1 + np.exp(-20.0)), np.exp(-20.0) / (1 + np.exp(-20.0))],
+                               rtol=2e-6)
+    assert abs(float(csoftmax.logsumexp(x, temperature=1e-39)) - 10.0) < 1e-5
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.bool_],
