@@ -213,27 +213,30 @@ def _check_no_where(where, function: str):
 
 
 def _tempered(x, temperature, compute):
-    """(x, kwargs for the whole-row blocks): for temperature != 1 the blocks
-    get temperature= (fused in the kernels) and the split path divides x by
-    it lazily in the compute dtype, before the (max, rest) reduction."""
+    """(x, x for the split path, kwargs for the whole-row blocks, the split
+    path's compute dtype): for temperature != 1 the blocks get temperature=
+    (fused in the kernels, after the shift by the maximum) and the split path
+    divides x by it lazily before the (max, rest) reduction, in float64 (x / T
+    of float32 data overflows float32 once |x| / T passes 3.4e38, which
+    (x - max) / T need not)."""
     inverse = _api._inverse_temperature(temperature)
     if inverse == 1.0:
-        return x, x, {}
-    return x, x.astype(compute) / float(temperature), {"temperature": temperature}
+        return x, x, {}, compute
+    return x, x.astype(_F64) / float(temperature), {"temperature": temperature}, _F64
 
 
 def _rowwise(x, axis, out, function: str, temperature=1.0, where=None):
     _check_no_out(out, function)
     _check_no_where(where, function)
     x, ax, compute, result = _prepare(x, axis)
-    x, scaled, options = _tempered(x, temperature, compute)
+    x, scaled, options, split_compute = _tempered(x, temperature, compute)
     if _single_chunk(x, ax):
         return x.map_blocks(_whole_rows_block, function=function, axis=ax, dtype=result,
                             meta=_meta(x.ndim, result), **options)
     x = scaled
     stats = _row_stats(x, ax)
     block = _softmax_split_block if function == "softmax" else _log_softmax_split_block
-    return da.map_blocks(block, x, stats, compute=compute, result=result, dtype=result,
+    return da.map_blocks(block, x, stats, compute=split_compute, result=result, dtype=result,
                          meta=_meta(x.ndim, result))
 
 
@@ -251,9 +254,9 @@ def log_softmax(x, axis=-1, out=None, temperature=1.0, where=None):
 
 def _lse_block(stats, ax, compute, result, keepdims):
     m = stats["m"]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # a result beyond the dtype's range is inf, as in NumPy
         lse = np.where(np.isfinite(m), m + stats["logs"], m)
-    lse = lse.astype(compute).astype(result, copy=False)
+        lse = lse.astype(compute).astype(result, copy=False)
     return lse if keepdims else np.squeeze(lse, axis=ax)
 
 
@@ -269,7 +272,7 @@ def logsumexp(x, axis=-1, keepdims=False, temperature=1.0, where=None):
     (``where=`` raises NotImplementedError)."""
     _check_no_where(where, "logsumexp")
     x, ax, compute, result = _prepare(x, axis)
-    x, scaled, options = _tempered(x, temperature, compute)
+    x, scaled, options, split_compute = _tempered(x, temperature, compute)
     keepdims = bool(keepdims)
     if _single_chunk(x, ax):
         chunks = list(x.chunks)
@@ -283,7 +286,7 @@ def logsumexp(x, axis=-1, keepdims=False, temperature=1.0, where=None):
         return x.map_blocks(_whole_rows_block, function="logsumexp", axis=ax,
                             keepdims=keepdims, dtype=result,
                             meta=_meta(ndim, result), **kwargs, **options)
-    return _lse_from_stats(_row_stats(scaled, ax), ax, compute, result, keepdims)
+    return _lse_from_stats(_row_stats(scaled, ax), ax, split_compute, result, keepdims)
 
 
 # ---------------------------------------------------------------------------

@@ -464,3 +464,19 @@ def test_dask_temperature(name, chunks, rng):
         call(name, da.from_array(x, chunks=chunks), where=x > 0)
     with pytest.raises(ValueError, match="temperature"):
         call(name, da.from_array(x, chunks=chunks), temperature=0)
+
+
+@pytest.mark.parametrize("chunks", [(4, 12), (3, 5)])
+@pytest.mark.parametrize("scale,temperature", [(1.0, 0.4), (1.0, 1e-39), (1e30, 1e-10)])
+@pytest.mark.parametrize("name", FUNCS)
+def test_dask_temperature_float32_where_x_over_t_overflows(name, scale, temperature, chunks, rng):
+    """float32 logits whose x / T overflows float32 while (x - max) / T need
+    not: the split class axis (chunks (3, 5)) divides before the reduction, in
+    float64; whole rows use the fused kernels. Both as NumPy's result."""
+    da = pytest.importorskip("dask.array")
+    x = ((rng.normal(size=(8, 12)) * 1e-3 + 1.0) * scale).astype(np.float32)
+    want = call(name, x, temperature=temperature)
+    got = call(name, da.from_array(x, chunks=chunks), temperature=temperature).compute()
+    assert got.dtype == want.dtype == np.float32
+    assert not np.isnan(got).any()
+    np.testing.assert_array_max_ulp(got, want, maxulp=4)
