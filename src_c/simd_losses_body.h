@@ -1216,8 +1216,12 @@ CSM_FN(simd_log_sigmoid_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, 
             const int64_t nb = cols - b < CSM_BLOCK ? cols - b : CSM_BLOCK;
             const CSM_T *xb = xr + b;
             CSM_FN(simdl_exp_neg_abs)(xb, eb, nb);
+            /* eb read as x is (SIMD_LD): with streaming stores the output's
+             * line boundaries set the steps, so the last one can start at
+             * any element, and a whole vector there read past eb's end */
             SIMD_ROW_OUT(yr + b, nb, stream,
-                         CSM_FN(simdl_log_sigmoid_e)(SIMD_LD(xb, v_zero()), v_load(eb + j)));
+                         CSM_FN(simdl_log_sigmoid_e)(SIMD_LD(xb, v_zero()),
+                                                     SIMD_LD(eb, v_zero())));
         }
     }
     CSM_FN(simd_stream_end)(stream);
