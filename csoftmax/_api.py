@@ -123,13 +123,19 @@ def _as_array(x, name: str) -> np.ndarray:
         raise TypeError(f"{name} cannot be converted to an array: {exc}") from exc
 
 
-def _normalize_axis(axis, ndim: int, name: str = "axis") -> int:
+def _index(value, name: str) -> int:
+    """operator.index(value), refusing booleans as NumPy does (operator.index(True)
+    is 1); TypeError naming `name` else."""
     try:
-        if isinstance(axis, (bool, np.bool_)):  # operator.index(True) is 1; NumPy refuses it
+        if isinstance(value, (bool, np.bool_)):
             raise TypeError
-        axis = operator.index(axis)
+        return operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an integer, got {axis!r}") from None
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _normalize_axis(axis, ndim: int, name: str = "axis") -> int:
+    axis = _index(axis, name)
     if not -ndim <= axis < ndim:
         raise np.exceptions.AxisError(f"{name}={axis} is out of bounds for an array of "
                                       f"dimension {ndim}")
@@ -468,12 +474,7 @@ def set_num_threads(n: int) -> None:
     ``threadpoolctl.threadpool_limits`` block) still applies, and the smaller
     of the two is what :func:`get_num_threads` reports and a large call uses.
     """
-    try:
-        if isinstance(n, (bool, np.bool_)):
-            raise TypeError
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"n must be an integer, got {n!r}") from None
+    n = _index(n, "n")
     if n > _MAX_THREADS:
         raise ValueError(f"n={n} threads is more than csoftmax can use (at most {_MAX_THREADS})")
     _kernels.set_num_threads(max(n, 0))

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 
 import numpy as np
 
 from . import _kernels
-from ._api import (_as_array, _check_out, _dask, _dtypes, _inverse_temperature, _is_dask,
-                   _normalize_axis, _rows, _rowwise, _widened)
+from ._api import (_as_array, _check_out, _dask, _dtypes, _index, _inverse_temperature,
+                   _is_dask, _normalize_axis, _rows, _rowwise, _widened)
 
 __all__ = [
     "cross_entropy",
@@ -52,12 +51,7 @@ _INT64 = np.iinfo(np.int64)
 def _check_index(value, name):
     """An int64 index (class indices are int64 in the kernels); TypeError /
     ValueError naming the argument else."""
-    try:
-        if isinstance(value, (bool, np.bool_)):
-            raise TypeError
-        index = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    index = _index(value, name)
     if not _INT64.min <= index <= _INT64.max:
         raise ValueError(f"{name}={index} is outside the int64 range of class indices")
     return index
