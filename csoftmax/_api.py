@@ -409,9 +409,12 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
 
     Returns
     -------
-    ndarray
-        ``x``'s shape without ``axis``. An empty axis gives -inf; a row of
-        -inf gives -inf, a row holding +inf gives +inf, a NaN gives NaN.
+    ndarray or NumPy scalar
+        ``x``'s shape without ``axis``; for a 1-D ``x`` (without ``keepdims``)
+        a NumPy scalar of the result dtype (``np.float64``, ``np.float32``,
+        ...), as ``np.max`` and ``scipy.special.logsumexp`` return. An empty
+        axis gives -inf; a row of -inf gives -inf, a row holding +inf gives
+        +inf, a NaN gives NaN.
 
     Examples
     --------
@@ -430,7 +433,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
             and temperature == 1.0):  # the common case: straight to the kernel
         y = _kernels.rowwise_fast(_kernels.FAST_LOGSUMEXP, x, axis)  # None: not handled
         if y is not None:
-            return y
+            return y if y.ndim else y[()]
     if _is_dask(x):
         return _dask().logsumexp(x, axis=axis, keepdims=keepdims, temperature=temperature,
                                  where=where)
@@ -464,7 +467,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
     if result != compute:
         with np.errstate(over="ignore"):
             y = y.astype(result)
-    return y
+    return y if y.ndim else y[()]  # a vector's: a NumPy scalar, as NumPy's reductions
 
 
 def set_num_threads(n: int) -> None:

@@ -188,8 +188,9 @@ def sample(logits, *, rng=None, temperature=1.0, axis=-1):
 
     Returns
     -------
-    ndarray of int64
-        ``logits``' shape without ``axis``.
+    ndarray of int64, or numpy.int64
+        ``logits``' shape without ``axis``; for 1-D ``logits`` one
+        ``np.int64`` (as :func:`predict` and ``np.argmax`` return).
 
     Notes
     -----
@@ -254,7 +255,8 @@ def sample(logits, *, rng=None, temperature=1.0, axis=-1):
     if spill.any():
         positive = probs[spill] > 0
         index[spill] = classes - 1 - np.argmax(positive[:, ::-1], axis=1)
-    return index.astype(np.int64, copy=False).reshape(lead)
+    index = index.astype(np.int64, copy=False).reshape(lead)
+    return index if lead else index[()]  # one row: an np.int64, as np.argmax
 
 
 # ---------------------------------------------------------------------------

@@ -210,6 +210,18 @@ def test_sample_axis_and_shape(rng, shape, axis):
     assert np.all((draws >= 0) & (draws < shape[axis]))
 
 
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_sample_of_one_row_is_an_int64_scalar_as_predict(temperature):
+    """1-D logits: one np.int64, as predict and np.argmax return, the same
+    draw as the row's in a batch of one."""
+    logits = np.log([0.1, 0.2, 0.7])
+    draw = csoftmax.sample(logits, rng=3, temperature=temperature)
+    assert type(draw) is np.int64
+    assert type(csoftmax.predict(logits)) is type(np.argmax(logits)) is np.int64
+    batch = csoftmax.sample(logits[np.newaxis], rng=3, temperature=temperature)
+    assert type(batch) is np.ndarray and batch.shape == (1,) and batch[0] == draw
+
+
 def test_sample_temperature_equals_divided_logits(rng):
     logits = rng.normal(size=(2000, 6)) * 3
     for temperature in (0.3, 4.0):
