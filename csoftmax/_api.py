@@ -507,6 +507,7 @@ def config() -> dict:
         "isa_available": list(_kernels.available_isas()),
         "threads": _kernels.get_num_threads(),
         "openmp": _kernels.openmp_enabled(),
+        "forked_single_thread": _kernels.forked_single_thread(),
         "numpy": np.__version__,
         "build": copy.deepcopy(build_info),
     }

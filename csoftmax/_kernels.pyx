@@ -39,6 +39,7 @@ cdef extern from "csoftmax.h" nogil:
     void csoftmax_set_num_threads(int n)
     int csoftmax_get_num_threads()
     int csoftmax_openmp_enabled()
+    int csoftmax_forked_single_thread()
     int csoftmax_exp_f32(const float *x, float *y, int64_t n)
     int csoftmax_exp_f64(const double *x, double *y, int64_t n)
     int csoftmax_softmax_f32(const float *x, int64_t xs, float *y, int64_t ys,
@@ -104,6 +105,12 @@ def get_num_threads():
 
 def openmp_enabled():
     return bool(csoftmax_openmp_enabled())
+
+
+def forked_single_thread():
+    """True in a process forked after csoftmax ran a parallel region: its calls
+    stay on one thread (OpenMP's threads do not survive fork)."""
+    return bool(csoftmax_forked_single_thread())
 
 
 def exp_1d(const floating[::1] x not None, floating[::1] out not None):

@@ -43,6 +43,7 @@ const char *csoftmax_isa_name(csoftmax_isa isa);
 void csoftmax_set_num_threads(int n);           /* at most n (n <= 0: OpenMP's default) */
 int csoftmax_get_num_threads(void);             /* threads a large call would use: min(n, OpenMP's) */
 int csoftmax_openmp_enabled(void);
+int csoftmax_forked_single_thread(void);  /* 1: a child forked after a parallel region, kept on one thread */
 
 /* Elementwise exp with the kernels' own vectorised exp (for accuracy tests). */
 int csoftmax_exp_f32(const float *x, float *y, int64_t n);

@@ -116,9 +116,48 @@ const char *csoftmax_isa_name(csoftmax_isa isa)
 
 void csoftmax_set_num_threads(int n) { csm_threads = n > 0 ? n : 0; }
 
+/* fork(): GNU OpenMP's worker threads do not survive it, and a child whose
+ * parent had started them waits for them forever in its first parallel
+ * region (os.fork, multiprocessing's "fork" start method). As PyTorch does, a
+ * process forked after csoftmax started a team runs on one thread from then
+ * on; a child of a parent that never started one keeps its threads. */
+#if defined(_OPENMP) && !defined(_WIN32)
+#include <pthread.h>
+static int csm_team_started = 0; /* a parallel region was started in this process */
+static int csm_forked = 0;       /* forked after that: OpenMP's pool is gone */
+static void csm_after_fork_in_child(void)
+{
+    if (csm_team_started) csm_forked = 1;
+}
+static pthread_once_t csm_atfork_once = PTHREAD_ONCE_INIT;
+static void csm_register_atfork(void) { pthread_atfork(NULL, NULL, csm_after_fork_in_child); }
+
+/* Called before each parallel region. */
+static void csm_note_team(void)
+{
+    pthread_once(&csm_atfork_once, csm_register_atfork);
+#pragma omp atomic write
+    csm_team_started = 1;
+}
+
+static int csm_in_forked_child(void)
+{
+    int forked;
+#pragma omp atomic read
+    forked = csm_forked;
+    return forked;
+}
+#else
+static void csm_note_team(void) {}
+static int csm_in_forked_child(void) { return 0; }
+#endif
+
+int csoftmax_forked_single_thread(void) { return csm_in_forked_child(); }
+
 int csoftmax_get_num_threads(void)
 {
 #ifdef _OPENMP
+    if (csm_in_forked_child()) return 1;
     /* omp_get_max_threads() honours OMP_NUM_THREADS and threadpoolctl limits;
      * csoftmax_set_num_threads' n is a cap below them, not a way around them
      * (a pool limited to one thread per worker stays so). */
@@ -155,6 +194,7 @@ int csm_threads_for(int64_t rows, int64_t cols)
     if (until > 0.0 && omp_get_wtime() < until) return 1;
 #endif
     if (n > rows) n = (int)rows;
+    csm_note_team();
     return n;
 }
 
