@@ -377,6 +377,16 @@ cdef double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
         return _neumaier_total(s0, c0 + c1 + c2 + c3)
 
 
+def loss_total(const floating[::1] v not None):
+    """The sum of per-row losses in double, as the loss fast paths take it
+    (_compensated_sum): the general paths reduce with it too, so that a
+    reduced loss has the same bits whichever path computed it (the logits'
+    layout, the targets' dtype or an option decide the path)."""
+    if v.shape[0] == 0:
+        return 0.0
+    return _compensated_sum(&v[0], v.shape[0])
+
+
 cdef bint _fast_arrays(object x, object target, int reduction) except -1:
     """The loss fast paths' first test: both arguments exact ndarrays (False:
     decline); a reduction code out of range is a ValueError."""

@@ -145,7 +145,8 @@ def _reduce(loss, reduction, denominator, lead, result):
         with np.errstate(over="ignore"):
             return loss.reshape(lead).astype(result)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        total = loss.sum(dtype=np.float64)
+        # summed as the fast paths sum (the same bits on every path)
+        total = np.float64(_kernels.loss_total(np.ascontiguousarray(loss).reshape(-1)))
         if reduction == "mean":
             total = total / np.float64(denominator)
         return result.type(total)
@@ -549,7 +550,7 @@ def _bce(logits, target, weight, pos_weight, reduction, want_grad):
     if reduction == "none":
         value = loss2.reshape(shape).astype(result, copy=False)
     else:
-        total = np.sum(row_loss) if n else 0.0
+        total = np.float64(_kernels.loss_total(row_loss)) if n else 0.0  # as the fast path
         if reduction == "mean":
             total = total / n if n else np.nan
         value = result.type(total)
