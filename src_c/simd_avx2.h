@@ -54,6 +54,11 @@ typedef __m256 csm_v_f32_avx2;
 #define v_gt(a, b) _mm256_cmp_ps(a, b, _CMP_GT_OQ)
 #define v_isinf(a) _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a), _mm256_set1_ps(INFINITY), _CMP_EQ_OQ)
 #define v_blend(mask, a, b) _mm256_blendv_ps(a, b, mask)
+/* lanes whose bit of `bits` is set (lane i: bit i) */
+#define v_mask_bits(bits)                                                                    \
+    _mm256_castsi256_ps(_mm256_cmpeq_epi32(                                                  \
+        _mm256_and_si256(_mm256_set1_epi32((int)(bits)), _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128)), \
+        _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128)))
 #define v_mask_add(a, mask, b) _mm256_add_ps(a, _mm256_and_ps(mask, b))
 #define v_round(a) _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 static inline float csm_hmax_f32_avx2(__m256 a)
@@ -350,6 +355,10 @@ typedef __m256d csm_v_f64_avx2;
 #define v_gt(a, b) _mm256_cmp_pd(a, b, _CMP_GT_OQ)
 #define v_isinf(a) _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a), _mm256_set1_pd(INFINITY), _CMP_EQ_OQ)
 #define v_blend(mask, a, b) _mm256_blendv_pd(a, b, mask)
+#define v_mask_bits(bits)                                                                   \
+    _mm256_castsi256_pd(_mm256_cmpeq_epi64(                                                 \
+        _mm256_and_si256(_mm256_set1_epi64x((long long)(bits)), _mm256_setr_epi64x(1, 2, 4, 8)), \
+        _mm256_setr_epi64x(1, 2, 4, 8)))
 #define v_mask_add(a, mask, b) _mm256_add_pd(a, _mm256_and_pd(mask, b))
 #define v_round(a) _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 static inline double csm_hmax_f64_avx2(__m256d a)

@@ -39,6 +39,7 @@ typedef __mmask16 csm_m_f32_avx512;
 #define v_isinf(a) _mm512_fpclass_ps_mask(a, 0x18)
 /* mask ? b : a */
 #define v_blend(mask, a, b) _mm512_mask_blend_ps(mask, a, b)
+#define v_mask_bits(bits) ((__mmask16)(bits)) /* lane i: bit i */
 #define v_mask_add(a, mask, b) _mm512_mask_add_ps(a, mask, a, b)
 #define v_round(a) _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define v_scalef _mm512_scalef_ps
@@ -202,6 +203,7 @@ typedef __mmask8 csm_m_f64_avx512;
 #define v_gt(a, b) _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ)
 #define v_isinf(a) _mm512_fpclass_pd_mask(a, 0x18)
 #define v_blend(mask, a, b) _mm512_mask_blend_pd(mask, a, b)
+#define v_mask_bits(bits) ((__mmask8)(bits))
 #define v_mask_add(a, mask, b) _mm512_mask_add_pd(a, mask, a, b)
 #define v_round(a) _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define v_scalef _mm512_scalef_pd

@@ -1212,7 +1212,7 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
 /* One tile of simd_xent_short_body between its two halves: the sums' pass
  * done (phase A), the loss and gradient (phase B) to come. */
 typedef struct {
-    V m, hi, lo, xk, wk, ig; /* ig: 1 in ignored lanes (with opts) */
+    V m, hi, lo, xk, wk;
     int64_t r;
     unsigned skip;
     int nr;
@@ -1234,7 +1234,7 @@ CSM_FN(simd_xent_short_b)(const CSM_FN(simd_xent_tile) *tl_, const int64_t *targ
         /* the gradient first: its stores wait on t alone, not on the log;
          * ignored lanes' scale 0 (not w_k scale = 0 inf, NaN, when a mean
          * over no counted row makes the scale inf) */
-        const V ws = opts ? v_blend(v_eq(tl_->ig, one), v_mul(vscale, tl_->wk), zero) : vscale;
+        const V ws = opts ? v_blend(v_mask_bits(tl_->skip), v_mul(vscale, tl_->wk), zero) : vscale;
         V sv = CSM_FN(simd_nan_if_inf)(m, v_add(one, t));
         V factor = v_div(ws, sv);
         V ek = v_exp_nonpos(zk);
@@ -1303,7 +1303,7 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
          * written over the stored row (picked out by compares and blends on
          * every column, the tiles took 1.08-1.10x the time: kernel_ab float32
          * 32768x32 0.909, 61680x17 0.930, 16384x64 0.926) */
-        CSM_T xk_l[VN], wk_l[VN], ig_l[VN];
+        CSM_T xk_l[VN], wk_l[VN];
         unsigned skip = 0;
         for (int i = 0; i < VN; i++) {
             const int64_t k = i < nr ? target[r + i] : 0;
@@ -1311,7 +1311,6 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
             skip |= (unsigned)ignored << i;
             xk_l[i] = i < nr && !ignored ? x[(r + i) * xs + k] : (CSM_T)0;
             if (opts) wk_l[i] = ignored ? (CSM_T)0 : w != NULL && i < nr ? w[k] : (CSM_T)1;
-            if (opts) ig_l[i] = ignored ? (CSM_T)1 : (CSM_T)0;
         }
         p->m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, skip);
         p->r = r;
@@ -1319,7 +1318,6 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
         p->skip = skip;
         p->xk = v_load(xk_l);
         p->wk = opts ? v_load(wk_l) : v_set1((CSM_T)1); /* (read only with opts) */
-        p->ig = opts ? v_load(ig_l) : v_zero();
         if (scaled) {  /* the terms' arguments z, then their exponentials exp(z - 0) */
             for (int64_t c = 0; c < cols; c++) xv[c] = v_mul(v_sub(xv[c], p->m), vt);
             CSM_FN(simd_short_exp_sum)(xv, zero, cols, ev[cur], &p->hi, &p->lo, 1, 0);

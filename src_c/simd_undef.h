@@ -20,6 +20,7 @@
 #undef v_load_tail
 #undef v_store_tail
 #undef v_eq
+#undef v_mask_bits
 #undef v_isnan
 #undef v_gt
 #undef v_isinf
