@@ -118,9 +118,10 @@ void csoftmax_set_num_threads(int n) { csm_threads = n > 0 ? n : 0; }
 
 /* fork(): GNU OpenMP's worker threads do not survive it, and a child whose
  * parent had started them waits for them forever in its first parallel
- * region (os.fork, multiprocessing's "fork" start method). As PyTorch does, a
- * process forked after csoftmax started a team runs on one thread from then
- * on; a child of a parent that never started one keeps its threads. */
+ * region (os.fork, multiprocessing's "fork" start method). A process forked
+ * after csoftmax started a team runs on one thread from then on (a fork
+ * handler marks it, as PyTorch's thread pool and Numba's OpenMP layer watch
+ * for fork); a child of a parent that never started one keeps its threads. */
 #if defined(_OPENMP) && !defined(_WIN32)
 #include <pthread.h>
 static int csm_team_started = 0; /* a parallel region was started in this process */
