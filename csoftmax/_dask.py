@@ -19,6 +19,16 @@ Two cases, by how the class axis (``axis``) is chunked:
   kernels' own vectorised exp); they agree with the single-chunk result to a
   few ulps, not bitwise.
 
+The training functions: the cross-entropy with every option and nll_loss map
+the NumPy path's kernel calls (``_losses._xent_rows``, ``nll_2d``) over
+blocks of whole rows, with the whole array's "mean" scale computed first
+(the rows counted, or their targets' weights summed, by blocks); weights,
+smoothing, a temperature, probability targets and nll_loss refuse a split
+class axis (NotImplementedError naming the rechunk). The backward passes map
+the kernels over whole rows, or take the row sums in float64 across chunks.
+sigmoid, log_sigmoid and binary cross-entropy are elementwise: any chunks
+(``weight`` / ``pos_weight`` broadcast to the logits' chunks).
+
 Non-finite values follow the NumPy API: a NaN makes its row NaN, a row holding
 +inf gives NaN (logsumexp +inf), a row of only -inf gives NaN (logsumexp -inf).
 
@@ -35,7 +45,9 @@ import dask.array as da
 
 from . import _api, _kernels, _losses
 
-__all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy_with_grad"]
+__all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy_with_grad",
+           "nll_loss", "softmax_backward", "log_softmax_backward", "sigmoid", "log_sigmoid",
+           "binary_cross_entropy", "binary_cross_entropy_with_grad"]
 
 _F64 = np.dtype(np.float64)
 _STATS = np.dtype([("m", _F64), ("r", _F64)])     # per chunk: max, rest
@@ -293,11 +305,11 @@ def logsumexp(x, axis=-1, keepdims=False, temperature=1.0, where=None):
 # cross-entropy
 
 
-def _checked_targets(t, classes, block_info=None):
+def _checked_targets(t, classes, ignore_index, block_info=None):
     """int64 targets of one block; IndexError naming the global position."""
     t = np.asarray(t)
     if t.size:
-        bad = ((t < 0) | (t >= classes)) & (t != _IGNORE)
+        bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
         if bad.any():
             local = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
             offset = [0] * t.ndim
@@ -306,36 +318,36 @@ def _checked_targets(t, classes, block_info=None):
             position = [int(p) + int(o) for p, o in zip(local, offset)]
             raise IndexError(f"target{position} = {t[local]} is out of range for "
                              f"{classes} classes (expected 0 <= target < {classes}, or "
-                             f"target == ignore_index = {_IGNORE})")
+                             f"target == ignore_index = {ignore_index})")
     return np.require(t, dtype=np.int64, requirements="A")
 
 
-def _ce_single_block(x, t, scale, ax, compute, want_grad):
-    """Per-row losses (keepdims along ax) and optionally the gradient, one block.
-    `scale` is the 0-d gradient scale (1/N for the mean, known only at compute time)."""
+def _ce_block(x, t, scale, ax, compute, want_grad, w, ignore_index, e, temp, probabilities):
+    """Per-row losses (keepdims along ax) or the gradient of one block of whole
+    rows: the NumPy path's kernel call (_losses._xent_rows) with the whole
+    array's gradient scale (0-d, known only at compute time). Class targets
+    come with the class axis kept (length one), probabilities whole."""
     scale = float(np.asarray(scale))
     a = _aligned(x)
     if a.dtype != compute:
         a = a.astype(compute)
-    t = np.squeeze(np.asarray(t, dtype=np.int64), axis=ax)
-    lead = t.shape
-    classes = a.shape[ax]
-    rows = t.size
-    loss = np.empty(rows, dtype=compute)
-    grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
-    if rows:
-        t1 = np.require(t.reshape(-1), requirements="CA")
-        if np.all(t1 != _IGNORE):  # the kernel the NumPy path uses, for identical results
-            _kernels.cross_entropy_2d(_api._rows(a, ax), t1, loss, grad2, scale)
-        else:
-            _kernels.xent_class_2d(_api._rows(a, ax), t1, None, _IGNORE, 0.0, 1.0, loss, grad2,
-                                   scale)
-    if not want_grad:
-        return np.expand_dims(loss.reshape(lead), ax)
-    grad = grad2.reshape(lead + (classes,))
-    if ax != a.ndim - 1:
-        grad = np.moveaxis(grad, -1, ax)
-    return grad
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    if probabilities:
+        tt, ignored = _aligned(t), False
+    else:
+        tt = np.require(np.asarray(t, dtype=np.int64).reshape(-1), requirements="CA")
+        ignored = bool(np.any(tt == ignore_index))
+    loss, grad = _losses._xent_rows(a, ax, tt, probabilities, ignored, w, ignore_index, e, temp,
+                                    scale, want_grad)
+    return grad if want_grad else np.expand_dims(loss.reshape(lead), ax)
+
+
+def _weight_partial(t, w, ignore_index):
+    """One block's share of the weighted mean's denominator (sum of w[t] over
+    the rows not ignored), as the NumPy path forms the whole one."""
+    t1 = np.require(np.asarray(t, dtype=np.int64).reshape(-1), requirements="CA")
+    total = _kernels.class_weight_sum(w, t1, ignore_index) if t1.size else 0.0
+    return np.full((1,) * np.ndim(t), total, dtype=_F64)
 
 
 def _ce_pick_block(x, t, ax, block_info=None):
@@ -349,15 +361,15 @@ def _ce_pick_block(x, t, ax, block_info=None):
     return np.where(inside, picked, 0.0)
 
 
-def _ce_split_loss_block(stats, picked, t, compute):
+def _ce_split_loss_block(stats, picked, t, compute, ignore_index):
     m = stats["m"]
     with np.errstate(all="ignore"):
         loss = np.where(np.isfinite(m), (m - picked) + stats["logs"], np.nan)
-    loss = np.where(np.asarray(t) == _IGNORE, 0.0, loss)
+    loss = np.where(np.asarray(t) == ignore_index, 0.0, loss)
     return loss.astype(compute)
 
 
-def _ce_split_grad_block(x, stats, t, scale, ax, compute, block_info=None):
+def _ce_split_grad_block(x, stats, t, scale, ax, compute, ignore_index, block_info=None):
     """(softmax - onehot) * scale for one class chunk; at the target, p - 1 is
     taken as expm1(log p) so that it keeps its accuracy when p is near 1."""
     lo = block_info[0]["array-location"][ax][0]
@@ -371,29 +383,13 @@ def _ce_split_grad_block(x, stats, t, scale, ax, compute, block_info=None):
         np.copyto(g, np.expm1(logp), where=onehot, casting="same_kind")
         if scale != 1.0:
             g *= compute.type(scale)
-    g[np.broadcast_to(t == _IGNORE, g.shape)] = 0.0
+    g[np.broadcast_to(t == ignore_index, g.shape)] = 0.0
     return g
 
 
-def _cross_entropy(logits, target, axis, reduction, want_grad):
-    _losses._check_reduction(reduction)
-    x = _as_dask(logits, "logits")
-    compute, result = _api._dtypes(x.dtype, "logits")
-    if x.ndim == 0:
-        raise ValueError("logits must have at least one dimension (the class axis)")
-    ax = _api._normalize_axis(axis, x.ndim)
-    classes = x.shape[ax]
-    lead_chunks = x.chunks[:ax] + x.chunks[ax + 1:]
-    lead = x.shape[:ax] + x.shape[ax + 1:]
-
-    if isinstance(target, da.Array):
-        t = target
-    else:
-        t = _api._as_array(target, "target")
-    if t.dtype.kind == "f" and tuple(t.shape) == tuple(x.shape):
-        raise NotImplementedError(f"probability targets (target of dtype {t.dtype}) with Dask "
-                                  "arrays are not supported yet; pass integer class indices, "
-                                  "or NumPy arrays for both")
+def _class_target_array(t, lead, lead_chunks, classes, ignore_index):
+    """Class targets as a Dask int64 array chunked as the logits' rows, checked
+    at compute time; TypeError / ValueError now for what the metadata shows."""
     if t.dtype.kind not in "iu":
         raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
     if tuple(t.shape) != lead:
@@ -404,24 +400,78 @@ def _cross_entropy(logits, target, axis, reduction, want_grad):
             t = t.rechunk(lead_chunks)
     else:
         t = da.from_array(t, chunks=lead_chunks)
-    t = t.map_blocks(_checked_targets, classes, dtype=np.int64, meta=_meta(t.ndim, np.int64))
-    t_kept = da.expand_dims(t, ax)  # the class axis of length one: broadcasts over blocks
+    return t.map_blocks(_checked_targets, classes, ignore_index, dtype=np.int64,
+                        meta=_meta(t.ndim, np.int64))
 
-    # rows that count: those whose target is not ignore_index (-100, as PyTorch)
-    kept = (t != _IGNORE).sum(dtype=np.int64)
+
+def _cross_entropy(name, logits, target, axis, reduction, want_grad, weight, ignore_index,
+                   label_smoothing, temperature):
+    _losses._check_reduction(reduction)
+    ignore_index = _losses._check_index(ignore_index, "ignore_index")
+    e = _losses._check_smoothing(label_smoothing)
+    temp = _losses._check_temperature(temperature)
+    x = _as_dask(logits, "logits")
+    compute, result = _api._dtypes(x.dtype, "logits")
+    compute = _api._widened(compute, 1.0 / temp)
+    if x.ndim == 0:
+        raise ValueError("logits must have at least one dimension (the class axis)")
+    ax = _api._normalize_axis(axis, x.ndim)
+    classes = x.shape[ax]
+    lead_chunks = x.chunks[:ax] + x.chunks[ax + 1:]
+    lead = x.shape[:ax] + x.shape[ax + 1:]
+    rows = int(np.prod(lead, dtype=np.int64))
+    t = target if isinstance(target, da.Array) else _api._as_array(target, "target")
+    probabilities = t.dtype.kind == "f"
+    if probabilities:
+        _api._dtypes(t.dtype, "target")
+        if tuple(t.shape) != tuple(x.shape):
+            raise ValueError(f"target has shape {tuple(t.shape)}; probability targets (a "
+                             f"floating array) must have the logits' shape {tuple(x.shape)}")
+        if ignore_index != _IGNORE:
+            raise ValueError(f"ignore_index={ignore_index} is not supported with probability "
+                             "(floating point) targets")
+    w = _losses._class_weight(weight, classes, compute)
+    options = [option for option, used in (
+        ("weight", w is not None), ("label_smoothing", e != 0.0),
+        ("temperature", temp != 1.0), ("probability targets", probabilities)) if used]
+    if options and not _single_chunk(x, ax):
+        raise NotImplementedError(
+            f"csoftmax.{name} of Dask logits with {', '.join(options)} needs the class axis "
+            f"(axis {ax}) in one chunk, got chunks {x.chunks[ax]}: rechunk it first, e.g. "
+            f"logits.rechunk({{{ax}: -1}})")
+
+    if probabilities:
+        t = da.asarray(t)
+        if t.chunks != x.chunks:
+            t = t.rechunk(x.chunks)
+        t_kept = t
+        denominator = da.full((), float(rows), dtype=_F64)
+    else:
+        t = _class_target_array(t, lead, lead_chunks, classes, ignore_index)
+        t_kept = da.expand_dims(t, ax)  # the class axis of length one: broadcasts over blocks
+        if w is None:  # the rows that count: those whose target is not ignore_index
+            denominator = (t != ignore_index).sum(dtype=np.int64)
+        else:
+            denominator = t.map_blocks(_weight_partial, w=w, ignore_index=ignore_index,
+                                       dtype=_F64,
+                                       chunks=tuple((1,) * len(c) for c in t.chunks),
+                                       meta=_meta(t.ndim, _F64)).sum()
     if reduction == "mean":
-        scale = da.map_blocks(_inverse, kept, dtype=_F64, meta=_meta(0, _F64))
+        scale = da.map_blocks(_inverse, denominator, dtype=_F64, meta=_meta(0, _F64))
     else:
         scale = da.ones((), dtype=_F64)
 
     if _single_chunk(x, ax):
-        loss = da.map_blocks(_ce_single_block, x, t_kept, scale, ax=ax, compute=compute,
-                             want_grad=False, dtype=compute, chunks=t_kept.chunks,
-                             meta=_meta(x.ndim, compute))
+        block = dict(ax=ax, compute=compute, w=w, ignore_index=ignore_index, e=e, temp=temp,
+                     probabilities=probabilities, meta=_meta(x.ndim, compute))
+        loss_chunks = list(x.chunks)
+        loss_chunks[ax] = (1,)
+        loss = da.map_blocks(_ce_block, x, t_kept, scale, want_grad=False, dtype=compute,
+                             chunks=tuple(loss_chunks), **block)
         grad = None
         if want_grad:
-            grad = da.map_blocks(_ce_single_block, x, t_kept, scale, ax=ax, compute=compute,
-                                 want_grad=True, dtype=compute, meta=_meta(x.ndim, compute))
+            grad = da.map_blocks(_ce_block, x, t_kept, scale, want_grad=True, dtype=compute,
+                                 **block)
     else:
         stats = _row_stats(x, ax)
         pick_chunks = list(x.chunks)
@@ -430,11 +480,13 @@ def _cross_entropy(logits, target, axis, reduction, want_grad):
                                chunks=tuple(pick_chunks), meta=_meta(x.ndim, _F64))
         picked = picked.sum(axis=ax, keepdims=True, dtype=_F64)
         loss = da.map_blocks(_ce_split_loss_block, stats, picked, t_kept, compute=compute,
-                             dtype=compute, meta=_meta(x.ndim, compute))
+                             ignore_index=ignore_index, dtype=compute,
+                             meta=_meta(x.ndim, compute))
         grad = None
         if want_grad:
             grad = da.map_blocks(_ce_split_grad_block, x, stats, t_kept, scale, ax=ax,
-                                 compute=compute, dtype=compute, meta=_meta(x.ndim, compute))
+                                 compute=compute, ignore_index=ignore_index, dtype=compute,
+                                 meta=_meta(x.ndim, compute))
 
     loss = da.squeeze(loss, axis=ax)
     if reduction == "none":
@@ -442,7 +494,7 @@ def _cross_entropy(logits, target, axis, reduction, want_grad):
     else:
         total = loss.sum(dtype=_F64)
         if reduction == "mean":
-            total = da.map_blocks(_mean, total, kept, dtype=_F64, meta=_meta(0, _F64))
+            total = da.map_blocks(_mean, total, denominator, dtype=_F64, meta=_meta(0, _F64))
         value = total.astype(result)
     if not want_grad:
         return value
@@ -456,19 +508,235 @@ def _inverse(count):
 
 def _mean(total, count):
     with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: 0 / 0 -> NaN
-        return np.asarray(np.float64(total) / np.float64(count))
+        return np.float64(total) / np.float64(count)  # a scalar, as NumPy's reductions give
 
 
-def cross_entropy(logits, target, axis=-1, reduction="mean"):
+def cross_entropy(logits, target, axis=-1, weight=None, ignore_index=-100, label_smoothing=0.0,
+                  reduction="mean", temperature=1.0):
     """:func:`csoftmax.cross_entropy` with Dask logits and/or targets, lazily.
 
-    With ``reduction="mean"`` or ``"sum"`` the result is a 0-d Dask array;
-    targets out of range raise IndexError at compute time.
+    Every option of the NumPy function; weights, label smoothing, a
+    temperature and probability targets need the class axis in one chunk
+    (NotImplementedError otherwise). With ``reduction="mean"`` or ``"sum"``
+    the result is a 0-d Dask array; class targets out of range raise
+    IndexError at compute time.
     """
-    return _cross_entropy(logits, target, axis, reduction, want_grad=False)
+    return _cross_entropy("cross_entropy", logits, target, axis, reduction, False, weight,
+                          ignore_index, label_smoothing, temperature)
 
 
-def cross_entropy_with_grad(logits, target, axis=-1, reduction="mean"):
+def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-100,
+                            label_smoothing=0.0, reduction="mean", temperature=1.0):
     """:func:`csoftmax.cross_entropy_with_grad` with Dask inputs: ``(loss, grad)``,
     both lazy Dask arrays."""
-    return _cross_entropy(logits, target, axis, reduction, want_grad=True)
+    return _cross_entropy("cross_entropy_with_grad", logits, target, axis, reduction, True,
+                          weight, ignore_index, label_smoothing, temperature)
+
+
+# ---------------------------------------------------------------------------
+# nll_loss
+
+
+def _nll_block(x, t, ax, compute, w, ignore_index):
+    """Per-row losses (keepdims along ax) of one block of whole rows, by the
+    NumPy path's kernel (nll_2d)."""
+    a = _aligned(x)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    t1 = np.require(np.asarray(t, dtype=np.int64).reshape(-1), requirements="CA")
+    loss = np.empty(t1.size, dtype=compute)
+    if t1.size:
+        _kernels.nll_2d(_api._rows(a, ax), t1, w, ignore_index, loss)
+    return np.expand_dims(loss.reshape(lead), ax)
+
+
+def nll_loss(log_probs, target, axis=-1, weight=None, ignore_index=-100, reduction="mean"):
+    """:func:`csoftmax.nll_loss` with Dask log-probabilities and/or targets,
+    lazily; the class axis must be one chunk (NotImplementedError otherwise)."""
+    _losses._check_reduction(reduction)
+    ignore_index = _losses._check_index(ignore_index, "ignore_index")
+    x = _as_dask(log_probs, "log_probs")
+    compute, result = _api._dtypes(x.dtype, "log_probs")
+    if x.ndim == 0:
+        raise ValueError("log_probs must have at least one dimension (the class axis)")
+    ax = _api._normalize_axis(axis, x.ndim)
+    classes = x.shape[ax]
+    lead = x.shape[:ax] + x.shape[ax + 1:]
+    t = target if isinstance(target, da.Array) else _api._as_array(target, "target")
+    t = _class_target_array(t, lead, x.chunks[:ax] + x.chunks[ax + 1:], classes, ignore_index)
+    w = _losses._class_weight(weight, classes, compute)
+    if not _single_chunk(x, ax):
+        raise NotImplementedError(
+            f"csoftmax.nll_loss of Dask log_probs needs the class axis (axis {ax}) in one "
+            f"chunk, got chunks {x.chunks[ax]}: rechunk it first, e.g. "
+            f"log_probs.rechunk({{{ax}: -1}})")
+    if classes == 0 and 0 not in lead:
+        raise ValueError("log_probs have an empty class axis")
+    loss_chunks = list(x.chunks)
+    loss_chunks[ax] = (1,)
+    loss = da.map_blocks(_nll_block, x, da.expand_dims(t, ax), ax=ax, compute=compute, w=w,
+                         ignore_index=ignore_index, dtype=compute, chunks=tuple(loss_chunks),
+                         meta=_meta(x.ndim, compute))
+    loss = da.squeeze(loss, axis=ax)
+    if reduction == "none":
+        return loss.astype(result)
+    total = loss.sum(dtype=_F64)
+    if reduction == "mean":
+        if w is None:
+            denominator = (t != ignore_index).sum(dtype=np.int64)
+        else:
+            denominator = t.map_blocks(_weight_partial, w=w, ignore_index=ignore_index,
+                                       dtype=_F64, chunks=tuple((1,) * len(c) for c in t.chunks),
+                                       meta=_meta(t.ndim, _F64)).sum()
+        total = da.map_blocks(_mean, total, denominator, dtype=_F64, meta=_meta(0, _F64))
+    return total.astype(result)
+
+
+# ---------------------------------------------------------------------------
+# backward passes
+
+
+def _backward_block(g, y, function, ax):
+    return getattr(_losses, function)(_aligned(g), _aligned(y), axis=ax)
+
+
+def _backward(function, grad_output, output, axis):
+    g = _as_dask(grad_output, "grad_output")
+    y = _as_dask(output, "output")
+    compute_g, result_g = _api._dtypes(g.dtype, "grad_output")
+    compute_y, result_y = _api._dtypes(y.dtype, "output")
+    result = np.promote_types(result_g, result_y)
+    if g.shape != y.shape:
+        raise ValueError(f"grad_output has shape {g.shape}, expected output's shape {y.shape}")
+    if y.ndim == 0:
+        raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
+                                      "output must have at least one dimension")
+    ax = _api._normalize_axis(axis, y.ndim)
+    if y.chunks != g.chunks:
+        y = y.rechunk(g.chunks)
+    if _single_chunk(g, ax):  # whole rows: the kernels, as for NumPy input
+        return da.map_blocks(_backward_block, g, y, function=function, ax=ax, dtype=result,
+                             meta=_meta(g.ndim, result))
+    # the class axis split: the row sums combined across chunks, in float64
+    g64, y64 = g.astype(_F64), y.astype(_F64)
+    if function == "softmax_backward":
+        out = y64 * (g64 - (g64 * y64).sum(axis=ax, keepdims=True))
+    else:
+        out = g64 - da.exp(y64) * g64.sum(axis=ax, keepdims=True)
+    return out.astype(result)
+
+
+def softmax_backward(grad_output, output, axis=-1):
+    """:func:`csoftmax.softmax_backward` of Dask arrays, lazily (a split class
+    axis: the row sums combined across chunks in float64)."""
+    return _backward("softmax_backward", grad_output, output, axis)
+
+
+def log_softmax_backward(grad_output, output, axis=-1):
+    """:func:`csoftmax.log_softmax_backward` of Dask arrays, lazily."""
+    return _backward("log_softmax_backward", grad_output, output, axis)
+
+
+# ---------------------------------------------------------------------------
+# sigmoid family and binary cross-entropy: elementwise, any chunks
+
+
+def _elementwise_block(block, function):
+    return np.asarray(getattr(_losses, function)(_aligned(block)))
+
+
+def _elementwise(function, x, out):
+    _check_no_out(out, function)
+    x = _as_dask(x, "x")
+    result = _api._dtypes(x.dtype, "x")[1]
+    return x.map_blocks(_elementwise_block, function=function, dtype=result,
+                        meta=_meta(x.ndim, result))
+
+
+def sigmoid(x, out=None):
+    """:func:`csoftmax.sigmoid` of a Dask array, as a lazy Dask array."""
+    return _elementwise("sigmoid", x, out)
+
+
+def log_sigmoid(x, out=None):
+    """:func:`csoftmax.log_sigmoid` of a Dask array, as a lazy Dask array."""
+    return _elementwise("log_sigmoid", x, out)
+
+
+def _bce_block(x, t, w, p, scale, compute, elementwise, want_grad, has_w, has_p):
+    a = _aligned(x)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    loss, grad = _losses._bce_arrays(a, np.asarray(t), np.asarray(w) if has_w else None,
+                                     np.asarray(p) if has_p else None, scale, elementwise,
+                                     want_grad)
+    if want_grad:
+        return grad
+    if elementwise:
+        return loss
+    total = _kernels.loss_total(loss) if loss.size else 0.0
+    return np.full((1,) * a.ndim, total, dtype=_F64)
+
+
+def _broadcast_dask(values, name, x, compute):
+    """`values` (array-like or Dask) broadcast to x's shape and chunks."""
+    v = values if isinstance(values, da.Array) else _api._as_array(values, name)
+    _api._dtypes(v.dtype, name)
+    try:
+        shape = np.broadcast_shapes(v.shape, x.shape)
+    except ValueError:
+        shape = None
+    if shape != x.shape:
+        raise ValueError(f"{name} with shape {v.shape} cannot be broadcast to the logits' "
+                         f"shape {x.shape}")
+    return da.broadcast_to(da.asarray(v).astype(compute), x.shape).rechunk(x.chunks)
+
+
+def _bce(logits, target, weight, pos_weight, reduction, want_grad):
+    _losses._check_reduction(reduction)
+    x = _as_dask(logits, "logits")
+    compute, result = _api._dtypes(x.dtype, "logits")
+    t = _as_dask(target, "target")
+    _api._dtypes(t.dtype, "target")
+    if t.shape != x.shape:
+        raise ValueError(f"target has shape {t.shape}, expected the logits' shape {x.shape}")
+    if t.chunks != x.chunks:
+        t = t.rechunk(x.chunks)
+    w = None if weight is None else _broadcast_dask(weight, "weight", x, compute)
+    p = None if pos_weight is None else _broadcast_dask(pos_weight, "pos_weight", x, compute)
+    n = x.size
+    scale = 1.0 / n if (reduction == "mean" and n) else 1.0
+    # absent weights stand in as the logits (not read: has_w / has_p)
+    args = (x, t, x if w is None else w, x if p is None else p)
+    common = dict(scale=scale, compute=compute, has_w=w is not None, has_p=p is not None)
+    if reduction == "none":
+        value = da.map_blocks(_bce_block, *args, elementwise=True, want_grad=False,
+                              dtype=compute, meta=_meta(x.ndim, compute), **common)
+        value = value.astype(result)
+    else:
+        partial = da.map_blocks(_bce_block, *args, elementwise=False, want_grad=False,
+                                dtype=_F64, chunks=tuple((1,) * len(c) for c in x.chunks),
+                                meta=_meta(x.ndim, _F64), **common)
+        total = partial.sum(dtype=_F64)
+        if reduction == "mean":
+            total = total / n if n else da.full((), np.nan, dtype=_F64)
+        value = total.astype(result)
+    if not want_grad:
+        return value
+    grad = da.map_blocks(_bce_block, *args, elementwise=False, want_grad=True, dtype=compute,
+                         meta=_meta(x.ndim, compute), **common)
+    return value, grad.astype(result)
+
+
+def binary_cross_entropy(logits, target, weight=None, pos_weight=None, reduction="mean"):
+    """:func:`csoftmax.binary_cross_entropy` of Dask arrays, lazily (any chunks;
+    ``weight`` and ``pos_weight`` broadcast to the logits' chunks)."""
+    return _bce(logits, target, weight, pos_weight, reduction, False)
+
+
+def binary_cross_entropy_with_grad(logits, target, weight=None, pos_weight=None,
+                                   reduction="mean"):
+    """:func:`csoftmax.binary_cross_entropy_with_grad` of Dask arrays: ``(loss,
+    grad)``, both lazy."""
+    return _bce(logits, target, weight, pos_weight, reduction, True)

@@ -189,6 +189,7 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     lead = a.shape[:ax] + a.shape[ax + 1:]
     t = _as_array(target, "target")
     probabilities = t.dtype.kind == "f"
+    ignored = False
     if probabilities:
         _dtypes(t.dtype, "target")
         if t.shape != a.shape:
@@ -214,6 +215,26 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     if reduction == "mean":
         scale = 1.0 / denominator if denominator != 0 else math.inf
 
+    loss, grad = _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale,
+                            want_grad)
+    value = _reduce(loss, reduction, denominator, lead, result)
+    if not want_grad:
+        return value
+    return value, grad.astype(result, copy=False)
+
+
+def _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale, want_grad):
+    """The cross-entropy's kernel call for logits `a` (already of the compute
+    dtype) with the class axis `ax`: the per-row losses (1-D, in row order)
+    and, with `want_grad`, the gradient times `scale` in `a`'s layout (else
+    None). `t`: int64 class indices flattened in row order, validated
+    (`ignored`: whether any equals ignore_index), or probabilities of `a`'s
+    shape. Shared with the Dask blocks (csoftmax._dask), which pass the whole
+    array's scale."""
+    compute = a.dtype
+    classes = a.shape[ax]
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    rows = math.prod(lead)
     loss = np.empty(rows, dtype=compute)
     grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
     if rows:
@@ -226,21 +247,16 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
             _kernels.cross_entropy_2d(x2, t, loss, grad2, scale)
         else:
             _kernels.xent_class_2d(x2, t, w, ignore_index, e, 1.0 / temp, loss, grad2, scale)
-    value = _reduce(loss, reduction, denominator, lead, result)
     if not want_grad:
-        return value
-    grad = _restore(grad2, lead, classes, ax, a.ndim)
-    return value, grad.astype(result, copy=False)
+        return loss, None
+    return loss, _restore(grad2, lead, classes, ax, a.ndim)
 
 
 def _dask_route(name, logits, target, axis, reduction, weight, ignore_index,
                 label_smoothing, temperature):
-    options = {"weight": weight is not None, "ignore_index": ignore_index != -100,
-               "label_smoothing": label_smoothing != 0.0, "temperature": temperature != 1.0}
-    used = [key for key, on in options.items() if on]
-    if used:
-        raise NotImplementedError(f"{name} with Dask arrays does not support {used} yet")
-    return getattr(_dask(), name)(logits, target, axis=axis, reduction=reduction)
+    return getattr(_dask(), name)(logits, target, axis=axis, weight=weight,
+                                  ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                  reduction=reduction, temperature=temperature)
 
 
 def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
@@ -367,6 +383,9 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
     >>> float(csoftmax.nll_loss(np.log([[0.25, 0.75], [0.5, 0.5]]), [1, -100]))
     0.2876820724517809
     """
+    if _is_dask(log_probs) or _is_dask(target):
+        return _dask().nll_loss(log_probs, target, axis=axis, weight=weight,
+                                ignore_index=ignore_index, reduction=reduction)
     _check_reduction(reduction)
     ignore_index = _check_index(ignore_index, "ignore_index")
     a = _as_array(log_probs, "log_probs")
@@ -432,6 +451,8 @@ def softmax_backward(grad_output, output, axis=-1):
     >>> csoftmax.softmax_backward([1.0, 0.0], y)
     array([ 0.25, -0.25])
     """
+    if _is_dask(grad_output) or _is_dask(output):
+        return _dask().softmax_backward(grad_output, output, axis=axis)
     return _backward(_kernels.softmax_backward_2d, grad_output, output, axis)
 
 
@@ -448,6 +469,8 @@ def log_softmax_backward(grad_output, output, axis=-1):
     >>> csoftmax.log_softmax_backward([1.0, 0.0], y)
     array([ 0.5, -0.5])
     """
+    if _is_dask(grad_output) or _is_dask(output):
+        return _dask().log_softmax_backward(grad_output, output, axis=axis)
     return _backward(_kernels.log_softmax_backward_2d, grad_output, output, axis)
 
 
@@ -478,6 +501,8 @@ def sigmoid(x, *, out=None):
     >>> csoftmax.sigmoid([0.0, 1e4, -1e4])
     array([0.5, 1. , 0. ])
     """
+    if _is_dask(x):
+        return _dask().sigmoid(x, out=out)
     return _elementwise(_kernels.sigmoid_2d, x, out)
 
 
@@ -490,6 +515,8 @@ def log_sigmoid(x, *, out=None):
     >>> csoftmax.log_sigmoid([-1e4, -1.0, 0.0, 1e4])
     array([-1.00000000e+04, -1.31326169e+00, -6.93147181e-01,  0.00000000e+00])
     """
+    if _is_dask(x):
+        return _dask().log_sigmoid(x, out=out)
     return _elementwise(_kernels.log_sigmoid_2d, x, out)
 
 
@@ -526,6 +553,8 @@ def _bce(logits, target, weight, pos_weight, reduction, want_grad):
             fast = _kernels.binary_cross_entropy_fast(logits, target, code, want_grad)
             if fast is not None:
                 return fast
+    if _is_dask(logits) or _is_dask(target) or _is_dask(weight) or _is_dask(pos_weight):
+        return _dask()._bce(logits, target, weight, pos_weight, reduction, want_grad)
     _check_reduction(reduction)
     a = _as_array(logits, "logits")
     compute, result = _dtypes(a.dtype, "logits")
@@ -533,30 +562,44 @@ def _bce(logits, target, weight, pos_weight, reduction, want_grad):
     _dtypes(t.dtype, "target")
     if t.shape != a.shape:
         raise ValueError(f"target has shape {t.shape}, expected the logits' shape {a.shape}")
-    shape = a.shape
-    cols = shape[-1] if a.ndim else 1
-    rows = a.size // cols if cols else 0
-    x2 = _rows(a.astype(compute, copy=False).reshape(rows, cols), 1)
-    y2 = _rows(t.astype(compute, copy=False).reshape(rows, cols), 1)
-    w2 = _broadcast_2d(weight, "weight", shape, rows, cols, compute)
-    p2 = _broadcast_2d(pos_weight, "pos_weight", shape, rows, cols, compute)
     n = a.size
     scale = 1.0 / n if (reduction == "mean" and n) else 1.0
-    loss2 = np.empty((rows, cols), dtype=compute) if reduction == "none" else None
-    row_loss = np.empty(rows, dtype=np.float64) if reduction != "none" else None
-    grad2 = np.empty((rows, cols), dtype=compute) if want_grad else None
-    if n:
-        _kernels.bce_2d(x2, y2, w2, p2, loss2, row_loss, grad2, scale)
+    loss, grad = _bce_arrays(a.astype(compute, copy=False), t, weight, pos_weight, scale,
+                             reduction == "none", want_grad)
     if reduction == "none":
-        value = loss2.reshape(shape).astype(result, copy=False)
+        value = loss.astype(result, copy=False)
     else:
-        total = np.float64(_kernels.loss_total(row_loss)) if n else 0.0  # as the fast path
+        total = np.float64(_kernels.loss_total(loss)) if n else 0.0  # as the fast path
         if reduction == "mean":
             total = total / n if n else np.nan
         value = result.type(total)
     if not want_grad:
         return value
-    return value, grad2.reshape(shape).astype(result, copy=False)
+    return value, grad.astype(result, copy=False)
+
+
+def _bce_arrays(a, t, weight, pos_weight, scale, elementwise, want_grad):
+    """Binary cross-entropy's kernel call for logits `a` (already of the
+    compute dtype) and targets `t` of its shape, `weight` / `pos_weight`
+    broadcastable to it (or None): the elementwise losses (`elementwise`,
+    `a`'s shape) or the per-row sums of the last axis (float64, to be summed
+    with loss_total), and with `want_grad` the gradient times `scale` (else
+    None). Shared with the Dask blocks (csoftmax._dask)."""
+    compute = a.dtype
+    shape = a.shape
+    cols = shape[-1] if a.ndim else 1
+    rows = a.size // cols if cols else 0
+    x2 = _rows(a.reshape(rows, cols), 1)
+    y2 = _rows(t.astype(compute, copy=False).reshape(rows, cols), 1)
+    w2 = _broadcast_2d(weight, "weight", shape, rows, cols, compute)
+    p2 = _broadcast_2d(pos_weight, "pos_weight", shape, rows, cols, compute)
+    loss2 = np.empty((rows, cols), dtype=compute) if elementwise else None
+    row_loss = np.empty(rows, dtype=np.float64) if not elementwise else None
+    grad2 = np.empty((rows, cols), dtype=compute) if want_grad else None
+    if a.size:
+        _kernels.bce_2d(x2, y2, w2, p2, loss2, row_loss, grad2, scale)
+    loss = loss2.reshape(shape) if elementwise else row_loss
+    return loss, (grad2.reshape(shape) if want_grad else None)
 
 
 def binary_cross_entropy(logits, target, *, weight=None, pos_weight=None, reduction="mean"):

@@ -339,14 +339,25 @@ def test_out_refused(function):
 
 @pytest.mark.parametrize("dask_target", [False, True])
 @pytest.mark.parametrize("function", [csoftmax.cross_entropy, csoftmax.cross_entropy_with_grad])
-def test_probability_targets_refused_by_name(function, dask_target):
-    """Probability targets (valid with NumPy arrays) are not yet supported with
-    Dask: said as such, not as "target must hold integer class indices"."""
+def test_options_on_split_class_axis_refused_by_name(function, dask_target):
+    """Probability targets, weights, smoothing and a temperature need whole rows
+    per block: a split class axis is refused naming what is in use and how to
+    rechunk (not as "target must hold integer class indices")."""
     q = np.full((4, 3), 1 / 3)
     target = da.from_array(q, chunks=2) if dask_target else q
-    with pytest.raises(NotImplementedError, match=r"probability targets \(target of dtype "
-                                                  r"float64\) with Dask"):
-        function(da.zeros((4, 3), chunks=2), target)
+    x = da.zeros((4, 3), chunks=2)
+    with pytest.raises(NotImplementedError, match=r"with probability targets needs the class "
+                                                  r"axis \(axis 1\) in one chunk, got chunks "
+                                                  r"\(2, 1\): rechunk it first, e\.g\. "
+                                                  r"logits\.rechunk\(\{1: -1\}\)"):
+        function(x, target)
+    with pytest.raises(NotImplementedError, match="with weight, label_smoothing, temperature "
+                                                  "needs the class axis"):
+        function(x, [0, 1, 2, 0], weight=[1.0, 2.0, 3.0], label_smoothing=0.1,
+                 temperature=2.0)
+    # the rechunked logits work
+    got = function(x.rechunk({1: -1}), target)
+    assert isinstance(got if function is csoftmax.cross_entropy else got[0], da.Array)
 
 
 @pytest.mark.parametrize("function", [csoftmax.softmax, csoftmax.log_softmax, csoftmax.logsumexp])
@@ -367,8 +378,11 @@ def test_cross_entropy_errors():
     x = da.ones((4, 3), chunks=2)
     with pytest.raises(ValueError, match="reduction must be one of"):
         csoftmax.cross_entropy(x, np.zeros(4, int), reduction="avg")
-    with pytest.raises(TypeError, match="integer class indices"):
+    # a floating target is read as probabilities, as for NumPy input
+    with pytest.raises(ValueError, match=r"target has shape \(4,\); probability targets"):
         csoftmax.cross_entropy(x, da.zeros(4, chunks=2))
+    with pytest.raises(TypeError, match="integer class indices"):
+        csoftmax.cross_entropy(x, da.zeros(4, chunks=2, dtype=bool))
     with pytest.raises(ValueError, match=r"target has shape \(5,\), expected \(4,\)"):
         csoftmax.cross_entropy_with_grad(x, np.zeros(5, int))
     with pytest.raises(ValueError, match="at least one dimension"):
@@ -383,3 +397,296 @@ def test_dask_not_imported_for_numpy_input():
             "print('dask' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------
+# the training functions (cross-entropy options, nll_loss, backward passes,
+# sigmoid family, binary cross-entropy): lazy, and equal to the NumPy API
+
+WHOLE_ROW_LAYOUTS = [((40, 30), (16, 30), -1), ((30, 40), (30, 13), 0),
+                     ((6, 20, 9), (4, 20, 5), 1)]
+XENT_OPTIONS = [
+    {"weight": "w"},
+    {"ignore_index": 2},
+    {"ignore_index": 2, "weight": "w"},
+    {"label_smoothing": 0.2},
+    {"temperature": 0.7},
+    {"weight": "w", "label_smoothing": 0.1, "temperature": 2.5, "ignore_index": 3},
+    {"probabilities": True},
+    {"probabilities": True, "weight": "w", "label_smoothing": 0.3, "temperature": 0.5},
+]
+
+
+def _targets_and_options(shape, axis, options, dtype):
+    classes = shape[axis]
+    lead = tuple(np.delete(np.array(shape), axis))
+    rng = np.random.default_rng(SEED + 7)
+    kwargs = {k: v for k, v in options.items() if k != "probabilities"}
+    if "weight" in kwargs:
+        kwargs["weight"] = rng.random(classes) + 0.25
+    if options.get("probabilities"):
+        target = csoftmax.softmax(rng.standard_normal(shape), axis=axis).astype(dtype)
+    else:
+        target = rng.integers(0, classes, lead)
+        target.reshape(-1)[::5] = kwargs.get("ignore_index", -100)   # some rows ignored
+    return target, kwargs
+
+
+@pytest.mark.parametrize("options", XENT_OPTIONS, ids=lambda o: "-".join(o))
+@pytest.mark.parametrize("layout", WHOLE_ROW_LAYOUTS, ids=layout_id)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: np.dtype(d).name)
+def test_cross_entropy_options(options, layout, dtype, scheduler):
+    """Every cross-entropy option on blocks of whole rows: per-row losses and
+    gradients bitwise the NumPy API's (the same kernels, the whole array's
+    mean scale; with class weights that scale's sum of weights is formed by
+    blocks); reduced losses summed in another order (a few eps)."""
+    shape, chunks, axis = layout
+    portable = csoftmax.config()["isa"] == "scalar"
+    x = make_logits(shape, dtype)
+    target, kwargs = _targets_and_options(shape, axis, options, dtype)
+    dx = da.from_array(x, chunks=chunks)
+    dt = da.from_array(target, chunks=chunks) if target.ndim == x.ndim else target
+    lazy = []
+    for reduction in ("mean", "sum", "none"):
+        lazy.append(csoftmax.cross_entropy(dx, dt, axis=axis, reduction=reduction, **kwargs))
+        lazy.extend(csoftmax.cross_entropy_with_grad(dx, dt, axis=axis, reduction=reduction,
+                                                     **kwargs))
+    assert all(isinstance(value, da.Array) for value in lazy)
+    got = compute(scheduler, *lazy)
+    for k, reduction in enumerate(("mean", "sum", "none")):
+        want_loss, want_grad = csoftmax.cross_entropy_with_grad(x, target, axis=axis,
+                                                                reduction=reduction, **kwargs)
+        only, loss, grad = got[3 * k:3 * k + 3]
+        assert grad.dtype == want_grad.dtype
+        # the weighted mean's denominator is summed by blocks: its inverse, the
+        # gradient's scale, may differ from the NumPy path's in the last bit; the
+        # portable kernels round some rows differently in batches of other sizes
+        # (a few eps, more where x - max is large: shift_eps)
+        weighted_mean = ("weight" in kwargs and reduction == "mean"
+                         and not options.get("probabilities"))
+        # (and p - q cancels in the gradient: the portable kernels' bound is taken
+        # relative to the largest entry)
+        rtol = (4 + (shift_eps(x, axis) if portable else 0)) * compute_eps(dtype)
+        atol = 4 * np.finfo(dtype).smallest_subnormal
+        if portable:
+            atol += rtol * np.max(np.abs(want_grad), initial=0, where=np.isfinite(want_grad))
+        if weighted_mean or portable:
+            np.testing.assert_allclose(grad, want_grad, rtol=rtol, atol=atol)
+        else:
+            np.testing.assert_array_equal(grad, want_grad)
+        if reduction == "none" and portable:
+            np.testing.assert_allclose(loss, want_loss, rtol=rtol, equal_nan=True)
+        elif reduction == "none":
+            np.testing.assert_array_equal(loss, want_loss)
+        else:
+            assert np.ndim(loss) == 0 and np.asarray(loss).dtype == np.asarray(want_loss).dtype
+            np.testing.assert_allclose(loss, want_loss, rtol=8 * compute_eps(dtype),
+                                       equal_nan=True)
+        np.testing.assert_array_equal(only, loss)
+
+
+@pytest.mark.parametrize("chunks", [(4, 6), (4, 2)], ids=["rows", "split"])
+def test_cross_entropy_other_ignore_index(chunks, scheduler):
+    """A user ignore_index (here a valid class, 2) on whole rows and on a split
+    class axis: its rows count for nothing, the mean divides by the others."""
+    x = make_logits((10, 6), np.float64, special=False)
+    target = np.random.default_rng(SEED + 8).integers(0, 6, 10)
+    target[[0, 4, 7]] = 2
+    got = compute(scheduler, *csoftmax.cross_entropy_with_grad(
+        da.from_array(x, chunks=chunks), target, ignore_index=2))
+    want = csoftmax.cross_entropy_with_grad(x, target, ignore_index=2)
+    eps = np.finfo(np.float64).eps * (4 + shift_eps(x, 1))
+    np.testing.assert_allclose(got[0], want[0], rtol=eps)
+    np.testing.assert_allclose(got[1], want[1], rtol=2 * eps, atol=1e-300)
+    assert not got[1][target == 2].any()
+    kept = target != 2
+    independent = (np.log(np.exp(x).sum(axis=1)) - x[np.arange(10), target])[kept].mean()
+    np.testing.assert_allclose(got[0], independent, rtol=1e-13)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_loss(reduction, weighted, scheduler):
+    x = make_logits((30, 8), np.float32, special=False)
+    lp = csoftmax.log_softmax(x)
+    lp[1, 4] = -np.inf
+    target = np.random.default_rng(SEED + 9).integers(0, 8, 30)
+    target[[1, 6]] = [4, 5]
+    target[9] = 5
+    weight = np.linspace(0.5, 2.0, 8).astype(np.float32) if weighted else None
+    if weighted:
+        weight[4] = 0.0          # w = 0 at a -inf log-probability: 0, not NaN
+    dlp = da.from_array(lp, chunks=(7, 8))
+    lazy = csoftmax.nll_loss(dlp, da.from_array(target, chunks=11), weight=weight,
+                             ignore_index=5, reduction=reduction)
+    assert isinstance(lazy, da.Array)
+    got = compute(scheduler, lazy)
+    want = csoftmax.nll_loss(lp, target, weight=weight, ignore_index=5, reduction=reduction)
+    if reduction == "none":
+        np.testing.assert_array_equal(got, want)
+        assert got[6] == 0 and got[9] == 0
+    else:
+        assert np.ndim(got) == 0 and np.asarray(got).dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=8 * compute_eps(np.float32))
+    assert np.isfinite(got).all() == weighted
+
+
+def test_nll_loss_all_ignored_mean_is_nan(scheduler):
+    lp = da.from_array(np.log(np.full((4, 3), 1 / 3)), chunks=(2, 3))
+    assert np.isnan(compute(scheduler, csoftmax.nll_loss(lp, np.full(4, -100))))
+
+
+def test_nll_loss_errors(scheduler):
+    lp = da.zeros((4, 3), chunks=(2, 2))
+    with pytest.raises(NotImplementedError, match=r"nll_loss of Dask log_probs needs the class "
+                                                  r"axis \(axis 1\) in one chunk"):
+        csoftmax.nll_loss(lp, np.zeros(4, int))
+    whole = da.zeros((4, 3), chunks=(2, 3))
+    with pytest.raises(ValueError, match=r"target has shape \(5,\), expected \(4,\)"):
+        csoftmax.nll_loss(whole, np.zeros(5, int))
+    with pytest.raises(ValueError, match="weight has shape"):
+        csoftmax.nll_loss(whole, np.zeros(4, int), weight=[1.0, 2.0])
+    loss = csoftmax.nll_loss(whole, np.array([0, 1, 3, 0]))     # lazy: raised at compute
+    with pytest.raises(IndexError, match=r"target\[2\] = 3 is out of range for 3 classes"):
+        compute(scheduler, loss)
+
+
+@pytest.mark.parametrize("layout", [LAYOUTS[i] for i in (0, 1, 2, 3, 4, 6)], ids=layout_id)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: np.dtype(d).name)
+def test_backward_passes(layout, dtype, scheduler):
+    """Whole rows: the kernels, bitwise. A split class axis: the row sums in
+    float64 across chunks, within a few eps of the largest term."""
+    shape, chunks, axis = layout
+    x = make_logits(shape, dtype, special=False)
+    g = np.random.default_rng(SEED + 10).standard_normal(shape).astype(dtype)
+    y, lp = csoftmax.softmax(x, axis=axis), csoftmax.log_softmax(x, axis=axis)
+    dg = da.from_array(g, chunks=chunks)
+    lazy = [csoftmax.softmax_backward(dg, da.from_array(y, chunks=chunks), axis=axis),
+            csoftmax.log_softmax_backward(dg, lp, axis=axis)]     # NumPy output: rechunked
+    assert all(isinstance(v, da.Array) for v in lazy)
+    got = compute(scheduler, *lazy)
+    want = [csoftmax.softmax_backward(g, y, axis=axis),
+            csoftmax.log_softmax_backward(g, lp, axis=axis)]
+    for a, b, scale in zip(got, want, (np.abs(g * y), np.abs(g))):
+        assert a.dtype == b.dtype
+        if is_split(shape, chunks, axis):
+            bound = 4 * compute_eps(dtype) * scale.sum(axis=axis, keepdims=True)
+            assert (np.abs(a.astype(np.float64) - b) <= bound + np.abs(b) * compute_eps(dtype)).all()
+        else:
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int32],
+                         ids=lambda d: np.dtype(d).name)
+def test_sigmoid_family(dtype, scheduler):
+    x = make_logits((30, 7), dtype)
+    dx = da.from_array(x, chunks=(8, 3))
+    lazy = [csoftmax.sigmoid(dx), csoftmax.log_sigmoid(dx), csoftmax.sigmoid(dx[0, 0])]
+    assert all(isinstance(v, da.Array) for v in lazy)
+    got = compute(scheduler, *lazy)
+    for a, b in zip(got, [csoftmax.sigmoid(x), csoftmax.log_sigmoid(x), csoftmax.sigmoid(x[0, 0])]):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="out= is not supported for Dask input to "
+                                        "csoftmax.sigmoid"):
+        csoftmax.sigmoid(dx, out=np.empty(x.shape))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weights", ["none", "per-class", "dask-full"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: np.dtype(d).name)
+def test_binary_cross_entropy(reduction, weights, dtype, scheduler):
+    rng = np.random.default_rng(SEED + 11)
+    x = make_logits((30, 7), dtype)
+    y = rng.random((30, 7)).astype(dtype)
+    kwargs = {}
+    if weights == "per-class":
+        kwargs = {"weight": rng.random(7), "pos_weight": rng.random(7) * 3}
+    elif weights == "dask-full":
+        kwargs = {"weight": da.from_array(rng.random((30, 7)), chunks=10)}
+    dx = da.from_array(x, chunks=(8, 3))
+    dy = da.from_array(y, chunks=(13, 7))          # other chunks than the logits: rechunked
+    lazy = [csoftmax.binary_cross_entropy(dx, dy, reduction=reduction, **kwargs),
+            *csoftmax.binary_cross_entropy_with_grad(dx, dy, reduction=reduction, **kwargs)]
+    assert all(isinstance(v, da.Array) for v in lazy)
+    only, loss, grad = compute(scheduler, *lazy)
+    numpy_kwargs = {k: np.asarray(v) for k, v in kwargs.items()}
+    want_loss, want_grad = csoftmax.binary_cross_entropy_with_grad(x, y, reduction=reduction,
+                                                                   **numpy_kwargs)
+    np.testing.assert_array_equal(grad, want_grad)
+    if reduction == "none":
+        np.testing.assert_array_equal(loss, want_loss)
+    else:
+        assert np.ndim(loss) == 0 and np.asarray(loss).dtype == np.dtype(dtype)
+        np.testing.assert_allclose(loss, want_loss, rtol=8 * compute_eps(dtype), equal_nan=True)
+    np.testing.assert_array_equal(only, loss)
+
+
+def test_binary_cross_entropy_errors():
+    x = da.zeros((4, 3), chunks=2)
+    with pytest.raises(ValueError, match=r"target has shape \(4, 2\), expected the logits' "
+                                         r"shape \(4, 3\)"):
+        csoftmax.binary_cross_entropy(x, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"pos_weight with shape \(2,\) cannot be broadcast"):
+        csoftmax.binary_cross_entropy(x, np.zeros((4, 3)), pos_weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        csoftmax.binary_cross_entropy(x, np.zeros((4, 3)), reduction="avg")
+    with pytest.raises(TypeError, match="complex"):
+        csoftmax.binary_cross_entropy(x, np.zeros((4, 3), dtype=np.complex64))
+
+
+def test_training_functions_lazy():
+    """Nothing is computed while the graphs are built."""
+    x = da.ones((8, 6), chunks=(4, 6)).map_blocks(_explode, dtype=np.float64)
+    target = da.zeros(8, dtype=np.int64, chunks=4)
+    q = da.full((8, 6), 1 / 6, chunks=(4, 6))
+    results = [
+        csoftmax.cross_entropy(x, target, weight=np.ones(6), label_smoothing=0.1),
+        *csoftmax.cross_entropy_with_grad(x, q, temperature=2.0),
+        csoftmax.nll_loss(x, target), csoftmax.softmax_backward(x, x),
+        csoftmax.log_softmax_backward(x, x), csoftmax.sigmoid(x), csoftmax.log_sigmoid(x),
+        *csoftmax.binary_cross_entropy_with_grad(x, q, pos_weight=np.ones(6))]
+    assert all(isinstance(r, da.Array) for r in results)
+    for r in results:
+        with pytest.raises(RuntimeError, match="while building the graph"):
+            r.compute(scheduler="sync")
+
+
+def test_cluster_training_functions(client):
+    """The training functions' blocks (kernels, weights passed along) on two
+    worker processes."""
+    x = make_logits((40, 9), np.float32, special=False)
+    rng = np.random.default_rng(SEED + 12)
+    target = rng.integers(0, 9, 40)
+    w = rng.random(9) + 0.5
+    q = rng.random((40, 9)).astype(np.float32)
+    dx = da.from_array(x, chunks=(10, 9))
+    lazy = [*csoftmax.cross_entropy_with_grad(dx, target, weight=w, label_smoothing=0.1,
+                                              reduction="none"),
+            csoftmax.nll_loss(csoftmax.log_softmax(dx), target, weight=w, reduction="none"),
+            *csoftmax.binary_cross_entropy_with_grad(dx, q, pos_weight=w, reduction="none"),
+            csoftmax.softmax_backward(dx, csoftmax.softmax(dx))]
+    got = compute(client, *lazy)
+    want = [*csoftmax.cross_entropy_with_grad(x, target, weight=w, label_smoothing=0.1,
+                                              reduction="none"),
+            csoftmax.nll_loss(csoftmax.log_softmax(x), target, weight=w, reduction="none"),
+            *csoftmax.binary_cross_entropy_with_grad(x, q, pos_weight=w, reduction="none"),
+            csoftmax.softmax_backward(x, csoftmax.softmax(x))]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_eager_functions_return_numpy(scheduler):
+    """predict, one_hot, sample, mixture_softmax and calibration compute a Dask
+    input first (as the README says) and give the NumPy results."""
+    x = make_logits((12, 5), np.float64, special=False)
+    dx = da.from_array(x, chunks=(4, 2))
+    labels = np.arange(12) % 5
+    got = [csoftmax.predict(dx), csoftmax.one_hot(da.from_array(labels, chunks=5), 5),
+           csoftmax.sample(dx, rng=1),
+           csoftmax.calibration.expected_calibration_error(csoftmax.softmax(x), dx.argmax(1))]
+    want = [csoftmax.predict(x), csoftmax.one_hot(labels, 5), csoftmax.sample(x, rng=1),
+            csoftmax.calibration.expected_calibration_error(csoftmax.softmax(x), x.argmax(1))]
+    for a, b in zip(got, want):
+        assert not isinstance(a, da.Array)
+        np.testing.assert_array_equal(a, b)
