@@ -47,7 +47,7 @@ from . import _api, _kernels, _losses
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy_with_grad",
            "nll_loss", "softmax_backward", "log_softmax_backward", "sigmoid", "log_sigmoid",
-           "binary_cross_entropy", "binary_cross_entropy_with_grad"]
+           "binary_cross_entropy", "binary_cross_entropy_with_grad", "predict", "one_hot"]
 
 _F64 = np.dtype(np.float64)
 _STATS = np.dtype([("m", _F64), ("r", _F64)])     # per chunk: max, rest
@@ -740,3 +740,51 @@ def binary_cross_entropy_with_grad(logits, target, weight=None, pos_weight=None,
     """:func:`csoftmax.binary_cross_entropy_with_grad` of Dask arrays: ``(loss,
     grad)``, both lazy."""
     return _bce(logits, target, weight, pos_weight, reduction, True)
+
+
+# ---------------------------------------------------------------------------
+# predict and one_hot
+
+
+def predict(x, axis=-1):
+    """:func:`csoftmax.predict` of a Dask array, as a lazy int64 Dask array (a
+    split class axis: Dask's argmax, which keeps NumPy's first-maximum and
+    NaN-first rules)."""
+    x = _as_dask(x, "x")
+    _api._dtypes(x.dtype, "x")
+    if x.ndim == 0:
+        raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
+                                      "x must have at least one dimension")
+    ax = _api._normalize_axis(axis, x.ndim)
+    if x.shape[ax] == 0:
+        raise ValueError(f"x has an empty class axis (shape {x.shape}, axis={axis}); "
+                         "there is no class to predict")
+    return da.argmax(x, axis=ax).astype(np.int64)
+
+
+def _one_hot_block(t, classes, dtype, block_info=None):
+    t = np.asarray(t)
+    bad = (t < 0) | (t >= classes)
+    if bad.any():
+        local = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
+        offset = [0] * t.ndim
+        if block_info is not None and 0 in block_info:
+            offset = [lo for lo, _ in block_info[0]["array-location"]]
+        position = [int(p) + int(o) for p, o in zip(local, offset)]
+        raise IndexError(f"labels{position} = {t[local]} is out of range for "
+                         f"num_classes={classes} (expected 0 <= label < {classes})")
+    out = np.zeros(t.shape + (classes,), dtype=dtype)
+    np.put_along_axis(out, t[..., np.newaxis].astype(np.intp), 1, axis=-1)
+    return out
+
+
+def one_hot(labels, classes, dtype):
+    """:func:`csoftmax.one_hot` of Dask labels (checked by the caller's
+    arguments: `classes` >= 1, `dtype` valid), lazily: the class axis is a
+    new last axis in one chunk; labels out of range raise IndexError at
+    compute time, naming their position."""
+    t = _as_dask(labels, "labels")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer class indices, got dtype {t.dtype}")
+    return t.map_blocks(_one_hot_block, classes, dtype, dtype=dtype, new_axis=t.ndim,
+                        chunks=t.chunks + ((classes,),), meta=_meta(t.ndim + 1, dtype))

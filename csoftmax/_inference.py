@@ -91,6 +91,8 @@ def predict(x, axis=-1):
     >>> csoftmax.predict([[1.0, 3.0, 2.0], [0.5, -1.0, 0.5]])
     array([1, 0])
     """
+    if _api._is_dask(x):
+        return _api._dask().predict(x, axis=axis)
     a = _real_array(x, "x")
     if a.ndim == 0:
         raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
@@ -143,6 +145,8 @@ def one_hot(labels, num_classes, dtype=np.float32):
         raise TypeError(f"dtype {dtype!r} is not a NumPy data type") from exc
     if out_dtype.kind not in "biuf":
         raise TypeError(f"dtype must be a boolean, integer or real floating type, got {out_dtype}")
+    if _api._is_dask(labels):
+        return _api._dask().one_hot(labels, classes, out_dtype)
     t = _api._as_array(labels, "labels")
     if t.dtype.kind not in "iu":
         raise TypeError(f"labels must hold integer class indices, got dtype {t.dtype}")

@@ -677,16 +677,62 @@ def test_cluster_training_functions(client):
 
 
 def test_eager_functions_return_numpy(scheduler):
-    """predict, one_hot, sample, mixture_softmax and calibration compute a Dask
-    input first (as the README says) and give the NumPy results."""
-    x = make_logits((12, 5), np.float64, special=False)
+    """sample, mixture_softmax and calibration compute a Dask input first (as
+    the README says) and give the NumPy results."""
+    x = make_logits((12, 6), np.float64, special=False)
     dx = da.from_array(x, chunks=(4, 2))
-    labels = np.arange(12) % 5
-    got = [csoftmax.predict(dx), csoftmax.one_hot(da.from_array(labels, chunks=5), 5),
-           csoftmax.sample(dx, rng=1),
+    got = [csoftmax.sample(dx, rng=1),
+           csoftmax.mixture_softmax(dx.reshape(12, 2, 3), np.zeros(2)),
            csoftmax.calibration.expected_calibration_error(csoftmax.softmax(x), dx.argmax(1))]
-    want = [csoftmax.predict(x), csoftmax.one_hot(labels, 5), csoftmax.sample(x, rng=1),
+    want = [csoftmax.sample(x, rng=1), csoftmax.mixture_softmax(x.reshape(12, 2, 3), np.zeros(2)),
             csoftmax.calibration.expected_calibration_error(csoftmax.softmax(x), x.argmax(1))]
     for a, b in zip(got, want):
         assert not isinstance(a, da.Array)
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("layout", [LAYOUTS[i] for i in (0, 1, 2, 4, 6, 8)], ids=layout_id)
+def test_predict(layout, scheduler):
+    """argmax with NumPy's rules (first maximum; a NaN wins, the first one),
+    also across class chunks."""
+    shape, chunks, axis = layout
+    x = make_logits(shape, np.float64)
+    if x.ndim == 2:
+        v = x if axis in (-1, 1) else x.T
+        v[6, :] = 1.0                        # ties: the lowest index
+        v[7, [2, 5]] = np.nan                # the first NaN
+        v[8, [1, 4]] = np.inf
+    lazy = csoftmax.predict(da.from_array(x, chunks=chunks), axis=axis)
+    assert isinstance(lazy, da.Array)
+    got = compute(scheduler, lazy)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, csoftmax.predict(x, axis=axis))
+
+
+def test_predict_errors():
+    with pytest.raises(ValueError, match="empty class axis"):
+        csoftmax.predict(da.zeros((3, 0), chunks=(2, 0)))
+    with pytest.raises(TypeError, match="complex"):
+        csoftmax.predict(da.ones((3, 2), chunks=2, dtype=np.complex64))
+    with pytest.raises(np.exceptions.AxisError, match="0-d"):
+        csoftmax.predict(da.ones((), dtype=np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, bool, np.int8])
+def test_one_hot(dtype, scheduler):
+    labels = np.random.default_rng(SEED + 13).integers(0, 5, (6, 7))
+    lazy = csoftmax.one_hot(da.from_array(labels, chunks=(4, 3)), 5, dtype=dtype)
+    assert isinstance(lazy, da.Array) and lazy.chunks[-1] == (5,)
+    got = compute(scheduler, lazy)
+    want = csoftmax.one_hot(labels, 5, dtype=dtype)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    labels[5, 4] = 5
+    lazy = csoftmax.one_hot(da.from_array(labels, chunks=(4, 3)), 5)   # raised at compute
+    with pytest.raises(IndexError, match=r"labels\[5, 4\] = 5 is out of range for "
+                                         r"num_classes=5"):
+        compute(scheduler, lazy)
+    with pytest.raises(TypeError, match="labels must hold integer class indices"):
+        csoftmax.one_hot(da.zeros(3, chunks=2), 5)
+    with pytest.raises(ValueError, match="num_classes must be >= 1"):
+        csoftmax.one_hot(da.zeros(3, chunks=2, dtype=int), 0)
