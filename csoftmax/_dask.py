@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 import dask.array as da
 
-from . import _api, _kernels, _losses
+from . import _api, _inference, _kernels, _losses
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy_with_grad",
            "nll_loss", "softmax_backward", "log_softmax_backward", "sigmoid", "log_sigmoid",
@@ -305,17 +305,23 @@ def logsumexp(x, axis=-1, keepdims=False, temperature=1.0, where=None):
 # cross-entropy
 
 
+def _first_bad(bad, block_info):
+    """(position in the whole array, index in the block) of a block's first
+    True entry of `bad`."""
+    local = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), bad.shape)
+    offset = [0] * bad.ndim
+    if block_info is not None and 0 in block_info:
+        offset = [lo for lo, _ in block_info[0]["array-location"]]
+    return [int(p) + int(o) for p, o in zip(local, offset)], local
+
+
 def _checked_targets(t, classes, ignore_index, block_info=None):
     """int64 targets of one block; IndexError naming the global position."""
     t = np.asarray(t)
     if t.size:
         bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
         if bad.any():
-            local = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
-            offset = [0] * t.ndim
-            if block_info is not None and 0 in block_info:
-                offset = [lo for lo, _ in block_info[0]["array-location"]]
-            position = [int(p) + int(o) for p, o in zip(local, offset)]
+            position, local = _first_bad(bad, block_info)
             raise IndexError(f"target{position} = {t[local]} is out of range for "
                              f"{classes} classes (expected 0 <= target < {classes}, or "
                              f"target == ignore_index = {ignore_index})")
@@ -604,15 +610,7 @@ def _backward_block(g, y, function, ax):
 def _backward(function, grad_output, output, axis):
     g = _as_dask(grad_output, "grad_output")
     y = _as_dask(output, "output")
-    compute_g, result_g = _api._dtypes(g.dtype, "grad_output")
-    compute_y, result_y = _api._dtypes(y.dtype, "output")
-    result = np.promote_types(result_g, result_y)
-    if g.shape != y.shape:
-        raise ValueError(f"grad_output has shape {g.shape}, expected output's shape {y.shape}")
-    if y.ndim == 0:
-        raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
-                                      "output must have at least one dimension")
-    ax = _api._normalize_axis(axis, y.ndim)
+    result, ax = _losses._backward_checks(g, y, axis)[1:]
     if y.chunks != g.chunks:
         y = y.rechunk(g.chunks)
     if _single_chunk(g, ax):  # whole rows: the kernels, as for NumPy input
@@ -751,31 +749,18 @@ def predict(x, axis=-1):
     split class axis: Dask's argmax, which keeps NumPy's first-maximum and
     NaN-first rules)."""
     x = _as_dask(x, "x")
-    _api._dtypes(x.dtype, "x")
-    if x.ndim == 0:
-        raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
-                                      "x must have at least one dimension")
-    ax = _api._normalize_axis(axis, x.ndim)
-    if x.shape[ax] == 0:
-        raise ValueError(f"x has an empty class axis (shape {x.shape}, axis={axis}); "
-                         "there is no class to predict")
-    return da.argmax(x, axis=ax).astype(np.int64)
+    return da.argmax(x, axis=_inference._predict_axis(x, axis)).astype(np.int64)
 
 
 def _one_hot_block(t, classes, dtype, block_info=None):
+    """One block's one-hot rows; IndexError naming a bad label's position in
+    the whole array."""
     t = np.asarray(t)
     bad = (t < 0) | (t >= classes)
     if bad.any():
-        local = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), t.shape)
-        offset = [0] * t.ndim
-        if block_info is not None and 0 in block_info:
-            offset = [lo for lo, _ in block_info[0]["array-location"]]
-        position = [int(p) + int(o) for p, o in zip(local, offset)]
-        raise IndexError(f"labels{position} = {t[local]} is out of range for "
-                         f"num_classes={classes} (expected 0 <= label < {classes})")
-    out = np.zeros(t.shape + (classes,), dtype=dtype)
-    np.put_along_axis(out, t[..., np.newaxis].astype(np.intp), 1, axis=-1)
-    return out
+        position, local = _first_bad(bad, block_info)
+        raise _inference._label_error(position, t[local], classes)
+    return _inference.one_hot(t, classes, dtype)
 
 
 def one_hot(labels, classes, dtype):

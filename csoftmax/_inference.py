@@ -93,7 +93,15 @@ def predict(x, axis=-1):
     """
     if _api._is_dask(x):
         return _api._dask().predict(x, axis=axis)
-    a = _real_array(x, "x")
+    a = _api._as_array(x, "x")
+    return np.argmax(a, axis=_predict_axis(a, axis)).astype(np.int64, copy=False)
+
+
+def _predict_axis(a, axis) -> int:
+    """predict's class axis of `a` (an ndarray, or a Dask array), normalised;
+    TypeError for a dtype the kernels do not take, AxisError / ValueError for
+    no class axis or an empty one."""
+    _api._dtypes(a.dtype, "x")
     if a.ndim == 0:
         raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
                                       "x must have at least one dimension")
@@ -101,7 +109,12 @@ def predict(x, axis=-1):
     if a.shape[ax] == 0:
         raise ValueError(f"x has an empty class axis (shape {a.shape}, axis={axis}); "
                          "there is no class to predict")
-    return np.argmax(a, axis=ax).astype(np.int64, copy=False)
+    return ax
+
+
+def _label_error(position, value, classes) -> IndexError:
+    return IndexError(f"labels{list(position)} = {value} is out of range for "
+                      f"num_classes={classes} (expected 0 <= label < {classes})")
 
 
 def one_hot(labels, num_classes, dtype=np.float32):
@@ -154,8 +167,7 @@ def one_hot(labels, num_classes, dtype=np.float32):
         bad = (t < 0) | (t >= classes)
         if bad.any():
             position = _first_position(bad)
-            raise IndexError(f"labels{list(position)} = {t[position]} is out of range for "
-                             f"num_classes={classes} (expected 0 <= label < {classes})")
+            raise _label_error(position, t[position], classes)
     out = np.zeros(t.shape + (classes,), dtype=out_dtype)
     np.put_along_axis(out, t[..., np.newaxis].astype(np.intp), 1, axis=-1)
     return out

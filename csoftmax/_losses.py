@@ -413,19 +413,24 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
 # backward passes
 
 
-def _backward(kernel, grad_output, output, axis):
-    g = _as_array(grad_output, "grad_output")
-    y = _as_array(output, "output")
+def _backward_checks(g, y, axis):
+    """(compute dtype, result dtype, normalised axis) of a backward pass's
+    grad_output `g` and output `y` (ndarrays, or Dask arrays), or the error."""
     compute_g, result_g = _dtypes(g.dtype, "grad_output")
     compute_y, result_y = _dtypes(y.dtype, "output")
-    compute = np.promote_types(compute_g, compute_y)
-    result = np.promote_types(result_g, result_y)
     if g.shape != y.shape:
         raise ValueError(f"grad_output has shape {g.shape}, expected output's shape {y.shape}")
     if y.ndim == 0:
         raise np.exceptions.AxisError(f"axis={axis} is out of bounds for a 0-d array; "
                                       "output must have at least one dimension")
-    ax = _normalize_axis(axis, y.ndim)
+    return (np.promote_types(compute_g, compute_y), np.promote_types(result_g, result_y),
+            _normalize_axis(axis, y.ndim))
+
+
+def _backward(kernel, grad_output, output, axis):
+    g = _as_array(grad_output, "grad_output")
+    y = _as_array(output, "output")
+    compute, result, ax = _backward_checks(g, y, axis)
     g = g.astype(compute, copy=False)
     y = y.astype(compute, copy=False)
     if y.size == 0:
