@@ -22,12 +22,17 @@ Two cases, by how the class axis (``axis``) is chunked:
 The training functions: the cross-entropy with every option and nll_loss map
 the NumPy path's kernel calls (``_losses._xent_rows``, ``nll_2d``) over
 blocks of whole rows, with the whole array's "mean" scale computed first
-(the rows counted, or their targets' weights summed, by blocks); weights,
-smoothing, a temperature, probability targets and nll_loss refuse a split
-class axis (NotImplementedError naming the rechunk). The backward passes map
-the kernels over whole rows, or take the row sums in float64 across chunks.
+(the rows counted; with weights, math.fsum of the classes' counts times
+their weights); a loss with its gradient is one kernel call per block (a
+pair split by two getter tasks). Weights, smoothing, a temperature,
+probability targets and nll_loss refuse a split class axis
+(NotImplementedError naming the rechunk). Reduced losses: each block summed
+by loss_total, the blocks' sums by math.fsum. The backward passes map the
+kernels over whole rows, or take the row sums in float64 across chunks.
 sigmoid, log_sigmoid and binary cross-entropy are elementwise: any chunks
-(``weight`` / ``pos_weight`` broadcast to the logits' chunks).
+(``weight`` / ``pos_weight`` with their length-one axes left as one chunk,
+which map_blocks broadcasts). A NumPy argument beside a Dask one takes the
+Dask one's row chunks, its class axis whole.
 
 Non-finite values follow the NumPy API: a NaN makes its row NaN, a row holding
 +inf gives NaN (logsumexp +inf), a row of only -inf gives NaN (logsumexp -inf).
@@ -39,6 +44,8 @@ the task that holds the offending target, naming its position in the whole
 target array.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import dask.array as da
@@ -328,34 +335,6 @@ def _checked_targets(t, classes, ignore_index, block_info=None):
     return np.require(t, dtype=np.int64, requirements="A")
 
 
-def _ce_block(x, t, scale, ax, compute, want_grad, w, ignore_index, e, temp, probabilities):
-    """Per-row losses (keepdims along ax) or the gradient of one block of whole
-    rows: the NumPy path's kernel call (_losses._xent_rows) with the whole
-    array's gradient scale (0-d, known only at compute time). Class targets
-    come with the class axis kept (length one), probabilities whole."""
-    scale = float(np.asarray(scale))
-    a = _aligned(x)
-    if a.dtype != compute:
-        a = a.astype(compute)
-    lead = a.shape[:ax] + a.shape[ax + 1:]
-    if probabilities:
-        tt, ignored = _aligned(t), False
-    else:
-        tt = np.require(np.asarray(t, dtype=np.int64).reshape(-1), requirements="CA")
-        ignored = bool(np.any(tt == ignore_index))
-    loss, grad = _losses._xent_rows(a, ax, tt, probabilities, ignored, w, ignore_index, e, temp,
-                                    scale, want_grad)
-    return grad if want_grad else np.expand_dims(loss.reshape(lead), ax)
-
-
-def _weight_partial(t, w, ignore_index):
-    """One block's share of the weighted mean's denominator (sum of w[t] over
-    the rows not ignored), as the NumPy path forms the whole one."""
-    t1 = np.require(np.asarray(t, dtype=np.int64).reshape(-1), requirements="CA")
-    total = _kernels.class_weight_sum(w, t1, ignore_index) if t1.size else 0.0
-    return np.full((1,) * np.ndim(t), total, dtype=_F64)
-
-
 def _ce_pick_block(x, t, ax, block_info=None):
     """x[target] for the targets that fall in this class chunk, else 0 (float64)."""
     lo = block_info[0]["array-location"][ax][0]
@@ -393,6 +372,132 @@ def _ce_split_grad_block(x, stats, t, scale, ax, compute, ignore_index, block_in
     return g
 
 
+def _ce_block(x, t, scale, *w, ax, compute, want, ignore_index, e, temp, probabilities):
+    """One block of whole rows through the NumPy path's kernel call
+    (_losses._xent_rows) with the whole array's gradient scale (0-d, known
+    only at compute time, or a float): want "loss" (per-row losses, keepdims
+    along ax), "grad", or "both" (the pair, from one pass: split by
+    _first / _second). Class targets come with the class axis kept (length
+    one), probabilities whole; `w`: the class weights (shaped to broadcast
+    along ax), if any."""
+    scale = float(np.asarray(scale))
+    a = _aligned(x)
+    if a.dtype != compute:
+        a = a.astype(compute)
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    if probabilities:
+        tt, ignored = _aligned(t), False
+    else:
+        tt = np.require(np.asarray(t, dtype=np.int64).reshape(-1), requirements="CA")
+        ignored = bool(np.any(tt == ignore_index))
+    weight = np.ascontiguousarray(np.asarray(w[0]).reshape(-1), dtype=compute) if w else None
+    loss, grad = _losses._xent_rows(a, ax, tt, probabilities, ignored, weight, ignore_index, e,
+                                    temp, scale, want != "loss")
+    if want == "grad":
+        return grad
+    loss = np.expand_dims(loss.reshape(lead), ax)
+    return loss if want == "loss" else (loss, grad)
+
+
+def _first(pair):
+    return pair[0]
+
+
+def _second(pair):
+    return pair[1]
+
+
+def _class_counts(t, classes, ignore_index):
+    """How many of a block's targets fall in each class (ignored ones not
+    counted), along a new last axis."""
+    t1 = np.asarray(t, dtype=np.int64).reshape(-1)
+    counts = np.bincount(t1[t1 != ignore_index], minlength=classes)
+    return counts.reshape((1,) * np.ndim(t) + (classes,))
+
+
+def _weighted_count(counts, w):
+    """sum_c counts[c] w[c], correctly rounded (math.fsum of exact products
+    for float32 weights): the weighted mean's denominator, sum of w[t] over
+    the rows counted."""
+    terms = counts.astype(_F64) * np.asarray(w, dtype=_F64)
+    return np.float64(math.fsum(terms.tolist()) if np.isfinite(terms).all() else terms.sum())
+
+
+def _block_total(loss):
+    """A block's losses summed as the NumPy path sums them (loss_total), kept
+    as a one-element block."""
+    v = np.ascontiguousarray(np.asarray(loss).reshape(-1))
+    total = _kernels.loss_total(v) if v.size else 0.0
+    return np.full((1,) * np.ndim(loss), total, dtype=_F64)
+
+
+def _fsum_block(partials):
+    p = np.asarray(partials, dtype=_F64).reshape(-1)
+    return np.float64(math.fsum(p.tolist()) if np.isfinite(p).all() else p.sum())
+
+
+def _total(partials):
+    """The sum of a Dask array of per-block totals, correctly rounded
+    (math.fsum in one task), as a 0-d Dask array."""
+    flat = partials.reshape(-1).rechunk(-1)
+    return flat.map_blocks(_fsum_block, drop_axis=0, chunks=(), dtype=_F64, meta=_meta(0, _F64))
+
+
+def _loss_total(loss):
+    """A Dask array of per-row losses summed: loss_total by blocks, then the
+    blocks' totals correctly rounded."""
+    return _total(loss.map_blocks(_block_total, chunks=tuple((1,) * len(c) for c in loss.chunks),
+                                  dtype=_F64, meta=_meta(loss.ndim, _F64)))
+
+
+def _argument(values, name):
+    """A Dask argument as it is (ValueError if its chunks' sizes are unknown),
+    anything else as an ndarray."""
+    if not isinstance(values, da.Array):
+        return _api._as_array(values, name)
+    if any(np.isnan(n) for n in values.shape):
+        raise ValueError(f"{name} has chunks of unknown size (shape {values.shape}): call "
+                         f"{name}.compute_chunk_sizes() first")
+    return values
+
+
+def _with_class_axis(values, name, axis):
+    """(the argument (_argument), compute dtype, result dtype, class axis,
+    classes, the shape without the class axis), or the NumPy path's error."""
+    xa = _argument(values, name)
+    compute, result = _api._dtypes(xa.dtype, name)
+    if xa.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension (the class axis)")
+    ax = _api._normalize_axis(axis, xa.ndim)
+    return xa, compute, result, ax, xa.shape[ax], xa.shape[:ax] + xa.shape[ax + 1:]
+
+
+def _class_weight(weight, classes, compute):
+    """Per-class weights as a one-chunk Dask array of the compute dtype (None
+    for None); a Dask weight stays lazy, checked by its metadata."""
+    if weight is None:
+        return None
+    if not isinstance(weight, da.Array):
+        return da.from_array(_losses._class_weight(weight, classes, compute), chunks=-1)
+    _api._dtypes(weight.dtype, "weight")
+    if weight.shape != (classes,):
+        raise ValueError(f"weight has shape {weight.shape}, expected ({classes},) "
+                         "(one weight per class)")
+    return weight.astype(compute).rechunk(-1)
+
+
+def _weight_along(w, ax, ndim):
+    """Class weights shaped to broadcast along axis ax of ndim dimensions."""
+    return w.reshape(tuple(-1 if d == ax else 1 for d in range(ndim)))
+
+
+def _rows_like(values, name, lead_chunks, ax, classes):
+    """A NumPy argument with rows as a Dask array: its rows chunked as
+    lead_chunks (another argument's), its class axis whole."""
+    a = _api._as_array(values, name)
+    return da.from_array(a, chunks=lead_chunks[:ax] + ((classes,),) + lead_chunks[ax:])
+
+
 def _class_target_array(t, lead, lead_chunks, classes, ignore_index):
     """Class targets as a Dask int64 array chunked as the logits' rows, checked
     at compute time; TypeError / ValueError now for what the metadata shows."""
@@ -410,33 +515,66 @@ def _class_target_array(t, lead, lead_chunks, classes, ignore_index):
                         meta=_meta(t.ndim, np.int64))
 
 
+def _class_denominator(t, w, classes, ignore_index):
+    """The "mean"'s denominator of class-target losses: the rows not ignored,
+    or (weights w) the sum of their targets' weights (_weighted_count of the
+    class counts), as a 0-d Dask array."""
+    if w is None:
+        return (t != ignore_index).sum(dtype=np.int64)
+    counts = t.map_blocks(_class_counts, classes=classes, ignore_index=ignore_index,
+                          new_axis=t.ndim, dtype=np.int64,
+                          chunks=tuple((1,) * len(c) for c in t.chunks) + ((classes,),),
+                          meta=_meta(t.ndim + 1, np.int64))
+    counts = counts.sum(axis=tuple(range(t.ndim)), dtype=np.int64)
+    return da.map_blocks(_weighted_count, counts, w, drop_axis=0, chunks=(), dtype=_F64,
+                         meta=_meta(0, _F64))
+
+
+def _reduced(loss, reduction, denominator, result):
+    """Per-row losses (a Dask array) reduced: as they are, their sum, or the
+    sum over `denominator` (0 / 0: NaN)."""
+    if reduction == "none":
+        return loss.astype(result)
+    total = _loss_total(loss)
+    if reduction == "mean":
+        total = da.map_blocks(_mean, total, denominator, dtype=_F64, meta=_meta(0, _F64))
+    return total.astype(result)
+
+
 def _cross_entropy(name, logits, target, axis, reduction, want_grad, weight, ignore_index,
                    label_smoothing, temperature):
     _losses._check_reduction(reduction)
     ignore_index = _losses._check_index(ignore_index, "ignore_index")
     e = _losses._check_smoothing(label_smoothing)
     temp = _losses._check_temperature(temperature)
-    x = _as_dask(logits, "logits")
-    compute, result = _api._dtypes(x.dtype, "logits")
+    xa, compute, result, ax, classes, lead = _with_class_axis(logits, "logits", axis)
     compute = _api._widened(compute, 1.0 / temp)
-    if x.ndim == 0:
-        raise ValueError("logits must have at least one dimension (the class axis)")
-    ax = _api._normalize_axis(axis, x.ndim)
-    classes = x.shape[ax]
-    lead_chunks = x.chunks[:ax] + x.chunks[ax + 1:]
-    lead = x.shape[:ax] + x.shape[ax + 1:]
     rows = int(np.prod(lead, dtype=np.int64))
-    t = target if isinstance(target, da.Array) else _api._as_array(target, "target")
+    t = _argument(target, "target")
     probabilities = t.dtype.kind == "f"
     if probabilities:
         _api._dtypes(t.dtype, "target")
-        if tuple(t.shape) != tuple(x.shape):
+        if tuple(t.shape) != tuple(xa.shape):
             raise ValueError(f"target has shape {tuple(t.shape)}; probability targets (a "
-                             f"floating array) must have the logits' shape {tuple(x.shape)}")
+                             f"floating array) must have the logits' shape {tuple(xa.shape)}")
         if ignore_index != _IGNORE:
             raise ValueError(f"ignore_index={ignore_index} is not supported with probability "
                              "(floating point) targets")
-    w = _losses._class_weight(weight, classes, compute)
+    elif t.dtype.kind not in "iu":
+        raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
+    elif tuple(t.shape) != lead:
+        raise ValueError(f"target has shape {tuple(t.shape)}, expected {lead} "
+                         "(the logits' shape without the class axis)")
+    if rows and classes == 0:
+        raise ValueError("logits have an empty class axis")
+    if isinstance(xa, da.Array):
+        x = xa
+    elif isinstance(t, da.Array):  # NumPy logits: rows chunked as the Dask targets'
+        t_lead = t.chunks[:ax] + t.chunks[ax + 1:] if probabilities else t.chunks
+        x = _rows_like(xa, "logits", t_lead, ax, classes)
+    else:  # only the weight is a Dask array
+        x = da.from_array(xa, chunks={ax: -1})
+    w = _class_weight(weight, classes, compute)
     options = [option for option, used in (
         ("weight", w is not None), ("label_smoothing", e != 0.0),
         ("temperature", temp != 1.0), ("probability targets", probabilities)) if used]
@@ -453,31 +591,29 @@ def _cross_entropy(name, logits, target, axis, reduction, want_grad, weight, ign
         t_kept = t
         denominator = da.full((), float(rows), dtype=_F64)
     else:
-        t = _class_target_array(t, lead, lead_chunks, classes, ignore_index)
+        t = _class_target_array(t, lead, x.chunks[:ax] + x.chunks[ax + 1:], classes,
+                                ignore_index)
         t_kept = da.expand_dims(t, ax)  # the class axis of length one: broadcasts over blocks
-        if w is None:  # the rows that count: those whose target is not ignore_index
-            denominator = (t != ignore_index).sum(dtype=np.int64)
-        else:
-            denominator = t.map_blocks(_weight_partial, w=w, ignore_index=ignore_index,
-                                       dtype=_F64,
-                                       chunks=tuple((1,) * len(c) for c in t.chunks),
-                                       meta=_meta(t.ndim, _F64)).sum()
-    if reduction == "mean":
+        denominator = _class_denominator(t, w, classes, ignore_index)
+    scale = 1.0  # the gradient's: the mean's inverse denominator, known at compute time
+    if reduction == "mean" and want_grad:
         scale = da.map_blocks(_inverse, denominator, dtype=_F64, meta=_meta(0, _F64))
-    else:
-        scale = da.ones((), dtype=_F64)
 
+    grad = None
     if _single_chunk(x, ax):
-        block = dict(ax=ax, compute=compute, w=w, ignore_index=ignore_index, e=e, temp=temp,
+        args = (x, t_kept, scale) + (() if w is None else (_weight_along(w, ax, x.ndim),))
+        block = dict(ax=ax, compute=compute, ignore_index=ignore_index, e=e, temp=temp,
                      probabilities=probabilities, meta=_meta(x.ndim, compute))
         loss_chunks = list(x.chunks)
         loss_chunks[ax] = (1,)
-        loss = da.map_blocks(_ce_block, x, t_kept, scale, want_grad=False, dtype=compute,
-                             chunks=tuple(loss_chunks), **block)
-        grad = None
-        if want_grad:
-            grad = da.map_blocks(_ce_block, x, t_kept, scale, want_grad=True, dtype=compute,
-                                 **block)
+        if want_grad:  # one pass per block: the pair, then its two halves
+            pair = da.map_blocks(_ce_block, *args, want="both", dtype=compute, **block)
+            loss = pair.map_blocks(_first, chunks=tuple(loss_chunks), dtype=compute,
+                                   meta=_meta(x.ndim, compute))
+            grad = pair.map_blocks(_second, dtype=compute, meta=_meta(x.ndim, compute))
+        else:
+            loss = da.map_blocks(_ce_block, *args, want="loss", dtype=compute,
+                                 chunks=tuple(loss_chunks), **block)
     else:
         stats = _row_stats(x, ax)
         pick_chunks = list(x.chunks)
@@ -488,20 +624,12 @@ def _cross_entropy(name, logits, target, axis, reduction, want_grad, weight, ign
         loss = da.map_blocks(_ce_split_loss_block, stats, picked, t_kept, compute=compute,
                              ignore_index=ignore_index, dtype=compute,
                              meta=_meta(x.ndim, compute))
-        grad = None
         if want_grad:
             grad = da.map_blocks(_ce_split_grad_block, x, stats, t_kept, scale, ax=ax,
                                  compute=compute, ignore_index=ignore_index, dtype=compute,
                                  meta=_meta(x.ndim, compute))
 
-    loss = da.squeeze(loss, axis=ax)
-    if reduction == "none":
-        value = loss.astype(result)
-    else:
-        total = loss.sum(dtype=_F64)
-        if reduction == "mean":
-            total = da.map_blocks(_mean, total, denominator, dtype=_F64, meta=_meta(0, _F64))
-        value = total.astype(result)
+    value = _reduced(da.squeeze(loss, axis=ax), reduction, denominator, result)
     if not want_grad:
         return value
     return value, grad.astype(result)
@@ -543,7 +671,7 @@ def cross_entropy_with_grad(logits, target, axis=-1, weight=None, ignore_index=-
 # nll_loss
 
 
-def _nll_block(x, t, ax, compute, w, ignore_index):
+def _nll_block(x, t, *w, ax, compute, ignore_index):
     """Per-row losses (keepdims along ax) of one block of whole rows, by the
     NumPy path's kernel (nll_2d)."""
     a = _aligned(x)
@@ -551,27 +679,29 @@ def _nll_block(x, t, ax, compute, w, ignore_index):
         a = a.astype(compute)
     lead = a.shape[:ax] + a.shape[ax + 1:]
     t1 = np.require(np.asarray(t, dtype=np.int64).reshape(-1), requirements="CA")
+    weight = np.ascontiguousarray(np.asarray(w[0]).reshape(-1), dtype=compute) if w else None
     loss = np.empty(t1.size, dtype=compute)
     if t1.size:
-        _kernels.nll_2d(_api._rows(a, ax), t1, w, ignore_index, loss)
+        _kernels.nll_2d(_api._rows(a, ax), t1, weight, ignore_index, loss)
     return np.expand_dims(loss.reshape(lead), ax)
 
 
 def nll_loss(log_probs, target, axis=-1, weight=None, ignore_index=-100, reduction="mean"):
-    """:func:`csoftmax.nll_loss` with Dask log-probabilities and/or targets,
-    lazily; the class axis must be one chunk (NotImplementedError otherwise)."""
+    """:func:`csoftmax.nll_loss` with Dask log-probabilities, targets and/or
+    weight, lazily; the class axis must be one chunk (NotImplementedError
+    otherwise)."""
     _losses._check_reduction(reduction)
     ignore_index = _losses._check_index(ignore_index, "ignore_index")
-    x = _as_dask(log_probs, "log_probs")
-    compute, result = _api._dtypes(x.dtype, "log_probs")
-    if x.ndim == 0:
-        raise ValueError("log_probs must have at least one dimension (the class axis)")
-    ax = _api._normalize_axis(axis, x.ndim)
-    classes = x.shape[ax]
-    lead = x.shape[:ax] + x.shape[ax + 1:]
-    t = target if isinstance(target, da.Array) else _api._as_array(target, "target")
+    xa, compute, result, ax, classes, lead = _with_class_axis(log_probs, "log_probs", axis)
+    t = _argument(target, "target")
+    if isinstance(xa, da.Array):
+        x = xa
+    elif isinstance(t, da.Array) and tuple(t.shape) == lead:
+        x = _rows_like(xa, "log_probs", t.chunks, ax, classes)
+    else:
+        x = da.from_array(xa, chunks={ax: -1})
     t = _class_target_array(t, lead, x.chunks[:ax] + x.chunks[ax + 1:], classes, ignore_index)
-    w = _losses._class_weight(weight, classes, compute)
+    w = _class_weight(weight, classes, compute)
     if not _single_chunk(x, ax):
         raise NotImplementedError(
             f"csoftmax.nll_loss of Dask log_probs needs the class axis (axis {ax}) in one "
@@ -581,22 +711,11 @@ def nll_loss(log_probs, target, axis=-1, weight=None, ignore_index=-100, reducti
         raise ValueError("log_probs have an empty class axis")
     loss_chunks = list(x.chunks)
     loss_chunks[ax] = (1,)
-    loss = da.map_blocks(_nll_block, x, da.expand_dims(t, ax), ax=ax, compute=compute, w=w,
-                         ignore_index=ignore_index, dtype=compute, chunks=tuple(loss_chunks),
-                         meta=_meta(x.ndim, compute))
-    loss = da.squeeze(loss, axis=ax)
-    if reduction == "none":
-        return loss.astype(result)
-    total = loss.sum(dtype=_F64)
-    if reduction == "mean":
-        if w is None:
-            denominator = (t != ignore_index).sum(dtype=np.int64)
-        else:
-            denominator = t.map_blocks(_weight_partial, w=w, ignore_index=ignore_index,
-                                       dtype=_F64, chunks=tuple((1,) * len(c) for c in t.chunks),
-                                       meta=_meta(t.ndim, _F64)).sum()
-        total = da.map_blocks(_mean, total, denominator, dtype=_F64, meta=_meta(0, _F64))
-    return total.astype(result)
+    args = (x, da.expand_dims(t, ax)) + (() if w is None else (_weight_along(w, ax, x.ndim),))
+    loss = da.map_blocks(_nll_block, *args, ax=ax, compute=compute, ignore_index=ignore_index,
+                         dtype=compute, chunks=tuple(loss_chunks), meta=_meta(x.ndim, compute))
+    denominator = _class_denominator(t, w, classes, ignore_index) if reduction == "mean" else None
+    return _reduced(da.squeeze(loss, axis=ax), reduction, denominator, result)
 
 
 # ---------------------------------------------------------------------------
@@ -607,12 +726,24 @@ def _backward_block(g, y, function, ax):
     return getattr(_losses, function)(_aligned(g), _aligned(y), axis=ax)
 
 
+def _pair(a, a_name, b, b_name):
+    """Two same-shaped arguments as Dask arrays in the chunks of the first Dask
+    one (a NumPy one takes them; neither: the first's automatic chunks)."""
+    a, b = _argument(a, a_name), _argument(b, b_name)
+    if not isinstance(a, da.Array) and not isinstance(b, da.Array):  # a Dask weight alone
+        a = da.from_array(a)
+    like = a if isinstance(a, da.Array) else b
+    if a.shape == b.shape:
+        a = a if isinstance(a, da.Array) else da.from_array(a, chunks=like.chunks)
+        b = b if isinstance(b, da.Array) else da.from_array(b, chunks=like.chunks)
+        if b.chunks != a.chunks:
+            b = b.rechunk(a.chunks)
+    return a, b
+
+
 def _backward(function, grad_output, output, axis):
-    g = _as_dask(grad_output, "grad_output")
-    y = _as_dask(output, "output")
+    g, y = _pair(grad_output, "grad_output", output, "output")
     result, ax = _losses._backward_checks(g, y, axis)[1:]
-    if y.chunks != g.chunks:
-        y = y.rechunk(g.chunks)
     if _single_chunk(g, ax):  # whole rows: the kernels, as for NumPy input
         return da.map_blocks(_backward_block, g, y, function=function, ax=ax, dtype=result,
                              meta=_meta(g.ndim, result))
@@ -662,68 +793,77 @@ def log_sigmoid(x, out=None):
     return _elementwise("log_sigmoid", x, out)
 
 
-def _bce_block(x, t, w, p, scale, compute, elementwise, want_grad, has_w, has_p):
+def _bce_block(x, t, *wp, scale, compute, want, elementwise, has_w, has_p):
+    """One block through the NumPy path's kernel call (_losses._bce_arrays):
+    want "loss" (elementwise losses, or the block's total as a one-element
+    block), "grad", or "both" (the pair, from one pass). `wp`: the weight
+    and / or pos_weight blocks present (has_w, has_p), shaped to broadcast."""
     a = _aligned(x)
     if a.dtype != compute:
         a = a.astype(compute)
-    loss, grad = _losses._bce_arrays(a, np.asarray(t), np.asarray(w) if has_w else None,
-                                     np.asarray(p) if has_p else None, scale, elementwise,
-                                     want_grad)
-    if want_grad:
+    wp = list(wp)
+    w = np.asarray(wp.pop(0)) if has_w else None
+    p = np.asarray(wp.pop(0)) if has_p else None
+    loss, grad = _losses._bce_arrays(a, np.asarray(t), w, p, scale, elementwise, want != "loss")
+    if want == "grad":
         return grad
-    if elementwise:
-        return loss
-    total = _kernels.loss_total(loss) if loss.size else 0.0
-    return np.full((1,) * a.ndim, total, dtype=_F64)
+    if not elementwise:
+        total = _kernels.loss_total(loss) if loss.size else 0.0
+        loss = np.full((1,) * a.ndim, total, dtype=_F64)
+    return loss if want == "loss" else (loss, grad)
 
 
 def _broadcast_dask(values, name, x, compute):
-    """`values` (array-like or Dask) broadcast to x's shape and chunks."""
+    """`values` (array-like or Dask) broadcastable to x's shape, as a Dask
+    array of x's dimensions whose length-one axes stay one chunk (map_blocks
+    broadcasts them: a per-class weight is not copied to the logits' size)."""
     v = values if isinstance(values, da.Array) else _api._as_array(values, name)
     _api._dtypes(v.dtype, name)
     try:
         shape = np.broadcast_shapes(v.shape, x.shape)
     except ValueError:
         shape = None
-    if shape != x.shape:
+    if shape != x.shape or v.ndim > x.ndim:
         raise ValueError(f"{name} with shape {v.shape} cannot be broadcast to the logits' "
                          f"shape {x.shape}")
-    return da.broadcast_to(da.asarray(v).astype(compute), x.shape).rechunk(x.chunks)
+    v = da.asarray(v).astype(compute).reshape((1,) * (x.ndim - v.ndim) + tuple(v.shape))
+    return v.rechunk(tuple((1,) if n == 1 else c for n, c in zip(v.shape, x.chunks)))
 
 
 def _bce(logits, target, weight, pos_weight, reduction, want_grad):
     _losses._check_reduction(reduction)
-    x = _as_dask(logits, "logits")
+    x, t = _pair(logits, "logits", target, "target")
     compute, result = _api._dtypes(x.dtype, "logits")
-    t = _as_dask(target, "target")
     _api._dtypes(t.dtype, "target")
     if t.shape != x.shape:
         raise ValueError(f"target has shape {t.shape}, expected the logits' shape {x.shape}")
-    if t.chunks != x.chunks:
-        t = t.rechunk(x.chunks)
-    w = None if weight is None else _broadcast_dask(weight, "weight", x, compute)
-    p = None if pos_weight is None else _broadcast_dask(pos_weight, "pos_weight", x, compute)
+    weights = [_broadcast_dask(v, name, x, compute)
+               for v, name in ((weight, "weight"), (pos_weight, "pos_weight")) if v is not None]
     n = x.size
     scale = 1.0 / n if (reduction == "mean" and n) else 1.0
-    # absent weights stand in as the logits (not read: has_w / has_p)
-    args = (x, t, x if w is None else w, x if p is None else p)
-    common = dict(scale=scale, compute=compute, has_w=w is not None, has_p=p is not None)
-    if reduction == "none":
-        value = da.map_blocks(_bce_block, *args, elementwise=True, want_grad=False,
-                              dtype=compute, meta=_meta(x.ndim, compute), **common)
-        value = value.astype(result)
+    elementwise = reduction == "none"
+    common = dict(scale=scale, compute=compute, elementwise=elementwise,
+                  has_w=weight is not None, has_p=pos_weight is not None)
+    loss_chunks = x.chunks if elementwise else tuple((1,) * len(c) for c in x.chunks)
+    loss_dtype = compute if elementwise else _F64
+    if want_grad:  # one pass per block: the pair, then its two halves
+        pair = da.map_blocks(_bce_block, x, t, *weights, want="both", dtype=compute,
+                             meta=_meta(x.ndim, compute), **common)
+        loss = pair.map_blocks(_first, chunks=loss_chunks, dtype=loss_dtype,
+                               meta=_meta(x.ndim, loss_dtype))
+        grad = pair.map_blocks(_second, dtype=compute, meta=_meta(x.ndim, compute))
     else:
-        partial = da.map_blocks(_bce_block, *args, elementwise=False, want_grad=False,
-                                dtype=_F64, chunks=tuple((1,) * len(c) for c in x.chunks),
-                                meta=_meta(x.ndim, _F64), **common)
-        total = partial.sum(dtype=_F64)
+        loss = da.map_blocks(_bce_block, x, t, *weights, want="loss", chunks=loss_chunks,
+                             dtype=loss_dtype, meta=_meta(x.ndim, loss_dtype), **common)
+    if elementwise:
+        value = loss.astype(result)
+    else:
+        total = _total(loss)
         if reduction == "mean":
             total = total / n if n else da.full((), np.nan, dtype=_F64)
         value = total.astype(result)
     if not want_grad:
         return value
-    grad = da.map_blocks(_bce_block, *args, elementwise=False, want_grad=True, dtype=compute,
-                         meta=_meta(x.ndim, compute), **common)
     return value, grad.astype(result)
 
 

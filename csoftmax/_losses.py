@@ -316,7 +316,7 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     ...                                    label_smoothing=0.1)), 8)
     0.50760596
     """
-    if _is_dask(logits) or _is_dask(target):
+    if _is_dask(logits) or _is_dask(target) or _is_dask(weight):
         return _dask_route("cross_entropy", logits, target, axis, reduction, weight,
                            ignore_index, label_smoothing, temperature)
     return _cross_entropy(logits, target, axis, reduction, False, weight, ignore_index,
@@ -346,7 +346,7 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, weight=None, ignore_inde
     >>> grad.round(8)
     array([[ 0.09003057, -0.33475904,  0.24472847]])
     """
-    if _is_dask(logits) or _is_dask(target):
+    if _is_dask(logits) or _is_dask(target) or _is_dask(weight):
         return _dask_route("cross_entropy_with_grad", logits, target, axis, reduction, weight,
                            ignore_index, label_smoothing, temperature)
     return _cross_entropy(logits, target, axis, reduction, True, weight, ignore_index,
@@ -383,7 +383,7 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
     >>> float(csoftmax.nll_loss(np.log([[0.25, 0.75], [0.5, 0.5]]), [1, -100]))
     0.2876820724517809
     """
-    if _is_dask(log_probs) or _is_dask(target):
+    if _is_dask(log_probs) or _is_dask(target) or _is_dask(weight):
         return _dask().nll_loss(log_probs, target, axis=axis, weight=weight,
                                 ignore_index=ignore_index, reduction=reduction)
     _check_reduction(reduction)

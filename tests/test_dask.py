@@ -736,3 +736,127 @@ def test_one_hot(dtype, scheduler):
         csoftmax.one_hot(da.zeros(3, chunks=2), 5)
     with pytest.raises(ValueError, match="num_classes must be >= 1"):
         csoftmax.one_hot(da.zeros(3, chunks=2, dtype=int), 0)
+
+
+# ---------------------------------------------------------------------------
+# review findings of 2026-12-02: empty class axis, Dask weights, exact
+# denominators and totals, NumPy arguments beside Dask ones, unknown chunks,
+# one kernel pass per block
+
+
+@pytest.mark.parametrize("function", [csoftmax.cross_entropy, csoftmax.cross_entropy_with_grad])
+def test_cross_entropy_empty_class_axis(function):
+    """Refused when the graph is built, with the NumPy API's error."""
+    for x, target in [(np.zeros((3, 0)), np.full(3, -100)), (np.zeros(0), np.int64(-100)),
+                      (np.zeros((3, 0)), np.zeros((3, 0)))]:
+        with pytest.raises(ValueError, match="logits have an empty class axis"):
+            function(x, target)
+        with pytest.raises(ValueError, match="logits have an empty class axis"):
+            function(da.from_array(x), target)
+
+
+def test_dask_weight_stays_lazy(scheduler):
+    """A Dask class weight is not computed while the graph is built, also beside
+    NumPy logits and targets (the result is then a Dask array)."""
+    x = make_logits((12, 5), np.float64, special=False)
+    target = np.arange(12) % 5
+    w = np.linspace(0.5, 1.5, 5)
+    exploding = da.from_array(w, chunks=5).map_blocks(_explode, dtype=np.float64)
+    lazy = [csoftmax.cross_entropy(x, target, weight=exploding),
+            csoftmax.nll_loss(csoftmax.log_softmax(x), target, weight=exploding),
+            csoftmax.binary_cross_entropy(x, np.zeros((12, 5)), weight=exploding)]
+    assert all(isinstance(v, da.Array) for v in lazy)
+    dw = da.from_array(w, chunks=2)
+    got = compute(scheduler, *csoftmax.cross_entropy_with_grad(x, target, weight=dw),
+                  csoftmax.nll_loss(csoftmax.log_softmax(x), target, weight=dw,
+                                    reduction="none"))
+    want = (*csoftmax.cross_entropy_with_grad(x, target, weight=w),
+            csoftmax.nll_loss(csoftmax.log_softmax(x), target, weight=w, reduction="none"))
+    np.testing.assert_allclose(got[0], want[0], rtol=4e-16)
+    np.testing.assert_allclose(got[1], want[1], rtol=4e-16)
+    np.testing.assert_array_equal(got[2], want[2])
+
+
+def test_weighted_mean_denominator_and_totals_exact(scheduler):
+    """The weighted mean's denominator is the correctly rounded sum of the
+    counted rows' weights, however the rows are chunked (cancelling weights: a
+    plain sum of per-block sums gave half the loss), and reduced losses are the
+    correctly rounded sum of the blocks' totals."""
+    x = np.zeros((3, 3))
+    target = np.array([0, 1, 2])
+    w = np.array([0.1, 0.2, -0.3])
+    got = compute(scheduler, *csoftmax.cross_entropy_with_grad(
+        da.from_array(x, chunks=(1, 3)), target, weight=w))
+    want = csoftmax.cross_entropy_with_grad(x, target, weight=w)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-15)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-15)
+    lp = np.array([[1e16], [1.0], [-1e16]])
+    got = compute(scheduler, csoftmax.nll_loss(da.from_array(lp, chunks=1), [0, 0, 0],
+                                               reduction="sum"))
+    assert got == csoftmax.nll_loss(lp, [0, 0, 0], reduction="sum") == -1.0
+
+
+def test_numpy_arguments_take_the_dask_ones_chunks(scheduler):
+    """A NumPy argument beside a Dask one is chunked as the Dask one (rows) with
+    its class axis whole, not by Dask's automatic rule (which split it)."""
+    import dask
+    x = make_logits((4, 300), np.float64, special=False)
+    target = np.arange(4) * 7
+    w = np.linspace(0.5, 1.5, 300)
+    g = np.random.default_rng(SEED + 14).standard_normal((4, 300))
+    y = csoftmax.softmax(x)
+    with dask.config.set({"array.chunk-size": "1KiB"}):
+        dt = da.from_array(target, chunks=2)
+        lazy = [*csoftmax.cross_entropy_with_grad(x, dt, weight=w, reduction="none"),
+                csoftmax.nll_loss(csoftmax.log_softmax(x), dt, reduction="none"),
+                csoftmax.softmax_backward(g, da.from_array(y, chunks=(2, 300))),
+                *csoftmax.binary_cross_entropy_with_grad(x, da.from_array(y, chunks=(1, 300)),
+                                                         reduction="none")]
+    got = compute(scheduler, *lazy)
+    want = [*csoftmax.cross_entropy_with_grad(x, target, weight=w, reduction="none"),
+            csoftmax.nll_loss(csoftmax.log_softmax(x), target, reduction="none"),
+            csoftmax.softmax_backward(g, y),
+            *csoftmax.binary_cross_entropy_with_grad(x, y, reduction="none")]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unknown_chunk_sizes_refused():
+    x = da.from_array(make_logits((10, 4), np.float64, special=False), chunks=5)
+    rows = x[x[:, 0] > 0]                          # chunks of unknown size
+    for call in [lambda: csoftmax.cross_entropy(rows, np.zeros(3, int)),
+                 lambda: csoftmax.binary_cross_entropy_with_grad(rows, rows),
+                 lambda: csoftmax.nll_loss(rows, np.zeros(3, int)),
+                 lambda: csoftmax.softmax_backward(rows, rows)]:
+        with pytest.raises(ValueError, match=r"has chunks of unknown size .* call "
+                                             r"\w+\.compute_chunk_sizes\(\) first"):
+            call()
+
+
+def test_one_kernel_pass_per_block(monkeypatch):
+    """cross_entropy_with_grad and binary_cross_entropy_with_grad read each block
+    once: the loss and the gradient come from one kernel call."""
+    from csoftmax import _losses
+    calls = {"xent": 0, "bce": 0}
+    xent, bce = _losses._xent_rows, _losses._bce_arrays
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(_losses, "_xent_rows", counted("xent", xent))
+    monkeypatch.setattr(_losses, "_bce_arrays", counted("bce", bce))
+    x = da.from_array(make_logits((40, 6), np.float64, special=False), chunks=(10, 6))
+    target = np.arange(40) % 6
+    compute("sync", *csoftmax.cross_entropy_with_grad(x, target, label_smoothing=0.1))
+    compute("sync", *csoftmax.binary_cross_entropy_with_grad(x, x, pos_weight=np.ones(6)))
+    assert calls == {"xent": 4, "bce": 4}
+
+
+def test_per_class_weights_not_broadcast_to_the_logits_size():
+    from csoftmax import _dask
+    x = da.zeros((1000, 6), chunks=(100, 3))
+    pos_weight = _dask._broadcast_dask(np.ones(6), "pos_weight", x, np.float64)
+    assert pos_weight.shape == (1, 6) and pos_weight.chunks == ((1,), (3, 3))
