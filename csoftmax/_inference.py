@@ -257,7 +257,8 @@ def sample(logits, *, rng=None, temperature=1.0, axis=-1):
         # strided (slices, broadcasts), see the note on _api._rows in the report
         probs = _api.softmax(np.ascontiguousarray(x2, dtype=compute), axis=-1)
     else:
-        # Kept here until softmax grows a fused temperature= argument.
+        # (x - max) / T in float64, as written before softmax had temperature=
+        # (which rounds in the logits' precision): a seed keeps its draws
         shifted = x2.astype(np.float64) - row_max[:, np.newaxis].astype(np.float64)
         np.maximum(shifted, -1000.0 * T, out=shifted)
         shifted /= T
