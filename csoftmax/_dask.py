@@ -416,9 +416,9 @@ def _class_counts(t, classes, ignore_index):
 
 
 def _weighted_count(counts, w):
-    """sum_c counts[c] w[c], correctly rounded (math.fsum of exact products
-    for float32 weights): the weighted mean's denominator, sum of w[t] over
-    the rows counted."""
+    """sum_c counts[c] w[c] by math.fsum (correctly rounded; the products are
+    exact for float32 weights and fewer than 2**29 rows per class): the
+    weighted mean's denominator, sum of w[t] over the rows counted."""
     terms = counts.astype(_F64) * np.asarray(w, dtype=_F64)
     return np.float64(math.fsum(terms.tolist()) if np.isfinite(terms).all() else terms.sum())
 
@@ -823,7 +823,7 @@ def _broadcast_dask(values, name, x, compute):
         shape = np.broadcast_shapes(v.shape, x.shape)
     except ValueError:
         shape = None
-    if shape != x.shape or v.ndim > x.ndim:
+    if shape != x.shape:
         raise ValueError(f"{name} with shape {v.shape} cannot be broadcast to the logits' "
                          f"shape {x.shape}")
     v = da.asarray(v).astype(compute).reshape((1,) * (x.ndim - v.ndim) + tuple(v.shape))
