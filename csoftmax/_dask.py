@@ -22,8 +22,8 @@ Two cases, by how the class axis (``axis``) is chunked:
 The training functions: the cross-entropy with every option and nll_loss map
 the NumPy path's kernel calls (``_losses._xent_rows``, ``nll_2d``) over
 blocks of whole rows, with the whole array's "mean" scale computed first
-(the rows counted; with weights, math.fsum of the classes' counts times
-their weights); a loss with its gradient is one kernel call per block (a
+(the rows counted; with weights, the exact sum of the counted rows' weights
+from per-class counts, correctly rounded); a loss with its gradient is one kernel call per block (a
 pair split by two getter tasks). Weights, smoothing, a temperature,
 probability targets and nll_loss refuse a split class axis
 (NotImplementedError naming the rechunk). Reduced losses: each block summed
@@ -46,6 +46,7 @@ target array.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import dask.array as da
@@ -416,11 +417,22 @@ def _class_counts(t, classes, ignore_index):
 
 
 def _weighted_count(counts, w):
-    """sum_c counts[c] w[c] by math.fsum (correctly rounded; the products are
-    exact for float32 weights and fewer than 2**29 rows per class): the
-    weighted mean's denominator, sum of w[t] over the rows counted."""
-    terms = counts.astype(_F64) * np.asarray(w, dtype=_F64)
-    return np.float64(math.fsum(terms.tolist()) if np.isfinite(terms).all() else terms.sum())
+    """sum_c counts[c] w[c] over the classes present (counts[c] > 0),
+    correctly rounded: each weight as an exact integer times a power of two,
+    the sum in Python integers (a non-finite weight present: the plain sum,
+    inf or NaN as NumPy's). The weighted mean's denominator, sum of w[t] over
+    the rows counted."""
+    present = counts > 0
+    n, v = counts[present], np.asarray(w, dtype=_F64)[present]
+    if not np.isfinite(v).all():
+        with np.errstate(invalid="ignore"):
+            return np.float64((n * v).sum())
+    mantissa, exponent = np.frexp(v)                  # v = mantissa 2**exponent
+    digits = (mantissa * 2.0 ** 53).astype(np.int64)  # exact integers
+    exponent = exponent - 53
+    low = int(exponent.min()) if v.size else 0
+    total = sum((int(k) * int(d)) << int(x - low) for k, d, x in zip(n, digits, exponent))
+    return np.float64(float(Fraction(total) * Fraction(2) ** low))
 
 
 def _block_total(loss):
@@ -433,7 +445,10 @@ def _block_total(loss):
 
 def _fsum_block(partials):
     p = np.asarray(partials, dtype=_F64).reshape(-1)
-    return np.float64(math.fsum(p.tolist()) if np.isfinite(p).all() else p.sum())
+    if np.isfinite(p).all():
+        return np.float64(math.fsum(p.tolist()))
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as NumPy's sums give it quietly
+        return np.float64(p.sum())
 
 
 def _total(partials):
@@ -477,6 +492,7 @@ def _class_weight(weight, classes, compute):
     for None); a Dask weight stays lazy, checked by its metadata."""
     if weight is None:
         return None
+    weight = _argument(weight, "weight")
     if not isinstance(weight, da.Array):
         return da.from_array(_losses._class_weight(weight, classes, compute), chunks=-1)
     _api._dtypes(weight.dtype, "weight")
@@ -565,8 +581,6 @@ def _cross_entropy(name, logits, target, axis, reduction, want_grad, weight, ign
     elif tuple(t.shape) != lead:
         raise ValueError(f"target has shape {tuple(t.shape)}, expected {lead} "
                          "(the logits' shape without the class axis)")
-    if rows and classes == 0:
-        raise ValueError("logits have an empty class axis")
     if isinstance(xa, da.Array):
         x = xa
     elif isinstance(t, da.Array):  # NumPy logits: rows chunked as the Dask targets'
@@ -575,6 +589,8 @@ def _cross_entropy(name, logits, target, axis, reduction, want_grad, weight, ign
     else:  # only the weight is a Dask array
         x = da.from_array(xa, chunks={ax: -1})
     w = _class_weight(weight, classes, compute)
+    if rows and classes == 0:
+        raise ValueError("logits have an empty class axis")
     options = [option for option, used in (
         ("weight", w is not None), ("label_smoothing", e != 0.0),
         ("temperature", temp != 1.0), ("probability targets", probabilities)) if used]
@@ -817,7 +833,7 @@ def _broadcast_dask(values, name, x, compute):
     """`values` (array-like or Dask) broadcastable to x's shape, as a Dask
     array of x's dimensions whose length-one axes stay one chunk (map_blocks
     broadcasts them: a per-class weight is not copied to the logits' size)."""
-    v = values if isinstance(values, da.Array) else _api._as_array(values, name)
+    v = _argument(values, name)
     _api._dtypes(v.dtype, name)
     try:
         shape = np.broadcast_shapes(v.shape, x.shape)

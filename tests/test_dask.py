@@ -860,3 +860,47 @@ def test_per_class_weights_not_broadcast_to_the_logits_size():
     x = da.zeros((1000, 6), chunks=(100, 3))
     pos_weight = _dask._broadcast_dask(np.ones(6), "pos_weight", x, np.float64)
     assert pos_weight.shape == (1, 6) and pos_weight.chunks == ((1,), (3, 3))
+
+
+def test_weighted_denominator_edge_cases(scheduler):
+    """Second review: a non-finite weight on a class no target names counts for
+    nothing (it gave NaN); float64 weights that cancel are summed exactly (the
+    rounded products gave a denominator a third too large); a weight of unknown
+    chunk sizes is refused as such; +inf - inf block totals give NaN without a
+    warning; with an empty class axis a wrong weight is reported first, as
+    NumPy reports it."""
+    x = np.log(np.full((4, 3), 1 / 3))
+    t = np.array([0, 1, 0, 1])
+    for bad in (np.inf, np.nan):
+        w = np.array([1.0, 2.0, bad])
+        got = compute(scheduler, csoftmax.nll_loss(da.from_array(x, chunks=(2, 3)), t, weight=w),
+                      *csoftmax.cross_entropy_with_grad(da.from_array(x, chunks=(2, 3)), t,
+                                                        weight=w))
+        want = (csoftmax.nll_loss(x, t, weight=w), *csoftmax.cross_entropy_with_grad(x, t, weight=w))
+        for a, b in zip(got, want):
+            assert np.isfinite(a).all()
+            np.testing.assert_allclose(a, b, rtol=4e-16)
+    x = np.zeros((6, 3))
+    t = np.array([0, 0, 0, 1, 1, 1])
+    w = np.array([0.1, -0.1 + 2.0 ** -56, 1.0])
+    got = compute(scheduler, *csoftmax.cross_entropy_with_grad(da.from_array(x, chunks=(6, 3)),
+                                                               t, weight=w))
+    want = csoftmax.cross_entropy_with_grad(x, t, weight=w)
+    np.testing.assert_allclose(got[0], want[0], rtol=4e-16)
+    np.testing.assert_allclose(got[1], want[1], rtol=4e-16)
+    y = da.from_array(np.ones(8), chunks=4)
+    unknown = y[y > 0]
+    for call in [lambda: csoftmax.cross_entropy(np.zeros((2, 8)), [0, 1], weight=unknown),
+                 lambda: csoftmax.binary_cross_entropy(np.zeros((2, 8)), np.zeros((2, 8)),
+                                                       pos_weight=unknown)]:
+        with pytest.raises(ValueError, match=r"weight has chunks of unknown size"):
+            call()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = compute(scheduler, csoftmax.binary_cross_entropy(
+            da.from_array(np.array([[np.inf, np.inf]]), chunks=1), np.zeros((1, 2)),
+            weight=[1.0, -1.0], reduction="sum"))
+    assert np.isnan(got)
+    with pytest.raises(ValueError, match=r"weight has shape \(2,\), expected \(0,\)"):
+        csoftmax.cross_entropy(da.zeros((3, 0)), np.full(3, -100), weight=np.ones(2))
