@@ -514,14 +514,18 @@ def _rows_like(values, name, lead_chunks, ax, classes):
     return da.from_array(a, chunks=lead_chunks[:ax] + ((classes,),) + lead_chunks[ax:])
 
 
-def _class_target_array(t, lead, lead_chunks, classes, ignore_index):
-    """Class targets as a Dask int64 array chunked as the logits' rows, checked
-    at compute time; TypeError / ValueError now for what the metadata shows."""
+def _check_class_targets(t, lead):
+    """TypeError / ValueError for class targets whose dtype or shape is wrong."""
     if t.dtype.kind not in "iu":
         raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
     if tuple(t.shape) != lead:
         raise ValueError(f"target has shape {tuple(t.shape)}, expected {lead} "
                          "(the logits' shape without the class axis)")
+
+
+def _class_target_array(t, lead_chunks, classes, ignore_index):
+    """Class targets (_check_class_targets done) as a Dask int64 array chunked
+    as the logits' rows, their range checked at compute time."""
     if isinstance(t, da.Array):
         if t.chunks != lead_chunks:
             t = t.rechunk(lead_chunks)
@@ -576,11 +580,8 @@ def _cross_entropy(name, logits, target, axis, reduction, want_grad, weight, ign
         if ignore_index != _IGNORE:
             raise ValueError(f"ignore_index={ignore_index} is not supported with probability "
                              "(floating point) targets")
-    elif t.dtype.kind not in "iu":
-        raise TypeError(f"target must hold integer class indices, got dtype {t.dtype}")
-    elif tuple(t.shape) != lead:
-        raise ValueError(f"target has shape {tuple(t.shape)}, expected {lead} "
-                         "(the logits' shape without the class axis)")
+    else:
+        _check_class_targets(t, lead)
     if isinstance(xa, da.Array):
         x = xa
     elif isinstance(t, da.Array):  # NumPy logits: rows chunked as the Dask targets'
@@ -607,8 +608,7 @@ def _cross_entropy(name, logits, target, axis, reduction, want_grad, weight, ign
         t_kept = t
         denominator = da.full((), float(rows), dtype=_F64)
     else:
-        t = _class_target_array(t, lead, x.chunks[:ax] + x.chunks[ax + 1:], classes,
-                                ignore_index)
+        t = _class_target_array(t, x.chunks[:ax] + x.chunks[ax + 1:], classes, ignore_index)
         t_kept = da.expand_dims(t, ax)  # the class axis of length one: broadcasts over blocks
         denominator = _class_denominator(t, w, classes, ignore_index)
     scale = 1.0  # the gradient's: the mean's inverse denominator, known at compute time
@@ -710,13 +710,14 @@ def nll_loss(log_probs, target, axis=-1, weight=None, ignore_index=-100, reducti
     ignore_index = _losses._check_index(ignore_index, "ignore_index")
     xa, compute, result, ax, classes, lead = _with_class_axis(log_probs, "log_probs", axis)
     t = _argument(target, "target")
+    _check_class_targets(t, lead)
     if isinstance(xa, da.Array):
         x = xa
-    elif isinstance(t, da.Array) and tuple(t.shape) == lead:
+    elif isinstance(t, da.Array):
         x = _rows_like(xa, "log_probs", t.chunks, ax, classes)
     else:
         x = da.from_array(xa, chunks={ax: -1})
-    t = _class_target_array(t, lead, x.chunks[:ax] + x.chunks[ax + 1:], classes, ignore_index)
+    t = _class_target_array(t, x.chunks[:ax] + x.chunks[ax + 1:], classes, ignore_index)
     w = _class_weight(weight, classes, compute)
     if not _single_chunk(x, ax):
         raise NotImplementedError(
