@@ -32,7 +32,9 @@ kernels over whole rows, or take the row sums in float64 across chunks.
 sigmoid, log_sigmoid and binary cross-entropy are elementwise: any chunks
 (``weight`` / ``pos_weight`` with their length-one axes left as one chunk,
 which map_blocks broadcasts). A NumPy argument beside a Dask one takes the
-Dask one's row chunks, its class axis whole.
+Dask one's row chunks, its class axis whole. predict, one_hot and
+mixture_softmax (whole components and classes per block) are lazy too;
+sample and the calibration functions compute a Dask input.
 
 Non-finite values follow the NumPy API: a NaN makes its row NaN, a row holding
 +inf gives NaN (logsumexp +inf), a row of only -inf gives NaN (logsumexp -inf).
@@ -55,7 +57,8 @@ from . import _api, _inference, _kernels, _losses
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy_with_grad",
            "nll_loss", "softmax_backward", "log_softmax_backward", "sigmoid", "log_sigmoid",
-           "binary_cross_entropy", "binary_cross_entropy_with_grad", "predict", "one_hot"]
+           "binary_cross_entropy", "binary_cross_entropy_with_grad", "predict", "one_hot",
+           "mixture_softmax"]
 
 _F64 = np.dtype(np.float64)
 _STATS = np.dtype([("m", _F64), ("r", _F64)])     # per chunk: max, rest
@@ -930,3 +933,40 @@ def one_hot(labels, classes, dtype):
         raise TypeError(f"labels must hold integer class indices, got dtype {t.dtype}")
     return t.map_blocks(_one_hot_block, classes, dtype, dtype=dtype, new_axis=t.ndim,
                         chunks=t.chunks + ((classes,),), meta=_meta(t.ndim + 1, dtype))
+
+
+# ---------------------------------------------------------------------------
+# mixture_softmax
+
+
+def _mixture_block(x, w, ax):
+    return _inference.mixture_softmax(_aligned(x), np.squeeze(np.asarray(w), axis=ax), axis=ax)
+
+
+def mixture_softmax(logits, mix_logits, axis=-1):
+    """:func:`csoftmax.mixture_softmax` with Dask logits and/or mix_logits,
+    lazily: blocks holding whole components and classes (NotImplementedError
+    otherwise), the batch axes chunked as the Dask argument's."""
+    a, w = _argument(logits, "logits"), _argument(mix_logits, "mix_logits")
+    ax, k_ax, compute, result = _inference._mixture_checks(a, w, axis)
+    if not isinstance(a, da.Array):  # NumPy logits beside Dask mix_logits: their batch chunks
+        lead_w = (1,) * (a.ndim - 1 - w.ndim) + tuple(w.shape)
+        w_chunks = ((),) * (a.ndim - 1 - w.ndim) + tuple(w.chunks)
+        lead_chunks = tuple(c if n > 1 else (m,) for n, c, m in
+                            zip(lead_w, w_chunks, a.shape[:ax] + a.shape[ax + 1:]))
+        chunks = list(lead_chunks[:ax] + ((a.shape[ax],),) + lead_chunks[ax:])
+        chunks[k_ax] = (a.shape[k_ax],)
+        a = da.from_array(a, chunks=tuple(chunks))
+    for d, what in ((ax, "class"), (k_ax, "component")):
+        if not _single_chunk(a, d):
+            raise NotImplementedError(
+                f"csoftmax.mixture_softmax of Dask logits needs the {what} axis (axis {d}) in "
+                f"one chunk, got chunks {a.chunks[d]}: rechunk it first, e.g. "
+                f"logits.rechunk({{{ax}: -1, {k_ax}: -1}})")
+    # the mixture weights with the logits' dimensions (the class axis of length
+    # one), their length-one axes one chunk: map_blocks broadcasts them
+    wd = da.asarray(w).reshape((1,) * (a.ndim - 1 - w.ndim) + tuple(w.shape))
+    wd = da.expand_dims(wd, ax)
+    wd = wd.rechunk(tuple((1,) if n == 1 else c for n, c in zip(wd.shape, a.chunks)))
+    return da.map_blocks(_mixture_block, a, wd, ax=ax, drop_axis=k_ax, dtype=result,
+                         meta=_meta(a.ndim - 1, result))

@@ -316,15 +316,35 @@ def mixture_softmax(logits, mix_logits, axis=-1):
     >>> csoftmax.mixture_softmax(np.zeros((4, 3, 5)), np.zeros(3)).shape
     (4, 5)
     """
-    a = _real_array(logits, "logits")
-    w = _real_array(mix_logits, "mix_logits")
+    if _api._is_dask(logits) or _api._is_dask(mix_logits):
+        return _api._dask().mixture_softmax(logits, mix_logits, axis=axis)
+    a = _api._as_array(logits, "logits")
+    w = _api._as_array(mix_logits, "mix_logits")
+    ax, component_axis, compute, result = _mixture_checks(a, w, axis)
+    moved = np.moveaxis(a, ax, -1)  # (..., K, C) with the component axis at -2
+    out_shape = a.shape[:component_axis] + a.shape[component_axis + 1:]
+    if a.size == 0:
+        return np.empty(out_shape, dtype=result)
+    log_weights = _api.log_softmax(np.ascontiguousarray(w, dtype=compute), axis=-1)
+    log_components = _api.log_softmax(np.ascontiguousarray(moved, dtype=compute), axis=-1)
+    joint = log_components + log_weights[..., np.newaxis]
+    mixed = np.exp(_api.logsumexp(joint, axis=-2))  # (..., C), class axis last
+    mixed = np.moveaxis(mixed, -1, ax if ax < component_axis else ax - 1)
+    return mixed.astype(result, copy=False)
+
+
+def _mixture_checks(a, w, axis):
+    """(class axis, component axis, compute dtype, result dtype) of
+    mixture_softmax's logits `a` and mix_logits `w` (ndarrays, or Dask
+    arrays), or the error naming the argument."""
+    compute_a, result_a = _api._dtypes(a.dtype, "logits")
+    compute_w, result_w = _api._dtypes(w.dtype, "mix_logits")
     if a.ndim < 2:
         raise ValueError(f"logits must have at least two dimensions (components, classes), "
                          f"got shape {a.shape}")
     ax = _api._normalize_axis(axis, a.ndim)
     component_axis = a.ndim - 1 if ax != a.ndim - 1 else a.ndim - 2
-    moved = np.moveaxis(a, ax, -1)  # (..., K, C) with the component axis at -2
-    weights_shape = moved.shape[:-1]
+    weights_shape = a.shape[:ax] + a.shape[ax + 1:]  # (..., K)
     if w.ndim == 0:
         raise ValueError("mix_logits must have at least one dimension (the components), "
                          "got a 0-d array")
@@ -336,20 +356,8 @@ def mixture_softmax(logits, mix_logits, axis=-1):
         raise ValueError(f"mix_logits has shape {w.shape}, which does not broadcast to "
                          f"{weights_shape} (logits' shape {a.shape} without the class "
                          f"axis {ax})")
-    if moved.shape[-2] == 0 or moved.shape[-1] == 0:
+    if weights_shape[-1] == 0 or a.shape[ax] == 0:
         raise ValueError(f"logits has shape {a.shape}: it needs at least one component and "
                          "one class")
-    compute_a, result_a = _api._dtypes(a.dtype, "logits")
-    compute_w, result_w = _api._dtypes(w.dtype, "mix_logits")
-    compute = np.result_type(compute_a, compute_w)
-    result = np.result_type(result_a, result_w)
-
-    out_shape = a.shape[:component_axis] + a.shape[component_axis + 1:]
-    if a.size == 0:
-        return np.empty(out_shape, dtype=result)
-    log_weights = _api.log_softmax(np.ascontiguousarray(w, dtype=compute), axis=-1)
-    log_components = _api.log_softmax(np.ascontiguousarray(moved, dtype=compute), axis=-1)
-    joint = log_components + log_weights[..., np.newaxis]
-    mixed = np.exp(_api.logsumexp(joint, axis=-2))  # (..., C), class axis last
-    mixed = np.moveaxis(mixed, -1, ax if ax < component_axis else ax - 1)
-    return mixed.astype(result, copy=False)
+    return (ax, component_axis, np.result_type(compute_a, compute_w),
+            np.result_type(result_a, result_w))

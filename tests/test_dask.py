@@ -677,14 +677,13 @@ def test_cluster_training_functions(client):
 
 
 def test_eager_functions_return_numpy(scheduler):
-    """sample, mixture_softmax and calibration compute a Dask input first (as
-    the README says) and give the NumPy results."""
+    """sample and calibration compute a Dask input first (as the README says)
+    and give the NumPy results."""
     x = make_logits((12, 6), np.float64, special=False)
     dx = da.from_array(x, chunks=(4, 2))
     got = [csoftmax.sample(dx, rng=1),
-           csoftmax.mixture_softmax(dx.reshape(12, 2, 3), np.zeros(2)),
            csoftmax.calibration.expected_calibration_error(csoftmax.softmax(x), dx.argmax(1))]
-    want = [csoftmax.sample(x, rng=1), csoftmax.mixture_softmax(x.reshape(12, 2, 3), np.zeros(2)),
+    want = [csoftmax.sample(x, rng=1),
             csoftmax.calibration.expected_calibration_error(csoftmax.softmax(x), x.argmax(1))]
     for a, b in zip(got, want):
         assert not isinstance(a, da.Array)
@@ -904,3 +903,44 @@ def test_weighted_denominator_edge_cases(scheduler):
     assert np.isnan(got)
     with pytest.raises(ValueError, match=r"weight has shape \(2,\), expected \(0,\)"):
         csoftmax.cross_entropy(da.zeros((3, 0)), np.full(3, -100), weight=np.ones(2))
+
+
+# (logits shape, class axis, mix_logits shape, logits chunks)
+MIXTURES = [((10, 3, 5), -1, (3,), (4, 3, 5)), ((10, 3, 5), -1, (10, 3), (4, 3, 5)),
+            ((10, 5, 3), 1, (10, 3), (3, 5, 3)), ((6, 10, 3, 5), -1, (10, 3), (2, 5, 3, 5)),
+            ((3, 5), -1, (3,), (3, 5)), ((10, 3, 5), -1, (1, 3), (4, 3, 5))]
+
+
+@pytest.mark.parametrize("case", MIXTURES, ids=lambda c: f"{c[0]}-ax{c[1]}-w{c[2]}")
+def test_mixture_softmax(case, scheduler):
+    """Blocks of whole components and classes: the NumPy function per block,
+    bitwise; Dask logits, Dask mix_logits, or both."""
+    shape, axis, w_shape, chunks = case
+    rng = np.random.default_rng(SEED + 15)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal(w_shape)
+    lazy = [csoftmax.mixture_softmax(da.from_array(x, chunks=chunks), w, axis=axis),
+            csoftmax.mixture_softmax(x, da.from_array(w, chunks=2), axis=axis),
+            csoftmax.mixture_softmax(da.from_array(x, chunks=chunks), da.from_array(w, chunks=2),
+                                     axis=axis)]
+    assert all(isinstance(v, da.Array) for v in lazy)
+    want = csoftmax.mixture_softmax(x, w, axis=axis)
+    for got in compute(scheduler, *lazy):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_mixture_softmax_errors():
+    x = da.zeros((4, 3, 5), chunks=(2, 3, 2))
+    with pytest.raises(NotImplementedError, match=r"needs the class axis \(axis 2\) in one "
+                                                  r"chunk, got chunks \(2, 2, 1\)"):
+        csoftmax.mixture_softmax(x, np.zeros(3))
+    with pytest.raises(NotImplementedError, match=r"needs the component axis \(axis 1\)"):
+        csoftmax.mixture_softmax(da.zeros((4, 3, 5), chunks=(2, 2, 5)), np.zeros(3))
+    with pytest.raises(ValueError, match=r"mix_logits has shape \(4,\), which does not "
+                                         r"broadcast"):
+        csoftmax.mixture_softmax(x, np.zeros(4))
+    with pytest.raises(ValueError, match="at least two dimensions"):
+        csoftmax.mixture_softmax(da.zeros(5, chunks=2), np.zeros(1))
+    with pytest.raises(TypeError, match="complex"):
+        csoftmax.mixture_softmax(x, np.zeros(3, dtype=np.complex64))
