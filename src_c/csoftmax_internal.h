@@ -74,6 +74,7 @@ void csm_fill_table_avx512(csm_kernel_table *table);
  *   OMP_WAIT_POLICY=passive avoids most of it.)
  */
 #include <stddef.h>
+#include <stdlib.h> /* aligned_alloc: the SIMD kernels' scratch rows */
 #ifdef _OPENMP
 #include <omp.h>
 #endif

@@ -337,6 +337,55 @@ static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
     return CSM_FN(simd_row_pass)(NULL, n, (CSM_T)1, (CSM_T)1, 0, x);
 }
 
+/* y = e / s (`divide`, as simd_row_pass divides) or y = e f over a row of
+ * n, streamed (SIMD_ROW_OUT), and the maximum of xn[0..n) beside it (-inf
+ * for NULL): the output pass of softmax and of cross-entropy's gradient from
+ * a scratch row of exponentials (simd_scratch_row). */
+static inline CSM_T CSM_FN(simd_row_out_stream)(const CSM_T *e, CSM_T *y, int64_t n, CSM_T s,
+                                                CSM_T f, const int divide, const CSM_T *xn)
+{
+    const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vf = v_set1(f);
+    const V ninf = v_set1((CSM_T)-INFINITY);
+#define CSM_RESCALE(v) (divide ? CSM_FN(simd_div)((v), vs, vr) : v_mul((v), vf))
+    V a = ninf;
+    if (xn != NULL)
+        SIMD_ROW_OUT_AND(y, n, 1, CSM_RESCALE(SIMD_LD(e, v_zero())),
+                         a = v_max(a, SIMD_LD(xn, ninf)));
+    else
+        SIMD_ROW_OUT(y, n, 1, CSM_RESCALE(SIMD_LD(e, v_zero())));
+#undef CSM_RESCALE
+    return v_hmax(a);
+}
+
+/* Kernels that store a row's exponentials and then rewrite them as their
+ * output (softmax, cross-entropy's gradient) keep them instead in a scratch
+ * row, which stays in cache from row to row, when the output is large
+ * (csm_stream_hint) and its rows longer than the next-row prefetch brings
+ * into L1 (CSM_PF_L1_BYTES): the output row is then written once, streamed.
+ * In the output row itself the exponentials cost each output line a read
+ * for ownership from memory before its two writes (float32 256 x 32000
+ * softmax on a Xeon with AVX-512, output not in cache: 1.5x the time of
+ * log_softmax, which streams); shorter rows have their output lines
+ * prefetched and were slower streamed (4096 x 1000: 1.2x). The outputs are
+ * the same either way. A row of n elements on its own cache lines (free()
+ * it), or NULL (no scratch wanted, or its allocation failed: the output row
+ * holds the exponentials then). */
+static inline CSM_T *CSM_FN(simd_scratch_row)(int64_t n)
+{
+    if (!csm_stream_hint || n * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES) return NULL;
+    size_t bytes = ((size_t)n * sizeof(CSM_T) + 63) / 64 * 64;
+    return (CSM_T *)aligned_alloc(64, bytes);
+}
+
+/* After rows that used simd_scratch_row's scratch (NULL: none). */
+static inline void CSM_FN(simd_scratch_done)(CSM_T *scratch)
+{
+    if (scratch != NULL) {
+        free(scratch);
+        _mm_sfence(); /* the streamed stores before the kernel's return */
+    }
+}
+
 /* Neumaier step: (s, c) += b */
 static inline void CSM_FN(simd_acc)(double *s, double *c, double b)
 {
@@ -1407,6 +1456,8 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         CSM_FN(simd_softmax_short)(x, xs, y, ys, rows, cols);
         return;
     }
+    /* the exponentials in a scratch row for large outputs (simd_scratch_row) */
+    CSM_T *scratch = CSM_FN(simd_scratch_row)(cols);
     /* each row's division pass finds the next row's maximum (its rows are
      * read before any is written: in place, y's row r is x's row r) */
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
@@ -1419,11 +1470,16 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
             if (!last) m = CSM_FN(simd_row_max)(xr + xs, cols);
             continue;
         }
+        CSM_T *er = scratch != NULL ? scratch : yr;
         CSM_T s = (CSM_T)CSM_FN(simd_row_exp_store)(
-            xr, yr, cols, m, CSM_FN(simd_pf_next)(xr + xs, yr + ys, r, rows, cols));
-        if (last) CSM_FN(simd_row_pass)(yr, cols, s, (CSM_T)1, 1, NULL);
+            xr, er, cols, m,
+            CSM_FN(simd_pf_next)(xr + xs, scratch != NULL ? NULL : yr + ys, r, rows, cols));
+        if (scratch != NULL)
+            m = CSM_FN(simd_row_out_stream)(er, yr, cols, s, (CSM_T)1, 1, last ? NULL : xr + xs);
+        else if (last) CSM_FN(simd_row_pass)(yr, cols, s, (CSM_T)1, 1, NULL);
         else m = CSM_FN(simd_row_pass)(yr, cols, s, (CSM_T)1, 1, xr + xs);
     }
+    CSM_FN(simd_scratch_done)(scratch);
 }
 
 /* log_softmax of U (1 or 2) tiles of tiny rows in place in xv, stage by
@@ -1558,7 +1614,7 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
 static inline __attribute__((always_inline)) CSM_T
 CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n,
                       CSM_T inv_t, const int scaled, double wk, double unit,
-                      CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn)
+                      CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn, CSM_T *scratch)
 {
     CSM_T m_next = (CSM_T)0;
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -1566,16 +1622,19 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_
         if (gr != NULL) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
         return xn != NULL ? CSM_FN(simd_row_max)(xn, n) : m_next;
     }
-    double t = CSM_FN(simd_row_sum_minus_one_scaled)(xr, gr, n, m, inv_t, scaled, pf);
+    /* the exponentials in the gradient row, or in the scratch row */
+    CSM_T *er = gr != NULL && scratch != NULL ? scratch : gr;
+    double t = CSM_FN(simd_row_sum_minus_one_scaled)(xr, er, n, m, inv_t, scaled, pf);
     /* z_k as the terms have it: rounded like them when scaled, exact if not */
     double zk = scaled ? (double)((xr[k] - m) * inv_t) : (double)xr[k] - (double)m;
     *loss = (CSM_T)((wk == 0.0 && t == t) ? 0.0 : wk * (csm_log1p(t) - zk));
     if (gr != NULL) {
         double s = 1.0 + t;
         /* p_k - 1 without cancellation where x_k is the maximum */
-        double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
+        double pk_minus_one = ((xr[k] == m) ? -t : (double)er[k] - s) / s;
         const CSM_T f = (CSM_T)(unit * wk / s);
-        if (xn != NULL) m_next = CSM_FN(simd_row_pass)(gr, n, f, f, 0, xn);
+        if (er != gr) m_next = CSM_FN(simd_row_out_stream)(er, gr, n, f, f, 0, xn);
+        else if (xn != NULL) m_next = CSM_FN(simd_row_pass)(gr, n, f, f, 0, xn);
         else CSM_FN(simd_row_pass)(gr, n, f, f, 0, NULL);
         gr[k] = (CSM_T)(unit * (wk * pk_minus_one));
     } else if (xn != NULL) {
@@ -1714,6 +1773,8 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
         CSM_FN(simd_xent_short)(x, xs, target, loss, grad, gs, rows, cols, grad_scale);
         return;
     }
+    /* the exponentials in a scratch row for large gradients (simd_scratch_row) */
+    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_row)(cols) : NULL;
     /* each row's gradient pass finds the next row's maximum */
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
@@ -1722,8 +1783,9 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
         CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
         m = CSM_FN(simd_xent_row)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0,
-                                  grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL);
+                                  grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL, scratch);
     }
+    CSM_FN(simd_scratch_done)(scratch);
 }
 
 static void CSM_FN(simd_exp_map)(const CSM_T *x, CSM_T *y, int64_t n)

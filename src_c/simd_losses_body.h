@@ -226,8 +226,12 @@ static inline __attribute__((always_inline)) CSM_T
 CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
                               double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
                               double scale, CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn,
-                              const int has_w, const int has_grad, const int scaled)
+                              CSM_T *scratch, const int has_w, const int has_grad,
+                              const int scaled)
 {
+    /* the exponentials in the gradient row, or in the scratch row
+     * (simd_scratch_row), whence the gradient pass streams its row */
+    CSM_T *er = has_grad && scratch != NULL ? scratch : gr;
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
         *loss = (CSM_T)NAN;
         if (has_grad) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
@@ -246,7 +250,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
         const V four = v_set1((CSM_T)4);
         V h = four, l = v_zero(), zh = v_zero(), zl = v_zero();
 #define CSM_XC_TERMS(E, ZW, X, W, TM, J, KK, TAIL, U)                                   \
-    CSM_FN(simdl_xc_terms)(E, ZW, X, W, TM, vm, vinv_t, has_grad ? gr + (J) : NULL, KK,  \
+    CSM_FN(simdl_xc_terms)(E, ZW, X, W, TM, vm, vinv_t, has_grad ? er + (J) : NULL, KK,  \
                            has_w, has_grad, TAIL, scaled, U)
 #define CSM_W(J) (has_w ? v_load(w + (J)) : allw)
         int64_t j = b;
@@ -297,18 +301,19 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
     if (!has_grad) return xn != NULL ? CSM_FN(simd_row_max)(xn, n) : m;
     double s = 1.0 + t;
     double a = c_nll + share * w_sum; /* sum of the target weights */
-    double pk_minus_one = ((xr[k] == m) ? -t : (double)gr[k] - s) / s;
+    double pk_minus_one = ((xr[k] == m) ? -t : (double)er[k] - s) / s;
     double unit = scale * (double)inv_t;
     const V factor = v_set1((CSM_T)(unit * a / s));
     const V sub = v_set1((CSM_T)(unit * share));
     V an = ninf;
 #define CSM_NEXT_MAX (xn != NULL ? (void)(an = v_max(an, SIMD_LD(xn, ninf))) : (void)0)
     if (has_w)
-        SIMD_ROW_OUT_AND(gr, n, 0,
-                         v_fnmadd(sub, SIMD_LD(w, v_zero()), v_mul(SIMD_LD(gr, v_zero()), factor)),
+        SIMD_ROW_OUT_AND(gr, n, er != gr,
+                         v_fnmadd(sub, SIMD_LD(w, v_zero()), v_mul(SIMD_LD(er, v_zero()), factor)),
                          CSM_NEXT_MAX);
     else
-        SIMD_ROW_OUT_AND(gr, n, 0, v_sub(v_mul(SIMD_LD(gr, v_zero()), factor), sub), CSM_NEXT_MAX);
+        SIMD_ROW_OUT_AND(gr, n, er != gr, v_sub(v_mul(SIMD_LD(er, v_zero()), factor), sub),
+                         CSM_NEXT_MAX);
 #undef CSM_NEXT_MAX
     gr[k] = (CSM_T)(unit * (a * pk_minus_one + share * (w_sum - wk)));
     return xn != NULL ? v_hmax(an) : m;
@@ -494,6 +499,8 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
                                      unit, inv_t);
         return;
     }
+    /* the exponentials in a scratch row for large gradients (simd_scratch_row) */
+    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_row)(cols) : NULL;
     /* each row's gradient pass finds the maximum of the next row unless that
      * row is ignored (simd_xent_row, simdl_xent_smooth_row) */
     CSM_T m = (CSM_T)0;
@@ -517,15 +524,15 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
             const double wk = w != NULL ? (double)w[k] : 1.0;
             if (inv_t == (CSM_T)1)
                 m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 0, wk, unit, pf, m,
-                                          xn);
+                                          xn, scratch);
             else
                 m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 1, wk, unit, pf, m,
-                                          xn);
+                                          xn, scratch);
             continue;
         }
 #define CSM_XC(W, G, S)                                                                   \
     m = CSM_FN(simdl_xent_smooth_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, \
-                                      m, xn, W, G, S)
+                                      m, xn, scratch, W, G, S)
         switch (mode) {
         case 0: CSM_XC(0, 0, 0); break;
         case 1: CSM_XC(1, 0, 0); break;
@@ -538,6 +545,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
         }
 #undef CSM_XC
     }
+    CSM_FN(simd_scratch_done)(scratch);
 }
 
 /* ---- cross-entropy, probability targets ----------------------------------- */
@@ -688,12 +696,19 @@ static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T c_q,
                             CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
                             double scale, CSM_FN(simd_pf) pf, CSM_FN(simd_pf) pfq,
-                            const int has_w, const int has_grad, const int scaled)
+                            CSM_T *scratch, const int has_w, const int has_grad,
+                            const int scaled)
 {
     const V vcq = v_set1(c_q), vc0 = v_set1(c_0);
     double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
     const int early_a = n * (int64_t)sizeof(CSM_T) > SIMDL_XP_EARLY_A_BYTES;
-    const int need_a = !early_a || !has_grad;
+    /* with a scratch row (simd_scratch_row: large gradients of long rows)
+     * the exponentials go there and the exponential pass takes sum(a z), as
+     * it does without the gradient (the same blocks and order: the same
+     * loss); the gradient pass then reads no logits and streams its row */
+    CSM_T *er = has_grad && scratch != NULL ? scratch : gr;
+    const int az_early = !has_grad || er != gr;
+    const int need_a = !early_a || az_early;
     CSM_T m = early_a ? CSM_FN(simdl_xp_max_asum)(xr, qr, w, n, vcq, vc0, &s_a, &c_a, has_w)
                       : CSM_FN(simd_row_max)(xr, n);
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
@@ -720,7 +735,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             }
             v_exp_nonpos_n(e, e, 0, 4);
             if (has_grad)
-                for (int u = 0; u < 4; u++) v_store(gr + j + u * VN, e[u]);
+                for (int u = 0; u < 4; u++) v_store(er + j + u * VN, e[u]);
             CSM_FN(simd_lane_add4s)(&h, &l, e[0], e[1], e[2], e[3]);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simd_pf_block)(pfq, j);
@@ -731,7 +746,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                 if (!early_a)
                     CSM_FN(simdl_add_any)(&ah, &al,
                                           v_add(v_add(a[0], a[1]), v_add(a[2], a[3])));
-                if (!has_grad)
+                if (az_early)
                     CSM_FN(simdl_add_any)(&zh, &zl,
                                           v_add(v_add(CSM_FN(simdl_xp_az_fast)(a[0], z[0]),
                                                       CSM_FN(simdl_xp_az_fast)(a[1], z[1])),
@@ -746,23 +761,31 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                                       vinv_t, scaled);
             V e0 = v_exp_nonpos(z0);
             if (has_grad) {
-                if (tail) v_store_tail(gr + j, kk, e0);
-                else v_store(gr + j, e0);
+                if (tail) v_store_tail(er + j, kk, e0);
+                else v_store(er + j, e0);
             }
             CSM_FN(simd_lane_add)(&h, &l, e0);
             if (need_a) {
                 V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
                 if (!early_a) CSM_FN(simdl_add_any)(&ah, &al, a0);
-                if (!has_grad) CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az_fast)(a0, z0));
+                if (az_early) CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az_fast)(a0, z0));
             }
         }
         CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
         if (!early_a) CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
-        if (!has_grad) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
+        if (az_early) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     double asum = CSM_FN(simdl_total)(s_a, c_a);
     double t = (s_e - 1.0) + c_e; /* as in simdl_xent_smooth_row */
-    if (has_grad) {
+    if (has_grad && er != gr) {
+        /* the gradient from the scratch row's exponentials, streamed */
+        const V nscale = v_set1((CSM_T)(-(scale * (double)inv_t) / (1.0 + t)));
+        const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
+        SIMD_ROW_OUT(gr, n, 1,
+                     CSM_FN(simdl_xp_grad)(CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0,
+                                                                 has_w),
+                                           SIMD_LD(er, v_zero()), tt, sa, nscale));
+    } else if (has_grad) {
         const V nscale = v_set1((CSM_T)(-(scale * (double)inv_t) / (1.0 + t)));
         const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
         for (int64_t b = 0; b < n; b += CSM_BLOCK) {
@@ -824,6 +847,8 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
                                       rows, cols, (CSM_T)(scale * (double)inv_t), 0);
         return;
     }
+    /* the exponentials in a scratch row for large gradients (simd_scratch_row) */
+    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_row)(cols) : NULL;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
@@ -833,7 +858,7 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
         CSM_FN(simd_pf) pfq = CSM_FN(simd_pf_next)(qr + qs, NULL, r, rows, cols);
 #define CSM_XP(W, G, S)                                                                  \
     CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, pf, pfq, \
-                                W, G, S)
+                                scratch, W, G, S)
         switch (mode) {
         case 0: CSM_XP(0, 0, 0); break;
         case 1: CSM_XP(1, 0, 0); break;
@@ -846,6 +871,7 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
         }
 #undef CSM_XP
     }
+    CSM_FN(simd_scratch_done)(scratch);
 }
 
 /* ---- backward passes ------------------------------------------------------ */
