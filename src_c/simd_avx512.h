@@ -116,7 +116,12 @@ static inline void csm_transpose_f32_avx512(__m512 *r)
     }
 }
 #define v_transpose csm_transpose_f32_avx512
-#define CSM_TRANSPOSE_MIN 12  /* from op counts: 16x16 transpose vs ~C*C plan steps; not timed here */
+/* From 7 columns on the 16 x 16 transpose beats the permute plan (timed on a
+ * Xeon with AVX-512, benchmarks/kernel_ab.py --isa avx512, transposes against
+ * plans: 10 columns softmax 0.62x the time, log_softmax 0.66x,
+ * cross-entropy 0.77x; 7 columns 0.73 / 0.81 / 0.96; 6 columns mixed, 0.87
+ * to 1.05; 3 and 4 columns 1.1-1.4x). It was 12, from op counts. */
+#define CSM_TRANSPOSE_MIN 7
 /* (exp(r) - 1 - r) / r^2 */
 static inline __m512 csm_exp_tail_f32_avx512(__m512 r)
 {
@@ -257,7 +262,10 @@ static inline void csm_transpose_f64_avx512(__m512d *r)
     }
 }
 #define v_transpose csm_transpose_f64_avx512
-#define CSM_TRANSPOSE_MIN 8  /* (op counts, as for float32) */
+/* From 4 columns on the 8 x 8 transpose (as for float32: 4 to 7 columns
+ * 0.69-0.94x the time of the plans in softmax, log_softmax and
+ * cross-entropy; 3 columns 0.99-1.01x). It was 8, from op counts. */
+#define CSM_TRANSPOSE_MIN 4
 /* (exp(r) - 1 - r) / r^2 */
 static inline __m512d csm_exp_tail_f64_avx512(__m512d r)
 {
