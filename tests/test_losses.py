@@ -6,6 +6,7 @@ the analytic gradient must agree to 1e-6 relative to the largest gradient
 entry (the truncation + rounding error of the difference is ~1e-9).
 """
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -477,3 +478,35 @@ def test_loss_same_with_or_without_gradient(isa, rng, dtype, cols):
                 alone = csoftmax.cross_entropy(x, target, reduction=reduction, **options)
                 loss, _ = csoftmax.cross_entropy_with_grad(x, target, reduction=reduction, **options)
                 assert np.array_equal(alone, loss), (target.dtype, options, reduction)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 63, 1000, 100003])
+def test_loss_total_is_compensated(n, rng):
+    """_kernels.loss_total (the reduced losses' sum on every path) of float64
+    terms is compensated (eight TwoSum lanes, joined by Neumaier steps): on
+    terms that cancel down to a small total, within a few ulps of math.fsum's
+    correctly rounded sum, where a plain double sum loses most digits; of
+    float32 terms, the double sum of the widened terms."""
+    big = rng.standard_normal(n) * 1e12
+    small = rng.random(n)
+    v = np.empty(2 * n)
+    v[0::2], v[1::2] = big + small, -big  # sum(small), buried under +-1e12
+    rng.shuffle(v)
+    exact = math.fsum(v)
+    got = _kernels.loss_total(v)
+    assert abs(got - exact) <= 4 * np.spacing(abs(exact)), (got, exact)
+    v32 = (rng.random(n) * 3).astype(np.float32)
+    assert _kernels.loss_total(v32) == pytest.approx(math.fsum(v32.astype(np.float64)), rel=1e-15)
+
+
+@pytest.mark.parametrize("special, expected", [
+    ([1.0, np.inf, 2.0], np.inf), ([np.inf, -np.inf], np.nan), ([1.0, np.nan], np.nan),
+    ([1e308, 1e308] + [0.0] * 9, np.inf), ([-np.inf] * 10, -np.inf)])
+def test_loss_total_non_finite(special, expected):
+    """An infinite total stays infinite (its compensation, inf - inf, is
+    dropped), NaN stays NaN, overflow gives inf, as np.sum gives them."""
+    got = _kernels.loss_total(np.array(special, dtype=np.float64))
+    if np.isnan(expected):
+        assert np.isnan(got)
+    else:
+        assert got == expected
