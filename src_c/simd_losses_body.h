@@ -188,9 +188,9 @@ CSM_FN(simdl_xent_soft_tiny_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, in
 /* ---- cross-entropy, class targets ---------------------------------------- */
 
 /* U (<= 4) vectors of a class-target row with label smoothing, side by side:
- * x0[u] (masked-off lanes -inf), tm the lanes in the row (tail), w0[u] the
- * class weights. Sets ex[u] to the exponentials (1 at the maximal entries, 0
- * in masked-off lanes; stored at g + u VN with has_grad, kk lanes of a tail)
+ * x0[u] (masked-off lanes the maximum), tm the lanes in the row (tail), w0[u]
+ * the class weights. Sets ex[u] to the exponentials (1 at the maximal entries
+ * and in masked-off lanes; stored at g + u VN with has_grad, kk lanes of a tail)
  * and wz[u] to w_j z_j; the U exponentials in lock step (v_exp_nonpos_n). */
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xc_terms)(V *ex, V *wz, const V *x0, const V *w0, VM tm, V vm, V vinv_t, CSM_T *g,
@@ -249,6 +249,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
          * four vectors at a time into TwoSum lanes */
         const V four = v_set1((CSM_T)4);
         V h = four, l = v_zero(), zh = v_zero(), zl = v_zero();
+        int fill = 0;
 #define CSM_XC_TERMS(E, ZW, X, W, TM, J, KK, TAIL, U)                                   \
     CSM_FN(simdl_xc_terms)(E, ZW, X, W, TM, vm, vinv_t, has_grad ? er + (J) : NULL, KK,  \
                            has_w, has_grad, TAIL, scaled, U)
@@ -272,9 +273,13 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
                 V x0 = v_load(xr + j), w0 = CSM_W(j);
                 CSM_XC_TERMS(&e0, &z0, &x0, &w0, all, j, VN, 0, 1);
             } else {
-                V x0 = v_load_tail(xr + j, kk, ninf);
+                /* the maximum in the masked-off lanes: their terms are exp(0) = 1,
+                 * taken off after the flush, as in simd_row_exp_store (a -inf
+                 * filler sent the vector down the exponential's checked path) */
+                V x0 = v_load_tail(xr + j, kk, vm);
                 V w0 = has_w ? v_load_tail(w + j, kk, v_zero()) : allw;
                 CSM_XC_TERMS(&e0, &z0, &x0, &w0, CSM_FN(simdl_tail_mask)(kk), j, kk, 1, 1);
+                fill = VN - kk;
             }
             CSM_FN(simd_lane_add)(&h, &l, e0);
             CSM_FN(simdl_add_any)(&zh, &zl, z0);
@@ -282,6 +287,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
 #undef CSM_XC_TERMS
 #undef CSM_W
         CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
+        s_e -= (double)fill; /* the tail's filler terms, exactly */
         CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
     /* row sum of exp(z - max z), minus one: s_e - 1 is exact below 2, and
@@ -716,7 +722,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
         if (has_grad) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
         return;
     }
-    const V vm = v_set1(m), vinv_t = v_set1(inv_t), ninf = v_set1((CSM_T)-INFINITY);
+    const V vm = v_set1(m), vinv_t = v_set1(inv_t);
     const VM all = v_eq(vm, vm); /* every lane (m is finite) */
     for (int64_t b = 0; b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
@@ -727,6 +733,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
         V h = four, l = v_zero();
         V ah = v_zero(), al = v_zero(), zh = v_zero(), zl = v_zero();
         V e[4], z[4];
+        int fill = 0;
         int64_t j = b;
         for (; j + 4 * VN <= end; j += 4 * VN) {
             for (int u = 0; u < 4; u++) {
@@ -757,8 +764,13 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
         for (; j < end; j += VN) {
             const int kk = end - j < VN ? (int)(end - j) : VN;
             const int tail = kk < VN;
-            V z0 = CSM_FN(simdl_xp_z)(tail ? v_load_tail(xr + j, kk, ninf) : v_load(xr + j), vm,
+            /* the maximum in a tail's masked-off lanes: z = 0 there, whose
+             * exp(0) = 1 is taken off after the flush (as in
+             * simd_row_exp_store; a -inf filler sent the vector down the
+             * exponential's checked path), and whose a z = 0 z = 0 */
+            V z0 = CSM_FN(simdl_xp_z)(tail ? v_load_tail(xr + j, kk, vm) : v_load(xr + j), vm,
                                       vinv_t, scaled);
+            if (tail) fill = VN - kk;
             V e0 = v_exp_nonpos(z0);
             if (has_grad) {
                 if (tail) v_store_tail(er + j, kk, e0);
@@ -768,16 +780,11 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
             if (need_a) {
                 V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
                 if (!early_a) CSM_FN(simdl_add_any)(&ah, &al, a0);
-                /* a tail's masked-off lanes: a = 0 and z = -inf (the exponentials'
-                 * filler), whose plain product is NaN: z taken as 0 there */
-                if (az_early)
-                    CSM_FN(simdl_add_any)(
-                        &zh, &zl,
-                        CSM_FN(simdl_xp_az_fast)(
-                            a0, tail ? v_blend(CSM_FN(simdl_tail_mask)(kk), v_zero(), z0) : z0));
+                if (az_early) CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az_fast)(a0, z0));
             }
         }
         CSM_FN(simd_lanes_flush_biased)(&s_e, &c_e, h, l, (CSM_T)4);
+        s_e -= (double)fill; /* the tail's filler terms, exactly */
         if (!early_a) CSM_FN(simdl_flush0)(&s_a, &c_a, ah, al);
         if (az_early) CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
     }
