@@ -356,8 +356,7 @@ cdef double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
     stays below that for chains of fewer than 2^29 terms. (The
     compensation's work was 4-6 % of a float32 65536 x 10 cross-entropy with
     its gradient in perf.)"""
-    cdef double s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0
-    cdef double s2 = 0.0, c2 = 0.0, s3 = 0.0, c3 = 0.0
+    cdef double s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0, s2 = 0.0, s3 = 0.0
     cdef double s[_TWO_SUM_LANES]
     cdef double c[_TWO_SUM_LANES]
     cdef double x, u, b
