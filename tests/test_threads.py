@@ -276,6 +276,10 @@ def test_own_setting_is_a_cap_under_openmps_limit(own):
     ("cross_entropy_with_grad", (3001, 700)),
     ("cross_entropy_with_grad", (70_001, 7)),   # tiny rows, one row per SIMD lane
     ("log_softmax", (50_003, 16)),
+    # outputs of 8 MiB and more with rows over 8 KiB: each thread's rows take
+    # a scratch row of their own and stream their output (simd_scratch_row)
+    ("softmax", (701, 3001)),
+    ("cross_entropy_with_grad", (701, 3001)),
 ])
 def test_thread_count_does_not_change_results(function, shape, threads):
     """Rows are handed out to threads in chunks; every thread count gives bitwise
