@@ -790,51 +790,53 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     }
     double asum = CSM_FN(simdl_total)(s_a, c_a);
     double t = (s_e - 1.0) + c_e; /* as in simdl_xent_smooth_row */
-    if (has_grad && er != gr) {
-        /* the gradient from the scratch row's exponentials, streamed */
+    if (has_grad) {
         const V nscale = v_set1((CSM_T)(-(scale * (double)inv_t) / (1.0 + t)));
         const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
-        SIMD_ROW_OUT(gr, n, 1,
-                     CSM_FN(simdl_xp_grad)(CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0,
-                                                                 has_w),
-                                           SIMD_LD(er, v_zero()), tt, sa, nscale));
-    } else if (has_grad) {
-        const V nscale = v_set1((CSM_T)(-(scale * (double)inv_t) / (1.0 + t)));
-        const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
-        for (int64_t b = 0; b < n; b += CSM_BLOCK) {
-            int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-            V zh = v_zero(), zl = v_zero();
-            V az[4];
-            int64_t j = b;
-            for (; j + 4 * VN <= end; j += 4 * VN) {
-                for (int u = 0; u < 4; u++) {
-                    const int64_t ju = j + u * VN;
-                    V x0 = v_load(xr + ju);
-                    V a0 = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
-                    az[u] = CSM_FN(simdl_xp_az_fast)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t,
-                                                                          scaled));
-                    v_store(gr + ju, CSM_FN(simdl_xp_grad)(a0, v_load(gr + ju), tt, sa, nscale));
+        if (er != gr) {
+            /* the gradient from the scratch row's exponentials, streamed */
+            SIMD_ROW_OUT(gr, n, 1,
+                         CSM_FN(simdl_xp_grad)(CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq,
+                                                                     vc0, has_w),
+                                               SIMD_LD(er, v_zero()), tt, sa, nscale));
+        } else {
+            for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+                int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+                V zh = v_zero(), zl = v_zero();
+                V az[4];
+                int64_t j = b;
+                for (; j + 4 * VN <= end; j += 4 * VN) {
+                    for (int u = 0; u < 4; u++) {
+                        const int64_t ju = j + u * VN;
+                        V x0 = v_load(xr + ju);
+                        V a0 = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
+                        az[u] = CSM_FN(simdl_xp_az_fast)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t,
+                                                                              scaled));
+                        v_store(gr + ju,
+                                CSM_FN(simdl_xp_grad)(a0, v_load(gr + ju), tt, sa, nscale));
+                    }
+                    CSM_FN(simdl_add_any)(&zh, &zl,
+                                          v_add(v_add(az[0], az[1]), v_add(az[2], az[3])));
                 }
-                CSM_FN(simdl_add_any)(&zh, &zl, v_add(v_add(az[0], az[1]), v_add(az[2], az[3])));
+                for (; j < end; j += VN) {
+                    const int kk = end - j < VN ? (int)(end - j) : VN;
+                    const int tail = kk < VN;
+                    /* a tail's masked-off lanes filled with the maximum: z = 0 there,
+                     * and a z = 0 (a -inf filler made it 0 * -inf = NaN, and so sent
+                     * every row whose length is not a multiple of VN to
+                     * simdl_xp_az_exact: 16 % of the kernel's time on AVX-512 rows
+                     * of 1,000) */
+                    V x0 = tail ? v_load_tail(xr + j, kk, vm) : v_load(xr + j);
+                    V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
+                    V z0 = CSM_FN(simdl_xp_z)(x0, vm, vinv_t, scaled);
+                    CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az_fast)(a0, z0));
+                    V g0 = tail ? v_load_tail(gr + j, kk, v_zero()) : v_load(gr + j);
+                    V gv = CSM_FN(simdl_xp_grad)(a0, g0, tt, sa, nscale);
+                    if (tail) v_store_tail(gr + j, kk, gv);
+                    else v_store(gr + j, gv);
+                }
+                CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
             }
-            for (; j < end; j += VN) {
-                const int kk = end - j < VN ? (int)(end - j) : VN;
-                const int tail = kk < VN;
-                /* a tail's masked-off lanes filled with the maximum: z = 0 there,
-                 * and a z = 0 (a -inf filler made it 0 * -inf = NaN, and so sent
-                 * every row whose length is not a multiple of VN to
-                 * simdl_xp_az_exact: 16 % of the kernel's time on AVX-512 rows
-                 * of 1,000) */
-                V x0 = tail ? v_load_tail(xr + j, kk, vm) : v_load(xr + j);
-                V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
-                V z0 = CSM_FN(simdl_xp_z)(x0, vm, vinv_t, scaled);
-                CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az_fast)(a0, z0));
-                V g0 = tail ? v_load_tail(gr + j, kk, v_zero()) : v_load(gr + j);
-                V gv = CSM_FN(simdl_xp_grad)(a0, g0, tt, sa, nscale);
-                if (tail) v_store_tail(gr + j, kk, gv);
-                else v_store(gr + j, gv);
-            }
-            CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
         }
     }
     double az = CSM_FN(simdl_total)(s_z, c_z);
