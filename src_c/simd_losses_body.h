@@ -905,7 +905,6 @@ typedef __m256d CSM_FN(simdl_vd);
 #define SIMDL_VD_ADD_LO(acc, l) _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(l)))
 #define SIMDL_VD_ADD_HI(acc, l) _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)))
 #define SIMDL_VD_N 4
-#define SIMDL_VD_STORE _mm256_storeu_pd
 #elif defined(CSM_F32) && VN == 16
 typedef __m512d CSM_FN(simdl_vd);
 #define SIMDL_VD_ZERO _mm512_setzero_pd
@@ -914,10 +913,24 @@ typedef __m512d CSM_FN(simdl_vd);
     _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(                        \
                            _mm512_extractf64x4_pd(_mm512_castps_pd(l), 1))))
 #define SIMDL_VD_N 8
-#define SIMDL_VD_STORE _mm512_storeu_pd
 #endif
 
 #ifdef SIMDL_VD_N
+/* The lanes of two double accumulators added in registers, (d0 + d1) halved
+ * and added down to one: through the stack, the store's forwarding
+ * lengthened each row's chain of latency. */
+static inline double CSM_FN(simdl_vd_sum)(CSM_FN(simdl_vd) d0, CSM_FN(simdl_vd) d1)
+{
+#if VN == 8
+    __m256d a4 = _mm256_add_pd(d0, d1);
+#else
+    __m512d a8 = _mm512_add_pd(d0, d1);
+    __m256d a4 = _mm256_add_pd(_mm512_castpd512_pd256(a8), _mm512_extractf64x4_pd(a8, 1));
+#endif
+    __m128d a2 = _mm_add_pd(_mm256_castpd256_pd128(a4), _mm256_extractf128_pd(a4, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(a2, _mm_unpackhi_pd(a2, a2)));
+}
+
 /* sum_j a_j b_j (b == NULL: sum_j a_j) of a short float32 row: the products
  * (each rounded once in float32, as in simdl_dot) widened to double and
  * summed there plainly, two accumulators, one horizontal sum at the end:
@@ -947,21 +960,7 @@ CSM_FN(simdl_dot_vd)(const CSM_T *a, const CSM_T *b, int64_t n)
         d0 = SIMDL_VD_ADD_LO(d0, p);
         d1 = SIMDL_VD_ADD_HI(d1, p);
     }
-#if VN == 8
-    /* the lanes added as the loop below adds them ((0 + 2) + (1 + 3) of
-     * d0 + d1), in registers: through the stack, the store's forwarding
-     * lengthened each row's chain of latency */
-    __m256d a4 = _mm256_add_pd(d0, d1);
-    __m128d a2 = _mm_add_pd(_mm256_castpd256_pd128(a4), _mm256_extractf128_pd(a4, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(a2, _mm_unpackhi_pd(a2, a2)));
-#else
-    double dd[2 * SIMDL_VD_N];
-    SIMDL_VD_STORE(dd, d0);
-    SIMDL_VD_STORE(dd + SIMDL_VD_N, d1);
-    for (int w = SIMDL_VD_N; w >= 1; w /= 2)
-        for (int k = 0; k < w; k++) dd[k] += dd[k + w];
-    return dd[0];
-#endif
+    return CSM_FN(simdl_vd_sum)(d0, d1);
 }
 #endif
 
@@ -1042,6 +1041,29 @@ CSM_FN(simdl_dot)(const CSM_T *a, const CSM_T *b, int64_t n, CSM_FN(simdl_bw_out
         CSM_FN(simdl_flush0)(&s, &c, h1, l1);
     }
     return CSM_FN(simdl_total)(s, c);
+}
+
+#ifndef SIMDL_ROW_TOTAL_SCALAR_MAX
+#define SIMDL_ROW_TOTAL_SCALAR_MAX 16
+#endif
+/* sum_j a_j over a row of elementwise losses: plainly in double for short
+ * float32 rows (simdl_dot_vd), compensated (simdl_dot) otherwise. */
+static inline double CSM_FN(simdl_row_total)(const CSM_T *a, int64_t n)
+{
+#ifdef SIMDL_VD_N
+    if (n <= SIMDL_DOT_VD_MAX) return CSM_FN(simdl_dot_vd)(a, NULL, n);
+#else
+    if (n <= SIMDL_ROW_TOTAL_SCALAR_MAX) {
+        double s = 0.0, c = 0.0;
+        for (int64_t j = 0; j < n; j++) {  /* TwoSum: no branch on the terms' sizes */
+            const double b = (double)a[j], t = s + b, bb = t - s;
+            c += (s - (t - bb)) + (b - bb);
+            s = t;
+        }
+        return CSM_FN(simdl_total)(s, c);
+    }
+#endif
+    return CSM_FN(simdl_dot)(a, NULL, n, NULL, 0);
 }
 
 /* softmax_backward's output pass of a row (g, y, o; d = its sum) done a step
@@ -1437,12 +1459,12 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
             }
         }
 #ifdef SIMDL_VD_N
-        if (!has_loss) {
-            double dd[2 * SIMDL_VD_N];
-            SIMDL_VD_STORE(dd, d0);
-            SIMDL_VD_STORE(dd + SIMDL_VD_N, d1);
-            for (int q = 0; q < 2 * SIMDL_VD_N; q++) CSM_FN(simd_acc)(&s, &c, dd[q]);
-        }
+        /* the block's lanes added plainly (simdl_vd_sum: rounding errors of
+         * at most CSM_BLOCK 2^-53 of the block's sum of |l|, far below the
+         * float32 result's), the blocks compensated; the lanes one by one
+         * into (s, c), each a dependent Neumaier step, took a row of 32
+         * columns 4x the time of its elements' own work */
+        if (!has_loss) CSM_FN(simd_acc)(&s, &c, CSM_FN(simdl_vd_sum)(d0, d1));
         (void)h;
         (void)lo;
 #else
@@ -1451,7 +1473,66 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
     }
     /* with per-element losses stored, their sum is taken from them */
     if (row_loss != NULL)
-        *row_loss = has_loss ? CSM_FN(simdl_dot)(lr, NULL, n, NULL, 0) : CSM_FN(simdl_total)(s, c);
+        *row_loss = has_loss ? CSM_FN(simdl_row_total)(lr, n) : CSM_FN(simdl_total)(s, c);
+}
+
+/* simdl_bce_row's sixteen instances, by the bits of `mode`: has_w 1, has_p 2,
+ * has_loss 4, has_grad 8 (CSM_B(HW, HP, HL, HG), defined where it is used,
+ * makes the call). */
+#define SIMDL_BCE_SWITCH(mode)                                                               \
+    switch (mode) {                                                                          \
+    case 0: CSM_B(0, 0, 0, 0); break;                                                        \
+    case 1: CSM_B(1, 0, 0, 0); break;                                                        \
+    case 2: CSM_B(0, 1, 0, 0); break;                                                        \
+    case 3: CSM_B(1, 1, 0, 0); break;                                                        \
+    case 4: CSM_B(0, 0, 1, 0); break;                                                        \
+    case 5: CSM_B(1, 0, 1, 0); break;                                                        \
+    case 6: CSM_B(0, 1, 1, 0); break;                                                        \
+    case 7: CSM_B(1, 1, 1, 0); break;                                                        \
+    case 8: CSM_B(0, 0, 0, 1); break;                                                        \
+    case 9: CSM_B(1, 0, 0, 1); break;                                                        \
+    case 10: CSM_B(0, 1, 0, 1); break;                                                       \
+    case 11: CSM_B(1, 1, 0, 1); break;                                                       \
+    case 12: CSM_B(0, 0, 1, 1); break;                                                       \
+    case 13: CSM_B(1, 0, 1, 1); break;                                                       \
+    case 14: CSM_B(0, 1, 1, 1); break;                                                       \
+    default: CSM_B(1, 1, 1, 1); break;                                                       \
+    }
+
+/* Short rows, stored one after the other (and so are every operand's): a
+ * group of them, up to CSM_BLOCK elements, goes through simdl_bce_row as
+ * one run with the elementwise losses stored (in `loss`, else in a
+ * buffer), and each row's sum is then taken from them (simdl_row_total).
+ * Row by row, each short row's chain (exponential, division, log1p, the
+ * sum's reduction) was too short for the out-of-order window to overlap
+ * with the next: float32 rows of 32 columns took 2.1 ns per element against
+ * 0.6 on rows of 1,000 (kernel_ab --isa avx512: grouped, 0.27-0.31x the
+ * time at 32 columns, 0.11x at 10, 0.09x at 3). The losses are
+ * elementwise, so their values are the same whichever rows are grouped.
+ * w and p: NULL-free here (simd_bce_rows), per element or scalar. Its own
+ * function: inlined beside the row-by-row loop, the latter's float64 rows
+ * of 32 columns took 1.2x the time. */
+static __attribute__((noinline, flatten)) void
+CSM_FN(simd_bce_grouped)(const CSM_T *x, const CSM_T *y, const CSM_T *w, int64_t ws,
+                         int64_t w_step, const CSM_T *p, int64_t ps, int64_t p_step,
+                         CSM_T *loss, double *row_loss, CSM_T *grad, int64_t rows, int64_t cols,
+                         int64_t group, V vscale, int mode)
+{
+    CSM_T lb[CSM_BLOCK] __attribute__((aligned(64)));
+    mode = (mode & ~4) | ((loss != NULL || row_loss != NULL) << 2);
+    for (int64_t r = 0; r < rows; r += group) {
+        const int64_t nr = rows - r < group ? rows - r : group;
+        CSM_T *lr = loss != NULL ? loss + r * cols : lb;
+        CSM_T *gr = grad == NULL ? NULL : grad + r * cols;
+#define CSM_B(HW, HP, HL, HG)                                                               \
+    CSM_FN(simdl_bce_row)(x + r * cols, y + r * cols, w + r * ws, p + r * ps, lr, NULL, gr,  \
+                          nr * cols, vscale, w_step, p_step, HW, HP, HL, HG)
+        SIMDL_BCE_SWITCH(mode)
+#undef CSM_B
+        if (row_loss != NULL)
+            for (int64_t i = 0; i < nr; i++)
+                row_loss[r + i] = CSM_FN(simdl_row_total)(lr + i * cols, cols);
+    }
 }
 
 static __attribute__((flatten)) void
@@ -1466,6 +1547,20 @@ CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, co
     if (w == NULL) { w = &one; ws = 0; w_step = 0; }
     if (p == NULL) { p = &one; ps = 0; p_step = 0; }
     const V vscale = v_set1((CSM_T)scale);
+    /* short rows a group at a time (simd_bce_grouped); float64 rows whose
+     * sums simdl_dot takes (longer than SIMDL_ROW_TOTAL_SCALAR_MAX) stay
+     * row by row: grouped, the stores and the second reading of the losses
+     * made 32 columns 1.16x the time (benchmarks/ab.py) */
+    int64_t group = CSM_BLOCK / cols;
+#ifndef SIMDL_VD_N
+    if (row_loss != NULL && cols > SIMDL_ROW_TOTAL_SCALAR_MAX) group = 0;
+#endif
+    if (group >= 2 && rows >= 2 && xs == cols && ys == cols && (loss == NULL || ls == cols) &&
+        (grad == NULL || gs == cols) && ws == (w_step ? cols : 0) && ps == (p_step ? cols : 0)) {
+        CSM_FN(simd_bce_grouped)(x, y, w, ws, w_step, p, ps, p_step, loss, row_loss, grad, rows,
+                                 cols, group, vscale, mode);
+        return;
+    }
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *yr = y + r * ys, *wr = w + r * ws, *pr = p + r * ps;
         CSM_T *lr = loss == NULL ? NULL : loss + r * ls;
@@ -1473,33 +1568,16 @@ CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, co
         double *rl = row_loss == NULL ? NULL : row_loss + r;
 #define CSM_B(HW, HP, HL, HG) \
     CSM_FN(simdl_bce_row)(xr, yr, wr, pr, lr, rl, gr, cols, vscale, w_step, p_step, HW, HP, HL, HG)
-        switch (mode) {
-        case 0: CSM_B(0, 0, 0, 0); break;
-        case 1: CSM_B(1, 0, 0, 0); break;
-        case 2: CSM_B(0, 1, 0, 0); break;
-        case 3: CSM_B(1, 1, 0, 0); break;
-        case 4: CSM_B(0, 0, 1, 0); break;
-        case 5: CSM_B(1, 0, 1, 0); break;
-        case 6: CSM_B(0, 1, 1, 0); break;
-        case 7: CSM_B(1, 1, 1, 0); break;
-        case 8: CSM_B(0, 0, 0, 1); break;
-        case 9: CSM_B(1, 0, 0, 1); break;
-        case 10: CSM_B(0, 1, 0, 1); break;
-        case 11: CSM_B(1, 1, 0, 1); break;
-        case 12: CSM_B(0, 0, 1, 1); break;
-        case 13: CSM_B(1, 0, 1, 1); break;
-        case 14: CSM_B(0, 1, 1, 1); break;
-        default: CSM_B(1, 1, 1, 1); break;
-        }
+        SIMDL_BCE_SWITCH(mode)
 #undef CSM_B
     }
 }
+#undef SIMDL_BCE_SWITCH
 
 #ifdef SIMDL_VD_N
 #undef SIMDL_VD_ZERO
 #undef SIMDL_VD_ADD_LO
 #undef SIMDL_VD_ADD_HI
 #undef SIMDL_VD_N
-#undef SIMDL_VD_STORE
 #undef SIMDL_DOT_VD_MAX
 #endif

@@ -122,6 +122,64 @@ def test_bce_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
                                   fast_only)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("cols", [1, 2, 3, 7, 16, 17, 32, 33, 100, 256, 257, 511, 512, 513])
+def test_bce_short_rows_grouped_as_row_by_row(cols, dtype, isa):
+    """Short rows go through the binary cross-entropy kernel a group at a
+    time (up to 1,024 elements as one run, when every operand's rows follow
+    one another): elementwise losses and gradients bit for bit those of each
+    row alone (one row: row by row); the per-row sums within an ulp of
+    math.fsum of the stored losses for float64, and for float32 bit for bit
+    the same whether taken alone, grouped, or without the elementwise losses
+    (the same additions in double, in the same order; the portable kernels
+    add the losses before their rounding to float32: within 2^-23 there);
+    weights and positive weights elementwise, scalar, per row and per column
+    (the last two taken row by row)."""
+    rows = 37
+    rng = np.random.default_rng(cols)
+    x = (rng.standard_normal((rows, cols)) * 5).astype(dtype)
+    x.flat[3::29] = np.resize([np.inf, -np.inf, 40.0, -0.0], x.flat[3::29].shape)
+    y = rng.random((rows, cols)).astype(dtype)
+    full = rng.uniform(0.2, 2.0, (rows, cols)).astype(dtype)
+    kinds = {
+        "none": None,
+        "elementwise": full,
+        "scalar": np.broadcast_to(full[:1, :1], (rows, cols)),
+        "per row": np.broadcast_to(full[:, :1], (rows, cols)),
+        "per column": np.broadcast_to(full[:1], (rows, cols)),
+    }
+
+    def run(r0, r1, w, p, want):
+        loss = np.full((r1 - r0, cols), np.nan, dtype) if "loss" in want else None
+        sums = np.full(r1 - r0, np.nan) if "sums" in want else None
+        grad = np.full((r1 - r0, cols), np.nan, dtype) if "grad" in want else None
+        _kernels.bce_2d(x[r0:r1], y[r0:r1], None if w is None else w[r0:r1],
+                        None if p is None else p[r0:r1], loss, sums, grad, 0.5)
+        return loss, sums, grad
+
+    for (wk, w), (pk, p) in itertools.product(kinds.items(), [("none", None),
+                                                              ("elementwise", full[::-1].copy())]):
+        tag = str((wk, pk))
+        loss, sums, grad = run(0, rows, w, p, ("loss", "sums", "grad"))
+        only_sums = run(0, rows, w, p, ("sums",))[1]
+        only_grad = run(0, rows, w, p, ("grad",))[2]
+        np.testing.assert_array_equal(only_grad, grad, err_msg=tag)
+        exact = np.array([math.fsum(r) for r in loss.astype(np.float64)])
+        simd32 = dtype == np.float32 and isa != "scalar"
+        rtol = 2.3e-16 if dtype == np.float64 else 2.3e-16 if simd32 else 2.0 ** -23
+        for got in (sums, only_sums):
+            np.testing.assert_allclose(got, exact, rtol=rtol, atol=0, err_msg=tag)
+        if simd32:
+            np.testing.assert_array_equal(only_sums, sums, err_msg=tag)
+        for r in range(rows):
+            l1, s1, g1 = run(r, r + 1, w, p, ("loss", "sums", "grad"))
+            np.testing.assert_array_equal(l1[0], loss[r], err_msg=tag)
+            np.testing.assert_array_equal(g1[0], grad[r], err_msg=tag)
+            assert s1[0] == pytest.approx(exact[r], rel=rtol, abs=0), (tag, r)
+            if simd32:
+                assert s1[0] == sums[r], (tag, r)
+
+
 def test_bce_fast_path_declines_what_it_does_not_handle(rng):
     """None (the general path then runs) outside the fast path's case; the
     general path still answers those calls and raises their errors."""
