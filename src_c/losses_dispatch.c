@@ -133,6 +133,14 @@ CSL_DEFINE_BACKWARD(csoftmax_softmax_backward_f64, double, softmax_backward_f64)
 CSL_DEFINE_BACKWARD(csoftmax_log_softmax_backward_f32, float, log_softmax_backward_f32)
 CSL_DEFINE_BACKWARD(csoftmax_log_softmax_backward_f64, double, log_softmax_backward_f64)
 
+/* Elementwise maps. Short rows that follow one another in x and in y are
+ * taken as rows of CSL_MAP_COLS elements (and one shorter row for the
+ * rest): the kernels' work per row (the exponentials of a block first, then
+ * the rest, and the rows' partial vectors) made float32 rows of 3 columns
+ * 6.5x (sigmoid) and 9x (log_sigmoid) the time per element of rows of
+ * 1,000. Each element's value does not depend on its place
+ * (tests/test_long_rows.py), so the outputs are the same. */
+#define CSL_MAP_COLS 4096
 #define CSL_DEFINE_MAP(name, T, field)                                                       \
     int name(const T *x, int64_t xs, T *y, int64_t ys, int64_t rows, int64_t cols)           \
     {                                                                                        \
@@ -140,6 +148,19 @@ CSL_DEFINE_BACKWARD(csoftmax_log_softmax_backward_f64, double, log_softmax_backw
         if (st != CSOFTMAX_OK || rows == 0 || cols == 0) return st;                          \
         csl_kernel_table kt_;                                                                 \
         csl_table(&kt_);                                                                      \
+        if (rows > 1 && cols < CSL_MAP_COLS && xs == cols && ys == cols) {                   \
+            const int64_t n_ = rows * cols, full_ = n_ / CSL_MAP_COLS;                       \
+            const int64_t rest_ = n_ - full_ * CSL_MAP_COLS;                                 \
+            if (full_ > 0)                                                                   \
+                CSM_SPLIT_ROWS(full_, CSL_MAP_COLS, sizeof(T),                               \
+                               kt_.field(x + r0 * CSL_MAP_COLS, CSL_MAP_COLS,                \
+                                         y + r0 * CSL_MAP_COLS, CSL_MAP_COLS, nr,            \
+                                         CSL_MAP_COLS));                                     \
+            if (rest_ > 0)                                                                   \
+                kt_.field(x + full_ * CSL_MAP_COLS, rest_, y + full_ * CSL_MAP_COLS, rest_,  \
+                          1, rest_);                                                         \
+            return CSOFTMAX_OK;                                                              \
+        }                                                                                    \
         CSM_SPLIT_ROWS(rows, cols, sizeof(T),                                                \
                        kt_.field(x + r0 * xs, xs, y + r0 * ys, ys, nr, cols));               \
         return CSOFTMAX_OK;                                                                  \

@@ -268,3 +268,34 @@ def test_binary_cross_entropy_elements_do_not_depend_on_their_place(dtype, cols,
                 _, ge = csoftmax.binary_cross_entropy_with_grad(xe, ye, reduction="sum", **one)
                 assert np.array_equal(loss[r, c], le[0, 0], equal_nan=True), (kw, r, c)
                 assert np.array_equal(grad[r, c], ge[0, 0], equal_nan=True), (kw, r, c)
+
+
+@DTYPES
+@pytest.mark.parametrize("shape", [(1000, 3), (4097, 1), (3, 4095), (5, 1366), (2, 4096)])
+def test_sigmoid_short_rows_taken_as_long_ones(dtype, shape, isa):
+    """sigmoid and log_sigmoid take short contiguous rows as rows of 4,096
+    elements and one row for the rest (src_c/losses_dispatch.c); every
+    element's value is that of the element alone, in the full rows, the
+    rest and across their boundaries, with one thread or two, and in place."""
+    rng = np.random.default_rng(shape[0] * 7 + shape[1])
+    x = (rng.standard_normal(shape) * 6).astype(dtype)
+    x.flat[5::31] = np.resize([np.inf, -np.inf, np.nan, 1e4, -1e4, 95.0, -0.0],
+                              x.flat[5::31].shape)
+    flat = x.reshape(-1)
+    picks = np.unique(np.r_[np.arange(0, flat.size, 13), np.arange(4090, 4100),
+                            np.arange(max(flat.size - 40, 0), flat.size)])
+    picks = picks[picks < flat.size]
+    before = csoftmax.get_num_threads()
+    try:
+        for f in (csoftmax.sigmoid, csoftmax.log_sigmoid):
+            csoftmax.set_num_threads(1)
+            one = f(x)
+            csoftmax.set_num_threads(2)
+            assert np.array_equal(f(x), one, equal_nan=True), f.__name__
+            inplace = x.copy()
+            f(inplace, out=inplace)
+            assert np.array_equal(inplace, one, equal_nan=True), f.__name__
+            alone = np.array([f(flat[i:i + 1])[0] for i in picks])
+            assert np.array_equal(one.reshape(-1)[picks], alone, equal_nan=True), f.__name__
+    finally:
+        csoftmax.set_num_threads(before)
