@@ -29,8 +29,8 @@ import csoftmax
 
 FULL_SHAPES = ((4096, 1000), (256, 32000))
 SMALL_SHAPES = ((64, 100), (8, 3200))
-# cross-entropy and backward passes on short rows, no target: tiny rows and a
-# classifier with a few dozen classes
+# every case on short rows too, no target: tiny rows and a classifier (or a
+# multi-label model) with a few dozen classes
 TINY_SHAPES = ((65536, 10), (1000000, 3), (32768, 32))
 
 XENT_OPTIONS = {
@@ -133,16 +133,15 @@ def _backward_case(shape, name, dtype, rng):
     return ours, theirs
 
 
-def cases(shapes=FULL_SHAPES, dtype=np.float32, seed=0, bce=True):
-    """(kind, name, shape, builder) for every case; builder() -> (ours, theirs).
-    bce=False leaves out the binary cross-entropy cases (the tiny shapes)."""
+def cases(shapes=FULL_SHAPES, dtype=np.float32, seed=0):
+    """(kind, name, shape, builder) for every case; builder() -> (ours, theirs)."""
     out = []
     for shape in shapes:
         for name, opts in XENT_OPTIONS.items():
             out.append(("xent", name, shape,
                         lambda s=shape, o=opts: _xent_case(s, o, dtype,
                                                            np.random.default_rng(seed))))
-        for name, opts in (BCE_OPTIONS if bce else {}).items():
+        for name, opts in BCE_OPTIONS.items():
             out.append(("bce", name, shape,
                         lambda s=shape, o=opts: _bce_case(s, o, dtype,
                                                           np.random.default_rng(seed))))
@@ -185,7 +184,7 @@ def main(argv=None):
           f"{'ratio':>7s} {'target':>7s}")
     todo = cases(SMALL_SHAPES if args.small else FULL_SHAPES)
     if not args.small:
-        todo += [(k, n, s, b, None) for k, n, s, b in cases(TINY_SHAPES, bce=False)]
+        todo += [(k, n, s, b, None) for k, n, s, b in cases(TINY_SHAPES)]
     for kind, name, shape, build, *no_target in todo:
         ours, theirs = build()
         a, b = interleaved_times(ours, theirs, args.repeat, args.statistic)

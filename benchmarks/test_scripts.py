@@ -130,20 +130,21 @@ def test_losses_script_small_min(capsys):
     assert out.count("xent:") == 2 * len(losses_ratios.XENT_OPTIONS)
 
 
-def test_losses_tiny_rows_are_xent_and_backward_cases():
-    """The tiny-row section of the full run: every cross-entropy option and the
-    two backward passes per shape, no binary cross-entropy, each case's calls
-    giving results of the shape (built on a small stand-in)."""
-    got = losses_ratios.cases(losses_ratios.TINY_SHAPES, bce=False)
+def test_losses_tiny_rows_are_every_case():
+    """The tiny-row section of the full run: every cross-entropy option, both
+    binary cross-entropy cases and the two backward passes per shape, each
+    case's calls giving results of the shape (built on a small stand-in)."""
+    got = losses_ratios.cases(losses_ratios.TINY_SHAPES)
     assert [(k, n, s) for k, n, s, _ in got] == [
         (k, n, s) for s in losses_ratios.TINY_SHAPES
         for k, n in [("xent", n) for n in losses_ratios.XENT_OPTIONS]
+        + [("bce", n) for n in losses_ratios.BCE_OPTIONS]
         + [("backward", n) for n in losses_ratios.BACKWARD]]
     pytest.importorskip("torch")
-    for kind, name, shape, build in losses_ratios.cases(((40, 3),), bce=False):
+    for kind, name, shape, build in losses_ratios.cases(((40, 3),)):
         ours, theirs = build()
         a, b = ours(), theirs()
-        if kind == "xent":
+        if kind in ("xent", "bce"):
             assert a[1].shape == (40, 3) and tuple(b[1].shape) == (40, 3), name
             assert np.allclose(a[0], b[0].item(), rtol=1e-4), name
             assert np.allclose(a[1], b[1].numpy(), rtol=1e-4, atol=1e-6), name

@@ -1509,9 +1509,10 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
  * 0.6 on rows of 1,000 (kernel_ab --isa avx512: grouped, 0.27-0.31x the
  * time at 32 columns, 0.11x at 10, 0.09x at 3). The losses are
  * elementwise, so their values are the same whichever rows are grouped.
- * w and p: NULL-free here (simd_bce_rows), per element or scalar. Its own
- * function: inlined beside the row-by-row loop, the latter's float64 rows
- * of 32 columns took 1.2x the time. */
+ * w and p: NULL-free here (simd_bce_rows), per element, scalar, or per
+ * column (a row's worth repeated over the group's rows in a buffer, the
+ * same for every group). Its own function: inlined beside the row-by-row
+ * loop, the latter's float64 rows of 32 columns took 1.2x the time. */
 static __attribute__((noinline, flatten)) void
 CSM_FN(simd_bce_grouped)(const CSM_T *x, const CSM_T *y, const CSM_T *w, int64_t ws,
                          int64_t w_step, const CSM_T *p, int64_t ps, int64_t p_step,
@@ -1519,6 +1520,16 @@ CSM_FN(simd_bce_grouped)(const CSM_T *x, const CSM_T *y, const CSM_T *w, int64_t
                          int64_t group, V vscale, int mode)
 {
     CSM_T lb[CSM_BLOCK] __attribute__((aligned(64)));
+    CSM_T wb[CSM_BLOCK] __attribute__((aligned(64))), pb[CSM_BLOCK] __attribute__((aligned(64)));
+    const int64_t span = (rows < group ? rows : group) * cols;
+    if (w_step && ws == 0) {
+        for (int64_t k = 0; k < span; k++) wb[k] = w[k % cols];
+        w = wb;
+    }
+    if (p_step && ps == 0) {
+        for (int64_t k = 0; k < span; k++) pb[k] = p[k % cols];
+        p = pb;
+    }
     mode = (mode & ~4) | ((loss != NULL || row_loss != NULL) << 2);
     for (int64_t r = 0; r < rows; r += group) {
         const int64_t nr = rows - r < group ? rows - r : group;
@@ -1556,7 +1567,8 @@ CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, co
     if (row_loss != NULL && cols > SIMDL_ROW_TOTAL_SCALAR_MAX) group = 0;
 #endif
     if (group >= 2 && rows >= 2 && xs == cols && ys == cols && (loss == NULL || ls == cols) &&
-        (grad == NULL || gs == cols) && ws == (w_step ? cols : 0) && ps == (p_step ? cols : 0)) {
+        (grad == NULL || gs == cols) && (ws == (w_step ? cols : 0) || (w_step && ws == 0)) &&
+        (ps == (p_step ? cols : 0) || (p_step && ps == 0))) {
         CSM_FN(simd_bce_grouped)(x, y, w, ws, w_step, p, ps, p_step, loss, row_loss, grad, rows,
                                  cols, group, vscale, mode);
         return;

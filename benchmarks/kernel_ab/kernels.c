@@ -45,6 +45,9 @@ KAB_WRAP(xent_prob_f32, KAB_K(simd_xent_prob_rows_f32)(X, C, a->q, C, NULL, 0.0,
                                                      C, R, C, S))
 KAB_WRAP(bce_f32, KAB_K(simd_bce_rows_f32)(X, C, a->q, C, NULL, 0, 0, NULL, 0, 0, NULL, 0,
                                          a->row_loss, a->y, C, R, C, S))
+/* per-column weight and pos_weight (a row's worth of q, broadcast over the rows) */
+KAB_WRAP(bce_wp_f32, KAB_K(simd_bce_rows_f32)(X, C, a->q, C, a->q, 0, 1, a->q, 0, 1, NULL, 0,
+                                            a->row_loss, a->y, C, R, C, S))
 KAB_WRAP(bce_f64, KAB_K(simd_bce_rows_f64)(a->xd, C, a->qd, C, NULL, 0, 0, NULL, 0, 0, NULL, 0,
                                          a->row_loss, a->yd, C, R, C, S))
 KAB_WRAP(softmax_backward_f32, KAB_K(simd_softmax_backward_rows_f32)(a->q, C, X, C, a->y, C, R, C))
