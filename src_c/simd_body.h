@@ -1041,10 +1041,11 @@ CSM_FN(simd_tiny_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX +
 
 /* ---- short rows: VN rows per tile, one per lane, transposed ------------ */
 
-/* Rows of CSM_TINY_MAX + 1 to CSM_SHORT_MAX elements (256 bytes: float32
- * 64, float64 32; past these the row kernels were as fast or faster:
- * kernel_ab, 1M elements, float32 128 columns 1.07-1.12x, float64 64
- * columns 1.10-1.26x the time; each row contiguous,
+/* Rows of CSM_TINY_MAX + 1 to CSM_SHORT_MAX elements (CSM_SHORT_COLS, which
+ * the vector layer may set; 256 bytes otherwise: float32 64, float64 32;
+ * past these the row kernels were as fast or faster with AVX2: kernel_ab,
+ * 1M elements, float32 128 columns 1.07-1.12x, float64 64 columns
+ * 1.10-1.26x the time on AMD Zen 3; each row contiguous,
  * any row stride) go VN at a time through the lanes, as the tiny rows do:
  * each block of VN columns of the VN rows loaded as VN vectors and
  * transposed in registers (v_transpose), so that the maximum, the sums and
@@ -1053,7 +1054,10 @@ CSM_FN(simd_tiny_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX +
  * one at a time). The sums are compensated as the wide rows' are (terms in
  * [0, 1] into lanes biased to 4, simd_lane_add4 / simd_lane_add4s), so the
  * results round as theirs do. */
-#define CSM_SHORT_MAX ((int64_t)(256 / sizeof(CSM_T)))
+#ifndef CSM_SHORT_COLS
+#define CSM_SHORT_COLS (256 / (int)sizeof(CSM_T))
+#endif
+#define CSM_SHORT_MAX ((int64_t)CSM_SHORT_COLS)
 
 static inline int CSM_FN(simd_short_ok)(int64_t cols)
 {

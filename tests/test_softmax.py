@@ -14,7 +14,8 @@ from accuracy_helpers import LD, ULPS, assert_ulps, dyadic, max_ulp_error, ulp_e
 
 FUNCS = ["softmax", "log_softmax", "logsumexp"]
 FLOATS = [np.float16, np.float32, np.float64]
-LENGTHS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 64, 65, 1000, 100000]
+LENGTHS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 50, 51, 64, 65, 79, 80, 1000,
+           100000]
 
 
 def _rows_for(n):
@@ -510,7 +511,7 @@ def test_empty_arrays(shape, axis, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("cols", [17, 24, 32, 48, 64])
+@pytest.mark.parametrize("cols", [17, 24, 32, 48, 50, 64, 79])
 def test_short_rows_any_row_stride(isa, rng, dtype, cols):
     """Short rows are read and written through their row stride (the tiles
     load each row's columns in place): rows cut out of a wider array, every
