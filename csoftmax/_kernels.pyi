@@ -15,6 +15,7 @@ FAST_NOGIL_MIN_ELEMENTS: int
 XENT_MEAN: int
 XENT_SUM: int
 XENT_NONE: int
+BCE_SUM_COLS: int
 
 def available_isas() -> tuple[str, ...]: ...
 def best_isa() -> str: ...
@@ -52,6 +53,7 @@ def class_weight_sum(weight: NDArray[Any], target: NDArray[np.int64], ignore_ind
 def binary_cross_entropy_fast(
     x: object, target: object, reduction: int, want_grad: bool
 ) -> Any | None: ...
+def bce_sum_rows(rows: int, cols: int) -> tuple[int, int, int]: ...
 def xent_class_2d(
     x: NDArray[Any], target: NDArray[np.int64], weight: NDArray[Any] | None, ignore_index: int,
     label_smoothing: float, inv_temperature: float, loss: NDArray[Any], grad: NDArray[Any] | None,

@@ -613,8 +613,9 @@ def binary_cross_entropy_fast(object x, object target, int reduction, bint want_
     `x` and `target` exactly numpy.ndarrays of one dtype, float32 or float64
     in native byte order, of one shape with at least one dimension and one
     element, C-contiguous and aligned. The rows are the last axis; the outputs
-    are new arrays; the mean and sum are compensated sums of the per-row sums
-    in double."""
+    are new arrays; the mean and sum are compensated sums of partial sums in
+    double: of each row, or of runs of BCE_SUM_COLS elements where the rows
+    are shorter (bce_sum_rows)."""
     if not _fast_arrays(x, target, reduction):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x
@@ -639,30 +640,60 @@ def binary_cross_entropy_fast(object x, object target, int reduction, bint want_
     cdef void *lp = NULL
     cdef double *rp = NULL
     cdef void *gp = NULL
+    cdef int64_t run_rows = rows, run_cols = cols, rest = 0
     if reduction == XENT_NONE:
         loss = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), typenum, 0)
         lp = cnp.PyArray_DATA(loss)
     else:
+        run_rows, run_cols, rest = bce_sum_rows(rows, cols)
+        nrows = <cnp.npy_intp>(run_rows + (rest > 0))
         row_loss = cnp.PyArray_EMPTY(1, &nrows, cnp.NPY_DOUBLE, 0)
         rp = <double *>cnp.PyArray_DATA(row_loss)
     if want_grad:
         grad = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), typenum, 0)
         gp = cnp.PyArray_DATA(grad)
     cdef double scale = 1.0 / <double>n if reduction == XENT_MEAN else 1.0
-    cdef const void *xp = cnp.PyArray_DATA(a)
-    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef const char *xp = <const char *>cnp.PyArray_DATA(a)
+    cdef const char *tp = <const char *>cnp.PyArray_DATA(t)
+    cdef size_t size = cnp.PyArray_ITEMSIZE(a)
+    cdef int64_t done = run_rows * run_cols
     cdef int status
     with nogil:
-        if typenum == cnp.NPY_FLOAT:
-            status = csoftmax_bce_f32(<const float *>xp, cols, <const float *>tp, cols, NULL, 0,
-                                      0, NULL, 0, 0, <float *>lp, cols, rp, <float *>gp, cols,
-                                      rows, cols, scale)
-        else:
-            status = csoftmax_bce_f64(<const double *>xp, cols, <const double *>tp, cols, NULL,
-                                      0, 0, NULL, 0, 0, <double *>lp, cols, rp, <double *>gp,
-                                      cols, rows, cols, scale)
+        status = _bce_plain(typenum, xp, tp, lp, rp, gp, run_rows, run_cols, scale)
+        if status == 0 and rest > 0:
+            status = _bce_plain(typenum, xp + done * size, tp + done * size, NULL, rp + run_rows,
+                                NULL if gp == NULL else <char *>gp + done * size, 1, rest, scale)
     _check(status)
     cdef object value = loss
     if reduction != XENT_NONE:
-        value = _fast_reduced(_compensated_sum(rp, rows), <double>n, reduction, typenum)
+        value = _fast_reduced(_compensated_sum(rp, <int64_t>nrows), <double>n, reduction, typenum)
     return (value, grad) if want_grad else value
+
+
+# Binary cross-entropy's reduced losses sum partial sums taken over runs of
+# this many elements when the rows are shorter (and the logits, targets and
+# gradient contiguous): each row's own sum cost as much as its elements'
+# losses on rows of a few columns (float32 1000000x3: 6.0 ms, PyTorch 12.3).
+BCE_SUM_COLS = 1024
+
+
+cpdef tuple bce_sum_rows(int64_t rows, int64_t cols):
+    """(run_rows, run_cols, rest): the partial sums of a binary cross-entropy
+    reduction over `rows` contiguous rows of `cols` elements, taken as
+    run_rows runs of run_cols elements and one of `rest` (0: none) after
+    them; the rows themselves when they are BCE_SUM_COLS long or longer."""
+    if cols >= BCE_SUM_COLS or rows * cols < 2 * BCE_SUM_COLS:
+        return rows, cols, 0
+    cdef int64_t n = rows * cols
+    return n // BCE_SUM_COLS, BCE_SUM_COLS, n % BCE_SUM_COLS
+
+
+cdef int _bce_plain(int typenum, const char *xp, const char *tp, void *lp, double *rp, void *gp,
+                    int64_t rows, int64_t cols, double scale) noexcept nogil:
+    """Binary cross-entropy, no weight, of contiguous rows (binary_cross_entropy_fast)."""
+    if typenum == cnp.NPY_FLOAT:
+        return csoftmax_bce_f32(<const float *>xp, cols, <const float *>tp, cols, NULL, 0, 0,
+                                NULL, 0, 0, <float *>lp, cols, rp, <float *>gp, cols, rows, cols,
+                                scale)
+    return csoftmax_bce_f64(<const double *>xp, cols, <const double *>tp, cols, NULL, 0, 0, NULL,
+                            0, 0, <double *>lp, cols, rp, <double *>gp, cols, rows, cols, scale)

@@ -570,7 +570,7 @@ def _bce(logits, target, weight, pos_weight, reduction, want_grad):
     n = a.size
     scale = 1.0 / n if (reduction == "mean" and n) else 1.0
     loss, grad = _bce_arrays(a.astype(compute, copy=False), t, weight, pos_weight, scale,
-                             reduction == "none", want_grad)
+                             reduction == "none", want_grad, sum_runs=True)
     if reduction == "none":
         value = loss.astype(result, copy=False)
     else:
@@ -583,17 +583,25 @@ def _bce(logits, target, weight, pos_weight, reduction, want_grad):
     return value, grad.astype(result, copy=False)
 
 
-def _bce_arrays(a, t, weight, pos_weight, scale, elementwise, want_grad):
+def _bce_arrays(a, t, weight, pos_weight, scale, elementwise, want_grad, sum_runs=False):
     """Binary cross-entropy's kernel call for logits `a` (already of the
     compute dtype) and targets `t` of its shape, `weight` / `pos_weight`
     broadcastable to it (or None): the elementwise losses (`elementwise`,
     `a`'s shape) or the per-row sums of the last axis (float64, to be summed
     with loss_total), and with `want_grad` the gradient times `scale` (else
-    None). Shared with the Dask blocks (csoftmax._dask)."""
+    None). With `sum_runs` and neither weight, partial sums over the runs of
+    elements the fast path takes (_kernels.bce_sum_rows) instead of the
+    rows, so that both reduce to the same bits. Shared with the Dask blocks
+    (csoftmax._dask), which keep the rows."""
     compute = a.dtype
     shape = a.shape
     cols = shape[-1] if a.ndim else 1
     rows = a.size // cols if cols else 0
+    if sum_runs and not elementwise and weight is None and pos_weight is None and rows:
+        run_rows, run_cols, rest = _kernels.bce_sum_rows(rows, cols)
+        if run_cols != cols:
+            return _bce_runs(a, t.astype(compute, copy=False), scale, want_grad,
+                             run_rows, run_cols, rest)
     x2 = _rows(a.reshape(rows, cols), 1)
     y2 = _rows(t.astype(compute, copy=False).reshape(rows, cols), 1)
     w2 = _broadcast_2d(weight, "weight", shape, rows, cols, compute)
@@ -605,6 +613,24 @@ def _bce_arrays(a, t, weight, pos_weight, scale, elementwise, want_grad):
         _kernels.bce_2d(x2, y2, w2, p2, loss2, row_loss, grad2, scale)
     loss = loss2.reshape(shape) if elementwise else row_loss
     return loss, (grad2.reshape(shape) if want_grad else None)
+
+
+def _bce_runs(a, t, scale, want_grad, run_rows, run_cols, rest):
+    """_bce_arrays of unweighted rows taken as run_rows runs of run_cols
+    elements and one of `rest`: (partial sums, gradient or None)."""
+    x = np.ascontiguousarray(a).reshape(-1)
+    y = np.ascontiguousarray(t).reshape(-1)
+    sums = np.empty(run_rows + (rest > 0), dtype=np.float64)
+    grad = np.empty(a.size, dtype=a.dtype) if want_grad else None
+    done = run_rows * run_cols
+    for start, n_rows, n_cols, at in ((0, run_rows, run_cols, 0), (done, 1, rest, run_rows)):
+        if n_rows and n_cols:
+            end = start + n_rows * n_cols
+            part = None if grad is None else grad[start:end].reshape(n_rows, n_cols)
+            _kernels.bce_2d(x[start:end].reshape(n_rows, n_cols),
+                            y[start:end].reshape(n_rows, n_cols), None, None, None,
+                            sums[at:at + n_rows], part, scale)
+    return sums, (grad.reshape(a.shape) if want_grad else None)
 
 
 def binary_cross_entropy(logits, target, *, weight=None, pos_weight=None, reduction="mean"):

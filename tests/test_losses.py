@@ -87,7 +87,8 @@ def _strided_copy(a):
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("shape", [(10,), (1, 10), (33, 3), (3, 4, 5), (7, 1000)],
+@pytest.mark.parametrize("shape", [(10,), (1, 10), (33, 3), (3, 4, 5), (7, 1000), (1000, 3),
+                                   (1024, 2), (2, 1024)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_bce_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
     """The small-batch fast path of binary cross-entropy (arrays of one float
@@ -108,6 +109,10 @@ def test_bce_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
     assert np.asarray(fast_loss).dtype == dtype and fast_grad.dtype == dtype
     assert fast_grad.shape == shape
     np.testing.assert_array_equal(fast_grad, grad)
+    if reduction != "none":  # partial sums of rows or of runs (bce_sum_rows): compensated
+        each = csoftmax.binary_cross_entropy(x, y, reduction="none").astype(np.float64)
+        exact = math.fsum(each.reshape(-1)) / (each.size if reduction == "mean" else 1)
+        assert float(fast_loss) == pytest.approx(exact, rel=float(np.finfo(dtype).eps), abs=0)
     if reduction == "none":
         assert fast_loss.shape == shape
         np.testing.assert_array_equal(fast_loss, loss)
