@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import csoftmax
-from csoftmax import _kernels, reference
+from csoftmax import _kernels, _losses, reference
 
 FD_STEP = 1e-6
 FD_TOL = 1e-6
@@ -183,6 +183,38 @@ def test_bce_short_rows_grouped_as_row_by_row(cols, dtype, isa):
             assert s1[0] == pytest.approx(exact[r], rel=rtol, abs=0), (tag, r)
             if simd32:
                 assert s1[0] == sums[r], (tag, r)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(16389, 3), (2, 8200, 10), (16384, 17), (7, 5, 33)],
+                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("kind", ["per column", "scalar", "per row", "elementwise"])
+def test_bce_weighted_reductions_sum_runs_of_rows(shape, dtype, kind, isa):
+    """Weighted binary cross-entropy reductions whose weights are the same in
+    every row (per column, or one value) add partial sums over runs of whole
+    rows, the weights repeated over each run (csoftmax._losses._bce_runs;
+    from _BCE_RUNS_MIN_ROWS rows on); other weights, row by row. Either way: the reduced loss within an ulp of
+    math.fsum of the elementwise losses, and the gradient bit for bit the one
+    taken row by row."""
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    y = rng.random(shape).astype(dtype)
+    cols = shape[-1]
+    weights = {"per column": rng.uniform(0.5, 2.0, cols), "scalar": np.float64(1.7),
+               "per row": rng.uniform(0.5, 2.0, shape[:-1] + (1,)),
+               "elementwise": rng.uniform(0.5, 2.0, shape)}
+    w = np.asarray(weights[kind]).astype(dtype)
+    p = rng.uniform(0.5, 2.0, cols).astype(dtype)
+    each = csoftmax.binary_cross_entropy(x, y, weight=w, pos_weight=p, reduction="none")
+    exact = math.fsum(each.astype(np.float64).reshape(-1))
+    eps = float(np.finfo(dtype).eps)
+    for reduction, divide in (("sum", 1), ("mean", x.size)):
+        loss, grad = csoftmax.binary_cross_entropy_with_grad(x, y, weight=w, pos_weight=p,
+                                                             reduction=reduction)
+        assert float(loss) == pytest.approx(exact / divide, rel=eps, abs=0), reduction
+        _, row_by_row = _losses._bce_arrays(x, y, w, p, 1.0 / divide, False, True)
+        assert grad.shape == shape
+        np.testing.assert_array_equal(grad, row_by_row, err_msg=reduction)
 
 
 def test_bce_fast_path_declines_what_it_does_not_handle(rng):
