@@ -1566,9 +1566,11 @@ CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, co
 #ifndef SIMDL_VD_N
     if (row_loss != NULL && cols > SIMDL_ROW_TOTAL_SCALAR_MAX) group = 0;
 #endif
+    /* weights per element (step 1, stride cols), per column (step 1, stride
+     * 0) or one value (step 0, stride 0); per row (step 0, a stride) is not */
     if (group >= 2 && rows >= 2 && xs == cols && ys == cols && (loss == NULL || ls == cols) &&
-        (grad == NULL || gs == cols) && (ws == (w_step ? cols : 0) || (w_step && ws == 0)) &&
-        (ps == (p_step ? cols : 0) || (p_step && ps == 0))) {
+        (grad == NULL || gs == cols) && (ws == 0 || (w_step && ws == cols)) &&
+        (ps == 0 || (p_step && ps == cols))) {
         CSM_FN(simd_bce_grouped)(x, y, w, ws, w_step, p, ps, p_step, loss, row_loss, grad, rows,
                                  cols, group, vscale, mode);
         return;
