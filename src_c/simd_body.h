@@ -1106,6 +1106,24 @@ CSM_FN(simd_short_pf)(const CSM_T *p, int64_t stride, int64_t n, int64_t cols)
     }
 }
 
+/* The output to prefetch beside the next tile's input: y, or NULL where
+ * its rows are whole 64-byte lines (aligned rows of a multiple of 64 bytes)
+ * and the output is below the streaming threshold (csm_stream_hint). There
+ * the prefetch of the output lines cost more than it saved on this
+ * project's Xeon (AVX-512, kernel_ab.py --isa avx512, without against with):
+ * float32 32768x32 softmax 0.90-0.93x the time, log_softmax 0.94-0.95x,
+ * cross-entropy 0.89-0.91x; 16384x48 0.88-0.91x; 16384x64 0.92-0.95x;
+ * float64 16384x32 0.91-0.94x; float32 32768x48 (6 MiB) 0.97-1.03x. Rows
+ * that end inside a line (17, 79 columns: 1.01-1.19x) and outputs that
+ * leave the cache (float32 262144x32: 1.05-1.12x) keep it. */
+static inline const CSM_T *CSM_FN(simd_short_out_pf)(const CSM_T *y, int64_t ys, int64_t cols)
+{
+    const int64_t line = 64 / (int64_t)sizeof(CSM_T);
+    if (!csm_stream_hint && ys % line == 0 && cols % line == 0 && ((uintptr_t)y & 63) == 0)
+        return NULL;
+    return y;
+}
+
 /* The rows of the tile at row r (returned), the next tile's rows of x and
  * of y (or NULL) prefetched. */
 static inline __attribute__((always_inline)) int
@@ -1203,9 +1221,10 @@ CSM_FN(simd_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int
     V xv[2][CSM_SHORT_MAX + VN];
     V ps = v_zero(), pr = v_zero();
     int pn = 0;
+    const CSM_T *ypf = CSM_FN(simd_short_out_pf)(y, ys, cols);
     for (int64_t r = 0; r < rows; r += VN) {
         const int cur = (int)((r / VN) & 1);
-        const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
+        const int nr = CSM_FN(simd_short_rows)(x, xs, ypf, ys, r, rows, cols);
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv[cur], 0);
         V hi, lo;
         CSM_FN(simd_short_exp_sum)(xv[cur], m, cols, xv[cur], &hi, &lo, 0, 1);
@@ -1244,9 +1263,10 @@ CSM_FN(simd_log_softmax_short)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
     V xv[2][CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN];
     V pm = v_zero(), phi = v_zero(), plo = v_zero();
     int pn = 0;
+    const CSM_T *ypf = CSM_FN(simd_short_out_pf)(y, ys, cols);
     for (int64_t r = 0; r < rows; r += VN) {
         const int cur = (int)((r / VN) & 1);
-        const int nr = CSM_FN(simd_short_rows)(x, xs, y, ys, r, rows, cols);
+        const int nr = CSM_FN(simd_short_rows)(x, xs, ypf, ys, r, rows, cols);
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv[cur], 0);
         V hi, lo;
         CSM_FN(simd_short_exp_sum)(xv[cur], m, cols, ev, &hi, &lo, 1, 0);
@@ -1348,9 +1368,10 @@ CSM_FN(simd_xent_short_body)(const CSM_T *x, int64_t xs, const int64_t *target, 
     CSM_FN(simd_xent_tile) tile[2];
     int cur = 0, have = 0;
     const int pipelined = sizeof(CSM_T) == 4;
+    const CSM_T *gpf = CSM_FN(simd_short_out_pf)(grad, gs, cols);
     for (int64_t r = 0; r < rows; r += VN, cur ^= 1) {
         CSM_FN(simd_xent_tile) *p = &tile[cur];
-        const int nr = CSM_FN(simd_short_rows)(x, xs, grad, gs, r, rows, cols);
+        const int nr = CSM_FN(simd_short_rows)(x, xs, gpf, gs, r, rows, cols);
         /* the targets' logits read in place and their exponentials taken
          * again, lane by lane as in the sum's pass; the target's gradient
          * written over the stored row (picked out by compares and blends on

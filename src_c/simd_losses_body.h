@@ -377,8 +377,9 @@ CSM_FN(simdl_xent_soft_short_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, i
     V xv[CSM_SHORT_MAX + VN], ev[CSM_SHORT_MAX + VN], av[CSM_SHORT_MAX + VN];
     const V zero = v_zero(), one = v_set1((CSM_T)1), vcq = v_set1(c_q), vc0 = v_set1(c_0);
     const V vt = v_set1(inv_t), nunit = v_set1(-unit);
+    const CSM_T *gpf = CSM_FN(simd_short_out_pf)(grad, gs, cols);
     for (int64_t r = 0; r < rows; r += VN) {
-        const int nr = CSM_FN(simd_short_rows)(x, xs, grad, gs, r, rows, cols);
+        const int nr = CSM_FN(simd_short_rows)(x, xs, gpf, gs, r, rows, cols);
         V vk = zero, ig = zero;
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, 0);
         if (onehot) {
