@@ -51,7 +51,8 @@ def load_kernels(where: str):
 
 OPS = ("softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy:weight",
        "cross_entropy:smoothing", "cross_entropy:temperature", "cross_entropy:probabilities",
-       "softmax_backward", "log_softmax_backward", "binary_cross_entropy")
+       "softmax_backward", "log_softmax_backward", "binary_cross_entropy", "sigmoid",
+       "log_sigmoid")
 
 
 def cases(rng, pattern=""):
@@ -74,6 +75,11 @@ def cases(rng, pattern=""):
             out[f"cross_entropy {shape}"] = lambda x=x, t=t: csoftmax.cross_entropy_with_grad(x, t)
             out[f"cross_entropy:weight {shape}"] = (
                 lambda x=x, t=t, w=w: csoftmax.cross_entropy_with_grad(x, t, weight=w))
+            b = (rng.random((n, c)) < 0.5).astype(dt)
+            out[f"binary_cross_entropy {shape}"] = (
+                lambda x=x, b=b: csoftmax.binary_cross_entropy_with_grad(x, b))
+            out[f"sigmoid {shape}"] = lambda x=x, y=y: csoftmax.sigmoid(x, out=y)
+            out[f"log_sigmoid {shape}"] = lambda x=x, y=y: csoftmax.log_sigmoid(x, out=y)
             if c < 32:
                 continue
             out[f"cross_entropy:smoothing {shape}"] = (
@@ -90,9 +96,6 @@ def cases(rng, pattern=""):
             out[f"softmax_backward {shape}"] = lambda go=go, sm=sm: csoftmax.softmax_backward(go, sm)
             out[f"log_softmax_backward {shape}"] = (
                 lambda go=go, lsm=lsm: csoftmax.log_softmax_backward(go, lsm))
-            b = (rng.random((n, c)) < 0.5).astype(dt)
-            out[f"binary_cross_entropy {shape}"] = (
-                lambda x=x, b=b: csoftmax.binary_cross_entropy_with_grad(x, b))
     return out
 
 

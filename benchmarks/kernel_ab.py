@@ -28,7 +28,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-FLAGS = ["-std=gnu11", "-fwrapv", "-fno-math-errno", "-mavx2", "-mfma", "-mbmi",
+FLAGS = ["-std=gnu11", "-fPIC", "-fwrapv", "-fno-math-errno", "-mavx2", "-mfma", "-mbmi",
          "-mbmi2", "-mpopcnt", "-Wall", "-Wextra", "-Wno-unused-function"]
 # the package's flags for each kernel file beyond FLAGS (setup.py)
 ISA_FLAGS = {"avx2": [], "avx512": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl"]}

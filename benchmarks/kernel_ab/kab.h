@@ -16,4 +16,4 @@ typedef struct {
     K(xent_f32) K(xent_f64) K(xent_weight_f32) K(xent_smoothing_f32)                      \
     K(xent_temperature_f32) K(xent_prob_f32) K(bce_f32) K(bce_wp_f32) K(bce_f64)          \
     K(softmax_backward_f32) K(softmax_backward_f64) K(log_softmax_backward_f32) K(log_softmax_backward_f64)       \
-    K(sigmoid_f32) K(log_sigmoid_f32) K(log_sigmoid_f64)
+    K(sigmoid_f32) K(sigmoid_f64) K(log_sigmoid_f32) K(log_sigmoid_f64)

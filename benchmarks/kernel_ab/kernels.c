@@ -58,5 +58,6 @@ KAB_WRAP(log_softmax_backward_f32, KAB_K(simd_log_softmax_backward_rows_f32)(a->
 KAB_WRAP(log_softmax_backward_f64, KAB_K(simd_log_softmax_backward_rows_f64)(a->qd, C, a->xd, C,
                                                                            a->yd, C, R, C))
 KAB_WRAP(sigmoid_f32, KAB_K(simd_sigmoid_rows_f32)(X, C, a->y, C, R, C))
+KAB_WRAP(sigmoid_f64, KAB_K(simd_sigmoid_rows_f64)(a->xd, C, a->yd, C, R, C))
 KAB_WRAP(log_sigmoid_f32, KAB_K(simd_log_sigmoid_rows_f32)(X, C, a->y, C, R, C))
 KAB_WRAP(log_sigmoid_f64, KAB_K(simd_log_sigmoid_rows_f64)(a->xd, C, a->yd, C, R, C))
