@@ -3,16 +3,22 @@ csoftmax / PyTorch time ratios measured side by side.
 
     python benchmarks/losses_ratios.py [--repeat 15] [--small] [--statistic median|min]
 
-Each case builds its inputs once and gives two zero-argument calls:
-``csoftmax`` (the fused loss + gradient, or the backward pass) and ``torch``
+Each case builds its inputs once and gives three zero-argument calls:
+``csoftmax`` (the fused loss + gradient, or the backward pass), ``torch``
 (``F.cross_entropy`` / ``F.binary_cross_entropy_with_logits`` forward +
 ``backward()``, or the backward kernel autograd runs for softmax /
-log_softmax: ``torch._softmax_backward_data`` / ``_log_softmax_backward_data``).
-Both libraries are pinned to one thread. The script interleaves the two calls
-sample by sample, in alternating order (so machine noise and the other call's
-cache footprint hit both alike), and prints the median (or, with --statistic
-min, the fastest) times and their ratio; the issue's targets are <= 0.2 for
-the fused losses and <= 0.8 for the backward passes. The backward passes are
+log_softmax: ``torch._softmax_backward_data`` / ``_log_softmax_backward_data``)
+and ``numpy floor``: a NumPy call with the kernel's memory traffic, each
+full-size input read once and one array of the gradient's shape written into a
+preallocated one (``np.copyto(out, logits)`` for class targets, ``np.add(a, b,
+out=out)`` where the kernel reads two such arrays: probability targets, binary
+cross-entropy's targets, a backward pass's grad_output and output), which no
+kernel can beat by much. Both libraries are pinned to one thread. The script
+interleaves the calls sample by sample, in alternating order (so machine noise
+and the other calls' cache footprint hit all alike), and prints the median (or,
+with --statistic min, the fastest) times, the csoftmax / PyTorch ratio and the
+csoftmax / floor ratio; the issue's targets are <= 0.2 (of PyTorch) for the
+fused losses and <= 0.8 for the backward passes. The backward passes are
 also timed on short rows (65536 x 10, 1000000 x 3, 32768 x 32: classifiers
 and policy gradients over a few classes or actions, a few dozen classes), with
 every cross-entropy option, for which the issue sets no target (binary
@@ -45,6 +51,7 @@ XENT_OPTIONS = {
 BCE_OPTIONS = {"bce": {}, "bce_weight_pos_weight": {"weight": True, "pos_weight": True}}
 BACKWARD = ("softmax_backward", "log_softmax_backward")
 TARGETS = {"xent": 0.2, "bce": 0.2, "backward": 0.8}
+CONTENDERS = ("csoftmax", "torch", "numpy floor")
 
 
 def pin_single_thread():
@@ -76,6 +83,10 @@ def _xent_case(shape, options, dtype, rng):
         return csoftmax.cross_entropy_with_grad(x, target, weight=weight, label_smoothing=e,
                                                 temperature=temp)
 
+    out = np.empty_like(x)
+    floor = ((lambda: np.add(x, target, out=out)) if options.get("probabilities")
+             else (lambda: np.copyto(out, x)))
+
     xt, tt = torch.from_numpy(x), torch.from_numpy(target)
     wt = None if weight is None else torch.from_numpy(weight)
 
@@ -86,7 +97,7 @@ def _xent_case(shape, options, dtype, rng):
         loss.backward()
         return loss, z.grad
 
-    return ours, theirs
+    return {"csoftmax": ours, "torch": theirs, "numpy floor": floor}
 
 
 def _bce_case(shape, options, dtype, rng):
@@ -110,7 +121,8 @@ def _bce_case(shape, options, dtype, rng):
         loss.backward()
         return loss, z.grad
 
-    return ours, theirs
+    out = np.empty_like(x)
+    return {"csoftmax": ours, "torch": theirs, "numpy floor": lambda: np.add(x, y, out=out)}
 
 
 def _backward_case(shape, name, dtype, rng):
@@ -130,11 +142,13 @@ def _backward_case(shape, name, dtype, rng):
     def theirs():
         return torch_fn(gt, yt, -1, tdtype)
 
-    return ours, theirs
+    out = np.empty_like(g)
+    return {"csoftmax": ours, "torch": theirs, "numpy floor": lambda: np.add(g, y, out=out)}
 
 
 def cases(shapes=FULL_SHAPES, dtype=np.float32, seed=0):
-    """(kind, name, shape, builder) for every case; builder() -> (ours, theirs)."""
+    """(kind, name, shape, builder) for every case; builder() -> {contender: call}
+    (CONTENDERS)."""
     out = []
     for shape in shapes:
         for name, opts in XENT_OPTIONS.items():
@@ -152,22 +166,20 @@ def cases(shapes=FULL_SHAPES, dtype=np.float32, seed=0):
     return out
 
 
-def interleaved_times(a, b, repeat, statistic="median"):
-    """Times of a() and b() over `repeat` samples taken in turn, the order
-    swapped every sample; reduced by `statistic` ("median" or "min")."""
+def interleaved_times(calls, repeat, statistic="median"):
+    """Times of each call over `repeat` samples taken in turn, the order
+    reversed every other sample; reduced by `statistic` ("median" or "min")."""
     reduce = {"median": np.median, "min": np.min}[statistic]
-    a(), b()  # warm up
-    ta, tb = [], []
+    for call in calls:  # warm up
+        call()
+    times = [[] for _ in calls]
     for i in range(repeat):
-        first, second, t_first, t_second = (a, b, ta, tb) if i % 2 == 0 else (b, a, tb, ta)
-        t0 = time.perf_counter()
-        first()
-        t1 = time.perf_counter()
-        second()
-        t2 = time.perf_counter()
-        t_first.append(t1 - t0)
-        t_second.append(t2 - t1)
-    return float(reduce(ta)), float(reduce(tb))
+        order = range(len(calls)) if i % 2 == 0 else range(len(calls) - 1, -1, -1)
+        for k in order:
+            t0 = time.perf_counter()
+            calls[k]()
+            times[k].append(time.perf_counter() - t0)
+    return [float(reduce(t)) for t in times]
 
 
 def main(argv=None):
@@ -181,13 +193,13 @@ def main(argv=None):
     print(f"csoftmax {csoftmax.__version__}, ISA {csoftmax.config()['isa']}, 1 thread, float32, "
           f"{args.statistic} of {args.repeat} interleaved samples")
     print(f"{'case':34s} {'shape':>12s} {'csoftmax ms':>12s} {'torch ms':>10s} "
-          f"{'ratio':>7s} {'target':>7s}")
+          f"{'ratio':>7s} {'target':>7s} {'':4s} {'floor ms':>9s} {'x floor':>7s}")
     todo = cases(SMALL_SHAPES if args.small else FULL_SHAPES)
     if not args.small:
         todo += [(k, n, s, b, None) for k, n, s, b in cases(TINY_SHAPES)]
     for kind, name, shape, build, *no_target in todo:
-        ours, theirs = build()
-        a, b = interleaved_times(ours, theirs, args.repeat, args.statistic)
+        calls = build()
+        a, b, f = interleaved_times([calls[c] for c in CONTENDERS], args.repeat, args.statistic)
         ratio = a / b
         if no_target:
             target_txt, flag = "-", ""
@@ -195,7 +207,8 @@ def main(argv=None):
             target = TARGETS[kind]
             target_txt, flag = "<=" + str(target), "ok" if ratio <= target else "MISS"
         print(f"{kind + ':' + name:34s} {str(shape[0]) + 'x' + str(shape[1]):>12s} "
-              f"{a * 1e3:12.2f} {b * 1e3:10.2f} {ratio:7.3f} {target_txt:>7s} {flag}")
+              f"{a * 1e3:12.2f} {b * 1e3:10.2f} {ratio:7.3f} {target_txt:>7s} {flag:4s} "
+              f"{f * 1e3:9.3f} {a / f:7.2f}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -107,19 +108,20 @@ def test_accuracy_script_on_a_small_shape(monkeypatch):
 
 @pytest.mark.parametrize("statistic", ["median", "min"])
 def test_losses_interleaved_times_alternate_and_reduce(statistic):
-    """Both calls run `repeat` times (after one warm-up each), in alternating
-    order, and the reduction is the one asked for."""
+    """Every call runs `repeat` times (after one warm-up each), the order
+    reversed every other sample, and the reduction is the one asked for."""
     calls = []
+    pause = {"a": 0.0, "b": 0.002, "c": 0.0}
 
-    def a():
-        calls.append("a")
+    def make(name):
+        def call():
+            calls.append(name)
+            time.sleep(pause[name])
+        return call
 
-    def b():
-        calls.append("b")
-
-    ta, tb = losses_ratios.interleaved_times(a, b, 4, statistic)
-    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]
-    assert ta >= 0 and tb >= 0
+    ta, tb, tc = losses_ratios.interleaved_times([make("a"), make("b"), make("c")], 4, statistic)
+    assert calls == list("abc" "abc" "cba" "abc" "cba")
+    assert tb >= 0.002 > max(ta, tc) >= 0
 
 
 def test_losses_script_small_min(capsys):
@@ -128,6 +130,8 @@ def test_losses_script_small_min(capsys):
     out = capsys.readouterr().out
     assert "min of 1 interleaved samples" in out
     assert out.count("xent:") == 2 * len(losses_ratios.XENT_OPTIONS)
+    rows = [line.split() for line in out.splitlines() if ":" in line.split(" ")[0]]
+    assert rows and all(float(r[-1]) > 0 and float(r[-2]) >= 0 for r in rows)  # x floor, floor ms
 
 
 def test_losses_tiny_rows_are_every_case():
@@ -142,8 +146,10 @@ def test_losses_tiny_rows_are_every_case():
         + [("backward", n) for n in losses_ratios.BACKWARD]]
     pytest.importorskip("torch")
     for kind, name, shape, build in losses_ratios.cases(((40, 3),)):
-        ours, theirs = build()
-        a, b = ours(), theirs()
+        calls = build()
+        assert tuple(calls) == losses_ratios.CONTENDERS
+        calls["numpy floor"]()  # the inputs' shapes fit its copy or sum
+        a, b = calls["csoftmax"](), calls["torch"]()
         if kind in ("xent", "bce"):
             assert a[1].shape == (40, 3) and tuple(b[1].shape) == (40, 3), name
             assert np.allclose(a[0], b[0].item(), rtol=1e-4), name
@@ -159,6 +165,12 @@ def test_short_rows_script_gives_every_ratio():
     assert r["shape"] == "40x17"
     ratios_ = [v for k, v in r.items() if k != "shape"]
     assert len(ratios_) == 5 and all(np.isfinite(v) and v > 0 for v in ratios_)
+
+
+def test_ab_cases_cover_every_operation():
+    got = ab.cases(np.random.default_rng(0), "float32 32768x32")
+    assert sorted({name.split()[0] for name in got}) == sorted(ab.OPS)
+    assert all(name.endswith("float32 32768x32") for name in got)
 
 
 def test_ab_script_compares_two_builds(capsys, tmp_path):
