@@ -1399,7 +1399,7 @@ CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, const V 
  * are read in bursts, and at 1,024 float32 a block is a 4 KiB page, past
  * which the hardware's streams do not prefetch (kernel_ab.py --isa avx512,
  * row sums and gradient: float32 256x32000 0.65-0.69x the time, 4096x1000
- * 0.75x, 1000000x3 0.82x; float64 0.82x, 0.67x, 0.96x; in cache 0.96-1.0x). */
+ * 0.75x, 1000000x3 0.82x; float64 0.82x, 0.67x, 0.96x; in cache 0.98-1.0x). */
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_bce_pf)(const CSM_T *x, const CSM_T *y)
 {
