@@ -1112,7 +1112,7 @@ CSM_FN(simd_short_pf)(const CSM_T *p, int64_t stride, int64_t n, int64_t cols)
  * the prefetch of the output lines cost more than it saved on this
  * project's Xeon (AVX-512, kernel_ab.py --isa avx512, without against with):
  * float32 32768x32 softmax 0.90-0.93x the time, log_softmax 0.94-0.95x,
- * cross-entropy 0.89-0.91x; 16384x48 0.88-0.91x; 16384x64 0.92-0.95x;
+ * cross-entropy 0.89-0.91x; 16384x48 0.88-0.96x; 16384x64 0.92-0.96x;
  * float64 16384x32 0.91-0.94x; float32 32768x48 (6 MiB) 0.97-1.03x. Rows
  * that end inside a line (17, 79 columns: 1.01-1.19x) and outputs that
  * leave the cache (float32 262144x32: 1.05-1.12x) keep it. */
