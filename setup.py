@@ -63,6 +63,7 @@ extensions = [
             "src_c/exp_impl.h",
             "src_c/kernels_body.h",
             "src_c/kernels_instance.h",
+            "src_c/loss_sum.h",
             "src_c/losses.h",
             "src_c/losses_body.h",
             "src_c/masked.h",

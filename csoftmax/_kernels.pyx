@@ -60,6 +60,8 @@ cdef extern from "csoftmax.h" nogil:
                                    int64_t rows, int64_t cols, double grad_scale)
     int64_t csoftmax_count_ignored(const int64_t *target, int64_t rows, int64_t cols,
                                    int64_t ignore_index)
+    double csoftmax_loss_sum_f32(const float *v, int64_t n)
+    double csoftmax_loss_sum_f64(const double *v, int64_t n)
 
 ISA_NAMES = ("scalar", "avx2", "avx512")
 
@@ -337,61 +339,14 @@ cdef inline double _neumaier_total(double s, double c) noexcept nogil:
     return s + c if s - s == 0.0 else s
 
 
-cdef enum:
-    _TWO_SUM_LANES = 8
-
-
-cdef double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
-    """The sum of v[0..n) in double. float64 terms: compensated, eight
-    interleaved pairs taking Knuth's TwoSum, branch-free and exact whatever
-    the magnitudes (the same operations on eight independent lanes,
-    which the compiler vectorises) joined at the end by Neumaier steps; each
-    pair's error is that of a compensated sum, and so is the total's. (Four
-    Neumaier pairs, whose branch does not vectorise, took 0.91 ms for 10^6
-    terms, 15 % of a float64 1000000 x 3 cross-entropy with its gradient;
-    eight TwoSum pairs take half that in C.) float32 terms: four plain
-    double accumulators. Their rounding errors add up to at most about
-    (n / 4) 2^-53 of the sum of the terms' magnitudes, while each float32 term
-    already carries a rounding of up to 2^-24 of itself: the sum's own error
-    stays below that for chains of fewer than 2^29 terms. (The
-    compensation's work was 4-6 % of a float32 65536 x 10 cross-entropy with
-    its gradient in perf.)"""
-    cdef double s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double s[_TWO_SUM_LANES]
-    cdef double c[_TWO_SUM_LANES]
-    cdef double x, u, b
-    cdef int64_t i = 0
-    cdef int k
+cdef inline double _compensated_sum(const floating *v, int64_t n) noexcept nogil:
+    """The sum of v[0..n) in double, as every reduced loss takes it: float64
+    terms compensated, float32 terms in double (src_c/loss_sum.h), by the
+    kernel set in use (the same bits under each)."""
     if floating is float:
-        while i + 4 <= n:
-            s0 += v[i]
-            s1 += v[i + 1]
-            s2 += v[i + 2]
-            s3 += v[i + 3]
-            i += 4
-        while i < n:
-            s0 += v[i]
-            i += 1
-        return (s0 + s1) + (s2 + s3)
+        return csoftmax_loss_sum_f32(v, n)
     else:
-        for k in range(_TWO_SUM_LANES):
-            s[k] = 0.0
-            c[k] = 0.0
-        while i + _TWO_SUM_LANES <= n:
-            for k in range(_TWO_SUM_LANES):
-                x = v[i + k]
-                u = s[k] + x
-                b = u - s[k]
-                c[k] += (s[k] - (u - b)) + (x - b)
-                s[k] = u
-            i += _TWO_SUM_LANES
-        for k in range(_TWO_SUM_LANES):
-            _neumaier_add(&s0, &c0, s[k])
-            c1 += c[k]
-        while i < n:
-            _neumaier_add(&s0, &c0, v[i])
-            i += 1
-        return _neumaier_total(s0, c0 + c1)
+        return csoftmax_loss_sum_f64(v, n)
 
 
 def loss_total(const floating[::1] v not None):

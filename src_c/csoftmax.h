@@ -78,6 +78,12 @@ int csoftmax_cross_entropy_f64(const double *x, int64_t x_stride, const int64_t 
                                double *loss, double *grad, int64_t grad_stride,
                                int64_t rows, int64_t cols, double grad_scale);
 
+/* The sum of v[0..n) in double, as the reduced losses take it: float64 terms
+ * compensated, float32 terms in double (loss_sum.h); 0 for n <= 0. The same
+ * bits under every instruction set. */
+double csoftmax_loss_sum_f32(const float *v, int64_t n);
+double csoftmax_loss_sum_f64(const double *v, int64_t n);
+
 /* The number of targets equal to ignore_index when every other one is a class
  * index in [0, cols); CSOFTMAX_ERR_TARGET if one is not (every row is read). */
 int64_t csoftmax_count_ignored(const int64_t *target, int64_t rows, int64_t cols,

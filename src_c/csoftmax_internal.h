@@ -16,6 +16,8 @@ typedef void (*csm_xent_f64)(const double *, int64_t, const int64_t *, double *,
 
 typedef void (*csm_map_f32)(const float *, float *, int64_t);
 typedef void (*csm_map_f64)(const double *, double *, int64_t);
+typedef double (*csm_sum_f32)(const float *, int64_t);
+typedef double (*csm_sum_f64)(const double *, int64_t);
 
 typedef struct {
     csm_map_f32 exp_f32;
@@ -28,6 +30,8 @@ typedef struct {
     csm_reduce_f64 logsumexp_f64;
     csm_xent_f32 cross_entropy_f32;
     csm_xent_f64 cross_entropy_f64;
+    csm_sum_f32 loss_sum_f32; /* loss_sum.h */
+    csm_sum_f64 loss_sum_f64;
 } csm_kernel_table;
 
 void csm_fill_table_scalar(csm_kernel_table *table);

@@ -304,6 +304,20 @@ CSM_DEFINE_REDUCE(csoftmax_logsumexp_f64, double, logsumexp_f64)
 CSM_DEFINE_XENT(csoftmax_cross_entropy_f32, float, cross_entropy_f32)
 CSM_DEFINE_XENT(csoftmax_cross_entropy_f64, double, cross_entropy_f64)
 
+double csoftmax_loss_sum_f32(const float *v, int64_t n)
+{
+    if (n <= 0 || v == NULL) return 0.0;
+    csm_ensure();
+    return csm_table.loss_sum_f32(v, n);
+}
+
+double csoftmax_loss_sum_f64(const double *v, int64_t n)
+{
+    if (n <= 0 || v == NULL) return 0.0;
+    csm_ensure();
+    return csm_table.loss_sum_f64(v, n);
+}
+
 int64_t csoftmax_count_ignored(const int64_t *target, int64_t rows, int64_t cols,
                                int64_t ignore_index)
 {

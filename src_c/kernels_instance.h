@@ -5,6 +5,7 @@
  */
 #include "csoftmax_internal.h"
 #include "exp_impl.h"
+#include "loss_sum.h"
 
 #define CSM_T float
 #define CSM_SFX f32
@@ -41,4 +42,6 @@ void CSM_TABLE_FN(CSM_ISA)(csm_kernel_table *table)
     table->logsumexp_f64 = CSM_CAT3(csm_logsumexp_rows, f64, CSM_ISA);
     table->cross_entropy_f32 = CSM_CAT3(csm_cross_entropy_rows, f32, CSM_ISA);
     table->cross_entropy_f64 = CSM_CAT3(csm_cross_entropy_rows, f64, CSM_ISA);
+    table->loss_sum_f32 = csm_loss_sum_f32;
+    table->loss_sum_f64 = csm_loss_sum_f64;
 }

@@ -6,6 +6,7 @@
  * table (losses_body.h). Set CSM_ISA and CSM_SIMD_LAYER first.
  */
 #include "csoftmax_internal.h"
+#include "loss_sum.h"
 
 #define CSL_TYPES_ONLY
 #include "losses_body.h"
@@ -36,6 +37,8 @@ void CSM_TABLE_FN(CSM_ISA)(csm_kernel_table *table)
     table->logsumexp_f64 = CSM_CAT3(simd_logsumexp_rows, f64, CSM_ISA);
     table->cross_entropy_f32 = CSM_CAT3(simd_cross_entropy_rows, f32, CSM_ISA);
     table->cross_entropy_f64 = CSM_CAT3(simd_cross_entropy_rows, f64, CSM_ISA);
+    table->loss_sum_f32 = csm_loss_sum_f32;
+    table->loss_sum_f64 = csm_loss_sum_f64;
 }
 
 #define CSM_LOSSES_FN_(isa) csm_fill_losses_##isa

@@ -13,6 +13,7 @@ import pytest
 
 import csoftmax
 from csoftmax import _kernels, _losses, reference
+from conftest import ISAS
 
 FD_STEP = 1e-6
 FD_TOL = 1e-6
@@ -576,7 +577,7 @@ def test_loss_same_with_or_without_gradient(isa, rng, dtype, cols):
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 63, 1000, 100003])
-def test_loss_total_is_compensated(n, rng):
+def test_loss_total_is_compensated(n, rng, isa):
     """_kernels.loss_total (the reduced losses' sum on every path) of float64
     terms is compensated (eight TwoSum lanes, joined by Neumaier steps): on
     terms that cancel down to a small total, within a few ulps of math.fsum's
@@ -594,10 +595,30 @@ def test_loss_total_is_compensated(n, rng):
     assert _kernels.loss_total(v32) == pytest.approx(math.fsum(v32.astype(np.float64)), rel=1e-15)
 
 
+@pytest.mark.parametrize("n", [1, 9, 1000, 100003])
+def test_loss_total_same_bits_under_every_kernel_set(n, rng):
+    """Each instruction set runs its own copy of the same operations
+    (src_c/loss_sum.h): the same bits under each, so that a reduced loss does
+    not depend on the CPU that computed it."""
+    v = rng.standard_normal(n) * 10.0 ** rng.integers(-12, 13, n)
+    v32 = v.astype(np.float32)
+    previous = _kernels.get_isa()
+    got = {}
+    try:
+        for name in ISAS:
+            _kernels.set_isa(name)
+            got[name] = (_kernels.loss_total(v), _kernels.loss_total(v32))
+    finally:
+        _kernels.set_isa(previous)
+    first = got[ISAS[0]]
+    assert all(g == first for g in got.values()), got
+    assert first[0] == pytest.approx(math.fsum(v), rel=1e-12, abs=1e-300)
+
+
 @pytest.mark.parametrize("special, expected", [
     ([1.0, np.inf, 2.0], np.inf), ([np.inf, -np.inf], np.nan), ([1.0, np.nan], np.nan),
     ([1e308, 1e308] + [0.0] * 9, np.inf), ([-np.inf] * 10, -np.inf)])
-def test_loss_total_non_finite(special, expected):
+def test_loss_total_non_finite(special, expected, isa):
     """An infinite total stays infinite (its compensation, inf - inf, is
     dropped), NaN stays NaN, overflow gives inf, as np.sum gives them."""
     got = _kernels.loss_total(np.array(special, dtype=np.float64))
