@@ -1226,9 +1226,10 @@ static inline V CSM_FN(simdl_sigmoid_v)(V v)
 }
 
 /* The line of x at element j + CSM_BLOCK (4 KiB of float32 ahead, 8 of
- * float64) into L2 where that element is below `limit`: from memory, the
- * hardware's streams (which stop at each 4 KiB page) left these kernels
- * waiting on their input (kernel_ab.py --isa avx512 with streamed output,
+ * float64) into L2 where that element is below `limit`, for the elementwise
+ * kernels (sigmoid, log_sigmoid, binary cross-entropy): from memory, the
+ * hardware's streams (which stop at each 4 KiB page) left them waiting on
+ * their input (kernel_ab.py --isa avx512 with streamed output,
  * against none: float64 sigmoid 256x32000 0.56x the time, 4096x1000 0.68x,
  * log_sigmoid 0.73x / 0.77x; float32 log_sigmoid 0.78x / 0.97x, sigmoid
  * 0.95x / 1.02x; in cache, 64x1000, 0.99-1.01x). */
@@ -1393,22 +1394,6 @@ CSM_FN(simdl_bce_steps)(const V *v, const V *y, const V *w, const V *p, const V 
     }
 }
 
-/* Prefetches into L2 the lines of x and y at the elements [0, 2 VN) the
- * kernel reads a block (CSM_BLOCK elements) later: each block takes its
- * exponentials in a pass of its own before the rest, so that the targets
- * are read in bursts, and at 1,024 float32 a block is a 4 KiB page, past
- * which the hardware's streams do not prefetch (kernel_ab.py --isa avx512,
- * row sums and gradient: float32 256x32000 0.65-0.69x the time, 4096x1000
- * 0.75x, 1000000x3 0.82x; float64 0.82x, 0.67x, 0.96x; in cache 0.98-1.0x). */
-static inline __attribute__((always_inline)) void
-CSM_FN(simdl_bce_pf)(const CSM_T *x, const CSM_T *y)
-{
-    for (int k = 0; k < 2 * VN * (int)sizeof(CSM_T); k += 64) {
-        _mm_prefetch((const char *)x + k, _MM_HINT_T1);
-        _mm_prefetch((const char *)y + k, _MM_HINT_T1);
-    }
-}
-
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const CSM_T *pr,
                       CSM_T *lr, double *row_loss, CSM_T *gr, int64_t n, int64_t pf_n, V vscale,
@@ -1437,7 +1422,16 @@ CSM_FN(simdl_bce_row)(const CSM_T *xr, const CSM_T *yr, const CSM_T *wr, const C
         for (; j + 2 * VN <= end; j += 2 * VN) {
             V v[2], y[2], w[2] = {w_all, w_all}, p[2] = {p_all, p_all}, l[2], g[2];
             const V e2[2] = {v_load(eb + (j - b)), v_load(eb + (j - b) + VN)};
-            if (j + CSM_BLOCK < pf_n) CSM_FN(simdl_bce_pf)(xr + j + CSM_BLOCK, yr + j + CSM_BLOCK);
+            /* the next block's logits and targets (simdl_pf_ahead): the
+             * exponentials' pass of each block reads the logits, and this
+             * one the targets, in bursts (kernel_ab.py --isa avx512, row
+             * sums and gradient: float32 256x32000 0.65-0.69x the time,
+             * 4096x1000 0.75x, 1000000x3 0.82x; float64 0.82x, 0.67x, 0.96x;
+             * in cache 0.98-1.0x) */
+            for (int k = 0; k < 2 * VN; k += (int)SIMD_LINE) {
+                CSM_FN(simdl_pf_ahead)(xr, j + k, pf_n);
+                CSM_FN(simdl_pf_ahead)(yr, j + k, pf_n);
+            }
             for (int u = 0; u < 2; u++) {
                 v[u] = v_load(xr + j + u * VN);
                 y[u] = v_load(yr + j + u * VN);
