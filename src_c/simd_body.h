@@ -357,6 +357,13 @@ static inline CSM_T CSM_FN(simd_row_out_stream)(const CSM_T *e, CSM_T *y, int64_
     return v_hmax(a);
 }
 
+/* Elements from one scratch row to the next (simd_scratch_rows): rows of n
+ * on their own cache lines. */
+static inline int64_t CSM_FN(simd_scratch_stride)(int64_t n)
+{
+    return (n * (int64_t)sizeof(CSM_T) + 63) / 64 * 64 / (int64_t)sizeof(CSM_T);
+}
+
 /* Kernels that store a row's exponentials and then rewrite them as their
  * output (softmax, cross-entropy's gradient) keep them instead in a scratch
  * row, which stays in cache from row to row, when the output is large
@@ -370,11 +377,15 @@ static inline CSM_T CSM_FN(simd_row_out_stream)(const CSM_T *e, CSM_T *y, int64_
  * the same either way. A row of n elements on its own cache lines (free()
  * it), or NULL (no scratch wanted, or its allocation failed: the output row
  * holds the exponentials then). */
-static inline CSM_T *CSM_FN(simd_scratch_row)(int64_t n)
+static inline CSM_T *CSM_FN(simd_scratch_rows)(int64_t n, int k)
 {
     if (!csm_stream_hint || n * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES) return NULL;
-    size_t bytes = ((size_t)n * sizeof(CSM_T) + 63) / 64 * 64;
-    return (CSM_T *)aligned_alloc(64, bytes);
+    return (CSM_T *)aligned_alloc(64, (size_t)k * CSM_FN(simd_scratch_stride)(n) * sizeof(CSM_T));
+}
+
+static inline CSM_T *CSM_FN(simd_scratch_row)(int64_t n)
+{
+    return CSM_FN(simd_scratch_rows)(n, 1);
 }
 
 /* After rows that used simd_scratch_row's scratch (NULL: none). */
@@ -495,6 +506,135 @@ static inline void CSM_FN(simd_lane_add4)(V *hi, V *lo, V a, V b, V c, V d)
     CSM_FN(simd_lane_add)(hi, lo, v_add(v_add(a, b), v_add(c, d)));
 }
 
+/* ---- pipelined rows: a row's output pass inside the next row's sum ------ */
+
+/* The output pass of the pending row (src, y) and the maximum of the row
+ * after the current one (xn), done a step at a time inside the current row's
+ * pass of exponentials (simd_row_exp_store_side, simd_row_sum_minus_one_side):
+ * 4 VN elements of each per four vectors of exponentials, over [j, end)
+ * (whole output lines when streamed), the rest after the pass
+ * (simd_side_finish). The output's stores and the next row's loads then
+ * overlap the exponentials instead of following them. The output is
+ * log_softmax's, src - c0 - c1 (x, its maximum and log-sum), or softmax's,
+ * src / c0 (exponentials, their sum; c1 = 1 / c0: simd_div). */
+typedef struct {
+    const CSM_T *src; /* the pending row's input, NULL: no output pending */
+    CSM_T *y;         /* its output */
+    const CSM_T *xn;  /* the row whose maximum is taken, NULL: none */
+    V c0, c1;
+    V a[4];           /* xn's maximum so far, four accumulators */
+    int64_t j, end;
+    int stream;
+} CSM_FN(simd_side);
+
+static inline __attribute__((always_inline)) V CSM_FN(simd_side_value)(V v, V c0, V c1,
+                                                                      const int divide)
+{
+    return divide ? CSM_FN(simd_div)(v, c0, c1) : v_sub(v_sub(v, c0), c1);
+}
+
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_side_step)(CSM_FN(simd_side) *s, const int divide)
+{
+    if (s == NULL || s->j + 4 * VN > s->end) return;
+    for (int u = 0; u < 4; u++) {
+        const int64_t j = s->j + u * VN;
+        if (s->src != NULL) {
+            V v = CSM_FN(simd_side_value)(v_load(s->src + j), s->c0, s->c1, divide);
+            if (s->stream) CSM_FN(simd_stream)(s->y + j, v);
+            else v_store(s->y + j, v);
+        }
+        if (s->xn != NULL) s->a[u] = v_max(s->a[u], v_load(s->xn + j));
+    }
+    s->j += 4 * VN;
+}
+
+/* A row's side before its pass: the maximum of xn to be taken, and the
+ * steps' range, whole lines of the pending output from its first aligned
+ * address h when streamed (whole vectors from 0 otherwise); the elements
+ * before h done here (ordinary stores). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_side_start)(CSM_FN(simd_side) *s, const CSM_T *xn, int64_t n, const int divide)
+{
+    const V ninf = v_set1((CSM_T)-INFINITY);
+    const int lines = s->src != NULL && s->stream;
+    const int64_t h = lines ? CSM_FN(simd_head)(s->y, n) : 0;
+    const int64_t len = lines ? SIMD_LINE : VN;
+    s->xn = xn;
+    s->j = h;
+    s->end = h + (n - h) / len * len;
+    for (int u = 0; u < 4; u++) s->a[u] = ninf;
+    for (int64_t j = 0; j < h; j += VN) {
+        const int kk = h - j < VN ? (int)(h - j) : VN;
+        if (s->src != NULL)
+            v_store_tail(s->y + j, kk, CSM_FN(simd_side_value)(SIMD_LD(s->src, v_zero()), s->c0,
+                                                               s->c1, divide));
+        if (xn != NULL) s->a[1] = v_max(s->a[1], SIMD_LD(xn, ninf));
+    }
+}
+
+/* After a row's pass: the rest of the pending output (from s->j: whole lines
+ * streamed up to s->end, ordinary stores after) and of xn's maximum, which
+ * is returned (-inf without xn); no output pending after. */
+static inline __attribute__((always_inline)) CSM_T
+CSM_FN(simd_side_finish)(CSM_FN(simd_side) *s, int64_t n, const int divide)
+{
+    const V ninf = v_set1((CSM_T)-INFINITY), c0 = s->c0, c1 = s->c1;
+    const CSM_T *src = s->src, *xn = s->xn;
+    CSM_T *y = s->y;
+    const int stream = s->stream;
+    const int64_t end = s->end;
+    V a0 = s->a[0], a1 = s->a[1], a2 = s->a[2], a3 = s->a[3];
+    int64_t j = s->j;
+#define CSM_SIDE_OUT(J)                                                                    \
+    do {                                                                                   \
+        V v_ = CSM_FN(simd_side_value)(v_load(src + (J)), c0, c1, divide);                 \
+        if (stream) CSM_FN(simd_stream)(y + (J), v_);                                      \
+        else v_store(y + (J), v_);                                                         \
+    } while (0)
+#define CSM_SIDE_MAX4(J)                                                                   \
+    (a0 = v_max(a0, v_load(xn + (J))), a1 = v_max(a1, v_load(xn + (J) + VN)),              \
+     a2 = v_max(a2, v_load(xn + (J) + 2 * VN)), a3 = v_max(a3, v_load(xn + (J) + 3 * VN)))
+    /* four vectors a step, each case its own loop */
+    if (src != NULL && xn != NULL) {
+        for (; j + 4 * VN <= end; j += 4 * VN) {
+            for (int u = 0; u < 4; u++) CSM_SIDE_OUT(j + u * VN);
+            CSM_SIDE_MAX4(j);
+        }
+    } else if (src != NULL) {
+        for (; j + 4 * VN <= end; j += 4 * VN)
+            for (int u = 0; u < 4; u++) CSM_SIDE_OUT(j + u * VN);
+    } else if (xn != NULL) {
+        for (; j + 4 * VN <= end; j += 4 * VN) CSM_SIDE_MAX4(j);
+    }
+    for (; j + VN <= end; j += VN) {
+        if (src != NULL) CSM_SIDE_OUT(j);
+        if (xn != NULL) a0 = v_max(a0, v_load(xn + j));
+    }
+#undef CSM_SIDE_MAX4
+#undef CSM_SIDE_OUT
+    for (; j < n; j += VN) {
+        const int kk = n - j < VN ? (int)(n - j) : VN;
+        if (src != NULL) {
+            V v = CSM_FN(simd_side_value)(SIMD_LD(src, v_zero()), c0, c1, divide);
+            if (kk == VN) v_store(y + j, v);
+            else v_store_tail(y + j, kk, v);
+        }
+        if (xn != NULL) a2 = v_max(a2, SIMD_LD(xn, ninf));
+    }
+    s->src = NULL;
+    return v_hmax(v_max(v_max(a0, a1), v_max(a2, a3)));
+}
+
+/* The pending output written whole, no output pending after (a row without
+ * a finite maximum, whose pass is skipped, or the end). */
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_side_flush)(CSM_FN(simd_side) *s, int64_t n, const int divide)
+{
+    CSM_FN(simd_side_start)(s, NULL, n, divide);
+    (void)CSM_FN(simd_side_finish)(s, n, divide);
+}
+
 /* sum(exp(x - m)) over the row, the exponentials stored in y; the next row
  * prefetched as pf says. The row's last, partial vector is loaded with m in
  * its masked-off lanes: their terms are exp(0) = 1 exactly, added exactly by
@@ -504,8 +644,9 @@ static inline void CSM_FN(simd_lane_add4)(V *hi, V *lo, V a, V b, V c, V d)
  * simd_row_sum_minus_one_scaled); a -inf filler, whose exponential is 0,
  * sent each such vector down the exponential's checked path on AVX2 (14 %
  * of perf's samples on float32 rows of 17 columns). */
-static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
-                                                 CSM_FN(simd_pf) pf)
+static inline __attribute__((always_inline)) double
+CSM_FN(simd_row_exp_store_side)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_FN(simd_pf) pf,
+                                CSM_FN(simd_side) *side)
 {
     const V vm = v_set1(m), four = v_set1((CSM_T)4);
     double s = 0.0, c = 0.0;
@@ -518,6 +659,7 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
             for (int u = 0; u < 4; u++) e[u] = v_load(x + j + u * VN);
             CSM_FN(simd_exp_shifted4)(e, e, vm, 1);
             CSM_FN(simd_pf_block)(pf, j);
+            CSM_FN(simd_side_step)(side, 1);
             for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
             CSM_FN(simd_lane_add4)(&h0, &l0, e[0], e[1], e[2], e[3]);
         }
@@ -540,6 +682,12 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
     return s + c;
 }
 
+static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
+                                                 CSM_FN(simd_pf) pf)
+{
+    return CSM_FN(simd_row_exp_store_side)(x, y, n, m, pf, NULL);
+}
+
 /* sum(exp(x - m)) - 1 for a row with finite maximum m. Every term, the
  * maximal ones (exactly 1) included, is added with its own Fast2Sum into
  * lanes biased to 4 (simd_lane_add4s): adding a 1 is exact, and each other
@@ -554,8 +702,9 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
  * row prefetched as pf says. With `scaled` the terms are exp((x - m) inv_t)
  * (a temperature; inv_t > 0, so the maxima still give 1). */
 static inline __attribute__((always_inline)) double
-CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T inv_t,
-                                      const int scaled, CSM_FN(simd_pf) pf)
+CSM_FN(simd_row_sum_minus_one_side)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T inv_t,
+                                    const int scaled, CSM_FN(simd_pf) pf,
+                                    CSM_FN(simd_side) *side)
 {
     const V vm = v_set1(m), vt = v_set1(inv_t), four = v_set1((CSM_T)4);
 #define CSM_SHIFTED(v) (scaled ? v_mul(v_sub((v), vm), vt) : v_sub((v), vm))
@@ -569,6 +718,7 @@ CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T
             for (int u = 0; u < 4; u++) e[u] = CSM_SHIFTED(v_load(x + j + u * VN));
             v_exp_nonpos_n(e, e, 0, 4);
             CSM_FN(simd_pf_block)(pf, j);
+            CSM_FN(simd_side_step)(side, 0);
             if (y != NULL)
                 for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
             CSM_FN(simd_lane_add4s)(&h0, &l0, e[0], e[1], e[2], e[3]);
@@ -586,6 +736,13 @@ CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T
     }
 #undef CSM_SHIFTED
     return (s - 1.0) + c;
+}
+
+static inline __attribute__((always_inline)) double
+CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T inv_t,
+                                      const int scaled, CSM_FN(simd_pf) pf)
+{
+    return CSM_FN(simd_row_sum_minus_one_side)(x, y, n, m, inv_t, scaled, pf, NULL);
 }
 
 static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
@@ -1481,29 +1638,56 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         CSM_FN(simd_softmax_short)(x, xs, y, ys, rows, cols);
         return;
     }
-    /* the exponentials in a scratch row for large outputs (simd_scratch_row) */
-    CSM_T *scratch = CSM_FN(simd_scratch_row)(cols);
-    /* each row's division pass finds the next row's maximum (its rows are
-     * read before any is written: in place, y's row r is x's row r) */
+    /* the exponentials in scratch rows for large outputs (simd_scratch_rows):
+     * two, the pending row's and the current one's */
+    CSM_T *scratch = CSM_FN(simd_scratch_rows)(cols, 2);
+    const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
+    const int l1 = cols * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES;
+    const V ninf = v_set1((CSM_T)-INFINITY);
+    /* Rows longer than the next-row prefetch brings into L1 are pipelined
+     * (simd_side): row r's exponentials with row r - 1's division and row r +
+     * 1's maximum beside them, the prefetch bringing row r + 2 (0.84-0.85x
+     * the time on 256 x 32000 and 2048 x 1500 float64, 0.84 float32 256 x
+     * 32000; kernel_ab). Shorter rows, whose next input and output lines
+     * are prefetched into L1, were slower so (float64 4096 x 600 and
+     * 4096 x 1000 1.08x, float32 4096 x 500 and 600 1.02-1.04x; 4096 x 1000
+     * 0.95x): each row's division (and the next row's maximum) follows its
+     * exponentials. The rows are read before any is written (in place, y's
+     * row r is x's row r). Streamed from a scratch row only. */
+    const int pipe = !l1;
+    CSM_FN(simd_side) sd = {NULL, y, NULL, v_zero(), v_zero(), {ninf, ninf, ninf, ninf},
+                            0, 0, scratch != NULL};
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *yr = y + r * ys;
         const int last = r + 1 == rows;
+        const CSM_T *xn = last ? NULL : xr + xs;
         if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+            CSM_FN(simd_side_flush)(&sd, cols, 1);
             CSM_FN(simd_fill)(yr, cols, (CSM_T)NAN);
-            if (!last) m = CSM_FN(simd_row_max)(xr + xs, cols);
+            if (!last) m = CSM_FN(simd_row_max)(xn, cols);
             continue;
         }
-        CSM_T *er = scratch != NULL ? scratch : yr;
-        CSM_T s = (CSM_T)CSM_FN(simd_row_exp_store)(
-            xr, er, cols, m,
-            CSM_FN(simd_pf_next)(xr + xs, scratch != NULL ? NULL : yr + ys, r, rows, cols));
-        if (scratch != NULL)
-            m = CSM_FN(simd_row_out_stream)(er, yr, cols, s, (CSM_T)1, 1, last ? NULL : xr + xs);
-        else if (last) CSM_FN(simd_row_pass)(yr, cols, s, (CSM_T)1, 1, NULL);
-        else m = CSM_FN(simd_row_pass)(yr, cols, s, (CSM_T)1, 1, xr + xs);
+        CSM_T *er = scratch != NULL ? scratch + (r & 1) * ss : yr;
+        const CSM_T *pfx = pipe ? (r + 2 < rows ? xr + 2 * xs : NULL) : xn;
+        CSM_FN(simd_pf) pf = {(const char *)pfx,
+                              l1 && !last ? (const char *)(yr + ys) : NULL, l1};
+        CSM_FN(simd_side_start)(&sd, pipe ? xn : NULL, cols, 1);
+        const CSM_T s = (CSM_T)(pipe ? CSM_FN(simd_row_exp_store_side)(xr, er, cols, m, pf, &sd)
+                                     : CSM_FN(simd_row_exp_store)(xr, er, cols, m, pf));
+        CSM_T mn = CSM_FN(simd_side_finish)(&sd, cols, 1);
+        sd.src = er;
+        sd.y = yr;
+        sd.c0 = v_set1(s);
+        sd.c1 = v_set1((CSM_T)1 / s);
+        if (!pipe) {
+            CSM_FN(simd_side_start)(&sd, xn, cols, 1);
+            mn = CSM_FN(simd_side_finish)(&sd, cols, 1);
+        }
+        m = mn;
     }
+    CSM_FN(simd_side_flush)(&sd, cols, 1);
     CSM_FN(simd_scratch_done)(scratch);
 }
 
@@ -1552,33 +1736,36 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
     }
     const int stream = csm_stream_hint;
     const V ninf = v_set1((CSM_T)-INFINITY);
-    /* each row's output pass finds the next row's maximum (the largest
-     * number, or a NaN: the row's outputs are NaN either way) */
+    /* Rows pipelined (simd_side): row r's sum of exponentials runs with row
+     * r - 1's output pass and row r + 1's maximum (the largest number, or a
+     * NaN: the row's outputs are NaN either way) beside it; the prefetch
+     * brings row r + 2. */
+    CSM_FN(simd_side) sd = {NULL, y, NULL, v_zero(), v_zero(), {ninf, ninf, ninf, ninf},
+                            0, 0, stream};
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
-        const CSM_T *xr = x + r * xs, *xn = xr + xs;
-        CSM_T *yr = y + r * ys;
+        const CSM_T *xr = x + r * xs;
         const int last = r + 1 == rows;
+        const CSM_T *xn = last ? NULL : xr + xs;
         if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
-            CSM_FN(simd_fill)(yr, cols, (CSM_T)NAN);
+            CSM_FN(simd_side_flush)(&sd, cols, 0);
+            CSM_FN(simd_fill)(y + r * ys, cols, (CSM_T)NAN);
             if (!last) m = CSM_FN(simd_row_max)(xn, cols);
             continue;
         }
-        const V vm = v_set1(m);
-        /* (the output rows are not prefetched: large ones are streamed) */
-        const double t = CSM_FN(simd_row_sum_minus_one)(
-            xr, NULL, cols, m, CSM_FN(simd_pf_next)(xn, NULL, r, rows, cols));
-        const V vl = v_set1((CSM_T)csm_log1p(t));
-        /* each output element written once: streamed for large outputs */
-        if (last) {
-            SIMD_ROW_OUT(yr, cols, stream, v_sub(v_sub(SIMD_LD(xr, v_zero()), vm), vl));
-        } else {
-            V a = ninf;
-            SIMD_ROW_OUT_AND(yr, cols, stream, v_sub(v_sub(SIMD_LD(xr, v_zero()), vm), vl),
-                             a = v_max(a, SIMD_LD(xn, ninf)));
-            m = v_hmax(a);
-        }
+        CSM_FN(simd_side_start)(&sd, xn, cols, 0);
+        CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(r + 2 < rows ? xr + 2 * xs : NULL, NULL, r + 1, rows, cols);
+        const double t = CSM_FN(simd_row_sum_minus_one_side)(
+            xr, NULL, cols, m, (CSM_T)1, 0, pf,
+            &sd);
+        const CSM_T mn = CSM_FN(simd_side_finish)(&sd, cols, 0);
+        sd.src = xr;
+        sd.y = y + r * ys;
+        sd.c0 = v_set1(m);
+        sd.c1 = v_set1((CSM_T)csm_log1p(t));
+        m = mn;
     }
+    CSM_FN(simd_side_flush)(&sd, cols, 0);
     CSM_FN(simd_stream_end)(stream);
 }
 

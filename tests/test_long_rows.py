@@ -130,11 +130,12 @@ def test_class_target_cross_entropy_near_constant_row(dtype, c, isa):
 @pytest.mark.parametrize("cols", [24, 32, 65, 1001, 40000])
 def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rng, cols):
     """Wide rows find the next row's maximum in their output pass (softmax's
-    division, cross-entropy's gradient scaling, log_softmax's output:
-    src_c/simd_body.h, simd_row_pass), rows of a few dozen columns go in
-    tiles of rows in lanes: each row of a batch, special rows among them (all
-    -inf, a +inf, a NaN, first and last; ignored rows), is bitwise the row
-    computed alone, in place too."""
+    division, cross-entropy's gradient scaling: src_c/simd_body.h,
+    simd_row_pass); log_softmax writes a row's output and finds the next
+    row's maximum inside the sum of the row between (simd_ls_side); rows of a
+    few dozen columns go in tiles of rows in lanes: each row of a batch,
+    special rows among them (all -inf, a +inf, a NaN, first and last; ignored
+    rows), is bitwise the row computed alone, in place too."""
     x = (rng.standard_normal((7, cols)) * 5).astype(dtype)
     x[0] = -np.inf
     x[2, cols // 2] = np.inf
@@ -155,11 +156,14 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
         ly = csoftmax.log_softmax(xs)
         inplace = xs.copy()
         csoftmax.softmax(inplace, out=inplace)
+        log_inplace = xs.copy()
+        csoftmax.log_softmax(log_inplace, out=log_inplace)
         for r in range(xs.shape[0]):
             one = xs[r:r + 1]
             assert np.array_equal(y[r], csoftmax.softmax(one)[0], equal_nan=True), (rows, r)
             assert np.array_equal(inplace[r], y[r], equal_nan=True), (rows, r)
             assert np.array_equal(ly[r], csoftmax.log_softmax(one)[0], equal_nan=True), (rows, r)
+            assert np.array_equal(log_inplace[r], ly[r], equal_nan=True), (rows, r)
         for kw in options:
             t = target_ignored[rows] if "ignore_index" in kw else target[rows]
             loss, grad = csoftmax.cross_entropy_with_grad(xs, t, reduction="none", **kw)
