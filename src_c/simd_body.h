@@ -374,9 +374,10 @@ static inline int64_t CSM_FN(simd_scratch_stride)(int64_t n)
  * softmax on a Xeon with AVX-512, output not in cache: 1.5x the time of
  * log_softmax, which streams); shorter rows have their output lines
  * prefetched and were slower streamed (4096 x 1000: 1.2x). The outputs are
- * the same either way. A row of n elements on its own cache lines (free()
- * it), or NULL (no scratch wanted, or its allocation failed: the output row
- * holds the exponentials then). */
+ * the same either way. k rows of n elements on their own cache lines,
+ * simd_scratch_stride elements apart (free() them), or NULL (no scratch
+ * wanted, or its allocation failed: the output rows hold the exponentials
+ * then). */
 static inline CSM_T *CSM_FN(simd_scratch_rows)(int64_t n, int k)
 {
     if (!csm_stream_hint || n * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES) return NULL;
@@ -1754,10 +1755,10 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
             continue;
         }
         CSM_FN(simd_side_start)(&sd, xn, cols, 0);
-        CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(r + 2 < rows ? xr + 2 * xs : NULL, NULL, r + 1, rows, cols);
-        const double t = CSM_FN(simd_row_sum_minus_one_side)(
-            xr, NULL, cols, m, (CSM_T)1, 0, pf,
-            &sd);
+        const CSM_FN(simd_pf) pf =
+            CSM_FN(simd_pf_next)(r + 2 < rows ? xr + 2 * xs : NULL, NULL, r + 1, rows, cols);
+        const double t =
+            CSM_FN(simd_row_sum_minus_one_side)(xr, NULL, cols, m, (CSM_T)1, 0, pf, &sd);
         const CSM_T mn = CSM_FN(simd_side_finish)(&sd, cols, 0);
         sd.src = xr;
         sd.y = y + r * ys;
