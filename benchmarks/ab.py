@@ -49,7 +49,8 @@ def load_kernels(where: str):
     return module
 
 
-OPS = ("softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy:weight",
+OPS = ("softmax", "log_softmax", "logsumexp", "cross_entropy", "cross_entropy:loss",
+       "cross_entropy:weight",
        "cross_entropy:smoothing", "cross_entropy:temperature", "cross_entropy:probabilities",
        "softmax_backward", "log_softmax_backward", "binary_cross_entropy", "sigmoid",
        "log_sigmoid")
@@ -73,6 +74,7 @@ def cases(rng, pattern=""):
             out[f"log_softmax {shape}"] = lambda x=x, y=y: csoftmax.log_softmax(x, out=y)
             out[f"logsumexp {shape}"] = lambda x=x: csoftmax.logsumexp(x, axis=-1)
             out[f"cross_entropy {shape}"] = lambda x=x, t=t: csoftmax.cross_entropy_with_grad(x, t)
+            out[f"cross_entropy:loss {shape}"] = lambda x=x, t=t: csoftmax.cross_entropy(x, t)
             out[f"cross_entropy:weight {shape}"] = (
                 lambda x=x, t=t, w=w: csoftmax.cross_entropy_with_grad(x, t, weight=w))
             b = (rng.random((n, c)) < 0.5).astype(dt)

@@ -31,6 +31,16 @@
 #define CSM_FN(op) CSM_CAT3(op, CSM_SFX, CSM_ISA)
 #define CSM_BLOCK 1024
 
+/* v as it was rounded: the compiler cannot fuse the operation that gave v
+ * with the one that uses it (GCC contracts a product and a sum into an FMA
+ * across statements where FMA is in the layer: z_k = (x_k - m) inv_t, which
+ * must round as the row's terms do, would be fused into log s - z_k). */
+static inline double csm_rounded(double v)
+{
+    __asm__("" : "+x"(v));
+    return v;
+}
+
 /* log1p(t) in double as hi + *lo (|*lo| about an ulp of hi), for the row
  * kernels' t = sum - 1 of a row's exponentials (t >= 0, or a rounding below
  * 0; NaN and +inf returned as they are): u = 1 + t with its exact rounding
@@ -292,69 +302,22 @@ static inline V CSM_FN(simd_div)(V e, V vs, V vr)
     return v_fmadd(v_fnmadd(q, vs, e), vr, q);
 }
 
-/* One pass over a row of n: when y is not NULL, y = y / s (`divide`, each
- * quotient as simd_div) or y = y f (cross-entropy's gradient scale * e / s,
- * f = scale / s formed in double and rounded once); when x is not NULL,
- * returns the maximum of x[0..n) (lanes by four vectors, the rest into the
- * first two; -inf without x; y and x NULL or not by constants at the call,
- * so the unused half compiles away). With both, one row's output pass takes
- * the next row's maximum beside it: its loads overlap this row's arithmetic
- * instead of a pass of their own. */
-static inline __attribute__((always_inline)) CSM_T
-CSM_FN(simd_row_pass)(CSM_T *y, int64_t n, CSM_T s, CSM_T f, const int divide, const CSM_T *x)
+/* The maximum of x[0..n): lanes by four vectors, the rest into the first
+ * two. */
+static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
 {
-    const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vf = v_set1(f);
     const V ninf = v_set1((CSM_T)-INFINITY);
-#define CSM_RESCALE(v) (divide ? CSM_FN(simd_div)((v), vs, vr) : v_mul((v), vf))
     V a0 = ninf, a1 = ninf, a2 = ninf, a3 = ninf;
     int64_t j = 0;
     for (; j + 4 * VN <= n; j += 4 * VN) {
-        if (y != NULL)
-            for (int u = 0; u < 4; u++)
-                v_store(y + j + u * VN, CSM_RESCALE(v_load(y + j + u * VN)));
-        if (x != NULL) {
-            a0 = v_max(a0, v_load(x + j));
-            a1 = v_max(a1, v_load(x + j + VN));
-            a2 = v_max(a2, v_load(x + j + 2 * VN));
-            a3 = v_max(a3, v_load(x + j + 3 * VN));
-        }
+        a0 = v_max(a0, v_load(x + j));
+        a1 = v_max(a1, v_load(x + j + VN));
+        a2 = v_max(a2, v_load(x + j + 2 * VN));
+        a3 = v_max(a3, v_load(x + j + 3 * VN));
     }
-    for (; j + VN <= n; j += VN) {
-        if (y != NULL) v_store(y + j, CSM_RESCALE(v_load(y + j)));
-        if (x != NULL) a0 = v_max(a0, v_load(x + j));
-    }
-    if (j < n) {
-        int k = (int)(n - j);
-        if (y != NULL) v_store_tail(y + j, k, CSM_RESCALE(v_load_tail(y + j, k, v_zero())));
-        if (x != NULL) a1 = v_max(a1, v_load_tail(x + j, k, ninf));
-    }
-#undef CSM_RESCALE
+    for (; j + VN <= n; j += VN) a0 = v_max(a0, v_load(x + j));
+    if (j < n) a1 = v_max(a1, v_load_tail(x + j, (int)(n - j), ninf));
     return v_hmax(v_max(v_max(a0, a1), v_max(a2, a3)));
-}
-
-static inline CSM_T CSM_FN(simd_row_max)(const CSM_T *x, int64_t n)
-{
-    return CSM_FN(simd_row_pass)(NULL, n, (CSM_T)1, (CSM_T)1, 0, x);
-}
-
-/* y = e / s (`divide`, as simd_row_pass divides) or y = e f over a row of
- * n, streamed (SIMD_ROW_OUT), and the maximum of xn[0..n) beside it (-inf
- * for NULL): the output pass of softmax and of cross-entropy's gradient from
- * a scratch row of exponentials (simd_scratch_row). */
-static inline CSM_T CSM_FN(simd_row_out_stream)(const CSM_T *e, CSM_T *y, int64_t n, CSM_T s,
-                                                CSM_T f, const int divide, const CSM_T *xn)
-{
-    const V vs = v_set1(s), vr = v_set1((CSM_T)1 / s), vf = v_set1(f);
-    const V ninf = v_set1((CSM_T)-INFINITY);
-#define CSM_RESCALE(v) (divide ? CSM_FN(simd_div)((v), vs, vr) : v_mul((v), vf))
-    V a = ninf;
-    if (xn != NULL)
-        SIMD_ROW_OUT_AND(y, n, 1, CSM_RESCALE(SIMD_LD(e, v_zero())),
-                         a = v_max(a, SIMD_LD(xn, ninf)));
-    else
-        SIMD_ROW_OUT(y, n, 1, CSM_RESCALE(SIMD_LD(e, v_zero())));
-#undef CSM_RESCALE
-    return v_hmax(a);
 }
 
 /* Elements from one scratch row to the next (simd_scratch_rows): rows of n
@@ -384,12 +347,7 @@ static inline CSM_T *CSM_FN(simd_scratch_rows)(int64_t n, int k)
     return (CSM_T *)aligned_alloc(64, (size_t)k * CSM_FN(simd_scratch_stride)(n) * sizeof(CSM_T));
 }
 
-static inline CSM_T *CSM_FN(simd_scratch_row)(int64_t n)
-{
-    return CSM_FN(simd_scratch_rows)(n, 1);
-}
-
-/* After rows that used simd_scratch_row's scratch (NULL: none). */
+/* After rows that used simd_scratch_rows's scratch (NULL: none). */
 static inline void CSM_FN(simd_scratch_done)(CSM_T *scratch)
 {
     if (scratch != NULL) {
@@ -516,32 +474,42 @@ static inline void CSM_FN(simd_lane_add4)(V *hi, V *lo, V a, V b, V c, V d)
  * (whole output lines when streamed), the rest after the pass
  * (simd_side_finish). The output's stores and the next row's loads then
  * overlap the exponentials instead of following them. The output is
- * log_softmax's, src - c0 - c1 (x, its maximum and log-sum), or softmax's,
- * src / c0 (exponentials, their sum; c1 = 1 / c0: simd_div). */
+ * one of three kinds (SIMD_SIDE_*, a constant at each call): log_softmax's,
+ * src - c0 - c1 (x, its maximum and log-sum); softmax's, src / c0
+ * (exponentials, their sum; c1 = 1 / c0: simd_div); or cross-entropy's
+ * gradient, src c0 (exponentials, the gradient's scale over their sum), whose
+ * target element is then set apart (fix, fix_value) once the row is written. */
+#define SIMD_SIDE_SUB 0
+#define SIMD_SIDE_DIV 1
+#define SIMD_SIDE_MUL 2
 typedef struct {
     const CSM_T *src; /* the pending row's input, NULL: no output pending */
     CSM_T *y;         /* its output */
     const CSM_T *xn;  /* the row whose maximum is taken, NULL: none */
     V c0, c1;
+    CSM_T *fix;       /* NULL, or an element of y set to fix_value after it */
+    CSM_T fix_value;
     V a[4];           /* xn's maximum so far, four accumulators */
     int64_t j, end;
     int stream;
 } CSM_FN(simd_side);
 
 static inline __attribute__((always_inline)) V CSM_FN(simd_side_value)(V v, V c0, V c1,
-                                                                      const int divide)
+                                                                      const int kind)
 {
-    return divide ? CSM_FN(simd_div)(v, c0, c1) : v_sub(v_sub(v, c0), c1);
+    return kind == SIMD_SIDE_DIV   ? CSM_FN(simd_div)(v, c0, c1)
+           : kind == SIMD_SIDE_MUL ? v_mul(v, c0)
+                                   : v_sub(v_sub(v, c0), c1);
 }
 
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_side_step)(CSM_FN(simd_side) *s, const int divide)
+CSM_FN(simd_side_step)(CSM_FN(simd_side) *s, const int kind)
 {
     if (s == NULL || s->j + 4 * VN > s->end) return;
     for (int u = 0; u < 4; u++) {
         const int64_t j = s->j + u * VN;
         if (s->src != NULL) {
-            V v = CSM_FN(simd_side_value)(v_load(s->src + j), s->c0, s->c1, divide);
+            V v = CSM_FN(simd_side_value)(v_load(s->src + j), s->c0, s->c1, kind);
             if (s->stream) CSM_FN(simd_stream)(s->y + j, v);
             else v_store(s->y + j, v);
         }
@@ -555,7 +523,7 @@ CSM_FN(simd_side_step)(CSM_FN(simd_side) *s, const int divide)
  * address h when streamed (whole vectors from 0 otherwise); the elements
  * before h done here (ordinary stores). */
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_side_start)(CSM_FN(simd_side) *s, const CSM_T *xn, int64_t n, const int divide)
+CSM_FN(simd_side_start)(CSM_FN(simd_side) *s, const CSM_T *xn, int64_t n, const int kind)
 {
     const V ninf = v_set1((CSM_T)-INFINITY);
     const int lines = s->src != NULL && s->stream;
@@ -569,7 +537,7 @@ CSM_FN(simd_side_start)(CSM_FN(simd_side) *s, const CSM_T *xn, int64_t n, const 
         const int kk = h - j < VN ? (int)(h - j) : VN;
         if (s->src != NULL)
             v_store_tail(s->y + j, kk, CSM_FN(simd_side_value)(SIMD_LD(s->src, v_zero()), s->c0,
-                                                               s->c1, divide));
+                                                               s->c1, kind));
         if (xn != NULL) s->a[1] = v_max(s->a[1], SIMD_LD(xn, ninf));
     }
 }
@@ -578,7 +546,7 @@ CSM_FN(simd_side_start)(CSM_FN(simd_side) *s, const CSM_T *xn, int64_t n, const 
  * streamed up to s->end, ordinary stores after) and of xn's maximum, which
  * is returned (-inf without xn); no output pending after. */
 static inline __attribute__((always_inline)) CSM_T
-CSM_FN(simd_side_finish)(CSM_FN(simd_side) *s, int64_t n, const int divide)
+CSM_FN(simd_side_finish)(CSM_FN(simd_side) *s, int64_t n, const int kind)
 {
     const V ninf = v_set1((CSM_T)-INFINITY), c0 = s->c0, c1 = s->c1;
     const CSM_T *src = s->src, *xn = s->xn;
@@ -589,7 +557,7 @@ CSM_FN(simd_side_finish)(CSM_FN(simd_side) *s, int64_t n, const int divide)
     int64_t j = s->j;
 #define CSM_SIDE_OUT(J)                                                                    \
     do {                                                                                   \
-        V v_ = CSM_FN(simd_side_value)(v_load(src + (J)), c0, c1, divide);                 \
+        V v_ = CSM_FN(simd_side_value)(v_load(src + (J)), c0, c1, kind);                 \
         if (stream) CSM_FN(simd_stream)(y + (J), v_);                                      \
         else v_store(y + (J), v_);                                                         \
     } while (0)
@@ -617,23 +585,25 @@ CSM_FN(simd_side_finish)(CSM_FN(simd_side) *s, int64_t n, const int divide)
     for (; j < n; j += VN) {
         const int kk = n - j < VN ? (int)(n - j) : VN;
         if (src != NULL) {
-            V v = CSM_FN(simd_side_value)(SIMD_LD(src, v_zero()), c0, c1, divide);
+            V v = CSM_FN(simd_side_value)(SIMD_LD(src, v_zero()), c0, c1, kind);
             if (kk == VN) v_store(y + j, v);
             else v_store_tail(y + j, kk, v);
         }
         if (xn != NULL) a2 = v_max(a2, SIMD_LD(xn, ninf));
     }
+    if (s->fix != NULL && src != NULL) *s->fix = s->fix_value;
     s->src = NULL;
+    s->fix = NULL;
     return v_hmax(v_max(v_max(a0, a1), v_max(a2, a3)));
 }
 
 /* The pending output written whole, no output pending after (a row without
  * a finite maximum, whose pass is skipped, or the end). */
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_side_flush)(CSM_FN(simd_side) *s, int64_t n, const int divide)
+CSM_FN(simd_side_flush)(CSM_FN(simd_side) *s, int64_t n, const int kind)
 {
-    CSM_FN(simd_side_start)(s, NULL, n, divide);
-    (void)CSM_FN(simd_side_finish)(s, n, divide);
+    CSM_FN(simd_side_start)(s, NULL, n, kind);
+    (void)CSM_FN(simd_side_finish)(s, n, kind);
 }
 
 /* sum(exp(x - m)) over the row, the exponentials stored in y; the next row
@@ -660,7 +630,7 @@ CSM_FN(simd_row_exp_store_side)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CS
             for (int u = 0; u < 4; u++) e[u] = v_load(x + j + u * VN);
             CSM_FN(simd_exp_shifted4)(e, e, vm, 1);
             CSM_FN(simd_pf_block)(pf, j);
-            CSM_FN(simd_side_step)(side, 1);
+            CSM_FN(simd_side_step)(side, SIMD_SIDE_DIV);
             for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
             CSM_FN(simd_lane_add4)(&h0, &l0, e[0], e[1], e[2], e[3]);
         }
@@ -700,12 +670,14 @@ static inline double CSM_FN(simd_row_exp_store)(const CSM_T *x, CSM_T *y, int64_
  * relative accuracy however close to 1 the sum is (log1p(t)). (A pairwise
  * sum of four terms, as in simd_row_exp_store, would round at the scale of
  * the 1s.) When y is not NULL the exponentials are stored there; the next
- * row prefetched as pf says. With `scaled` the terms are exp((x - m) inv_t)
- * (a temperature; inv_t > 0, so the maxima still give 1). */
+ * row prefetched as pf says, and side's steps (simd_side, of side_kind)
+ * taken beside the exponentials when side is not NULL. With `scaled` the
+ * terms are exp((x - m) inv_t) (a temperature; inv_t > 0, so the maxima
+ * still give 1). */
 static inline __attribute__((always_inline)) double
 CSM_FN(simd_row_sum_minus_one_side)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T inv_t,
                                     const int scaled, CSM_FN(simd_pf) pf,
-                                    CSM_FN(simd_side) *side)
+                                    CSM_FN(simd_side) *side, const int side_kind)
 {
     const V vm = v_set1(m), vt = v_set1(inv_t), four = v_set1((CSM_T)4);
 #define CSM_SHIFTED(v) (scaled ? v_mul(v_sub((v), vm), vt) : v_sub((v), vm))
@@ -719,7 +691,7 @@ CSM_FN(simd_row_sum_minus_one_side)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m
             for (int u = 0; u < 4; u++) e[u] = CSM_SHIFTED(v_load(x + j + u * VN));
             v_exp_nonpos_n(e, e, 0, 4);
             CSM_FN(simd_pf_block)(pf, j);
-            CSM_FN(simd_side_step)(side, 0);
+            CSM_FN(simd_side_step)(side, side_kind);
             if (y != NULL)
                 for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
             CSM_FN(simd_lane_add4s)(&h0, &l0, e[0], e[1], e[2], e[3]);
@@ -743,7 +715,7 @@ static inline __attribute__((always_inline)) double
 CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T inv_t,
                                       const int scaled, CSM_FN(simd_pf) pf)
 {
-    return CSM_FN(simd_row_sum_minus_one_side)(x, y, n, m, inv_t, scaled, pf, NULL);
+    return CSM_FN(simd_row_sum_minus_one_side)(x, y, n, m, inv_t, scaled, pf, NULL, SIMD_SIDE_SUB);
 }
 
 static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
@@ -1656,8 +1628,8 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
      * exponentials. The rows are read before any is written (in place, y's
      * row r is x's row r). Streamed from a scratch row only. */
     const int pipe = !l1;
-    CSM_FN(simd_side) sd = {NULL, y, NULL, v_zero(), v_zero(), {ninf, ninf, ninf, ninf},
-                            0, 0, scratch != NULL};
+    CSM_FN(simd_side) sd = {.y = y, .c0 = v_zero(), .c1 = v_zero(),
+                            .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
@@ -1665,7 +1637,7 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         const int last = r + 1 == rows;
         const CSM_T *xn = last ? NULL : xr + xs;
         if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
-            CSM_FN(simd_side_flush)(&sd, cols, 1);
+            CSM_FN(simd_side_flush)(&sd, cols, SIMD_SIDE_DIV);
             CSM_FN(simd_fill)(yr, cols, (CSM_T)NAN);
             if (!last) m = CSM_FN(simd_row_max)(xn, cols);
             continue;
@@ -1674,21 +1646,21 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         const CSM_T *pfx = pipe ? (r + 2 < rows ? xr + 2 * xs : NULL) : xn;
         CSM_FN(simd_pf) pf = {(const char *)pfx,
                               l1 && !last ? (const char *)(yr + ys) : NULL, l1};
-        CSM_FN(simd_side_start)(&sd, pipe ? xn : NULL, cols, 1);
+        CSM_FN(simd_side_start)(&sd, pipe ? xn : NULL, cols, SIMD_SIDE_DIV);
         const CSM_T s = (CSM_T)(pipe ? CSM_FN(simd_row_exp_store_side)(xr, er, cols, m, pf, &sd)
                                      : CSM_FN(simd_row_exp_store)(xr, er, cols, m, pf));
-        CSM_T mn = CSM_FN(simd_side_finish)(&sd, cols, 1);
+        CSM_T mn = CSM_FN(simd_side_finish)(&sd, cols, SIMD_SIDE_DIV);
         sd.src = er;
         sd.y = yr;
         sd.c0 = v_set1(s);
         sd.c1 = v_set1((CSM_T)1 / s);
         if (!pipe) {
-            CSM_FN(simd_side_start)(&sd, xn, cols, 1);
-            mn = CSM_FN(simd_side_finish)(&sd, cols, 1);
+            CSM_FN(simd_side_start)(&sd, xn, cols, SIMD_SIDE_DIV);
+            mn = CSM_FN(simd_side_finish)(&sd, cols, SIMD_SIDE_DIV);
         }
         m = mn;
     }
-    CSM_FN(simd_side_flush)(&sd, cols, 1);
+    CSM_FN(simd_side_flush)(&sd, cols, SIMD_SIDE_DIV);
     CSM_FN(simd_scratch_done)(scratch);
 }
 
@@ -1741,32 +1713,33 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
      * r - 1's output pass and row r + 1's maximum (the largest number, or a
      * NaN: the row's outputs are NaN either way) beside it; the prefetch
      * brings row r + 2. */
-    CSM_FN(simd_side) sd = {NULL, y, NULL, v_zero(), v_zero(), {ninf, ninf, ninf, ninf},
-                            0, 0, stream};
+    CSM_FN(simd_side) sd = {.y = y, .c0 = v_zero(), .c1 = v_zero(),
+                            .a = {ninf, ninf, ninf, ninf}, .stream = stream};
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         const int last = r + 1 == rows;
         const CSM_T *xn = last ? NULL : xr + xs;
         if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
-            CSM_FN(simd_side_flush)(&sd, cols, 0);
+            CSM_FN(simd_side_flush)(&sd, cols, SIMD_SIDE_SUB);
             CSM_FN(simd_fill)(y + r * ys, cols, (CSM_T)NAN);
             if (!last) m = CSM_FN(simd_row_max)(xn, cols);
             continue;
         }
-        CSM_FN(simd_side_start)(&sd, xn, cols, 0);
+        CSM_FN(simd_side_start)(&sd, xn, cols, SIMD_SIDE_SUB);
         const CSM_FN(simd_pf) pf =
             CSM_FN(simd_pf_next)(r + 2 < rows ? xr + 2 * xs : NULL, NULL, r + 1, rows, cols);
         const double t =
-            CSM_FN(simd_row_sum_minus_one_side)(xr, NULL, cols, m, (CSM_T)1, 0, pf, &sd);
-        const CSM_T mn = CSM_FN(simd_side_finish)(&sd, cols, 0);
+            CSM_FN(simd_row_sum_minus_one_side)(xr, NULL, cols, m, (CSM_T)1, 0, pf, &sd,
+                                                SIMD_SIDE_SUB);
+        const CSM_T mn = CSM_FN(simd_side_finish)(&sd, cols, SIMD_SIDE_SUB);
         sd.src = xr;
         sd.y = y + r * ys;
         sd.c0 = v_set1(m);
         sd.c1 = v_set1((CSM_T)csm_log1p(t));
         m = mn;
     }
-    CSM_FN(simd_side_flush)(&sd, cols, 0);
+    CSM_FN(simd_side_flush)(&sd, cols, SIMD_SIDE_SUB);
     CSM_FN(simd_stream_end)(stream);
 }
 
@@ -1818,42 +1791,73 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
  * cross-entropy and for simd_losses_body.h's weight / temperature / ignore_index
  * kernel: the loss w_k (log s - z_k), z = (x - max) inv_t with inv_t = 1 / T
  * when `scaled`, and (gr not NULL) the gradient unit w_k (p - onehot_k) with
- * p = exp(z) / s, the exponentials stored in gr by the sum's pass and scaled
- * in place. A zero w_k gives a zero loss, even where z_k = -inf (0 log 0),
- * unless the row holds a NaN; a row of maximum +-inf gives NaN. The row's
- * maximum m is given; returns the maximum of the next row xn (same length)
- * when xn is not NULL, found by the gradient's scaling pass
- * (simd_row_pass) when there is one. */
+ * p = exp(z) / s, the exponentials stored in er (gr, or a scratch row:
+ * simd_scratch_rows) by the sum's pass and scaled into gr. A zero w_k gives a
+ * zero loss, even where z_k = -inf (0 log 0), unless the row holds a NaN; a
+ * row of maximum +-inf gives NaN. The row's maximum m is given; returns the
+ * maximum of the next row xn (same length) when xn is not NULL. With `pipe`
+ * (simd_xent_pipe) the rows are pipelined as log_softmax's (simd_side, kind
+ * SIMD_SIDE_MUL): the row's sum runs with the pending row's gradient pass
+ * and xn's maximum beside it, and its own gradient pass is left pending in
+ * side (simd_side_flush after the last row); without, the gradient pass
+ * follows the sum, xn's maximum beside it. */
 static inline __attribute__((always_inline)) CSM_T
 CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_t n,
                       CSM_T inv_t, const int scaled, double wk, double unit,
-                      CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn, CSM_T *scratch)
+                      CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn, CSM_T *er,
+                      CSM_FN(simd_side) *side, const int pipe)
 {
-    CSM_T m_next = (CSM_T)0;
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+        CSM_FN(simd_side_flush)(side, n, SIMD_SIDE_MUL);
         *loss = (CSM_T)NAN;
         if (gr != NULL) CSM_FN(simd_fill)(gr, n, (CSM_T)NAN);
-        return xn != NULL ? CSM_FN(simd_row_max)(xn, n) : m_next;
+        return xn != NULL ? CSM_FN(simd_row_max)(xn, n) : (CSM_T)0;
     }
-    /* the exponentials in the gradient row, or in the scratch row */
-    CSM_T *er = gr != NULL && scratch != NULL ? scratch : gr;
-    double t = CSM_FN(simd_row_sum_minus_one_scaled)(xr, er, n, m, inv_t, scaled, pf);
+    CSM_T m_next = (CSM_T)0;
+    if (pipe) CSM_FN(simd_side_start)(side, xn, n, SIMD_SIDE_MUL);
+    double t = CSM_FN(simd_row_sum_minus_one_side)(xr, gr != NULL ? er : NULL, n, m, inv_t,
+                                                   scaled, pf, pipe ? side : NULL, SIMD_SIDE_MUL);
+    if (pipe) m_next = CSM_FN(simd_side_finish)(side, n, SIMD_SIDE_MUL);
     /* z_k as the terms have it: rounded like them when scaled, exact if not */
-    double zk = scaled ? (double)((xr[k] - m) * inv_t) : (double)xr[k] - (double)m;
+    double zk = scaled ? csm_rounded((double)((xr[k] - m) * inv_t))
+                       : (double)xr[k] - (double)m;
     *loss = (CSM_T)((wk == 0.0 && t == t) ? 0.0 : wk * (csm_log1p(t) - zk));
     if (gr != NULL) {
         double s = 1.0 + t;
         /* p_k - 1 without cancellation where x_k is the maximum */
         double pk_minus_one = ((xr[k] == m) ? -t : (double)er[k] - s) / s;
-        const CSM_T f = (CSM_T)(unit * wk / s);
-        if (er != gr) m_next = CSM_FN(simd_row_out_stream)(er, gr, n, f, f, 0, xn);
-        else if (xn != NULL) m_next = CSM_FN(simd_row_pass)(gr, n, f, f, 0, xn);
-        else CSM_FN(simd_row_pass)(gr, n, f, f, 0, NULL);
-        gr[k] = (CSM_T)(unit * (wk * pk_minus_one));
-    } else if (xn != NULL) {
+        side->src = er;
+        side->y = gr;
+        side->c0 = v_set1((CSM_T)(unit * wk / s));
+        side->fix = gr + k;
+        side->fix_value = (CSM_T)(unit * (wk * pk_minus_one));
+        if (!pipe) {
+            CSM_FN(simd_side_start)(side, xn, n, SIMD_SIDE_MUL);
+            m_next = CSM_FN(simd_side_finish)(side, n, SIMD_SIDE_MUL);
+        }
+    } else if (!pipe && xn != NULL) {
         m_next = CSM_FN(simd_row_max)(xn, n);
     }
     return m_next;
+}
+
+/* Whether simd_xent_row pipelines rows of n: always without a gradient (its
+ * loads only, as log_softmax's), and with one for rows longer than the
+ * next-row prefetch brings into L1, as softmax's (simd_softmax_rows). */
+static inline int CSM_FN(simd_xent_pipe)(int64_t n, int has_grad)
+{
+    return !has_grad || n * (int64_t)sizeof(CSM_T) > CSM_PF_L1_BYTES;
+}
+
+/* The prefetch for row r of simd_xent_row: row r + 2's input when pipelined
+ * (row r + 1's maximum is taken beside row r's sum), row r + 1's input and
+ * gradient if not. */
+static inline CSM_FN(simd_pf) CSM_FN(simd_xent_pf)(const CSM_T *xr, int64_t xs, const CSM_T *gr,
+                                                    int64_t gs, int64_t r, int64_t rows,
+                                                    int64_t n, const int pipe)
+{
+    if (pipe) return CSM_FN(simd_pf_next)(r + 2 < rows ? xr + 2 * xs : NULL, NULL, r + 1, rows, n);
+    return CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, n);
 }
 
 /* Cross-entropy of U (1 or 2) tiles of tiny rows (nr rows valid in the
@@ -1986,18 +1990,25 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
         CSM_FN(simd_xent_short)(x, xs, target, loss, grad, gs, rows, cols, grad_scale);
         return;
     }
-    /* the exponentials in a scratch row for large gradients (simd_scratch_row) */
-    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_row)(cols) : NULL;
-    /* each row's gradient pass finds the next row's maximum */
+    /* the exponentials in scratch rows for large gradients
+     * (simd_scratch_rows): two, the pending row's and the current one's */
+    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, 2) : NULL;
+    const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
+    const int pipe = CSM_FN(simd_xent_pipe)(cols, grad != NULL);
+    const V ninf = v_set1((CSM_T)-INFINITY);
+    CSM_FN(simd_side) sd = {.y = grad, .c0 = v_zero(), .c1 = v_zero(),
+                            .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
-        CSM_FN(simd_pf) pf =
-            CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
+        CSM_T *er = scratch != NULL ? scratch + (r & 1) * ss : gr;
+        CSM_FN(simd_pf) pf = CSM_FN(simd_xent_pf)(xr, xs, gr, gs, r, rows, cols, pipe);
         m = CSM_FN(simd_xent_row)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0,
-                                  grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL, scratch);
+                                  grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL, er, &sd,
+                                  pipe);
     }
+    CSM_FN(simd_side_flush)(&sd, cols, SIMD_SIDE_MUL);
     CSM_FN(simd_scratch_done)(scratch);
 }
 

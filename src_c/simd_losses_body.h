@@ -230,7 +230,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
                               const int scaled)
 {
     /* the exponentials in the gradient row, or in the scratch row
-     * (simd_scratch_row), whence the gradient pass streams its row */
+     * (simd_scratch_rows), whence the gradient pass streams its row */
     CSM_T *er = has_grad && scratch != NULL ? scratch : gr;
     if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
         *loss = (CSM_T)NAN;
@@ -295,7 +295,7 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
     const double t = (s_e - 1.0) + c_e;
     double wz = CSM_FN(simdl_total)(s_z, c_z);
     double log_s = csm_log1p(t);
-    double zk = (double)((xr[k] - m) * inv_t);
+    double zk = csm_rounded((double)((xr[k] - m) * inv_t));
     double wk = has_w ? (double)w[k] : 1.0;
     double c_nll = (1.0 - e) * wk;
     /* a zero coefficient drops the term, even at a -inf logit (0 log 0), but a
@@ -506,10 +506,17 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
                                      unit, inv_t);
         return;
     }
-    /* the exponentials in a scratch row for large gradients (simd_scratch_row) */
-    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_row)(cols) : NULL;
-    /* each row's gradient pass finds the maximum of the next row unless that
-     * row is ignored (simd_xent_row, simdl_xent_smooth_row) */
+    /* the exponentials in scratch rows for large gradients
+     * (simd_scratch_rows): two for the pipelined rows without smoothing (the
+     * pending row's and the current one's, simd_xent_row), one with it */
+    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, 2) : NULL;
+    const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
+    const int pipe = e == 0.0 && CSM_FN(simd_xent_pipe)(cols, grad != NULL);
+    const V ninf = v_set1((CSM_T)-INFINITY);
+    CSM_FN(simd_side) sd = {.y = grad, .c0 = v_zero(), .c1 = v_zero(),
+                            .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
+    /* each row's pass finds the maximum of the next row unless that row is
+     * ignored (simd_xent_row, simdl_xent_smooth_row) */
     CSM_T m = (CSM_T)0;
     int have_m = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -517,24 +524,26 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
         int64_t k = target[r];
         if (k == ignore_index) {
+            /* the pending row first: the scratch rows alternate by row */
+            CSM_FN(simd_side_flush)(&sd, cols, SIMD_SIDE_MUL);
             loss[r] = (CSM_T)0;
             if (gr != NULL) CSM_FN(simd_fill)(gr, cols, (CSM_T)0);
             continue;
         }
-        CSM_FN(simd_pf) pf =
-            CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, cols);
+        CSM_FN(simd_pf) pf = CSM_FN(simd_xent_pf)(xr, xs, gr, gs, r, rows, cols, pipe);
         const CSM_T *xn = r + 1 < rows && target[r + 1] != ignore_index ? xr + xs : NULL;
         if (!have_m) m = CSM_FN(simd_row_max)(xr, cols);
         have_m = xn != NULL;
         if (e == 0.0) {
             /* the plain kernel's row, the weight applied per row */
             const double wk = w != NULL ? (double)w[k] : 1.0;
+            CSM_T *er = scratch != NULL ? scratch + (r & 1) * ss : gr;
             if (inv_t == (CSM_T)1)
                 m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 0, wk, unit, pf, m,
-                                          xn, scratch);
+                                          xn, er, &sd, pipe);
             else
                 m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 1, wk, unit, pf, m,
-                                          xn, scratch);
+                                          xn, er, &sd, pipe);
             continue;
         }
 #define CSM_XC(W, G, S)                                                                   \
@@ -552,6 +561,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
         }
 #undef CSM_XC
     }
+    CSM_FN(simd_side_flush)(&sd, cols, SIMD_SIDE_MUL);
     CSM_FN(simd_scratch_done)(scratch);
 }
 
@@ -709,7 +719,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     const V vcq = v_set1(c_q), vc0 = v_set1(c_0);
     double s_e = 0.0, c_e = 0.0, s_a = 0.0, c_a = 0.0, s_z = 0.0, c_z = 0.0;
     const int early_a = n * (int64_t)sizeof(CSM_T) > SIMDL_XP_EARLY_A_BYTES;
-    /* with a scratch row (simd_scratch_row: large gradients of long rows)
+    /* with a scratch row (simd_scratch_rows: large gradients of long rows)
      * the exponentials go there and the exponential pass takes sum(a z), as
      * it does without the gradient (the same blocks and order: the same
      * loss); the gradient pass then reads no logits and streams its row */
@@ -868,8 +878,8 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
                                       rows, cols, (CSM_T)(scale * (double)inv_t), 0);
         return;
     }
-    /* the exponentials in a scratch row for large gradients (simd_scratch_row) */
-    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_row)(cols) : NULL;
+    /* the exponentials in a scratch row for large gradients (simd_scratch_rows) */
+    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, 1) : NULL;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;

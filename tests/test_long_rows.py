@@ -129,10 +129,11 @@ def test_class_target_cross_entropy_near_constant_row(dtype, c, isa):
 @DTYPES
 @pytest.mark.parametrize("cols", [24, 32, 65, 1001, 40000])
 def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rng, cols):
-    """Wide rows find the next row's maximum in their output pass (softmax's
-    division, cross-entropy's gradient scaling: src_c/simd_body.h,
-    simd_row_pass); log_softmax writes a row's output and finds the next
-    row's maximum inside the sum of the row between (simd_ls_side); rows of a
+    """Wide rows are pipelined (src_c/simd_body.h, simd_side): a row's output
+    pass (log_softmax's subtraction; softmax's division and cross-entropy's
+    gradient scaling on rows longer than 8 KiB, 40000 columns here) and the
+    next row's maximum run inside the sum of the row between, or the output
+    pass follows its sum with the next row's maximum beside it; rows of a
     few dozen columns go in tiles of rows in lanes: each row of a batch,
     special rows among them (all -inf, a +inf, a NaN, first and last; ignored
     rows), is bitwise the row computed alone, in place too."""

@@ -5,7 +5,7 @@ row lengths that leave each row's start misaligned (the ordinary stores before
 the first cache-line-aligned address, which may cover the whole of a short
 row) and a tail after the last whole line. Softmax and the class-target
 cross-entropy gradients stream only rows longer than 8 KiB (from a scratch
-row of exponentials, simd_scratch_row): 3001 and 16385 columns take that path
+rows of exponentials, simd_scratch_rows): 3001 and 16385 columns take that path
 in float32 and float64, 1001 the regular stores of rows whose output lines are
 prefetched; the losses are checked here too."""
 import numpy as np
