@@ -147,7 +147,12 @@ static inline __m512 csm_exp_f32_avx512_nonpos_lo(__m512 x, __m512 lo, const int
 {
     __m512 x0 = x;
     x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x); /* NaN stays NaN (second operand) */
-    __m512 n = v_round(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)));
+    /* n = round(x log2 e) from x log2(e) + 1.5 * 2^23 (one rounding, as the
+     * AVX2 kernels' fast path): two operations on either FMA port, where
+     * vrndscale took two on port 0 beside vscalef's one */
+    const __m512 shifter = _mm512_set1_ps(12582912.0f);
+    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), shifter),
+                             shifter);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
     if (has_lo) r = _mm512_add_ps(r, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, x0, _CMP_EQ_OQ), lo));
@@ -301,7 +306,9 @@ static inline __m512d csm_exp_f64_avx512_nonpos_lo(__m512d x, __m512d lo, const 
 {
     __m512d x0 = x;
     x = _mm512_max_pd(_mm512_set1_pd(-746.0), x);
-    __m512d n = v_round(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634074)));
+    const __m512d shifter = _mm512_set1_pd(6755399441055744.0); /* 1.5 * 2^52, as float32's */
+    __m512d n = _mm512_sub_pd(_mm512_fmadd_pd(x, _mm512_set1_pd(1.4426950408889634074), shifter),
+                              shifter);
     __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01), x);
     r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10), r);
     if (has_lo) r = _mm512_add_pd(r, _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, x0, _CMP_EQ_OQ), lo));
