@@ -606,6 +606,30 @@ CSM_FN(simd_side_flush)(CSM_FN(simd_side) *s, int64_t n, const int kind)
     (void)CSM_FN(simd_side_finish)(s, n, kind);
 }
 
+/* Whether rows of n are pipelined (simd_side) by the kernels that write
+ * their output after the row's sum (softmax, cross-entropy's gradient) or
+ * write none (cross-entropy's loss alone): rows longer than the
+ * next-row prefetch brings into L1. Shorter rows, whose next input (and
+ * output) lines the prefetch brings into L1, were slower so (softmax:
+ * simd_softmax_rows; cross-entropy with its gradient 0.97-1.0x the time
+ * at 4096 x 1000, not kept). log_softmax pipelines every row; logsumexp
+ * none (simd_logsumexp_rows). */
+static inline int CSM_FN(simd_pipe)(int64_t n)
+{
+    return n * (int64_t)sizeof(CSM_T) > CSM_PF_L1_BYTES;
+}
+
+/* The prefetch for row r of n elements: row r + 2's input when pipelined
+ * (row r + 1's maximum is taken beside row r's sum), row r + 1's input and
+ * output (gr, or NULL) if not. */
+static inline CSM_FN(simd_pf) CSM_FN(simd_pipe_pf)(const CSM_T *xr, int64_t xs, const CSM_T *gr,
+                                                    int64_t gs, int64_t r, int64_t rows,
+                                                    int64_t n, const int pipe)
+{
+    if (pipe) return CSM_FN(simd_pf_next)(r + 2 < rows ? xr + 2 * xs : NULL, NULL, r + 1, rows, n);
+    return CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, n);
+}
+
 /* sum(exp(x - m)) over the row, the exponentials stored in y; the next row
  * prefetched as pf says. The row's last, partial vector is loaded with m in
  * its masked-off lanes: their terms are exp(0) = 1 exactly, added exactly by
@@ -709,19 +733,6 @@ CSM_FN(simd_row_sum_minus_one_side)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m
     }
 #undef CSM_SHIFTED
     return (s - 1.0) + c;
-}
-
-static inline __attribute__((always_inline)) double
-CSM_FN(simd_row_sum_minus_one_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T inv_t,
-                                      const int scaled, CSM_FN(simd_pf) pf)
-{
-    return CSM_FN(simd_row_sum_minus_one_side)(x, y, n, m, inv_t, scaled, pf, NULL, SIMD_SIDE_SUB);
-}
-
-static inline double CSM_FN(simd_row_sum_minus_one)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m,
-                                                     CSM_FN(simd_pf) pf)
-{
-    return CSM_FN(simd_row_sum_minus_one_scaled)(x, y, n, m, (CSM_T)1, 0, pf);
 }
 
 static inline void CSM_FN(simd_fill)(CSM_T *y, int64_t n, CSM_T value)
@@ -1627,7 +1638,7 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
      * 0.95x): each row's division (and the next row's maximum) follows its
      * exponentials. The rows are read before any is written (in place, y's
      * row r is x's row r). Streamed from a scratch row only. */
-    const int pipe = !l1;
+    const int pipe = CSM_FN(simd_pipe)(cols); /* !l1 */
     CSM_FN(simd_side) sd = {.y = y, .c0 = v_zero(), .c1 = v_zero(),
                             .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
@@ -1770,6 +1781,9 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
         CSM_FN(simd_logsumexp_short)(x, xs, out, rows, cols);
         return;
     }
+    /* (each row's sum taking the next row's maximum beside it, simd_side,
+     * was not kept: kernel_ab float32 256x32000 0.95-0.96x the time in one
+     * build, 1.05-1.09x in the next; 4096x1000 1.07-1.11x) */
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T m = CSM_FN(simd_row_max)(xr, cols);
@@ -1780,7 +1794,9 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
             continue;
         }
         CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(xr + xs, NULL, r, rows, cols);
-        double lo, hi = csm_log1p2(CSM_FN(simd_row_sum_minus_one)(xr, NULL, cols, m, pf), &lo);
+        const double t = CSM_FN(simd_row_sum_minus_one_side)(xr, NULL, cols, m, (CSM_T)1, 0, pf,
+                                                             NULL, SIMD_SIDE_SUB);
+        double lo, hi = csm_log1p2(t, &lo);
         /* m + hi + lo with m + hi's rounding error kept (TwoSum): one rounding */
         double sum = (double)m + hi, bb = sum - (double)m;
         out[r] = (CSM_T)(sum + (((double)m - (sum - bb)) + (hi - bb) + lo));
@@ -1796,7 +1812,7 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
  * zero loss, even where z_k = -inf (0 log 0), unless the row holds a NaN; a
  * row of maximum +-inf gives NaN. The row's maximum m is given; returns the
  * maximum of the next row xn (same length) when xn is not NULL. With `pipe`
- * (simd_xent_pipe) the rows are pipelined as log_softmax's (simd_side, kind
+ * (simd_pipe) the rows are pipelined as log_softmax's (simd_side, kind
  * SIMD_SIDE_MUL): the row's sum runs with the pending row's gradient pass
  * and xn's maximum beside it, and its own gradient pass is left pending in
  * side (simd_side_flush after the last row); without, the gradient pass
@@ -1839,25 +1855,6 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_T *gr, int64_
         m_next = CSM_FN(simd_row_max)(xn, n);
     }
     return m_next;
-}
-
-/* Whether simd_xent_row pipelines rows of n: always without a gradient (its
- * loads only, as log_softmax's), and with one for rows longer than the
- * next-row prefetch brings into L1, as softmax's (simd_softmax_rows). */
-static inline int CSM_FN(simd_xent_pipe)(int64_t n, int has_grad)
-{
-    return !has_grad || n * (int64_t)sizeof(CSM_T) > CSM_PF_L1_BYTES;
-}
-
-/* The prefetch for row r of simd_xent_row: row r + 2's input when pipelined
- * (row r + 1's maximum is taken beside row r's sum), row r + 1's input and
- * gradient if not. */
-static inline CSM_FN(simd_pf) CSM_FN(simd_xent_pf)(const CSM_T *xr, int64_t xs, const CSM_T *gr,
-                                                    int64_t gs, int64_t r, int64_t rows,
-                                                    int64_t n, const int pipe)
-{
-    if (pipe) return CSM_FN(simd_pf_next)(r + 2 < rows ? xr + 2 * xs : NULL, NULL, r + 1, rows, n);
-    return CSM_FN(simd_pf_next)(xr + xs, gr == NULL ? NULL : gr + gs, r, rows, n);
 }
 
 /* Cross-entropy of U (1 or 2) tiles of tiny rows (nr rows valid in the
@@ -1994,7 +1991,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
      * (simd_scratch_rows): two, the pending row's and the current one's */
     CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, 2) : NULL;
     const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
-    const int pipe = CSM_FN(simd_xent_pipe)(cols, grad != NULL);
+    const int pipe = CSM_FN(simd_pipe)(cols);
     const V ninf = v_set1((CSM_T)-INFINITY);
     CSM_FN(simd_side) sd = {.y = grad, .c0 = v_zero(), .c1 = v_zero(),
                             .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
@@ -2003,7 +2000,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
         const CSM_T *xr = x + r * xs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
         CSM_T *er = scratch != NULL ? scratch + (r & 1) * ss : gr;
-        CSM_FN(simd_pf) pf = CSM_FN(simd_xent_pf)(xr, xs, gr, gs, r, rows, cols, pipe);
+        CSM_FN(simd_pf) pf = CSM_FN(simd_pipe_pf)(xr, xs, gr, gs, r, rows, cols, pipe);
         m = CSM_FN(simd_xent_row)(xr, target[r], loss + r, gr, cols, (CSM_T)1, 0, 1.0,
                                   grad_scale, pf, m, r + 1 < rows ? xr + xs : NULL, er, &sd,
                                   pipe);

@@ -511,7 +511,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
      * pending row's and the current one's, simd_xent_row), one with it */
     CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, 2) : NULL;
     const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
-    const int pipe = e == 0.0 && CSM_FN(simd_xent_pipe)(cols, grad != NULL);
+    const int pipe = e == 0.0 && CSM_FN(simd_pipe)(cols);
     const V ninf = v_set1((CSM_T)-INFINITY);
     CSM_FN(simd_side) sd = {.y = grad, .c0 = v_zero(), .c1 = v_zero(),
                             .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
@@ -530,7 +530,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
             if (gr != NULL) CSM_FN(simd_fill)(gr, cols, (CSM_T)0);
             continue;
         }
-        CSM_FN(simd_pf) pf = CSM_FN(simd_xent_pf)(xr, xs, gr, gs, r, rows, cols, pipe);
+        CSM_FN(simd_pf) pf = CSM_FN(simd_pipe_pf)(xr, xs, gr, gs, r, rows, cols, pipe);
         const CSM_T *xn = r + 1 < rows && target[r + 1] != ignore_index ? xr + xs : NULL;
         if (!have_m) m = CSM_FN(simd_row_max)(xr, cols);
         have_m = xn != NULL;
