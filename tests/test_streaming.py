@@ -84,3 +84,46 @@ def test_streamed_output_in_place(isa, rng, dtype, name, cols):
     y = x.copy()
     assert f(y, out=y) is y
     assert np.array_equal(y, expected)
+
+
+@pytest.mark.parametrize("cols", [3001, 7501])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_streamed_rows_with_special_rows_equal_rows_alone(isa, rng, dtype, cols):
+    """Streamed long rows are pipelined: a row's output pass runs inside the
+    next row's exponentials (softmax, the class-target gradient: simd_side),
+    from two scratch rows used in turn. Rows without a finite maximum (all
+    -inf, a +inf, a NaN) and ignored rows among them, at the start, in the
+    middle and at the end, one after another too: each row is bitwise the
+    row computed alone; the probability targets' rows (one scratch row, not
+    pipelined) too."""
+    rows = STREAM_MIN_BYTES // (cols * np.dtype(dtype).itemsize) + 5
+    x = (rng.standard_normal((rows, cols)) * 3).astype(dtype)
+    x[0] = -np.inf
+    x[5, 7] = np.inf
+    x[6, 100] = np.nan
+    x[rows // 2] = -np.inf
+    x[rows - 1, cols - 1] = np.nan
+    y = rng.random((rows, cols)).astype(dtype)
+    q = y / y.sum(axis=1, keepdims=True)
+    t = rng.integers(0, cols, rows)
+    t[[3, 4, 9, rows - 2]] = -100
+    w = rng.uniform(0.1, 2.0, cols).astype(dtype)
+    calls = {
+        "softmax": lambda s: csoftmax.softmax(x[s]),
+        "xent": lambda s: np.column_stack(csoftmax.cross_entropy_with_grad(
+            x[s], t[s], weight=w, reduction="none")),
+        "xent_prob": lambda s: np.column_stack(csoftmax.cross_entropy_with_grad(
+            x[s], q[s], reduction="none")),
+        "xent_prob_weight": lambda s: np.column_stack(csoftmax.cross_entropy_with_grad(
+            x[s], q[s], weight=w, temperature=0.8, reduction="none")),
+    }
+    previous = csoftmax.get_num_threads()
+    csoftmax.set_num_threads(1)
+    try:
+        for name, f in calls.items():
+            whole = f(slice(None))
+            alone = np.concatenate([f(slice(r, r + 1)) for r in range(rows)])
+            assert np.array_equal(whole, alone, equal_nan=True), name
+            assert np.isnan(whole[[0, 5, 6, rows // 2, rows - 1]]).all(), name
+    finally:
+        csoftmax.set_num_threads(previous)
