@@ -557,7 +557,7 @@ CSM_FN(simd_side_finish)(CSM_FN(simd_side) *s, int64_t n, const int kind)
     int64_t j = s->j;
 #define CSM_SIDE_OUT(J)                                                                    \
     do {                                                                                   \
-        V v_ = CSM_FN(simd_side_value)(v_load(src + (J)), c0, c1, kind);                 \
+        V v_ = CSM_FN(simd_side_value)(v_load(src + (J)), c0, c1, kind);                   \
         if (stream) CSM_FN(simd_stream)(y + (J), v_);                                      \
         else v_store(y + (J), v_);                                                         \
     } while (0)
