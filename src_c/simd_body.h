@@ -597,6 +597,14 @@ CSM_FN(simd_side_finish)(CSM_FN(simd_side) *s, int64_t n, const int kind)
     return v_hmax(v_max(v_max(a0, a1), v_max(a2, a3)));
 }
 
+/* A side with nothing pending, for outputs into y (streamed where `stream`:
+ * whole lines, simd_side_start); the other members are set as it is used. */
+static inline CSM_FN(simd_side) CSM_FN(simd_side_new)(CSM_T *y, int stream)
+{
+    CSM_FN(simd_side) s = {.y = y, .stream = stream};
+    return s;
+}
+
 /* The pending output written whole, no output pending after (a row without
  * a finite maximum, whose pass is skipped, or the end). */
 static inline __attribute__((always_inline)) void
@@ -1627,7 +1635,6 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
     CSM_T *scratch = CSM_FN(simd_scratch_rows)(cols, 2);
     const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
     const int l1 = cols * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES;
-    const V ninf = v_set1((CSM_T)-INFINITY);
     /* Rows longer than the next-row prefetch brings into L1 are pipelined
      * (simd_side): row r's exponentials with row r - 1's division and row r +
      * 1's maximum beside them, the prefetch bringing row r + 2 (0.84-0.85x
@@ -1639,8 +1646,7 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
      * exponentials. The rows are read before any is written (in place, y's
      * row r is x's row r). Streamed from a scratch row only. */
     const int pipe = CSM_FN(simd_pipe)(cols); /* !l1 */
-    CSM_FN(simd_side) sd = {.y = y, .c0 = v_zero(), .c1 = v_zero(),
-                            .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
+    CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(y, scratch != NULL);
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
@@ -1719,13 +1725,11 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
         return;
     }
     const int stream = csm_stream_hint;
-    const V ninf = v_set1((CSM_T)-INFINITY);
     /* Rows pipelined (simd_side): row r's sum of exponentials runs with row
      * r - 1's output pass and row r + 1's maximum (the largest number, or a
      * NaN: the row's outputs are NaN either way) beside it; the prefetch
      * brings row r + 2. */
-    CSM_FN(simd_side) sd = {.y = y, .c0 = v_zero(), .c1 = v_zero(),
-                            .a = {ninf, ninf, ninf, ninf}, .stream = stream};
+    CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(y, stream);
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
@@ -1992,9 +1996,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
     CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, 2) : NULL;
     const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
     const int pipe = CSM_FN(simd_pipe)(cols);
-    const V ninf = v_set1((CSM_T)-INFINITY);
-    CSM_FN(simd_side) sd = {.y = grad, .c0 = v_zero(), .c1 = v_zero(),
-                            .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
+    CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(grad, scratch != NULL);
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;

@@ -509,12 +509,10 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
     /* the exponentials in scratch rows for large gradients
      * (simd_scratch_rows): two for the pipelined rows without smoothing (the
      * pending row's and the current one's, simd_xent_row), one with it */
-    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, 2) : NULL;
+    CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, e == 0.0 ? 2 : 1) : NULL;
     const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
     const int pipe = e == 0.0 && CSM_FN(simd_pipe)(cols);
-    const V ninf = v_set1((CSM_T)-INFINITY);
-    CSM_FN(simd_side) sd = {.y = grad, .c0 = v_zero(), .c1 = v_zero(),
-                            .a = {ninf, ninf, ninf, ninf}, .stream = scratch != NULL};
+    CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(grad, scratch != NULL);
     /* each row's pass finds the maximum of the next row unless that row is
      * ignored (simd_xent_row, simdl_xent_smooth_row) */
     CSM_T m = (CSM_T)0;
