@@ -131,6 +131,9 @@ static inline void csm_transpose_f32_avx512(__m512 *r)
  * and log_softmax were faster out of cache (80: 1.09-1.11x; 96: 1.12-1.26x;
  * 100 in cache 0.73-0.91x). */
 #define CSM_SHORT_COLS 79
+/* The short tiles' next tile prefetched a few lines per group of four
+ * columns (simd_tpf in simd_body.h), not all at the tile's start. */
+#define CSM_SHORT_SPREAD 1
 /* (exp(r) - 1 - r) / r^2 */
 static inline __m512 csm_exp_tail_f32_avx512(__m512 r)
 {
@@ -285,6 +288,7 @@ static inline void csm_transpose_f64_avx512(__m512d *r)
  * cache and 0.71-0.79x out of it, 50 0.59-0.65x (65536 elements) and
  * 0.69-0.78x; 64 mixed (0.90-1.10x). */
 #define CSM_SHORT_COLS 50
+#define CSM_SHORT_SPREAD 1
 /* (exp(r) - 1 - r) / r^2 */
 static inline __m512d csm_exp_tail_f64_avx512(__m512d r)
 {

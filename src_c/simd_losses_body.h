@@ -379,22 +379,23 @@ CSM_FN(simdl_xent_soft_short_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, i
     const V vt = v_set1(inv_t), nunit = v_set1(-unit);
     const CSM_T *gpf = CSM_FN(simd_short_out_pf)(grad, gs, cols);
     for (int64_t r = 0; r < rows; r += VN) {
-        const int nr = CSM_FN(simd_short_rows)(x, xs, gpf, gs, r, rows, cols);
+        CSM_FN(simd_tpf) pf;
+        const int nr = CSM_FN(simd_short_rows)(x, xs, gpf, gs, r, rows, cols, &pf);
         V vk = zero, ig = zero;
         V m = CSM_FN(simd_short_load)(x + r * xs, xs, nr, cols, xv, 0);
         if (onehot) {
             vk = v_load_targets(target + r, nr);
             ig = CSM_FN(simdl_ignored_lanes)(target + r, nr, ignore_index);
         } else {
-            if (r + VN < rows) CSM_FN(simd_short_pf)(q + (r + VN) * qs, qs, rows - r - VN, cols);
+            CSM_FN(simd_tpf_set)(&pf, 1, q + (r + VN) * qs, qs, rows - r - VN, cols);
             (void)CSM_FN(simd_short_load)(q + r * qs, qs, nr, cols, av, 0);
         }
         V hi, lo, tl;
         if (scaled) {  /* z in xv, then exp(z - 0) */
             for (int64_t c = 0; c < cols; c++) xv[c] = v_mul(v_sub(xv[c], m), vt);
-            CSM_FN(simd_short_exp_sum)(xv, zero, cols, ev, &hi, &lo, 1, 0);
+            CSM_FN(simd_short_exp_sum)(xv, zero, cols, ev, &hi, &lo, 1, 0, &pf);
         } else {
-            CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0);
+            CSM_FN(simd_short_exp_sum)(xv, m, cols, ev, &hi, &lo, 1, 0, &pf);
         }
         const V t = CSM_FN(simd_short_minus_one)(hi, lo, &tl);
         const V mz = scaled ? zero : m;

@@ -58,6 +58,7 @@
 #undef v_transpose
 #undef CSM_TRANSPOSE_MIN
 #undef CSM_SHORT_COLS
+#undef CSM_SHORT_SPREAD
 #undef CSM_PLAN_MAX
 #undef CSM_LN2_HI
 #undef CSM_LN2_LO
