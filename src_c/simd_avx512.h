@@ -134,6 +134,7 @@ static inline void csm_transpose_f32_avx512(__m512 *r)
 /* The short tiles' next tile prefetched a few lines per group of four
  * columns (simd_tpf in simd_body.h), not all at the tile's start. */
 #define CSM_SHORT_SPREAD 1
+#define CSM_PIPE_SHORT_BYTES 1024 /* simd_pipe */
 /* (exp(r) - 1 - r) / r^2 */
 static inline __m512 csm_exp_tail_f32_avx512(__m512 r)
 {
@@ -289,6 +290,7 @@ static inline void csm_transpose_f64_avx512(__m512d *r)
  * 0.69-0.78x; 64 mixed (0.90-1.10x). */
 #define CSM_SHORT_COLS 50
 #define CSM_SHORT_SPREAD 1
+#define CSM_PIPE_SHORT_BYTES 1024 /* simd_pipe */
 /* (exp(r) - 1 - r) / r^2 */
 static inline __m512d csm_exp_tail_f64_avx512(__m512d r)
 {

@@ -617,14 +617,24 @@ CSM_FN(simd_side_flush)(CSM_FN(simd_side) *s, int64_t n, const int kind)
 /* Whether rows of n are pipelined (simd_side) by the kernels that write
  * their output after the row's sum (softmax, cross-entropy's gradient) or
  * write none (cross-entropy's loss alone): rows longer than the
- * next-row prefetch brings into L1. Shorter rows, whose next input (and
- * output) lines the prefetch brings into L1, were slower so (softmax:
- * simd_softmax_rows; cross-entropy with its gradient 0.97-1.0x the time
- * at 4096 x 1000, not kept). log_softmax pipelines every row; logsumexp
- * none (simd_logsumexp_rows). */
+ * next-row prefetch brings into L1, and on AVX-512 rows of up to
+ * CSM_PIPE_SHORT_BYTES (1 KiB: there each row's chain of reductions and
+ * its division, otherwise in the way of the next row, took the time;
+ * kernel_ab --isa avx512, pipelined against not, in cache and out: float32
+ * softmax of 80-256 columns 0.80-0.92x, cross-entropy 0.90-0.98x, float64
+ * 80-128 columns 0.91-0.97x; 320 columns even, 512 and 1000 1.01-1.22x;
+ * with AVX2 on the same machine 0.91-1.06x, not taken). Rows in between,
+ * whose next input (and output) lines the prefetch brings into L1, were
+ * slower so (softmax: simd_softmax_rows; cross-entropy with its gradient
+ * 0.97-1.0x the time at 4096 x 1000, not kept). log_softmax pipelines every
+ * row; logsumexp none (simd_logsumexp_rows). */
+#ifndef CSM_PIPE_SHORT_BYTES
+#define CSM_PIPE_SHORT_BYTES 0
+#endif
 static inline int CSM_FN(simd_pipe)(int64_t n)
 {
-    return n * (int64_t)sizeof(CSM_T) > CSM_PF_L1_BYTES;
+    const int64_t bytes = n * (int64_t)sizeof(CSM_T);
+    return bytes > CSM_PF_L1_BYTES || bytes <= CSM_PIPE_SHORT_BYTES;
 }
 
 /* The prefetch for row r of n elements: row r + 2's input when pipelined
@@ -1709,7 +1719,7 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
      * 0.95x): each row's division (and the next row's maximum) follows its
      * exponentials. The rows are read before any is written (in place, y's
      * row r is x's row r). Streamed from a scratch row only. */
-    const int pipe = CSM_FN(simd_pipe)(cols); /* !l1 */
+    const int pipe = CSM_FN(simd_pipe)(cols);
     CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(y, scratch != NULL);
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {

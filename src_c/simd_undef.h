@@ -59,6 +59,7 @@
 #undef CSM_TRANSPOSE_MIN
 #undef CSM_SHORT_COLS
 #undef CSM_SHORT_SPREAD
+#undef CSM_PIPE_SHORT_BYTES
 #undef CSM_PLAN_MAX
 #undef CSM_LN2_HI
 #undef CSM_LN2_LO
