@@ -122,15 +122,19 @@ static inline void csm_transpose_f32_avx512(__m512 *r)
  * cross-entropy 0.77x; 7 columns 0.73 / 0.81 / 0.96; 6 columns mixed, 0.87
  * to 1.05; 3 and 4 columns 1.1-1.4x). It was 12, from op counts. */
 #define CSM_TRANSPOSE_MIN 7
-/* Rows of up to 79 columns go through the short-row tiles (simd_short_ok;
+/* Rows of up to 96 columns go through the short-row tiles (simd_short_ok;
  * 64 elsewhere): kernel_ab --isa avx512 against the row kernels (softmax,
  * log_softmax, logsumexp, the cross-entropies), in cache (4096 rows) and
  * out of it (16 MiB, streamed): 65 columns 0.54-0.67x the time (65536
  * elements) and 0.73-0.86x, 72 0.69-0.86x and 0.76-0.91x, 78 0.70-0.91x and
  * 0.80-0.99x. From 80 (five whole vectors a row) the row kernels' softmax
  * and log_softmax were faster out of cache (80: 1.09-1.11x; 96: 1.12-1.26x;
- * 100 in cache 0.73-0.91x). */
-#define CSM_SHORT_COLS 79
+ * 100 in cache 0.73-0.91x) until the tiles spread their prefetches and
+ * prefetched the output of rows over 128 bytes (2026-12-03, against the
+ * row kernels pipelined: 80 columns 0.56-0.77x in cache, 0.71-0.94x out;
+ * 96 0.67-0.95x and 0.83-1.01x, logsumexp 1.05x; 128 columns lost out of
+ * cache, 1.08-1.40x). Now 96. */
+#define CSM_SHORT_COLS 96
 /* The short tiles' next tile prefetched a few lines per group of four
  * columns (simd_tpf in simd_body.h), not all at the tile's start. */
 #define CSM_SHORT_SPREAD 1
@@ -284,11 +288,13 @@ static inline void csm_transpose_f64_avx512(__m512d *r)
  * 0.69-0.94x the time of the plans in softmax, log_softmax and
  * cross-entropy; 3 columns 0.99-1.01x). It was 8, from op counts. */
 #define CSM_TRANSPOSE_MIN 4
-/* float64 rows of up to 50 columns through the short-row tiles (32
+/* float64 rows of up to 64 columns through the short-row tiles (32
  * elsewhere), measured as for float32: 40 columns 0.63-0.75x the time in
  * cache and 0.71-0.79x out of it, 50 0.59-0.65x (65536 elements) and
- * 0.69-0.78x; 64 mixed (0.90-1.10x). */
-#define CSM_SHORT_COLS 50
+ * 0.69-0.78x; 64 mixed (0.90-1.10x) until the prefetches were spread and
+ * the output prefetched (2026-12-03: 56 and 64 columns 0.69-0.80x in cache,
+ * 0.76-0.96x out). */
+#define CSM_SHORT_COLS 64
 #define CSM_SHORT_SPREAD 1
 #define CSM_PIPE_SHORT_BYTES 1024 /* simd_pipe */
 /* (exp(r) - 1 - r) / r^2 */

@@ -1277,11 +1277,16 @@ CSM_FN(simd_short_pf)(const CSM_T *p, int64_t stride, int64_t n, int64_t cols)
  * cross-entropy 0.89-0.91x; 16384x48 0.88-0.96x; 16384x64 0.92-0.96x;
  * float64 16384x32 0.91-0.94x; float32 32768x48 (6 MiB) 0.97-1.03x. Rows
  * that end inside a line (17, 79 columns: 1.01-1.19x) and outputs that
- * leave the cache (float32 262144x32: 1.05-1.12x) keep it. */
+ * leave the cache (float32 262144x32: 1.05-1.12x) keep it. With the
+ * prefetches spread over the tile (CSM_SHORT_SPREAD), rows of more than 128
+ * bytes keep it too (with it against without: float32 16384x64 softmax
+ * 0.88-0.91x, 16384x48 0.94-1.0x, float64 32768x32 0.86-0.90x; float32
+ * 32768x32 1.06-1.10x, hence the limit). */
 static inline const CSM_T *CSM_FN(simd_short_out_pf)(const CSM_T *y, int64_t ys, int64_t cols)
 {
     const int64_t line = 64 / (int64_t)sizeof(CSM_T);
-    if (!csm_stream_hint && ys % line == 0 && cols % line == 0 && ((uintptr_t)y & 63) == 0)
+    if (!csm_stream_hint && ys % line == 0 && cols % line == 0 && ((uintptr_t)y & 63) == 0 &&
+        !(CSM_SHORT_SPREAD && cols * (int64_t)sizeof(CSM_T) > 128))
         return NULL;
     return y;
 }

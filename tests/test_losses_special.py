@@ -34,7 +34,7 @@ DTYPES = [np.float32, np.float64]
 # shorter than a vector, around 1, 2, 4, 5 vectors (float64 has 4 lanes,
 # float32 8), and around the 1024-element blocks
 COLS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 15, 16, 17, 20, 23, 24, 25, 31, 32, 33, 36, 40,
-        50, 51, 63, 64, 65, 79, 80, 1023, 1024, 1025, 4097]
+        50, 51, 63, 64, 65, 79, 80, 96, 97, 1023, 1024, 1025, 4097]
 SPECIAL_COLS = [1, 2, 3, 5, 7, 8, 9, 16, 17, 32, 33, 40, 1025, 4097]
 
 
