@@ -63,6 +63,7 @@ SHAPES = {
         "tiny3": (1_000_000, 3),
         "tiny10": (65536, 10),
         "mid32": (32768, 32),
+        "mid128": (8192, 128),  # attention scores over 128 positions
         "wide1000": (4096, 1000),
         "wide32000": (256, 32000),
         "vec10": (10,),
@@ -72,13 +73,14 @@ SHAPES = {
         "tiny3": (1000, 3),
         "tiny10": (512, 10),
         "mid32": (256, 32),
+        "mid128": (64, 128),
         "wide1000": (16, 1000),
         "wide32000": (2, 32000),
         "vec10": (10,),
         "small": (64, 100),
     },
 }
-KINDS = {"tiny3": "tiny", "tiny10": "tiny", "mid32": "mid", "wide1000": "wide", "wide32000": "wide",
+KINDS = {"tiny3": "tiny", "tiny10": "tiny", "mid32": "mid", "mid128": "mid", "wide1000": "wide", "wide32000": "wide",
          "vec10": "overhead", "small": "small"}
 # csoftmax.reference works in extended precision: only where the full shape is small
 REFERENCE_MAX_ELEMENTS = 1_000_000
@@ -129,7 +131,7 @@ def cases(functions=FUNCTIONS, kinds=("tiny", "mid", "wide", "overhead", "thread
     if "tiny" in kinds or "mid" in kinds or "wide" in kinds:
         for function in functions:
             for dtype in DTYPES:
-                for label in ("tiny3", "tiny10", "mid32", "wide1000", "wide32000"):
+                for label in ("tiny3", "tiny10", "mid32", "mid128", "wide1000", "wide32000"):
                     if KINDS[label] in kinds:
                         found.append(Case(function, dtype, label))
     if "overhead" in kinds:  # the call overhead: a 10-element float64 vector
