@@ -1339,23 +1339,20 @@ CSM_FN(simd_tpf_step)(const CSM_FN(simd_tpf) *pf, int64_t g)
             _mm_prefetch(pf->p[i] + (g * pf->step[i] + k) * 64, _MM_HINT_T0);
 }
 
-/* The rows of the tile at row r (returned); the next tile's rows of y (or
- * NULL) prefetched, and those of x (simd_tpf_set: at once, or with `pf`
- * not NULL and contiguous rows, set there to be spread over the tile). */
+/* The rows of the tile at row r (returned); the next tile's rows of x and
+ * of y (or NULL) prefetched at once, or with `pf` set there by
+ * simd_tpf_set (spread over the tile where it can, else at once). */
 static inline __attribute__((always_inline)) int
 CSM_FN(simd_short_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, int64_t r,
                         int64_t rows, int64_t cols, CSM_FN(simd_tpf) *pf)
 {
-    if (CSM_SHORT_SPREAD && pf != NULL) {
+    if (pf != NULL) {
         CSM_FN(simd_tpf_set)(pf, 0, x + (r + VN) * xs, xs, rows - r - VN, cols);
-        pf->step[1] = 0;
-        pf->step[2] = 0;
+        pf->step[1] = pf->step[2] = 0;
         if (y != NULL) CSM_FN(simd_tpf_set)(pf, 2, y + (r + VN) * ys, ys, rows - r - VN, cols);
-    } else {
-        if (pf != NULL) pf->step[0] = pf->step[1] = pf->step[2] = 0;
-        if (r + VN < rows) CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
-        if (y != NULL && r + VN < rows)
-            CSM_FN(simd_short_pf)(y + (r + VN) * ys, ys, rows - r - VN, cols);
+    } else if (r + VN < rows) {
+        CSM_FN(simd_short_pf)(x + (r + VN) * xs, xs, rows - r - VN, cols);
+        if (y != NULL) CSM_FN(simd_short_pf)(y + (r + VN) * ys, ys, rows - r - VN, cols);
     }
     return rows - r < VN ? (int)(rows - r) : VN;
 }
