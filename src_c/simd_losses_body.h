@@ -516,6 +516,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
     CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(grad, scratch != NULL);
     /* each row's pass finds the maximum of the next row unless that row is
      * ignored (simd_xent_row, simdl_xent_smooth_row) */
+    CSM_FN(simd_lossq) lq = {.n = 0};
     CSM_T m = (CSM_T)0;
     int have_m = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -538,11 +539,11 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
             const double wk = w != NULL ? (double)w[k] : 1.0;
             CSM_T *er = scratch != NULL ? scratch + (r & 1) * ss : gr;
             if (inv_t == (CSM_T)1)
-                m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 0, wk, unit, pf, m,
-                                          xn, er, &sd, pipe);
+                m = CSM_FN(simd_xent_row)(xr, k, loss + r, &lq, gr, cols, inv_t, 0, wk, unit,
+                                          pf, m, xn, er, &sd, pipe);
             else
-                m = CSM_FN(simd_xent_row)(xr, k, loss + r, gr, cols, inv_t, 1, wk, unit, pf, m,
-                                          xn, er, &sd, pipe);
+                m = CSM_FN(simd_xent_row)(xr, k, loss + r, &lq, gr, cols, inv_t, 1, wk, unit,
+                                          pf, m, xn, er, &sd, pipe);
             continue;
         }
 #define CSM_XC(W, G, S)                                                                   \
@@ -561,6 +562,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
 #undef CSM_XC
     }
     CSM_FN(simd_side_flush)(&sd, cols, SIMD_SIDE_MUL);
+    CSM_FN(simd_lossq_flush)(&lq);
     CSM_FN(simd_scratch_done)(scratch);
 }
 
