@@ -105,15 +105,24 @@ static inline double csm_log1p(double t)
     return hi + lo;
 }
 
-/* csm_log1p without a branch, for loops that vectorise (simd_lossq_flush):
- * +inf and NaN chosen by masks of bits (a conditional, even a select, let
- * GCC put the arithmetic under a branch, which kept such loops scalar on
- * AVX2: floating-point operations "may trap"). Same value as csm_log1p. */
+/* csm_log1p2 and csm_log1p without a branch, for loops that vectorise
+ * (simd_lossq_flush, the grouped log_softmax and logsumexp rows): +inf and
+ * NaN chosen by masks of bits (a conditional, even a select, let GCC put
+ * the arithmetic under a branch, which kept such loops scalar on AVX2:
+ * floating-point operations "may trap"). Same values as csm_log1p2 and
+ * csm_log1p. */
+static inline double csm_log1p2_nobranch(double t, double *lo)
+{
+    double l, hi = csm_log1p2_finite(t, &l, 1);
+    const uint64_t keep = (uint64_t)0 - (uint64_t)(1.0 + t < INFINITY);
+    *lo = csm_f64_from_bits(csm_bits_from_f64(l) & keep);
+    return csm_f64_from_bits((csm_bits_from_f64(hi) & keep) | (csm_bits_from_f64(t) & ~keep));
+}
+
 static inline double csm_log1p_nobranch(double t)
 {
-    double lo, hi = csm_log1p2_finite(t, &lo, 1);
-    const uint64_t keep = (uint64_t)0 - (uint64_t)(1.0 + t < INFINITY);
-    return csm_f64_from_bits((csm_bits_from_f64(hi + lo) & keep) | (csm_bits_from_f64(t) & ~keep));
+    double lo, hi = csm_log1p2_nobranch(t, &lo);
+    return hi + lo;
 }
 #endif
 #ifndef CSM_TINY_MAX
@@ -1796,6 +1805,78 @@ CSM_FN(simd_tiny_log_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], const V *m, int64
         for (int u = 0; u < U; u++) xv[u][c] = v_sub(v_sub(xv[u][c], m[u]), lse[u]);
 }
 
+/* log_softmax's rows of up to CSM_LSM_GROUP_BYTES beyond the short tiles,
+ * pipelined through side (simd_side) as the longer rows are, but with each
+ * row's output pass CSM_LSM_GROUP rows later: the log1p of a group of rows'
+ * sums is computed at once (csm_log1p_nobranch, a loop that vectorises)
+ * when the group's last sum is known, and the group's outputs are written
+ * beside the next group's sums, one row each. A row's own log1p (about 45
+ * scalar operations) was a fifth of the time of a float32 row of 128
+ * columns (kernel_ab --isa avx512, 8192 x 128, left out: 0.78x; holding the
+ * output back one row more, so that its latency was hidden, gained
+ * nothing). The group's inputs stay in L1 until their outputs are written
+ * (8 rows of 2 KiB). Same values as row by row (csm_log1p_nobranch is
+ * csm_log1p). */
+#ifndef CSM_LSM_GROUP_BYTES
+#define CSM_LSM_GROUP_BYTES 2048
+#endif
+#define CSM_LSM_GROUP 8
+static inline __attribute__((always_inline)) void
+CSM_FN(simd_log_softmax_grouped)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t rows,
+                                 int64_t cols, CSM_FN(simd_side) *sd)
+{
+    /* two groups: [a] the rows being summed, [1 - a] the previous group,
+     * whose outputs are written (src NULL: a row without output, whose
+     * maximum is infinite and which was filled with NaN at once) */
+    const CSM_T *src[2][CSM_LSM_GROUP] = {{NULL}};
+    CSM_T *dst[2][CSM_LSM_GROUP] = {{NULL}};
+    CSM_T mx[2][CSM_LSM_GROUP] = {{0}};
+    double t[2][CSM_LSM_GROUP] = {{0}}, ls[2][CSM_LSM_GROUP] = {{0}};
+    int a = 0, i = 0, have_prev = 0;
+#define CSM_LSM_PEND(G, Q)                  \
+    (sd->src = src[G][Q], sd->y = dst[G][Q], \
+     sd->c0 = v_set1(mx[G][Q]), sd->c1 = v_set1((CSM_T)ls[G][Q]))
+    CSM_T m = CSM_FN(simd_row_max)(x, cols);
+    for (int64_t r = 0; r < rows; r++) {
+        const CSM_T *xr = x + r * xs;
+        const CSM_T *xn = r + 1 == rows ? NULL : xr + xs;
+        if (have_prev && src[1 - a][i] != NULL) CSM_LSM_PEND(1 - a, i);
+        CSM_FN(simd_side_start)(sd, xn, cols, SIMD_SIDE_SUB);
+        src[a][i] = NULL;
+        if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+            CSM_FN(simd_fill)(y + r * ys, cols, (CSM_T)NAN);
+        } else {
+            const CSM_FN(simd_pf) pf =
+                CSM_FN(simd_pf_next)(r + 2 < rows ? xr + 2 * xs : NULL, NULL, r + 1, rows, cols);
+            t[a][i] = CSM_FN(simd_row_sum_minus_one_side)(xr, NULL, cols, m, (CSM_T)1, 0, pf, sd,
+                                                          SIMD_SIDE_SUB);
+            src[a][i] = xr;
+            dst[a][i] = y + r * ys;
+            mx[a][i] = m;
+        }
+        m = CSM_FN(simd_side_finish)(sd, cols, SIMD_SIDE_SUB);
+        if (++i == CSM_LSM_GROUP) {
+            for (int q = 0; q < CSM_LSM_GROUP; q++) ls[a][q] = csm_log1p_nobranch(t[a][q]);
+            a = 1 - a;
+            i = 0;
+            have_prev = 1;
+        }
+    }
+    /* the previous group's outputs not yet written, then the last group's */
+    for (int q = i; have_prev && q < CSM_LSM_GROUP; q++) {
+        if (src[1 - a][q] == NULL) continue;
+        CSM_LSM_PEND(1 - a, q);
+        CSM_FN(simd_side_flush)(sd, cols, SIMD_SIDE_SUB);
+    }
+    for (int q = 0; q < CSM_LSM_GROUP; q++) ls[a][q] = csm_log1p_nobranch(t[a][q]);
+    for (int q = 0; q < i; q++) {
+        if (src[a][q] == NULL) continue;
+        CSM_LSM_PEND(a, q);
+        CSM_FN(simd_side_flush)(sd, cols, SIMD_SIDE_SUB);
+    }
+#undef CSM_LSM_PEND
+}
+
 static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys,
                                           int64_t rows, int64_t cols)
 {
@@ -1831,6 +1912,11 @@ static void CSM_FN(simd_log_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, 
      * NaN: the row's outputs are NaN either way) beside it; the prefetch
      * brings row r + 2. */
     CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(y, stream);
+    if (cols * (int64_t)sizeof(CSM_T) <= CSM_LSM_GROUP_BYTES) {
+        CSM_FN(simd_log_softmax_grouped)(x, xs, y, ys, rows, cols, &sd);
+        CSM_FN(simd_stream_end)(stream);
+        return;
+    }
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
@@ -1888,23 +1974,38 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
     }
     /* (each row's sum taking the next row's maximum beside it, simd_side,
      * was not kept: kernel_ab float32 256x32000 0.95-0.96x the time in one
-     * build, 1.05-1.09x in the next; 4096x1000 1.07-1.11x) */
+     * build, 1.05-1.09x in the next; 4096x1000 1.07-1.11x). The rows' log1p
+     * and last sums a group of CSM_LSM_GROUP rows at a time, in a loop that
+     * vectorises, as log_softmax's (simd_log_softmax_grouped; the same
+     * values as row by row). */
+    double tg[CSM_LSM_GROUP] = {0};
+    CSM_T mg[CSM_LSM_GROUP] = {0}, vals[CSM_LSM_GROUP];
+    unsigned char fin[CSM_LSM_GROUP] = {0};
+    int i = 0;
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;
         CSM_T m = CSM_FN(simd_row_max)(xr, cols);
-        if (m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY) {
+        fin[i] = !(m == (CSM_T)INFINITY || m == (CSM_T)-INFINITY);
+        if (!fin[i]) {
             int has_nan = 0;
             for (int64_t j = 0; j < cols; j++) has_nan |= (xr[j] != xr[j]);
             out[r] = has_nan ? (CSM_T)NAN : m;
-            continue;
+        } else {
+            CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(xr + xs, NULL, r, rows, cols);
+            tg[i] = CSM_FN(simd_row_sum_minus_one_side)(xr, NULL, cols, m, (CSM_T)1, 0, pf, NULL,
+                                                        SIMD_SIDE_SUB);
+            mg[i] = m;
         }
-        CSM_FN(simd_pf) pf = CSM_FN(simd_pf_next)(xr + xs, NULL, r, rows, cols);
-        const double t = CSM_FN(simd_row_sum_minus_one_side)(xr, NULL, cols, m, (CSM_T)1, 0, pf,
-                                                             NULL, SIMD_SIDE_SUB);
-        double lo, hi = csm_log1p2(t, &lo);
-        /* m + hi + lo with m + hi's rounding error kept (TwoSum): one rounding */
-        double sum = (double)m + hi, bb = sum - (double)m;
-        out[r] = (CSM_T)(sum + (((double)m - (sum - bb)) + (hi - bb) + lo));
+        if (++i < CSM_LSM_GROUP && r + 1 < rows) continue;
+        for (int q = 0; q < CSM_LSM_GROUP; q++) {
+            double lo, hi = csm_log1p2_nobranch(tg[q], &lo), mq = (double)mg[q];
+            /* m + hi + lo with m + hi's rounding error kept (TwoSum): one rounding */
+            double sum = mq + hi, bb = sum - mq;
+            vals[q] = (CSM_T)(sum + ((mq - (sum - bb)) + (hi - bb) + lo));
+        }
+        for (int q = 0; q < i; q++)
+            if (fin[q]) out[r + 1 - i + q] = vals[q];
+        i = 0;
     }
 }
 

@@ -187,6 +187,62 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
 
 
 @DTYPES
+@pytest.mark.parametrize("cols", [100, 128, 200, 257, 1001])
+def test_rows_in_groups_equal_rows_alone(dtype, isa, rng, cols):
+    """log_softmax and logsumexp take the log1p of rows of up to 2 KiB eight
+    rows at a time and write log_softmax's outputs eight rows late; the
+    class-target losses are computed sixteen rows at a time
+    (src_c/simd_body.h: simd_log_softmax_grouped, simd_lossq). Every row of
+    batches that end inside a group or on its boundary, special rows at the
+    groups' edges (all -inf, +inf, NaN, a NaN row, ignored rows), is bitwise
+    the row computed alone, in place too."""
+    n = 37
+    x = (rng.standard_normal((n, cols)) * 5).astype(dtype)
+    x[0] = -np.inf
+    x[7, cols // 2] = np.inf
+    x[8, cols - 1] = np.nan
+    x[15] = np.nan
+    x[16] = -np.inf
+    x[16, 3] = 2.0
+    x[23, cols - 1] = 40.0
+    x[31] = np.inf
+    target = rng.integers(0, cols, n)
+    target[[1, 8, 17, 32]] = -100
+    w = rng.random(cols).astype(dtype)
+    for rows in (slice(0, n), slice(1, n), slice(0, 16), slice(0, 8), slice(0, 9),
+                 slice(3, 20), slice(5, 6)):
+        xs = x[rows]
+        ly = csoftmax.log_softmax(xs)
+        lse = csoftmax.logsumexp(xs, axis=-1)
+        inplace = xs.copy()
+        csoftmax.log_softmax(inplace, out=inplace)
+        t = target[rows]
+        loss = csoftmax.cross_entropy(xs, t, reduction="none", weight=w, ignore_index=-100)
+        for r in range(xs.shape[0]):
+            one = xs[r:r + 1]
+            assert np.array_equal(ly[r], csoftmax.log_softmax(one)[0], equal_nan=True), (rows, r)
+            assert np.array_equal(inplace[r], ly[r], equal_nan=True), (rows, r)
+            assert np.array_equal(lse[r:r + 1], csoftmax.logsumexp(one, axis=-1),
+                                  equal_nan=True), (rows, r)
+            alone = csoftmax.cross_entropy(one, t[r:r + 1], reduction="none", weight=w,
+                                           ignore_index=-100)
+            assert np.array_equal(loss[r:r + 1], alone, equal_nan=True), (rows, r)
+    ly = csoftmax.log_softmax(x)
+    lse = csoftmax.logsumexp(x, axis=-1)
+    ok = [r for r in range(n) if np.isfinite(x[r]).all()]
+    xl = x[ok].astype(LD)
+    m = xl.max(axis=1, keepdims=True)
+    ref_lse = m[:, 0] + np.log(np.exp(xl - m).sum(axis=1))
+    ref = xl - ref_lse[:, None]
+    # float32 rounds x - max on wide rows (README): up to u |x - max| more
+    assert np.all(np.abs(ly[ok] - ref) <= 4 * _u(dtype) * (np.abs(ref) + np.abs(xl - m) + 1))
+    assert np.all(np.abs(lse[ok] - ref_lse) <= 2 * _u(dtype) * np.abs(ref_lse))
+    assert np.isnan(ly[[0, 7, 8, 15, 31]]).all() and np.isnan(lse[[8, 15]]).all()
+    assert lse[0] == -np.inf and lse[7] == np.inf and lse[31] == np.inf
+    assert ly[16, 3] == 0 and (ly[16, np.arange(cols) != 3] == -np.inf).all()
+
+
+@DTYPES
 @pytest.mark.parametrize("cols", [17, 32, 40])
 def test_short_rows_in_many_tiles_equal_rows_alone(dtype, isa, rng, cols):
     """Rows of 17-64 float32 / 17-32 float64 columns go in tiles of VN rows,
