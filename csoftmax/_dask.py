@@ -776,14 +776,16 @@ def _backward(function, grad_output, output, axis):
     return out.astype(result)
 
 
-def softmax_backward(grad_output, output, axis=-1):
+def softmax_backward(grad_output, output, axis=-1, out=None):
     """:func:`csoftmax.softmax_backward` of Dask arrays, lazily (a split class
     axis: the row sums combined across chunks in float64)."""
+    _check_no_out(out, "softmax_backward")
     return _backward("softmax_backward", grad_output, output, axis)
 
 
-def log_softmax_backward(grad_output, output, axis=-1):
+def log_softmax_backward(grad_output, output, axis=-1, out=None):
     """:func:`csoftmax.log_softmax_backward` of Dask arrays, lazily."""
+    _check_no_out(out, "log_softmax_backward")
     return _backward("log_softmax_backward", grad_output, output, axis)
 
 

@@ -161,12 +161,12 @@ _FAST_REDUCTIONS = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM,
 
 
 def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
-                   ignore_index=-100, label_smoothing=0.0, temperature=1.0):
+                   ignore_index=-100, label_smoothing=0.0, temperature=1.0, out=None):
     # a small batch's call is dominated by argument handling: the common case
     # (2-D float32 / float64 logits, int64 targets in range or -100, at most a
-    # float weight array) goes straight to the kernel; anything else (or None
-    # back) takes the path below
-    if (type(reduction) is str and type(axis) is int and axis in (-1, 1)
+    # float weight array, no out) goes straight to the kernel; anything else
+    # (or None back) takes the path below
+    if (out is None and type(reduction) is str and type(axis) is int and axis in (-1, 1)
             and type(ignore_index) is int and ignore_index == -100
             and type(label_smoothing) is float and label_smoothing == 0.0
             and type(temperature) is float and temperature == 1.0):
@@ -201,6 +201,8 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     else:
         t, ignored = _class_targets(t, lead, classes, ignore_index)
     w = _class_weight(weight, classes, compute)
+    if out is not None:
+        _check_out(out, a.shape, result)
     if a.dtype != compute:
         a = a.astype(compute)
     rows = math.prod(lead)
@@ -216,27 +218,44 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
         scale = 1.0 / denominator if denominator != 0 else math.inf
 
     loss, grad = _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale,
-                            want_grad)
+                            want_grad, out)
     value = _reduce(loss, reduction, denominator, lead, result)
     if not want_grad:
         return value
+    if out is not None:
+        if not np.shares_memory(grad, out):
+            with np.errstate(over="ignore"):
+                np.copyto(out, grad, casting="same_kind")
+        return value, out
     return value, grad.astype(result, copy=False)
 
 
-def _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale, want_grad):
+def _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale, want_grad,
+               out=None):
     """The cross-entropy's kernel call for logits `a` (already of the compute
     dtype) with the class axis `ax`: the per-row losses (1-D, in row order)
     and, with `want_grad`, the gradient times `scale` in `a`'s layout (else
-    None). `t`: int64 class indices flattened in row order, validated
-    (`ignored`: whether any equals ignore_index), or probabilities of `a`'s
-    shape. Shared with the Dask blocks (csoftmax._dask), which pass the whole
-    array's scale."""
+    None): written straight into `out` (a checked array of `a`'s shape) when
+    its dtype and layout allow and it overlaps no input, else a new array.
+    `t`: int64 class indices flattened in row order, validated (`ignored`:
+    whether any equals ignore_index), or probabilities of `a`'s shape. Shared
+    with the Dask blocks (csoftmax._dask), which pass the whole array's
+    scale."""
     compute = a.dtype
     classes = a.shape[ax]
     lead = a.shape[:ax] + a.shape[ax + 1:]
     rows = math.prod(lead)
     loss = np.empty(rows, dtype=compute)
-    grad2 = np.empty((rows, classes), dtype=compute) if want_grad else None
+    grad2 = None
+    if want_grad and out is not None and out.dtype == compute and rows:
+        # the kernels read a row's logits after writing part of its gradient:
+        # never in place
+        o2 = _rows(out, ax)
+        if (np.may_share_memory(o2, out) and o2.flags.writeable
+                and not any(np.may_share_memory(o2, v) for v in (a, t, w) if v is not None)):
+            grad2 = o2
+    if want_grad and grad2 is None:
+        grad2 = np.empty((rows, classes), dtype=compute)
     if rows:
         x2 = _rows(a, ax)
         if probabilities:
@@ -324,7 +343,7 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
 
 
 def cross_entropy_with_grad(logits, target, *, axis=-1, weight=None, ignore_index=-100,
-                            label_smoothing=0.0, reduction="mean", temperature=1.0):
+                            label_smoothing=0.0, reduction="mean", temperature=1.0, out=None):
     """Cross-entropy and its gradient with respect to the logits, in one fused pass.
 
     Same arguments and semantics as :func:`cross_entropy`. The gradient is
@@ -333,6 +352,13 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, weight=None, ignore_inde
     ``"none"`` it is the gradient of the sum of the per-row losses. Ignored
     rows get a zero gradient. Where the loss's denominator is zero the
     gradient follows PyTorch: zero on ignored rows, NaN on the others.
+
+    ``out`` (optional) is where the gradient is written, and the ``grad``
+    returned: an ndarray of the logits' shape whose dtype can hold the
+    gradient under NumPy's ``same_kind`` rule (it may be the logits
+    themselves, through a temporary array). A training loop that passes the
+    same ``out`` every step writes into memory it already has, where a new
+    array's pages are zeroed by the operating system at each call.
 
     Returns
     -------
@@ -347,10 +373,15 @@ def cross_entropy_with_grad(logits, target, *, axis=-1, weight=None, ignore_inde
     array([[ 0.09003057, -0.33475904,  0.24472847]])
     """
     if _is_dask(logits) or _is_dask(target) or _is_dask(weight):
+        if out is not None:
+            raise TypeError("out= is not supported for Dask input to "
+                            "csoftmax.cross_entropy_with_grad (got out of type "
+                            f"{type(out).__name__}); Dask arrays are immutable and lazy: use "
+                            "the returned gradient, or da.store() it into a target")
         return _dask_route("cross_entropy_with_grad", logits, target, axis, reduction, weight,
                            ignore_index, label_smoothing, temperature)
     return _cross_entropy(logits, target, axis, reduction, True, weight, ignore_index,
-                          label_smoothing, temperature)
+                          label_smoothing, temperature, out)
 
 
 # ---------------------------------------------------------------------------
@@ -427,28 +458,63 @@ def _backward_checks(g, y, axis):
             _normalize_axis(axis, y.ndim))
 
 
-def _backward(kernel, grad_output, output, axis):
+def _same_rows(a2, b2):
+    """Whether two (rows, cols) arrays are the same memory in the same layout."""
+    return (a2.__array_interface__["data"][0] == b2.__array_interface__["data"][0]
+            and a2.strides == b2.strides)
+
+
+def _backward(kernel, grad_output, output, axis, out=None):
     g = _as_array(grad_output, "grad_output")
     y = _as_array(output, "output")
     compute, result, ax = _backward_checks(g, y, axis)
+    if out is not None:
+        _check_out(out, y.shape, result)
     g = g.astype(compute, copy=False)
     y = y.astype(compute, copy=False)
     if y.size == 0:
-        return np.empty(y.shape, dtype=result)
+        return out if out is not None else np.empty(y.shape, dtype=result)
     g2, y2 = _rows(g, ax), _rows(y, ax)
+    if out is not None and out.dtype == compute:
+        # straight into out when its rows are a view of it; over an input
+        # only when they coincide with that input's rows (each element read
+        # before it is written), otherwise through a new array
+        o2 = _rows(out, ax)
+        direct = np.may_share_memory(o2, out) and o2.flags.writeable
+        for a2 in (g2, y2):
+            if direct and np.may_share_memory(o2, a2):
+                direct = _same_rows(o2, a2)
+        if direct:
+            kernel(g2, y2, o2)
+            return out
     out2 = np.empty(y2.shape, dtype=compute)
     kernel(g2, y2, out2)
     lead = tuple(np.delete(np.array(y.shape, dtype=np.int64), ax))
-    return _restore(out2, lead, y.shape[ax], ax, y.ndim).astype(result, copy=False)
+    res = _restore(out2, lead, y.shape[ax], ax, y.ndim)
+    if out is not None:
+        with np.errstate(over="ignore"):
+            np.copyto(out, res, casting="same_kind")
+        return out
+    return res.astype(result, copy=False)
 
 
-def softmax_backward(grad_output, output, axis=-1):
+_OUT_DOC = """
+    ``out`` (optional) is where the result is written and returned: an
+    ndarray of ``output``'s shape whose dtype can hold the result under
+    NumPy's ``same_kind`` rule; it may be ``grad_output`` or ``output``
+    itself (in place). A training loop that passes the same ``out`` every
+    step writes into memory it already has, where a new array's pages are
+    zeroed by the operating system at each call.
+"""
+
+
+def softmax_backward(grad_output, output, axis=-1, *, out=None):
     """Gradient through softmax: ``output * (grad_output - sum(grad_output * output))``.
 
     ``output`` is the forward result ``softmax(x, axis)`` and ``grad_output``
     the gradient with respect to it; returns the gradient with respect to
     ``x`` (PyTorch's ``_softmax_backward_data``). One C pass per row.
-
+    {out}
     Examples
     --------
     >>> import csoftmax, numpy as np
@@ -457,16 +523,16 @@ def softmax_backward(grad_output, output, axis=-1):
     array([ 0.25, -0.25])
     """
     if _is_dask(grad_output) or _is_dask(output):
-        return _dask().softmax_backward(grad_output, output, axis=axis)
-    return _backward(_kernels.softmax_backward_2d, grad_output, output, axis)
+        return _dask().softmax_backward(grad_output, output, axis=axis, out=out)
+    return _backward(_kernels.softmax_backward_2d, grad_output, output, axis, out)
 
 
-def log_softmax_backward(grad_output, output, axis=-1):
+def log_softmax_backward(grad_output, output, axis=-1, *, out=None):
     """Gradient through log_softmax: ``grad_output - exp(output) * sum(grad_output)``.
 
     ``output`` is the forward result ``log_softmax(x, axis)``; returns the
     gradient with respect to ``x`` (PyTorch's ``_log_softmax_backward_data``).
-
+    {out}
     Examples
     --------
     >>> import csoftmax, numpy as np
@@ -475,8 +541,12 @@ def log_softmax_backward(grad_output, output, axis=-1):
     array([ 0.5, -0.5])
     """
     if _is_dask(grad_output) or _is_dask(output):
-        return _dask().log_softmax_backward(grad_output, output, axis=axis)
-    return _backward(_kernels.log_softmax_backward_2d, grad_output, output, axis)
+        return _dask().log_softmax_backward(grad_output, output, axis=axis, out=out)
+    return _backward(_kernels.log_softmax_backward_2d, grad_output, output, axis, out)
+
+
+softmax_backward.__doc__ = softmax_backward.__doc__.format(out=_OUT_DOC)
+log_softmax_backward.__doc__ = log_softmax_backward.__doc__.format(out=_OUT_DOC)
 
 
 # ---------------------------------------------------------------------------

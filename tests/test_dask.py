@@ -337,6 +337,20 @@ def test_out_refused(function):
         function(x, out=np.empty((4, 3)))
 
 
+def test_cross_entropy_out_refused():
+    with pytest.raises(TypeError, match="out= is not supported for Dask input to "
+                                        "csoftmax.cross_entropy_with_grad"):
+        csoftmax.cross_entropy_with_grad(da.ones((4, 3), chunks=2), np.zeros(4, dtype=np.int64),
+                                         out=np.empty((4, 3)))
+
+
+@pytest.mark.parametrize("name", ["softmax_backward", "log_softmax_backward"])
+def test_backward_out_refused(name):
+    g = da.ones((4, 3), chunks=2)
+    with pytest.raises(TypeError, match=f"out= is not supported for Dask input to csoftmax.{name}"):
+        getattr(csoftmax, name)(g, np.full((4, 3), 0.25), out=np.empty((4, 3)))
+
+
 @pytest.mark.parametrize("dask_target", [False, True])
 @pytest.mark.parametrize("function", [csoftmax.cross_entropy, csoftmax.cross_entropy_with_grad])
 def test_options_on_split_class_axis_refused_by_name(function, dask_target):

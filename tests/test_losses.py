@@ -261,6 +261,136 @@ def test_backward_passes_fd(rng, log, shape, axis):
     _assert_fd(got, numeric)
 
 
+BACKWARD = {"softmax_backward": (csoftmax.softmax_backward, csoftmax.softmax),
+            "log_softmax_backward": (csoftmax.log_softmax_backward, csoftmax.log_softmax)}
+
+
+@pytest.mark.parametrize("name", sorted(BACKWARD))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7, 3), (50, 10), (33, 64), (20, 128), (9, 1000),
+                                   (3, 3001), (2, 40000)], ids=lambda s: "x".join(map(str, s)))
+def test_backward_out_and_in_place(isa, rng, name, dtype, shape):
+    """out= on every kernel path (tiles of tiny and short rows, mid rows, rows
+    whose output pass runs inside the next row's sum): the same bits as a
+    new array, into out, into grad_output and into output (in place)."""
+    backward, forward = BACKWARD[name]
+    g = rng.standard_normal(shape).astype(dtype)
+    y = forward(rng.standard_normal(shape).astype(dtype))
+    want = backward(g, y)
+    out = np.full(shape, np.nan, dtype=dtype)
+    assert backward(g, y, out=out) is out
+    assert out.tobytes() == want.tobytes()
+    g_in, y_in = g.copy(), y.copy()
+    assert backward(g_in, y, out=g_in) is g_in
+    assert g_in.tobytes() == want.tobytes()
+    assert backward(g, y_in, out=y_in) is y_in
+    assert y_in.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("name", sorted(BACKWARD))
+def test_backward_out_layouts_and_casting(rng, name):
+    backward, forward = BACKWARD[name]
+    g = rng.standard_normal((4, 6, 5))
+    y = forward(rng.standard_normal((4, 6, 5)), axis=1)
+    want = backward(g, y, axis=1)
+    out = np.empty((5, 6, 4)).transpose()  # Fortran order
+    assert backward(g, y, axis=1, out=out) is out
+    assert np.array_equal(out, want)
+    half = np.empty(g.shape, dtype=np.float16)  # float64 result, same_kind cast
+    assert backward(g, y, axis=1, out=half) is half
+    assert np.array_equal(half, want.astype(np.float16))
+    # out overlapping grad_output one element off: through a new array
+    buffer = np.zeros(g.size + 1)
+    g_view = buffer[1:].reshape(g.shape)
+    g_view[...] = g
+    out_view = buffer[:-1].reshape(g.shape)
+    assert backward(g_view, y, axis=1, out=out_view) is out_view
+    assert np.array_equal(out_view, want)
+    # an empty array
+    empty = np.empty((0, 3))
+    assert backward(np.ones((0, 3)), np.ones((0, 3)), out=empty) is empty
+
+
+@pytest.mark.parametrize("name", sorted(BACKWARD))
+@pytest.mark.parametrize("out,exc,match", [
+    (np.empty((3, 5)), ValueError, r"out has shape \(3, 5\), expected \(3, 4\)"),
+    (np.empty((3, 4), dtype=np.int64), TypeError, "out has dtype int64"),
+    ([[0.0] * 4] * 3, TypeError, "out must be a numpy.ndarray, got list"),
+])
+def test_backward_out_errors(rng, name, out, exc, match):
+    backward, _ = BACKWARD[name]
+    g, y = rng.standard_normal((3, 4)), rng.random((3, 4))
+    with pytest.raises(exc, match=match):
+        backward(g, y, out=out)
+    read_only = np.zeros((3, 4))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        backward(g, y, out=read_only)
+    # an error in the other arguments leaves out as it was
+    out = np.full((3, 4), 7.0)
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        backward(g[:, :3], y, out=out)
+    with pytest.raises(np.exceptions.AxisError):
+        backward(g, y, axis=2, out=out)
+    assert (out == 7.0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7, 3), (50, 10), (33, 64), (20, 128), (9, 1000),
+                                   (2, 40000)], ids=lambda s: "x".join(map(str, s)))
+def test_cross_entropy_out(isa, rng, dtype, shape):
+    """The gradient into out= (every kernel path and option): the same bits
+    as a new array; out may be the logits themselves (through a copy)."""
+    rows, cols = shape
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    t = rng.integers(0, cols, rows)
+    t[::4] = -100
+    q = rng.random(shape).astype(dtype)
+    q /= q.sum(axis=1, keepdims=True)
+    w = rng.uniform(0.5, 2.0, cols).astype(dtype)
+    for target, kw in [(t, {}), (t, {"weight": w, "ignore_index": -100}),
+                       (t, {"label_smoothing": 0.1, "reduction": "none"}),
+                       (t, {"temperature": 0.5, "reduction": "sum"}), (q, {})]:
+        loss, grad = csoftmax.cross_entropy_with_grad(x, target, **kw)
+        out = np.full(shape, np.nan, dtype=dtype)
+        loss_out, grad_out = csoftmax.cross_entropy_with_grad(x, target, out=out, **kw)
+        assert grad_out is out and out.tobytes() == grad.tobytes(), kw
+        assert np.asarray(loss_out).tobytes() == np.asarray(loss).tobytes(), kw
+        logits = x.copy()
+        loss_in, grad_in = csoftmax.cross_entropy_with_grad(logits, target, out=logits, **kw)
+        assert grad_in is logits and logits.tobytes() == grad.tobytes(), kw
+        assert np.asarray(loss_in).tobytes() == np.asarray(loss).tobytes(), kw
+
+
+def test_cross_entropy_out_layouts_and_errors(rng):
+    x = rng.standard_normal((4, 5, 3))  # classes on axis 1
+    t = rng.integers(0, 5, (4, 3))
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t, axis=1)
+    out = np.empty((3, 5, 4)).transpose()
+    assert csoftmax.cross_entropy_with_grad(x, t, axis=1, out=out)[1] is out
+    assert np.array_equal(out, grad)
+    half = np.empty(x.shape, dtype=np.float16)
+    assert csoftmax.cross_entropy_with_grad(x, t, axis=1, out=half)[1] is half
+    assert np.array_equal(half, grad.astype(np.float16))
+    x2, t2 = x[:, :, 0], t[:, 0]
+    for bad, exc, match in [(np.empty((4, 4)), ValueError, r"out has shape \(4, 4\)"),
+                            (np.empty((4, 5), dtype=np.int32), TypeError, "out has dtype int32"),
+                            ([[0.0] * 5] * 4, TypeError, "out must be a numpy.ndarray")]:
+        with pytest.raises(exc, match=match):
+            csoftmax.cross_entropy_with_grad(x2, t2, out=bad)
+    # errors in the other arguments leave out as it was
+    out = np.full((4, 5), 7.0)
+    with pytest.raises(IndexError):
+        csoftmax.cross_entropy_with_grad(x2, t2 + 5, out=out)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        csoftmax.cross_entropy_with_grad(x2, t2, label_smoothing=2.0, out=out)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        csoftmax.cross_entropy_with_grad(x2, t2, out=out)
+    out.flags.writeable = True
+    assert (out == 7.0).all()
+
+
 def test_sigmoid_derivative_fd(rng):
     x = rng.standard_normal(50) * 5
     s = csoftmax.sigmoid(x)
