@@ -223,7 +223,7 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     if not want_grad:
         return value
     if out is not None:
-        if not np.shares_memory(grad, out):
+        if not np.may_share_memory(grad, out):  # a new array, not a view of out
             with np.errstate(over="ignore"):
                 np.copyto(out, grad, casting="same_kind")
         return value, out

@@ -2011,12 +2011,11 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
 
 /* The losses of wide class-target rows, w_k (log1p(t) - z_k), computed a
  * batch of rows at a time after their passes rather than each at the end of
- * its own: log1p's chain of dependent operations (csm_log1p2) stood between
- * a row's sum and the next row's work, which the out-of-order window could
- * not reach around (kernel_ab --isa avx512, the log1p left out: float32
- * 8192 x 128 0.80x the time, 4096 x 256 0.82x). Queued, the batch's log1p
- * are independent of each other and of the row passes. Same function, same
- * operands: the same bits. */
+ * its own: a row's scalar log1p (csm_log1p2, about 45 operations) took a
+ * fifth of a short row's time (kernel_ab --isa avx512, the log1p left out:
+ * float32 8192 x 128 0.80x the time, 4096 x 256 0.82x); queued, sixteen of
+ * them take a few vector operations (csm_log1p_nobranch in a loop that
+ * vectorises). Same function, same operands: the same bits. */
 #define CSM_LOSSQ_LEN 16
 typedef struct {
     CSM_T *at[CSM_LOSSQ_LEN];
