@@ -2019,9 +2019,18 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
 #define CSM_LOSSQ_LEN 16
 typedef struct {
     CSM_T *at[CSM_LOSSQ_LEN];
-    double t[CSM_LOSSQ_LEN], zk[CSM_LOSSQ_LEN], wk[CSM_LOSSQ_LEN];
-    int n;
+    double t[CSM_LOSSQ_LEN], zk[CSM_LOSSQ_LEN], wk[CSM_LOSSQ_LEN], wz[CSM_LOSSQ_LEN];
+    double share, w_sum; /* label smoothing's e / C and sum_j w_j (smooth) */
+    int n, smooth;
 } CSM_FN(simd_lossq);
+
+/* A queue for rows without label smoothing (smooth 0), or with it: e / C is
+ * share, w_sum the classes' weights' sum (simdl_xent_smooth_row). */
+static inline CSM_FN(simd_lossq) CSM_FN(simd_lossq_new)(int smooth, double share, double w_sum)
+{
+    CSM_FN(simd_lossq) q = {.n = 0, .smooth = smooth, .share = share, .w_sum = w_sum};
+    return q;
+}
 
 static inline void CSM_FN(simd_lossq_flush)(CSM_FN(simd_lossq) *q)
 {
@@ -2029,21 +2038,37 @@ static inline void CSM_FN(simd_lossq_flush)(CSM_FN(simd_lossq) *q)
     /* the whole queue (entries past n hold earlier or zero t): a loop of
      * fixed length that vectorises */
     for (int i = 0; i < CSM_LOSSQ_LEN; i++) l[i] = csm_log1p_nobranch(q->t[i]);
-    for (int i = 0; i < q->n; i++) {
-        const double t = q->t[i], wk = q->wk[i];
-        /* a zero w_k gives a zero loss (0 log 0) unless the row holds a NaN */
-        *q->at[i] = (CSM_T)((wk == 0.0 && t == t) ? 0.0 : wk * (l[i] - q->zk[i]));
+    /* a zero w_k (with smoothing: (1 - e) w_k) drops its term, even where
+     * z_k = -inf (0 log 0), unless the row holds a NaN (t NaN) */
+    if (!q->smooth) {
+        for (int i = 0; i < q->n; i++) {
+            const double t = q->t[i], wk = q->wk[i];
+            *q->at[i] = (CSM_T)((wk == 0.0 && t == t) ? 0.0 : wk * (l[i] - q->zk[i]));
+        }
+    } else {
+        /* (1 - e) w_k (log s - z_k) + (e / C) (w_sum log s - sum_j w_j z_j),
+         * the second term's products fused explicitly: the compiler's own
+         * contraction of the expression differed between the AVX2 and
+         * AVX-512 builds (float64 losses an ulp apart) */
+        for (int i = 0; i < q->n; i++) {
+            const double t = q->t[i], c = q->wk[i];
+            double v = (c == 0.0 && t == t) ? 0.0 : c * (l[i] - q->zk[i]);
+            *q->at[i] = (CSM_T)fma(q->share, fma(q->w_sum, l[i], -q->wz[i]), v);
+        }
     }
     q->n = 0;
 }
 
+/* Queues a row's loss: t = s - 1, z_k, w_k (with smoothing (1 - e) w_k) and,
+ * with smoothing, sum_j w_j z_j. */
 static inline void CSM_FN(simd_lossq_push)(CSM_FN(simd_lossq) *q, CSM_T *at, double t, double zk,
-                                           double wk)
+                                           double wk, double wz)
 {
     q->at[q->n] = at;
     q->t[q->n] = t;
     q->zk[q->n] = zk;
     q->wk[q->n] = wk;
+    q->wz[q->n] = wz;
     if (++q->n == CSM_LOSSQ_LEN) CSM_FN(simd_lossq_flush)(q);
 }
 
@@ -2083,7 +2108,7 @@ CSM_FN(simd_xent_row)(const CSM_T *xr, int64_t k, CSM_T *loss, CSM_FN(simd_lossq
     /* z_k as the terms have it: rounded like them when scaled, exact if not */
     double zk = scaled ? csm_rounded((double)((xr[k] - m) * inv_t))
                        : (double)xr[k] - (double)m;
-    CSM_FN(simd_lossq_push)(lq, loss, t, zk, wk);
+    CSM_FN(simd_lossq_push)(lq, loss, t, zk, wk, 0.0);
     if (gr != NULL) {
         double s = 1.0 + t;
         /* p_k - 1 without cancellation where x_k is the maximum */
@@ -2239,7 +2264,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
     const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
     const int pipe = CSM_FN(simd_pipe)(cols);
     CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(grad, scratch != NULL);
-    CSM_FN(simd_lossq) lq = {.n = 0};
+    CSM_FN(simd_lossq) lq = CSM_FN(simd_lossq_new)(0, 0.0, 0.0);
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;

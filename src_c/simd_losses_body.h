@@ -224,7 +224,8 @@ CSM_FN(simdl_xc_terms)(V *ex, V *wz, const V *x0, const V *w0, VM tm, V vm, V vi
  * log_softmax's). */
 static inline __attribute__((always_inline)) CSM_T
 CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double w_sum,
-                              double e, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
+                              double e, CSM_T inv_t, CSM_T *loss, CSM_FN(simd_lossq) *lq,
+                              CSM_T *gr, int64_t n,
                               double scale, CSM_FN(simd_pf) pf, CSM_T m, const CSM_T *xn,
                               CSM_T *scratch, const int has_w, const int has_grad,
                               const int scaled)
@@ -294,16 +295,13 @@ CSM_FN(simdl_xent_smooth_row)(const CSM_T *xr, int64_t k, const CSM_T *w, double
      * the small terms keep their relative accuracy (log1p) */
     const double t = (s_e - 1.0) + c_e;
     double wz = CSM_FN(simdl_total)(s_z, c_z);
-    double log_s = csm_log1p(t);
     double zk = csm_rounded((double)((xr[k] - m) * inv_t));
     double wk = has_w ? (double)w[k] : 1.0;
     double c_nll = (1.0 - e) * wk;
-    /* a zero coefficient drops the term, even at a -inf logit (0 log 0), but a
-     * NaN in the row (t NaN) stays NaN */
-    double l = (c_nll == 0.0 && t == t) ? 0.0 : c_nll * (log_s - zk);
     double share = e / (double)n;
-    l += share * (w_sum * log_s - wz);
-    *loss = (CSM_T)l;
+    /* the loss (1 - e) w_k (log s - z_k) + share (w_sum log s - wz), queued
+     * (simd_lossq, whose flush writes it) */
+    CSM_FN(simd_lossq_push)(lq, loss, t, zk, c_nll, wz);
     if (!has_grad) return xn != NULL ? CSM_FN(simd_row_max)(xn, n) : m;
     double s = 1.0 + t;
     double a = c_nll + share * w_sum; /* sum of the target weights */
@@ -516,7 +514,7 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
     CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(grad, scratch != NULL);
     /* each row's pass finds the maximum of the next row unless that row is
      * ignored (simd_xent_row, simdl_xent_smooth_row) */
-    CSM_FN(simd_lossq) lq = {.n = 0};
+    CSM_FN(simd_lossq) lq = CSM_FN(simd_lossq_new)(e != 0.0, e / (double)cols, w_sum);
     CSM_T m = (CSM_T)0;
     int have_m = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -547,8 +545,8 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
             continue;
         }
 #define CSM_XC(W, G, S)                                                                   \
-    m = CSM_FN(simdl_xent_smooth_row)(xr, k, w, w_sum, e, inv_t, loss + r, gr, cols, scale, pf, \
-                                      m, xn, scratch, W, G, S)
+    m = CSM_FN(simdl_xent_smooth_row)(xr, k, w, w_sum, e, inv_t, loss + r, &lq, gr, cols, scale, \
+                                      pf, m, xn, scratch, W, G, S)
         switch (mode) {
         case 0: CSM_XC(0, 0, 0); break;
         case 1: CSM_XC(1, 0, 0); break;

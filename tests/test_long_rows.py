@@ -191,7 +191,7 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
 def test_rows_in_groups_equal_rows_alone(dtype, isa, rng, cols):
     """log_softmax and logsumexp take the log1p of rows of up to 2 KiB eight
     rows at a time and write log_softmax's outputs eight rows late; the
-    class-target losses are computed sixteen rows at a time
+    class-target losses (label smoothing too) are computed sixteen rows at a time
     (src_c/simd_body.h: simd_log_softmax_grouped, simd_lossq). Every row of
     batches that end inside a group or on its boundary, special rows at the
     groups' edges (all -inf, +inf, NaN, a NaN row, ignored rows), is bitwise
@@ -218,6 +218,8 @@ def test_rows_in_groups_equal_rows_alone(dtype, isa, rng, cols):
         csoftmax.log_softmax(inplace, out=inplace)
         t = target[rows]
         loss = csoftmax.cross_entropy(xs, t, reduction="none", weight=w, ignore_index=-100)
+        smooth = csoftmax.cross_entropy(xs, t, reduction="none", weight=w, ignore_index=-100,
+                                        label_smoothing=0.1)
         for r in range(xs.shape[0]):
             one = xs[r:r + 1]
             assert np.array_equal(ly[r], csoftmax.log_softmax(one)[0], equal_nan=True), (rows, r)
@@ -227,6 +229,9 @@ def test_rows_in_groups_equal_rows_alone(dtype, isa, rng, cols):
             alone = csoftmax.cross_entropy(one, t[r:r + 1], reduction="none", weight=w,
                                            ignore_index=-100)
             assert np.array_equal(loss[r:r + 1], alone, equal_nan=True), (rows, r)
+            alone = csoftmax.cross_entropy(one, t[r:r + 1], reduction="none", weight=w,
+                                           ignore_index=-100, label_smoothing=0.1)
+            assert np.array_equal(smooth[r:r + 1], alone, equal_nan=True), (rows, r)
     ly = csoftmax.log_softmax(x)
     lse = csoftmax.logsumexp(x, axis=-1)
     ok = [r for r in range(n) if np.isfinite(x[r]).all()]
