@@ -2020,15 +2020,19 @@ static void CSM_FN(simd_logsumexp_rows)(const CSM_T *x, int64_t xs, CSM_T *out,
 typedef struct {
     CSM_T *at[CSM_LOSSQ_LEN];
     double t[CSM_LOSSQ_LEN], zk[CSM_LOSSQ_LEN], wk[CSM_LOSSQ_LEN], wz[CSM_LOSSQ_LEN];
-    double share, w_sum; /* label smoothing's e / C and sum_j w_j (smooth) */
-    int n, smooth;
+    double share, w_sum; /* label smoothing's e / C and sum_j w_j (SIMD_LOSSQ_SMOOTH) */
+    int n, kind;
 } CSM_FN(simd_lossq);
 
-/* A queue for rows without label smoothing (smooth 0), or with it: e / C is
- * share, w_sum the classes' weights' sum (simdl_xent_smooth_row). */
-static inline CSM_FN(simd_lossq) CSM_FN(simd_lossq_new)(int smooth, double share, double w_sum)
+/* The queue's kinds of rows: class targets without label smoothing
+ * (simd_xent_row), with it (simdl_xent_smooth_row: share is e / C, w_sum the
+ * classes' weights' sum), probability targets (simdl_xent_prob_row). */
+#define SIMD_LOSSQ_CLASS 0
+#define SIMD_LOSSQ_SMOOTH 1
+#define SIMD_LOSSQ_PROB 2
+static inline CSM_FN(simd_lossq) CSM_FN(simd_lossq_new)(int kind, double share, double w_sum)
 {
-    CSM_FN(simd_lossq) q = {.n = 0, .smooth = smooth, .share = share, .w_sum = w_sum};
+    CSM_FN(simd_lossq) q = {.n = 0, .kind = kind, .share = share, .w_sum = w_sum};
     return q;
 }
 
@@ -2040,10 +2044,16 @@ static inline void CSM_FN(simd_lossq_flush)(CSM_FN(simd_lossq) *q)
     for (int i = 0; i < CSM_LOSSQ_LEN; i++) l[i] = csm_log1p_nobranch(q->t[i]);
     /* a zero w_k (with smoothing: (1 - e) w_k) drops its term, even where
      * z_k = -inf (0 log 0), unless the row holds a NaN (t NaN) */
-    if (!q->smooth) {
+    if (q->kind == SIMD_LOSSQ_CLASS) {
         for (int i = 0; i < q->n; i++) {
             const double t = q->t[i], wk = q->wk[i];
             *q->at[i] = (CSM_T)((wk == 0.0 && t == t) ? 0.0 : wk * (l[i] - q->zk[i]));
+        }
+    } else if (q->kind == SIMD_LOSSQ_PROB) {
+        /* sum(a) log s - sum(a z): wk holds sum(a), zk sum(a z) */
+        for (int i = 0; i < q->n; i++) {
+            const double t = q->t[i], a = q->wk[i];
+            *q->at[i] = (CSM_T)(((a == 0.0 && t == t) ? 0.0 : a * l[i]) - q->zk[i]);
         }
     } else {
         /* (1 - e) w_k (log s - z_k) + (e / C) (w_sum log s - sum_j w_j z_j),
@@ -2060,7 +2070,8 @@ static inline void CSM_FN(simd_lossq_flush)(CSM_FN(simd_lossq) *q)
 }
 
 /* Queues a row's loss: t = s - 1, z_k, w_k (with smoothing (1 - e) w_k) and,
- * with smoothing, sum_j w_j z_j. */
+ * with smoothing, sum_j w_j z_j; for probability targets t, sum(a z) as zk,
+ * sum(a) as wk. */
 static inline void CSM_FN(simd_lossq_push)(CSM_FN(simd_lossq) *q, CSM_T *at, double t, double zk,
                                            double wk, double wz)
 {
@@ -2264,7 +2275,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
     const int64_t ss = CSM_FN(simd_scratch_stride)(cols);
     const int pipe = CSM_FN(simd_pipe)(cols);
     CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(grad, scratch != NULL);
-    CSM_FN(simd_lossq) lq = CSM_FN(simd_lossq_new)(0, 0.0, 0.0);
+    CSM_FN(simd_lossq) lq = CSM_FN(simd_lossq_new)(SIMD_LOSSQ_CLASS, 0.0, 0.0);
     CSM_T m = CSM_FN(simd_row_max)(x, cols);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs;

@@ -514,7 +514,8 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
     CSM_FN(simd_side) sd = CSM_FN(simd_side_new)(grad, scratch != NULL);
     /* each row's pass finds the maximum of the next row unless that row is
      * ignored (simd_xent_row, simdl_xent_smooth_row) */
-    CSM_FN(simd_lossq) lq = CSM_FN(simd_lossq_new)(e != 0.0, e / (double)cols, w_sum);
+    CSM_FN(simd_lossq) lq = CSM_FN(simd_lossq_new)(e != 0.0 ? SIMD_LOSSQ_SMOOTH : SIMD_LOSSQ_CLASS,
+                                                   e / (double)cols, w_sum);
     CSM_T m = (CSM_T)0;
     int have_m = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -710,7 +711,8 @@ CSM_FN(simdl_xp_az_exact)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, int6
  * way. */
 static inline __attribute__((always_inline)) void
 CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T c_q,
-                            CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_T *gr, int64_t n,
+                            CSM_T c_0, CSM_T inv_t, CSM_T *loss, CSM_FN(simd_lossq) *lq,
+                            CSM_T *gr, int64_t n,
                             double scale, CSM_FN(simd_pf) pf, CSM_FN(simd_pf) pfq,
                             CSM_T *scratch, const int has_w, const int has_grad,
                             const int scaled)
@@ -852,8 +854,8 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     double az = CSM_FN(simdl_total)(s_z, c_z);
     if (az != az) /* a 0 * -inf product (or a NaN input, which gives NaN again) */
         az = CSM_FN(simdl_xp_az_exact)(xr, qr, w, n, m, inv_t, c_q, c_0, has_w, scaled);
-    double log_s = csm_log1p(t); /* after the gradient pass: live across it, it spilled */
-    *loss = (CSM_T)(((asum == 0.0 && t == t) ? 0.0 : asum * log_s) - az);
+    /* the loss sum(a) log s - sum(a z), queued (simd_lossq) */
+    CSM_FN(simd_lossq_push)(lq, loss, t, az, asum, 0.0);
 }
 
 static __attribute__((flatten)) void
@@ -879,6 +881,7 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
     }
     /* the exponentials in a scratch row for large gradients (simd_scratch_rows) */
     CSM_T *scratch = grad != NULL ? CSM_FN(simd_scratch_rows)(cols, 1) : NULL;
+    CSM_FN(simd_lossq) lq = CSM_FN(simd_lossq_new)(SIMD_LOSSQ_PROB, 0.0, 0.0);
     for (int64_t r = 0; r < rows; r++) {
         const CSM_T *xr = x + r * xs, *qr = q + r * qs;
         CSM_T *gr = grad == NULL ? NULL : grad + r * gs;
@@ -887,8 +890,8 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
         /* the next row's targets too: the maximum's pass reads them */
         CSM_FN(simd_pf) pfq = CSM_FN(simd_pf_next)(qr + qs, NULL, r, rows, cols);
 #define CSM_XP(W, G, S)                                                                  \
-    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, gr, cols, scale, pf, pfq, \
-                                scratch, W, G, S)
+    CSM_FN(simdl_xent_prob_row)(xr, qr, w, c_q, c_0, inv_t, loss + r, &lq, gr, cols, scale, pf, \
+                                pfq, scratch, W, G, S)
         switch (mode) {
         case 0: CSM_XP(0, 0, 0); break;
         case 1: CSM_XP(1, 0, 0); break;
@@ -901,6 +904,7 @@ CSM_FN(simd_xent_prob_rows)(const CSM_T *x, int64_t xs, const CSM_T *q, int64_t 
         }
 #undef CSM_XP
     }
+    CSM_FN(simd_lossq_flush)(&lq);
     CSM_FN(simd_scratch_done)(scratch);
 }
 

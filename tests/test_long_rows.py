@@ -191,7 +191,7 @@ def test_softmax_and_cross_entropy_rows_together_equal_rows_alone(dtype, isa, rn
 def test_rows_in_groups_equal_rows_alone(dtype, isa, rng, cols):
     """log_softmax and logsumexp take the log1p of rows of up to 2 KiB eight
     rows at a time and write log_softmax's outputs eight rows late; the
-    class-target losses (label smoothing too) are computed sixteen rows at a time
+    losses (label smoothing, probability targets too) sixteen rows at a time
     (src_c/simd_body.h: simd_log_softmax_grouped, simd_lossq). Every row of
     batches that end inside a group or on its boundary, special rows at the
     groups' edges (all -inf, +inf, NaN, a NaN row, ignored rows), is bitwise
@@ -209,6 +209,9 @@ def test_rows_in_groups_equal_rows_alone(dtype, isa, rng, cols):
     target = rng.integers(0, cols, n)
     target[[1, 8, 17, 32]] = -100
     w = rng.random(cols).astype(dtype)
+    q = rng.random((n, cols)).astype(dtype)
+    q /= q.sum(axis=1, keepdims=True)
+    q[17] = 0.0  # a row with no target mass
     for rows in (slice(0, n), slice(1, n), slice(0, 16), slice(0, 8), slice(0, 9),
                  slice(3, 20), slice(5, 6)):
         xs = x[rows]
@@ -220,6 +223,8 @@ def test_rows_in_groups_equal_rows_alone(dtype, isa, rng, cols):
         loss = csoftmax.cross_entropy(xs, t, reduction="none", weight=w, ignore_index=-100)
         smooth = csoftmax.cross_entropy(xs, t, reduction="none", weight=w, ignore_index=-100,
                                         label_smoothing=0.1)
+        qs = q[rows]
+        soft = csoftmax.cross_entropy(xs, qs, reduction="none", weight=w)
         for r in range(xs.shape[0]):
             one = xs[r:r + 1]
             assert np.array_equal(ly[r], csoftmax.log_softmax(one)[0], equal_nan=True), (rows, r)
@@ -232,6 +237,8 @@ def test_rows_in_groups_equal_rows_alone(dtype, isa, rng, cols):
             alone = csoftmax.cross_entropy(one, t[r:r + 1], reduction="none", weight=w,
                                            ignore_index=-100, label_smoothing=0.1)
             assert np.array_equal(smooth[r:r + 1], alone, equal_nan=True), (rows, r)
+            alone = csoftmax.cross_entropy(one, qs[r:r + 1], reduction="none", weight=w)
+            assert np.array_equal(soft[r:r + 1], alone, equal_nan=True), (rows, r)
     ly = csoftmax.log_softmax(x)
     lse = csoftmax.logsumexp(x, axis=-1)
     ok = [r for r in range(n) if np.isfinite(x[r]).all()]
