@@ -140,6 +140,28 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
 }
 #define v_transpose csm_transpose_f32_avx2
 #define CSM_TRANSPOSE_MIN 5
+/* A float32 constant of the exponential: with `mem`, broadcast from memory
+ * where it is used (an asm the compiler neither hoists out of a loop nor
+ * merges with another), for the wide rows' loops of softmax, log_softmax,
+ * logsumexp and the class-target cross-entropy (v_exp_nonpos_n_mem). With
+ * the constants hoisted into registers, four exponentials in lock step and
+ * their ten constants outnumber AVX2's sixteen registers, and GCC spilled the
+ * loop-carried lane sums, whose chain then went through a store and a load
+ * every step (perf annotate on Zen 3, float32 softmax of 8192 x 128: the
+ * densest samples on those). kernel_ab float32 on Zen 3 against registers,
+ * four or five runs: 8192x128 log_softmax 0.90-0.94x the time, logsumexp
+ * 0.90-0.92x, softmax 0.95-0.98x, cross-entropy 0.96-0.98x; 2048x512
+ * 0.93-0.98x. Same bits. The probability-target and label-smoothing rows,
+ * which hold more vectors across the loop, took 1.02-1.17x the time so,
+ * and the short and tiny tiles (their values in registers anyway) up to
+ * 1.2x in one run: those keep their constants in registers. */
+#define CSM_K_F32_AVX2(c, mem) ((mem) ? csm_k_f32_avx2(&(c)) : _mm256_set1_ps(c))
+static inline __attribute__((always_inline)) __m256 csm_k_f32_avx2(const float *p)
+{
+    __m256 v;
+    __asm__ volatile("vbroadcastss %1, %0" : "=x"(v) : "m"(*p));
+    return v;
+}
 /* exp(x - n ln 2) for the integral n = round(x log2 e): r = x - n ln 2 with a
  * two-part ln 2 (Cody-Waite), exp(r) by exp_impl.h's degree-6 polynomial in
  * Horner form. */
@@ -150,41 +172,48 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
  * against 0.244 ns per float32 element in lock step, 0.82x on a busy machine;
  * pairs 0.90x). */
 static inline __attribute__((always_inline)) void
-csm_exp_tail_f32_avx2_n(const __m256 *r, __m256 *p, const int U)
+csm_exp_tail_f32_avx2_n(const __m256 *r, __m256 *p, const int U, const int mem)
 {
     static const float c[] = {1.3814612757e-3f, 8.3687100559e-3f, 4.1668388993e-2f,
                               1.6666521132e-1f, 4.9999994040e-1f};
-    for (int u = 0; u < U; u++) p[u] = _mm256_set1_ps(c[0]);
-    for (int i = 1; i < 5; i++)
-        for (int u = 0; u < U; u++) p[u] = _mm256_fmadd_ps(p[u], r[u], _mm256_set1_ps(c[i]));
+    const __m256 c0 = CSM_K_F32_AVX2(c[0], mem);
+    for (int u = 0; u < U; u++) p[u] = c0;
+    for (int i = 1; i < 5; i++) {
+        const __m256 ci = CSM_K_F32_AVX2(c[i], mem);
+        for (int u = 0; u < U; u++) p[u] = _mm256_fmadd_ps(p[u], r[u], ci);
+    }
 }
 static inline __attribute__((always_inline)) __m256
 csm_exp_tail_f32_avx2(__m256 r)
 {
     __m256 p;
-    csm_exp_tail_f32_avx2_n(&r, &p, 1);
+    csm_exp_tail_f32_avx2_n(&r, &p, 1, 0);
     return p;
 }
 /* p[u] = exp(x[u] - n[u] ln 2 (+ lo[u])) for U vectors, stage by stage: each
  * step of the U <= CSM_EXP_LOCKSTEP computations side by side. */
 static inline __attribute__((always_inline)) void
 csm_exp_reduced_f32_avx2_n(const __m256 *x, const __m256 *n, const __m256 *lo, const int has_lo,
-                           __m256 *p, const int U)
+                           __m256 *p, const int U, const int mem)
 {
+    static const float k[] = {0.693359375f, -2.12194440e-4f, 1.0f};
     __m256 r[CSM_EXP_LOCKSTEP];
-    for (int u = 0; u < U; u++) r[u] = _mm256_fnmadd_ps(n[u], _mm256_set1_ps(0.693359375f), x[u]);
-    for (int u = 0; u < U; u++) r[u] = _mm256_fnmadd_ps(n[u], _mm256_set1_ps(-2.12194440e-4f), r[u]);
+    const __m256 ln2_hi = CSM_K_F32_AVX2(k[0], mem);
+    for (int u = 0; u < U; u++) r[u] = _mm256_fnmadd_ps(n[u], ln2_hi, x[u]);
+    const __m256 ln2_lo = CSM_K_F32_AVX2(k[1], mem);
+    for (int u = 0; u < U; u++) r[u] = _mm256_fnmadd_ps(n[u], ln2_lo, r[u]);
     if (has_lo)
         for (int u = 0; u < U; u++) r[u] = _mm256_add_ps(r[u], lo[u]);
-    csm_exp_tail_f32_avx2_n(r, p, U);
-    for (int u = 0; u < U; u++) p[u] = _mm256_fmadd_ps(p[u], r[u], _mm256_set1_ps(1.0f));
-    for (int u = 0; u < U; u++) p[u] = _mm256_fmadd_ps(p[u], r[u], _mm256_set1_ps(1.0f));
+    csm_exp_tail_f32_avx2_n(r, p, U, mem);
+    const __m256 one = CSM_K_F32_AVX2(k[2], mem);
+    for (int u = 0; u < U; u++) p[u] = _mm256_fmadd_ps(p[u], r[u], one);
+    for (int u = 0; u < U; u++) p[u] = _mm256_fmadd_ps(p[u], r[u], one);
 }
 static inline __attribute__((always_inline)) __m256
 csm_exp_reduced_f32_avx2(__m256 x, __m256 n, __m256 lo, const int has_lo)
 {
     __m256 p;
-    csm_exp_reduced_f32_avx2_n(&x, &n, &lo, has_lo, &p, 1);
+    csm_exp_reduced_f32_avx2_n(&x, &n, &lo, has_lo, &p, 1, 0);
     return p;
 }
 /* y 2^n for integral n in [-151, 128], as two factors (each a normal
@@ -218,13 +247,15 @@ csm_exp_f32_avx2_wide_lo(__m256 x, __m256 lo, const int has_lo)
  * 2^-125.5, is a normal number; an addition on the integer units instead of
  * a multiplication on the FMA ones). NaN flows through r and p. */
 static inline __attribute__((always_inline)) void
-csm_exp_f32_avx2_fast_n(__m256 *x, const __m256 *lo, const int has_lo, const int U)
+csm_exp_f32_avx2_fast_n(__m256 *x, const __m256 *lo, const int has_lo, const int U,
+                        const int mem)
 {
-    const __m256 shifter = _mm256_set1_ps(12582912.0f);  /* 1.5 * 2^23 */
+    static const float k[] = {12582912.0f /* 1.5 * 2^23 */, 1.44269504088896341f};
+    const __m256 shifter = CSM_K_F32_AVX2(k[0], mem), log2e = CSM_K_F32_AVX2(k[1], mem);
     __m256 t[CSM_EXP_LOCKSTEP], n[CSM_EXP_LOCKSTEP], p[CSM_EXP_LOCKSTEP];
-    for (int u = 0; u < U; u++) t[u] = _mm256_fmadd_ps(x[u], _mm256_set1_ps(1.44269504088896341f), shifter);
+    for (int u = 0; u < U; u++) t[u] = _mm256_fmadd_ps(x[u], log2e, shifter);
     for (int u = 0; u < U; u++) n[u] = _mm256_sub_ps(t[u], shifter);
-    csm_exp_reduced_f32_avx2_n(x, n, lo, has_lo, p, U);
+    csm_exp_reduced_f32_avx2_n(x, n, lo, has_lo, p, U, mem);
     for (int u = 0; u < U; u++)
         x[u] = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p[u]),
                                                     _mm256_slli_epi32(_mm256_castps_si256(t[u]), 23)));
@@ -232,7 +263,7 @@ csm_exp_f32_avx2_fast_n(__m256 *x, const __m256 *lo, const int has_lo, const int
 static inline __attribute__((always_inline)) __m256
 csm_exp_f32_avx2_fast_lo(__m256 x, __m256 lo, const int has_lo)
 {
-    csm_exp_f32_avx2_fast_n(&x, &lo, has_lo, 1);
+    csm_exp_f32_avx2_fast_n(&x, &lo, has_lo, 1, 0);
     return x;
 }
 static inline __m256 csm_exp_f32_avx2_wide(__m256 x)
@@ -257,16 +288,28 @@ static inline __m256 csm_exp_f32_avx2_nonpos_any(__m256 x, __m256 lo, const int 
 /* csm_exp_f32_avx2_nonpos_any of U vectors in place, in lock step unless
  * a lane needs the slow path (one check for the U) */
 static inline __attribute__((always_inline)) void
-csm_exp_f32_avx2_nonpos_n(__m256 *x, const __m256 *lo, const int has_lo, const int U)
+csm_exp_f32_avx2_nonpos_n_k(__m256 *x, const __m256 *lo, const int has_lo, const int U,
+                            const int mem)
 {
-    __m256 out = _mm256_cmp_ps(x[0], _mm256_set1_ps(CSM_EXP_FAST_MIN), _CMP_NGE_UQ);
-    for (int u = 1; u < U; u++)
-        out = _mm256_or_ps(out, _mm256_cmp_ps(x[u], _mm256_set1_ps(CSM_EXP_FAST_MIN), _CMP_NGE_UQ));
+    static const float fast_min = CSM_EXP_FAST_MIN;
+    const __m256 vmin = CSM_K_F32_AVX2(fast_min, mem);
+    __m256 out = _mm256_cmp_ps(x[0], vmin, _CMP_NGE_UQ);
+    for (int u = 1; u < U; u++) out = _mm256_or_ps(out, _mm256_cmp_ps(x[u], vmin, _CMP_NGE_UQ));
     if (__builtin_expect(_mm256_movemask_ps(out), 0)) {
         for (int u = 0; u < U; u++) x[u] = csm_exp_f32_avx2_nonpos_any(x[u], has_lo ? lo[u] : x[u], has_lo);
         return;
     }
-    csm_exp_f32_avx2_fast_n(x, lo, has_lo, U);
+    csm_exp_f32_avx2_fast_n(x, lo, has_lo, U, mem);
+}
+static inline __attribute__((always_inline)) void
+csm_exp_f32_avx2_nonpos_n(__m256 *x, const __m256 *lo, const int has_lo, const int U)
+{
+    csm_exp_f32_avx2_nonpos_n_k(x, lo, has_lo, U, 0);
+}
+static inline __attribute__((always_inline)) void
+csm_exp_f32_avx2_nonpos_n_mem(__m256 *x, const __m256 *lo, const int has_lo, const int U)
+{
+    csm_exp_f32_avx2_nonpos_n_k(x, lo, has_lo, U, 1);
 }
 static inline __m256 csm_exp_f32_avx2_nonpos(__m256 x)
 {
@@ -287,6 +330,7 @@ static inline __m256 csm_exp_f32_avx2(__m256 x)
 #define v_exp_nonpos csm_exp_f32_avx2_nonpos
 #define v_exp_nonpos_lo csm_exp_f32_avx2_nonpos_lo
 #define v_exp_nonpos_n csm_exp_f32_avx2_nonpos_n
+#define v_exp_nonpos_n_mem csm_exp_f32_avx2_nonpos_n_mem
 /* exp for lanes in [CSM_EXP_FAST_MIN, 0] (or NaN) only: no range check */
 #define v_exp_nonpos_fast csm_exp_f32_avx2_fast
 #define v_exp_tail csm_exp_tail_f32_avx2

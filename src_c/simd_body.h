@@ -308,12 +308,18 @@ CSM_FN(simd_exp_nonpos_each)(V *x, const V *lo, const int has_lo, const int U)
 }
 #define v_exp_nonpos_n CSM_FN(simd_exp_nonpos_each)
 #endif
+#ifndef v_exp_nonpos_n_mem
+/* v_exp_nonpos_n for the wide rows' loops, where a vector layer may take its
+ * constants from memory (simd_avx2.h's float32: CSM_K_F32_AVX2) */
+#define v_exp_nonpos_n_mem v_exp_nonpos_n
+#endif
 
 /* e[u] = exp(xv[u] - vm) for u < 4 (e may be xv), the four exponentials in
- * lock step (v_exp_nonpos_n); with `exact`, xv - vm taken exactly as
- * simd_exp_shifted takes it (float64 only: float32 rounds it). */
+ * lock step (v_exp_nonpos_n; v_exp_nonpos_n_mem with `wide`, in the wide
+ * rows' loops); with `exact`, xv - vm taken exactly as simd_exp_shifted
+ * takes it (float64 only: float32 rounds it). */
 static inline __attribute__((always_inline)) void
-CSM_FN(simd_exp_shifted4)(V *e, const V *xv, V vm, const int exact)
+CSM_FN(simd_exp_shifted4)(V *e, const V *xv, V vm, const int exact, const int wide)
 {
 #ifdef CSM_F32
     (void)exact; /* float32 rounds x - m, as simd_exp_shifted does */
@@ -321,12 +327,14 @@ CSM_FN(simd_exp_shifted4)(V *e, const V *xv, V vm, const int exact)
     if (exact) {
         V lo[4];
         for (int u = 0; u < 4; u++) e[u] = CSM_FN(simd_diff)(xv[u], vm, &lo[u]);
-        v_exp_nonpos_n(e, lo, 1, 4);
+        if (wide) v_exp_nonpos_n_mem(e, lo, 1, 4);
+        else v_exp_nonpos_n(e, lo, 1, 4);
         return;
     }
 #endif
     for (int u = 0; u < 4; u++) e[u] = v_sub(xv[u], vm);
-    v_exp_nonpos_n(e, e, 0, 4);
+    if (wide) v_exp_nonpos_n_mem(e, e, 0, 4);
+    else v_exp_nonpos_n(e, e, 0, 4);
 }
 
 /* e / s: a reciprocal multiply corrected by one Newton step, q + (e - q s) / s. */
@@ -704,7 +712,7 @@ CSM_FN(simd_row_exp_store_side)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CS
         for (; j + 4 * VN <= end; j += 4 * VN) {
             V e[4];
             for (int u = 0; u < 4; u++) e[u] = v_load(x + j + u * VN);
-            CSM_FN(simd_exp_shifted4)(e, e, vm, 1);
+            CSM_FN(simd_exp_shifted4)(e, e, vm, 1, 1);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simd_side_step)(side, SIMD_SIDE_DIV);
             for (int u = 0; u < 4; u++) v_store(y + j + u * VN, e[u]);
@@ -765,7 +773,7 @@ CSM_FN(simd_row_sum_minus_one_side)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m
         for (; j + 4 * VN <= end; j += 4 * VN) {
             V e[4];
             for (int u = 0; u < 4; u++) e[u] = CSM_SHIFTED(v_load(x + j + u * VN));
-            v_exp_nonpos_n(e, e, 0, 4);
+            v_exp_nonpos_n_mem(e, e, 0, 4);
             CSM_FN(simd_pf_block)(pf, j);
             CSM_FN(simd_side_step)(side, side_kind);
             if (y != NULL)
@@ -1439,7 +1447,7 @@ CSM_FN(simd_short_exp_sum)(const V *xv, V m, int64_t cols, V *ev, V *hi, V *lo, 
 #define CSM_E(k) (exact_diff ? CSM_FN(simd_exp_shifted)(xv[k], m) : v_exp_nonpos(v_sub(xv[k], m)))
     int64_t k = 0;
     for (; k + 4 <= cols; k += 4) {  /* four columns' exponentials in lock step */
-        CSM_FN(simd_exp_shifted4)(ev + k, xv + k, m, exact_diff);
+        CSM_FN(simd_exp_shifted4)(ev + k, xv + k, m, exact_diff, 0);
         if (CSM_SHORT_SPREAD && pf != NULL) CSM_FN(simd_tpf_step)(pf, k / 4);
     }
     for (; k < cols; k++) ev[k] = CSM_E(k);

@@ -53,6 +53,7 @@
 #undef v_any
 #undef v_exp_nonpos_lo
 #undef v_exp_nonpos_n
+#undef v_exp_nonpos_n_mem
 #undef CSM_EXP_FAST_MIN
 #undef v_fnmadd
 #undef v_transpose
