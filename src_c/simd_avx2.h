@@ -149,10 +149,11 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
  * loop-carried lane sums, whose chain then went through a store and a load
  * every step (perf annotate on Zen 3, float32 softmax of 8192 x 128: the
  * densest samples on those). kernel_ab float32 on Zen 3 against registers,
- * four or five runs: 8192x128 log_softmax 0.90-0.94x the time, logsumexp
- * 0.90-0.92x, softmax 0.95-0.98x, cross-entropy 0.96-0.98x; 2048x512
- * 0.93-0.98x. Same bits. The probability-target and label-smoothing rows,
- * which hold more vectors across the loop, took 1.02-1.17x the time so,
+ * four or five runs: 8192x128 log_softmax 0.90-0.96x the time, logsumexp
+ * 0.89-0.93x, softmax 0.95-0.98x in most runs, cross-entropy 0.96-0.98x;
+ * 2048x512 0.92-0.99x in most. Same bits. The probability-target and
+ * label-smoothing rows' loops, which hold more vectors across the loop,
+ * took 0.99-1.29x and 1.04-1.17x the time so,
  * and the short and tiny tiles (their values in registers anyway) up to
  * 1.2x in one run: those keep their constants in registers. */
 #define CSM_K_F32_AVX2(c, mem) ((mem) ? csm_k_f32_avx2(&(c)) : _mm256_set1_ps(c))
