@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import subprocess
-import time
+import types
 
 import numpy as np
 import pytest
@@ -107,21 +107,31 @@ def test_accuracy_script_on_a_small_shape(monkeypatch):
 
 
 @pytest.mark.parametrize("statistic", ["median", "min"])
-def test_losses_interleaved_times_alternate_and_reduce(statistic):
+def test_losses_interleaved_times_alternate_and_reduce(statistic, monkeypatch):
     """Every call runs `repeat` times (after one warm-up each), the order
-    reversed every other sample, and the reduction is the one asked for."""
+    reversed every other sample, and the reduction is the one asked for.
+    The clock is a fake one that each call advances by its own durations
+    (real sleeps made the test depend on the machine's load: on a busy CI
+    machine an empty call once took more than the 2 ms the test slept)."""
     calls = []
-    pause = {"a": 0.0, "b": 0.002, "c": 0.0}
+    now = [0.0]
+    # each call's durations, sample by sample (the warm-up's first)
+    durations = {"a": [9.0, 1.0, 2.0, 3.0, 4.0], "b": [9.0, 10.0, 30.0, 20.0, 40.0],
+                 "c": [9.0, 0.5, 0.5, 0.5, 7.0]}
+    monkeypatch.setattr(losses_ratios, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
 
     def make(name):
         def call():
             calls.append(name)
-            time.sleep(pause[name])
+            now[0] += durations[name][sum(c == name for c in calls) - 1]
         return call
 
     ta, tb, tc = losses_ratios.interleaved_times([make("a"), make("b"), make("c")], 4, statistic)
     assert calls == list("abc" "abc" "cba" "abc" "cba")
-    assert tb >= 0.002 > max(ta, tc) >= 0
+    if statistic == "median":
+        assert (ta, tb, tc) == (2.5, 25.0, 0.5)
+    else:
+        assert (ta, tb, tc) == (1.0, 10.0, 0.5)
 
 
 def test_losses_script_small_min(capsys):
