@@ -153,9 +153,9 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
  * 0.89-0.93x, softmax 0.95-0.98x in most runs, cross-entropy 0.96-0.98x;
  * 2048x512 0.92-0.99x in most. Same bits. The probability-target and
  * label-smoothing rows' loops, which hold more vectors across the loop,
- * took 0.99-1.29x and 1.04-1.17x the time so,
- * and the short and tiny tiles (their values in registers anyway) up to
- * 1.2x in one run: those keep their constants in registers. */
+ * took 0.99-1.29x and 1.04-1.17x the time so, and the short and tiny tiles
+ * (their values in registers anyway) up to 1.2x in one run: those keep
+ * their constants in registers. */
 #define CSM_K_F32_AVX2(c, mem) ((mem) ? csm_k_f32_avx2(&(c)) : _mm256_set1_ps(c))
 static inline __attribute__((always_inline)) __m256 csm_k_f32_avx2(const float *p)
 {
