@@ -40,6 +40,8 @@ cdef extern from "csoftmax.h" nogil:
     int csoftmax_get_num_threads()
     int csoftmax_openmp_enabled()
     int csoftmax_forked_single_thread()
+    void csoftmax_set_scratch_rows(int on)
+    int csoftmax_scratch_rows()
     int csoftmax_exp_f32(const float *x, float *y, int64_t n)
     int csoftmax_exp_f64(const double *x, double *y, int64_t n)
     int csoftmax_softmax_f32(const float *x, int64_t xs, float *y, int64_t ys,
@@ -113,6 +115,18 @@ def forked_single_thread():
     """True in a process forked after csoftmax ran a parallel region: its calls
     stay on one thread (OpenMP's threads do not survive fork)."""
     return bool(csoftmax_forked_single_thread())
+
+
+def scratch_rows():
+    """True where long rows keep their exponentials in scratch rows and stream
+    their output once (by default on Intel CPUs only; the results are the same)."""
+    return bool(csoftmax_scratch_rows())
+
+
+def set_scratch_rows(flag):
+    """Scratch rows on (True) or off (False), or the CPU's default (None): for
+    tests and benchmarks, which compare the two ways."""
+    csoftmax_set_scratch_rows(-1 if flag is None else (1 if flag else 0))
 
 
 def exp_1d(const floating[::1] x not None, floating[::1] out not None):

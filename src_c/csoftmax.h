@@ -44,6 +44,10 @@ void csoftmax_set_num_threads(int n);           /* at most n (n <= 0: OpenMP's d
 int csoftmax_get_num_threads(void);             /* threads a large call would use: min(n, OpenMP's) */
 int csoftmax_openmp_enabled(void);
 int csoftmax_forked_single_thread(void);  /* 1: a child forked after a parallel region, kept on one thread */
+/* Long rows' exponentials in scratch rows, their output streamed once (1) or in the
+ * output rows (0); on < 0 restores the CPU's default (Intel: 1). Results are the same. */
+void csoftmax_set_scratch_rows(int on);
+int csoftmax_scratch_rows(void);
 
 /* Elementwise exp with the kernels' own vectorised exp (for accuracy tests). */
 int csoftmax_exp_f32(const float *x, float *y, int64_t n);

@@ -117,6 +117,9 @@ void csm_parallel_done(int64_t chunks, int64_t helped, int nt, double start,
  * every thread that runs a kernel and clears it after. */
 #define CSM_STREAM_MIN_BYTES ((int64_t)8 << 20)
 extern _Thread_local int csm_stream_hint;
+/* Whether long rows keep their exponentials in scratch rows (simd_scratch_rows;
+ * dispatch.c: by default on Intel CPUs only). */
+extern int csm_scratch_rows;
 int csm_stream_for(int64_t rows, int64_t cols, size_t elem_size);
 
 /* Whether every target is a class index in [0, cols) or equals

@@ -381,11 +381,13 @@ static inline int64_t CSM_FN(simd_scratch_stride)(int64_t n)
  * prefetched and were slower streamed (4096 x 1000: 1.2x). The outputs are
  * the same either way. k rows of n elements on their own cache lines,
  * simd_scratch_stride elements apart (free() them), or NULL (no scratch
- * wanted, or its allocation failed: the output rows hold the exponentials
- * then). */
+ * wanted, scratch rows off on this CPU (csm_scratch_rows: an AMD EPYC Zen 3
+ * was faster without them), or the allocation failed: the output rows hold
+ * the exponentials then). */
 static inline CSM_T *CSM_FN(simd_scratch_rows)(int64_t n, int k)
 {
-    if (!csm_stream_hint || n * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES) return NULL;
+    if (!csm_scratch_rows || !csm_stream_hint || n * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES)
+        return NULL;
     return (CSM_T *)aligned_alloc(64, (size_t)k * CSM_FN(simd_scratch_stride)(n) * sizeof(CSM_T));
 }
 

@@ -20,6 +20,34 @@ def test_config_keys(isa):
     assert isinstance(cfg["threads"], int) and cfg["threads"] >= 1
 
 
+def _cpu_vendor():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def test_scratch_rows_default_follows_the_cpu_and_round_trips():
+    """Scratch rows for long rows (src_c/dispatch.c) are on by default on Intel
+    CPUs only; set_scratch_rows(None) restores that default."""
+    vendor = _cpu_vendor()
+    default = _kernels.scratch_rows()
+    if vendor is not None and _kernels.best_isa() != "scalar":
+        assert default == (vendor == "GenuineIntel"), vendor
+    try:
+        for flag in (not default, default, True, False):
+            _kernels.set_scratch_rows(flag)
+            assert csoftmax.config()["scratch_rows"] is flag
+        _kernels.set_scratch_rows(None)
+        assert _kernels.scratch_rows() is default
+    finally:
+        _kernels.set_scratch_rows(default)
+
+
 def test_show_config_prints_every_key(capsys):
     csoftmax.show_config()
     text = capsys.readouterr().out

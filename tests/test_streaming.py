@@ -7,13 +7,28 @@ row) and a tail after the last whole line. Softmax and the class-target
 cross-entropy gradients stream only rows longer than 8 KiB (from a scratch
 rows of exponentials, simd_scratch_rows): 3001 and 16385 columns take that path
 in float32 and float64, 1001 the regular stores of rows whose output lines are
-prefetched; the losses are checked here too."""
+prefetched; the losses are checked here too. Scratch rows are on by default
+on Intel CPUs only (src_c/dispatch.c): the tests run with them on and off
+(the `scratch` fixture), whatever this machine's default."""
 import numpy as np
 import pytest
 
 import csoftmax
+from csoftmax import _kernels
 
 STREAM_MIN_BYTES = 8 << 20
+
+
+@pytest.fixture(params=[True, False], ids=["scratch", "noscratch"])
+def scratch(request):
+    """Long rows' exponentials in scratch rows (streamed output) or in the
+    output rows, restored to the previous setting afterwards."""
+    previous = _kernels.scratch_rows()
+    _kernels.set_scratch_rows(request.param)
+    try:
+        yield request.param
+    finally:
+        _kernels.set_scratch_rows(previous)
 
 
 def _calls(rng, rows, cols, dtype):
@@ -54,7 +69,7 @@ def _calls(rng, rows, cols, dtype):
 
 @pytest.mark.parametrize("cols", [1001, 13, 40, 3001, 16385])  # rows start at every alignment
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-def test_streamed_output_equals_regular_stores(isa, rng, dtype, cols):
+def test_streamed_output_equals_regular_stores(isa, scratch, rng, dtype, cols):
     rows = STREAM_MIN_BYTES // (cols * np.dtype(dtype).itemsize) + 7
     assert rows * cols * np.dtype(dtype).itemsize >= STREAM_MIN_BYTES
     previous = csoftmax.get_num_threads()
@@ -73,7 +88,7 @@ def test_streamed_output_equals_regular_stores(isa, rng, dtype, cols):
 @pytest.mark.parametrize("cols", [1001, 3001])
 @pytest.mark.parametrize("name", ["log_softmax", "softmax"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-def test_streamed_output_in_place(isa, rng, dtype, name, cols):
+def test_streamed_output_in_place(isa, scratch, rng, dtype, name, cols):
     """out is x: each vector is read before the streaming store to its place
     (softmax's output pass reads the next row's maximum beside it)."""
     f = getattr(csoftmax, name)
@@ -88,7 +103,7 @@ def test_streamed_output_in_place(isa, rng, dtype, name, cols):
 
 @pytest.mark.parametrize("cols", [3001, 7501])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
-def test_streamed_rows_with_special_rows_equal_rows_alone(isa, rng, dtype, cols):
+def test_streamed_rows_with_special_rows_equal_rows_alone(isa, scratch, rng, dtype, cols):
     """Streamed long rows are pipelined: a row's output pass runs inside the
     next row's exponentials (softmax, the class-target gradient: simd_side),
     from two scratch rows used in turn. Rows without a finite maximum (all
