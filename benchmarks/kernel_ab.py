@@ -13,7 +13,9 @@ about 2 ms. A shape that fits in cache (64 x 1000 float32) times the kernels'
 compute alone: on this project's noisy 2-core machine such ratios hold to a
 few percent where whole-package A/Bs (``ab.py``) wander by 10. Streaming
 stores are off unless ``--stream`` is given (the package turns them on for
-outputs of 8 MiB and more: time such shapes with ``--stream``).
+outputs of 8 MiB and more: time such shapes with ``--stream``); streamed long
+rows keep their exponentials in scratch rows (on by default on Intel CPUs
+only: ``--no-scratch`` for the other CPUs' way).
 Both trees must have the kernel signatures ``kernels.c`` calls. Needs gcc (or
 ``CC``) and an AVX2 CPU (AVX-512 for ``--isa avx512``).
 """
@@ -86,6 +88,9 @@ def main(argv=None) -> int:
     parser.add_argument("--stream", action="store_true",
                         help="kernels write with streaming stores where they can, as the "
                              "package does for outputs of 8 MiB and more")
+    parser.add_argument("--no-scratch", action="store_true",
+                        help="long rows' exponentials in the output rows, not in scratch rows "
+                             "(the package's default on CPUs other than Intel's)")
     parser.add_argument("--opt", type=int, default=3, choices=range(4),
                         help="optimisation level of both sides (default 3, the package's; "
                              "0 compiles in seconds, for testing the harness only)")
@@ -103,7 +108,8 @@ def main(argv=None) -> int:
         exe = build(args.commit, workdir, args.opt, tuple(args.new_cflags.split()), args.isa)
         done = subprocess.run([exe, str(args.shape[0]), str(args.shape[1]), str(args.rounds),
                                args.only], capture_output=True, text=True,
-                              env={**os.environ, "KAB_STREAM": "1" if args.stream else "0"})
+                              env={**os.environ, "KAB_STREAM": "1" if args.stream else "0",
+                                   "KAB_SCRATCH": "0" if args.no_scratch else "1"})
     sys.stdout.write(done.stdout)
     if done.returncode:
         raise SystemExit(f"kernel_ab.py: {done.stderr.strip()}")

@@ -1244,11 +1244,13 @@ CSM_FN(simd_tiny_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX +
 
 /* ---- short rows: VN rows per tile, one per lane, transposed ------------ */
 
-/* Rows of CSM_TINY_MAX + 1 to CSM_SHORT_MAX elements (CSM_SHORT_COLS, which
- * the vector layer may set; 256 bytes otherwise: float32 64, float64 32;
- * past these the row kernels were as fast or faster with AVX2: kernel_ab,
- * 1M elements, float32 128 columns 1.07-1.12x, float64 64 columns
- * 1.10-1.26x the time on AMD Zen 3; each row contiguous,
+/* Rows of CSM_TINY_MAX + 1 to CSM_SHORT_COLS elements (which the vector
+ * layer may set; 256 bytes otherwise: float32 64, float64 32; past these
+ * the row kernels were as fast or faster with AVX2: kernel_ab, 1M elements,
+ * float32 128 columns 1.07-1.12x, float64 64 columns 1.10-1.26x the time on
+ * AMD Zen 3, until the tiles spread their prefetches: softmax and the
+ * class-target cross-entropy take float32 rows of up to CSM_SHORT_WIDE_COLS
+ * = 128 there, simd_avx2.h); each row contiguous,
  * any row stride) go VN at a time through the lanes, as the tiny rows do:
  * each block of VN columns of the VN rows loaded as VN vectors and
  * transposed in registers (v_transpose), so that the maximum, the sums and
@@ -1260,14 +1262,38 @@ CSM_FN(simd_tiny_softmax_tiles)(V xv[][CSM_TINY_MAX + VG], V ev[][CSM_TINY_MAX +
 #ifndef CSM_SHORT_COLS
 #define CSM_SHORT_COLS (256 / (int)sizeof(CSM_T))
 #endif
-#define CSM_SHORT_MAX ((int64_t)CSM_SHORT_COLS)
+/* the longest rows softmax and the class-target cross-entropy take in tiles
+ * (simd_short_wide_ok; the vector layer may set it above CSM_SHORT_COLS) */
+#ifndef CSM_SHORT_WIDE_COLS
+#define CSM_SHORT_WIDE_COLS CSM_SHORT_COLS
+#endif
+/* the tiles' column buffers */
+#define CSM_SHORT_MAX \
+    ((int64_t)(CSM_SHORT_WIDE_COLS > CSM_SHORT_COLS ? CSM_SHORT_WIDE_COLS : CSM_SHORT_COLS))
 #ifndef CSM_SHORT_SPREAD
 #define CSM_SHORT_SPREAD 0
+#endif
+/* with CSM_SHORT_SPREAD, the rows longer than this many bytes spread their
+ * prefetches (simd_short_spread) */
+#ifndef CSM_SHORT_SPREAD_BYTES
+#define CSM_SHORT_SPREAD_BYTES 0
 #endif
 
 static inline int CSM_FN(simd_short_ok)(int64_t cols)
 {
-    return cols > CSM_TINY_MAX && cols <= CSM_SHORT_MAX;
+    return cols > CSM_TINY_MAX && cols <= (int64_t)CSM_SHORT_COLS;
+}
+
+static inline int CSM_FN(simd_short_wide_ok)(int64_t cols)
+{
+    return cols > CSM_TINY_MAX && cols <= (int64_t)CSM_SHORT_WIDE_COLS;
+}
+
+/* Whether a tile of rows of `cols` spreads its next tile's prefetches over
+ * its exponentials (simd_tpf) instead of issuing them at its start. */
+static inline int CSM_FN(simd_short_spread)(int64_t cols)
+{
+    return CSM_SHORT_SPREAD && cols * (int64_t)sizeof(CSM_T) > CSM_SHORT_SPREAD_BYTES;
 }
 
 /* Loads rows x, x + xs, .. (nr of them; the other lanes get zeros, as do
@@ -1330,7 +1356,7 @@ static inline const CSM_T *CSM_FN(simd_short_out_pf)(const CSM_T *y, int64_t ys,
 {
     const int64_t line = 64 / (int64_t)sizeof(CSM_T);
     if (!csm_stream_hint && ys % line == 0 && cols % line == 0 && ((uintptr_t)y & 63) == 0 &&
-        !(CSM_SHORT_SPREAD && cols * (int64_t)sizeof(CSM_T) > 128))
+        !(CSM_FN(simd_short_spread)(cols) && cols * (int64_t)sizeof(CSM_T) > 128))
         return NULL;
     return y;
 }
@@ -1345,7 +1371,9 @@ static inline const CSM_T *CSM_FN(simd_short_out_pf)(const CSM_T *y, int64_t ys,
  * 0.92-0.97x, probability targets 0.86-0.91x, 16384x79 0.80-0.87x, 131072x32
  * 0.78-0.89x; in cache, 2048x32, 0.96-1.035x). With AVX2 it took 1.05-1.16x
  * the time in cache and out (float32 32768x32, 2048x32), as if the
- * prefetches' loop cost more than they saved. */
+ * prefetches' loop cost more than they saved; there only the float32 tiles
+ * of more than 256 bytes a row (simd_short_wide_ok) spread them
+ * (CSM_SHORT_SPREAD_BYTES: simd_avx2.h). */
 typedef struct {
     const char *p[3];
     int64_t step[3]; /* lines per group of four columns, 0: none */
@@ -1361,7 +1389,7 @@ CSM_FN(simd_tpf_set)(CSM_FN(simd_tpf) *pf, int i, const CSM_T *next, int64_t str
 {
     pf->step[i] = 0;
     if (left <= 0) return;
-    if (!CSM_SHORT_SPREAD || stride != cols) {
+    if (!CSM_FN(simd_short_spread)(cols) || stride != cols) {
         CSM_FN(simd_short_pf)(next, stride, left, cols);
         return;
     }
@@ -1446,11 +1474,12 @@ CSM_FN(simd_short_exp_sum)(const V *xv, V m, int64_t cols, V *ev, V *hi, V *lo, 
 {
     V h = v_set1((CSM_T)4), l = v_zero();
     int64_t c = 0;
+    const int spread = CSM_FN(simd_short_spread)(cols) && pf != NULL;
 #define CSM_E(k) (exact_diff ? CSM_FN(simd_exp_shifted)(xv[k], m) : v_exp_nonpos(v_sub(xv[k], m)))
     int64_t k = 0;
     for (; k + 4 <= cols; k += 4) {  /* four columns' exponentials in lock step */
         CSM_FN(simd_exp_shifted4)(ev + k, xv + k, m, exact_diff, 0);
-        if (CSM_SHORT_SPREAD && pf != NULL) CSM_FN(simd_tpf_step)(pf, k / 4);
+        if (spread) CSM_FN(simd_tpf_step)(pf, k / 4);
     }
     for (; k < cols; k++) ev[k] = CSM_E(k);
     for (; c + 4 <= cols; c += 4) {
@@ -1746,7 +1775,7 @@ static void CSM_FN(simd_softmax_rows)(const CSM_T *x, int64_t xs, CSM_T *y, int6
         }
         return;
     }
-    if (CSM_FN(simd_short_ok)(cols)) {
+    if (CSM_FN(simd_short_wide_ok)(cols)) {
         CSM_FN(simd_softmax_short)(x, xs, y, ys, rows, cols);
         return;
     }
@@ -2275,7 +2304,7 @@ static void CSM_FN(simd_cross_entropy_rows)(const CSM_T *x, int64_t xs, const in
                                     (CSM_T)1, 0, 0);
         return;
     }
-    if (CSM_FN(simd_short_ok)(cols)) {
+    if (CSM_FN(simd_short_wide_ok)(cols)) {
         CSM_FN(simd_xent_short)(x, xs, target, loss, grad, gs, rows, cols, grad_scale);
         return;
     }

@@ -497,7 +497,8 @@ CSM_FN(simd_xent_class_rows)(const CSM_T *x, int64_t xs, const int64_t *target, 
                                       (CSM_T)unit, 1);
         return;
     }
-    if (e == 0.0 && CSM_FN(simd_short_ok)(cols)) {
+    if (e == 0.0 && (inv_t == (CSM_T)1 ? CSM_FN(simd_short_wide_ok)(cols)
+                                       : CSM_FN(simd_short_ok)(cols))) {
         /* short rows in tiles, as the plain kernel's (kernel_ab float32 with
          * weights: 32768x32 0.42, 61680x17 0.33 of the row-by-row time; with
          * a temperature: 32768x32 0.51, 61680x17 0.31, 16384x64 0.73) */

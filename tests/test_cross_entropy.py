@@ -37,8 +37,8 @@ def _check_against_reference(logits, target, dtype, reduction="none", axis=-1):
     return loss, grad
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 64, 65, 1000,
-                               100000])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 64, 65, 97,
+                               113, 128, 129, 1000, 100000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_matches_reference(dtype, n, isa, rng):
     rows = _rows_for(n)

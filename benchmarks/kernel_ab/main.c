@@ -5,9 +5,11 @@
  * call and their ratio new / old. One thread, data made once: shapes that
  * fit in cache time the kernels' compute alone. Streaming stores are off
  * unless KAB_STREAM=1 is in the environment (then the package's per-thread
- * hint is set, as the package sets it for outputs of 8 MiB and more).
+ * hint is set, as the package sets it for outputs of 8 MiB and more); long
+ * rows streamed keep their exponentials in scratch rows unless KAB_SCRATCH=0
+ * (the package's default on Intel CPUs only: csm_scratch_rows, dispatch.c).
  *
- *     [KAB_STREAM=1] kernel_ab ROWS COLS [ROUNDS [SUBSTRING]]
+ *     [KAB_STREAM=1] [KAB_SCRATCH=0] kernel_ab ROWS COLS [ROUNDS [SUBSTRING]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 /* what the kernels' translation units expect from the rest of the package */
 _Thread_local int csm_stream_hint = 0;
+int csm_scratch_rows = 1;
 
 #define K(name) void old_##name(const kab_args *a); void new_##name(const kab_args *a);
 KAB_KERNELS
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
     const char *only = argc > 4 ? argv[4] : "";
     const char *stream = getenv("KAB_STREAM");
     csm_stream_hint = stream != NULL && strcmp(stream, "1") == 0;
+    const char *scratch = getenv("KAB_SCRATCH");
+    csm_scratch_rows = !(scratch != NULL && strcmp(scratch, "0") == 0);
     if (rows < 1 || cols < 1 || rounds < 1) {
         fprintf(stderr, "kernel_ab: ROWS, COLS and ROUNDS must be positive\n");
         return 2;
