@@ -163,7 +163,15 @@ def main(argv=None) -> int:
             parser.error(f"--plot {plot}: the directory {folder} does not exist")
         if not os.access(folder, os.W_OK):
             parser.error(f"--plot {plot}: the directory {folder} is not writable")
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:
+        # the reader went away (`python -m csoftmax info | head`): end quietly,
+        # as other command-line tools do, with stdout pointed at /dev/null so
+        # that the interpreter's final flush does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

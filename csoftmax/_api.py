@@ -508,6 +508,7 @@ def config() -> dict:
         "threads": _kernels.get_num_threads(),
         "openmp": _kernels.openmp_enabled(),
         "forked_single_thread": _kernels.forked_single_thread(),
+        "cpu_vendor": _kernels.cpu_vendor(),
         "scratch_rows": _kernels.scratch_rows(),
         "numpy": np.__version__,
         "build": copy.deepcopy(build_info),

@@ -42,6 +42,7 @@ cdef extern from "csoftmax.h" nogil:
     int csoftmax_forked_single_thread()
     void csoftmax_set_scratch_rows(int on)
     int csoftmax_scratch_rows()
+    const char *csoftmax_cpu_vendor()
     int csoftmax_exp_f32(const float *x, float *y, int64_t n)
     int csoftmax_exp_f64(const double *x, double *y, int64_t n)
     int csoftmax_softmax_f32(const float *x, int64_t xs, float *y, int64_t ys,
@@ -121,6 +122,12 @@ def scratch_rows():
     """True where long rows keep their exponentials in scratch rows and stream
     their output once (by default on Intel CPUs only; the results are the same)."""
     return bool(csoftmax_scratch_rows())
+
+
+def cpu_vendor():
+    """The CPU's vendor string from cpuid ("GenuineIntel", "AuthenticAMD", ..;
+    "" where there is none)."""
+    return (<bytes>csoftmax_cpu_vendor()).decode("ascii", "replace")
 
 
 def set_scratch_rows(flag):

@@ -48,6 +48,7 @@ int csoftmax_forked_single_thread(void);  /* 1: a child forked after a parallel 
  * output rows (0); on < 0 restores the CPU's default (Intel: 1). Results are the same. */
 void csoftmax_set_scratch_rows(int on);
 int csoftmax_scratch_rows(void);
+const char *csoftmax_cpu_vendor(void);   /* cpuid's vendor string ("GenuineIntel", ..), "" if none */
 
 /* Elementwise exp with the kernels' own vectorised exp (for accuracy tests). */
 int csoftmax_exp_f32(const float *x, float *y, int64_t n);

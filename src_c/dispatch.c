@@ -14,6 +14,7 @@
 #include "csoftmax_internal.h"
 
 #include <math.h>
+#include <string.h>
 
 #if defined(CSM_X86) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
@@ -42,17 +43,36 @@ static int csm_detect(void)
     return CSOFTMAX_ISA_AVX2;
 }
 
-/* Whether the CPU's vendor is Intel (cpuid leaf 0: "GenuineIntel"). */
-static int csm_intel(void)
+/* The CPU's vendor string (cpuid leaf 0: "GenuineIntel", "AuthenticAMD", ..)
+ * into v[13]; "" where cpuid has none. */
+static void csm_vendor(char v[13])
 {
     unsigned a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
-    return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;
+    v[0] = '\0';
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return;
+    memcpy(v, &b, 4);
+    memcpy(v + 4, &d, 4);
+    memcpy(v + 8, &c, 4);
+    v[12] = '\0';
 }
 #else
 static int csm_detect(void) { return CSOFTMAX_ISA_SCALAR; }
-static int csm_intel(void) { return 0; }
+static void csm_vendor(char v[13]) { v[0] = '\0'; }
 #endif
+
+static char csm_vendor_name[13];
+
+const char *csoftmax_cpu_vendor(void)
+{
+    csm_vendor(csm_vendor_name);
+    return csm_vendor_name;
+}
+
+/* Whether the CPU's vendor is Intel. */
+static int csm_intel(void)
+{
+    return strcmp(csoftmax_cpu_vendor(), "GenuineIntel") == 0;
+}
 
 static csm_kernel_table csm_table;
 static int csm_best = -1;

@@ -1,5 +1,6 @@
 """config(), show_config() and ``python -m csoftmax info``."""
 import json
+import platform
 import re
 import subprocess
 import sys
@@ -20,7 +21,10 @@ def test_config_keys(isa):
     assert isinstance(cfg["threads"], int) and cfg["threads"] >= 1
 
 
-def _cpu_vendor():
+KNOWN_VENDORS = {"GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls", "  Shanghai  "}
+
+
+def _proc_cpuinfo_vendor():
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -31,13 +35,24 @@ def _cpu_vendor():
     return None
 
 
+def test_cpu_vendor_is_cpuids():
+    vendor = csoftmax.config()["cpu_vendor"]
+    assert vendor == _kernels.cpu_vendor()
+    if platform.machine() in ("x86_64", "AMD64") and _kernels.best_isa() != "scalar":
+        assert len(vendor) == 12, vendor  # the three registers' twelve characters
+    # the registers in their order (EBX, EDX, ECX): the host's /proc/cpuinfo
+    # name, or (an emulated CPU, as under qemu-user, reports its own while
+    # /proc/cpuinfo shows the host's) another vendor's whole name
+    proc = _proc_cpuinfo_vendor()
+    if proc is not None and vendor:
+        assert vendor == proc or vendor in KNOWN_VENDORS, (vendor, proc)
+
+
 def test_scratch_rows_default_follows_the_cpu_and_round_trips():
     """Scratch rows for long rows (src_c/dispatch.c) are on by default on Intel
-    CPUs only; set_scratch_rows(None) restores that default."""
-    vendor = _cpu_vendor()
+    CPUs only (cpuid's vendor); set_scratch_rows(None) restores that default."""
     default = _kernels.scratch_rows()
-    if vendor is not None and _kernels.best_isa() != "scalar":
-        assert default == (vendor == "GenuineIntel"), vendor
+    assert default == (_kernels.cpu_vendor() == "GenuineIntel")
     try:
         for flag in (not default, default, True, False):
             _kernels.set_scratch_rows(flag)
@@ -87,6 +102,18 @@ def test_cli_info_json():
     info = json.loads(proc.stdout)
     assert info["version"] == csoftmax.__version__
     assert info["isa"] in _kernels.available_isas()
+
+
+def test_cli_info_into_a_closed_pipe_is_quiet():
+    """`python -m csoftmax info | head -1`: the reader gone before the output is
+    written ends the command without a traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "csoftmax", "info"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the child has imported anything, let alone written
+    _, err = proc.communicate(timeout=120)
+    assert b"Traceback" not in err, err.decode(errors="replace")
+    assert b"BrokenPipe" not in err, err.decode(errors="replace")
+    assert proc.returncode == 1
 
 
 def test_cli_without_command_fails():
