@@ -276,6 +276,10 @@ def test_own_setting_is_a_cap_under_openmps_limit(own):
     ("cross_entropy_with_grad", (3001, 700)),
     ("cross_entropy_with_grad", (70_001, 7)),   # tiny rows, one row per SIMD lane
     ("log_softmax", (50_003, 16)),
+    # float32 rows of 65-128 columns: short tiles with AVX2 (softmax, the
+    # class-target cross-entropy), chunks ending inside a tile
+    ("softmax", (20_003, 100)),
+    ("cross_entropy_with_grad", (20_003, 120)),
     # outputs of 8 MiB and more with rows over 8 KiB: each thread's rows take
     # a scratch row of their own and stream their output (simd_scratch_rows;
     # turned on here, as it is by default on Intel CPUs only)
