@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 
 import contenders  # noqa: E402
 import csoftmax  # noqa: E402
+from csoftmax._platform import cpu_model  # noqa: E402
 
 MODES = {
     "full": {"repeats": 11, "min_seconds": 0.02},
@@ -192,17 +193,6 @@ def _target_rows(results: list) -> list:
 # output
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _group_cells(r) -> list:
     threads = f", {r['threads']} threads" if r["threads"] != 1 else ""
     return [r["dtype"], contenders.shape_text(r["shape"]) + threads]
@@ -353,7 +343,7 @@ def run(mode: str = "full", scale: str = "full", only: str | None = None,
     return {
         "csoftmax": csoftmax.__version__,
         "date": datetime.date.today().isoformat(),
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(),
+        "cpu": cpu_model() or platform.machine(), "cores": os.cpu_count(), "machine": platform.machine(),
         "isa": csoftmax.config().get("isa"),
         "mode": mode, "scale": scale, "statistic": statistic,
         "repeats": settings["repeats"], "min_seconds": settings["min_seconds"],

@@ -32,28 +32,17 @@ def _compiler_from_binary(path: str):
     return "; ".join(found) or None
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or None
-
-
 def collect_info() -> dict:
     """csoftmax.config() plus what can be found about the platform and the build."""
     import platform
 
     from . import _kernels, config
+    from ._platform import cpu_model
     info = dict(config())
     info.setdefault("isa_available", list(_kernels.available_isas()))
     info["python"] = platform.python_version()
     info["platform"] = f"{platform.system()} {platform.machine()}"
-    info["cpu"] = _cpu_model()
+    info["cpu"] = cpu_model()
     info["extension"] = _kernels.__file__
     if not any(info.get(key) is not None for key in _BUILD_KEYS):
         # a build without csoftmax/_build_info.py: the compiler is still in the binary

@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 import csoftmax
+from csoftmax._platform import cpu_model
 
 FUNCTIONS = ("softmax", "log_softmax")
 DTYPES = ("float32", "float64")
@@ -244,7 +245,7 @@ def run(mode: str = "full", log=None, seed: int = 0) -> dict:
         "threads": 1,
         "repeats": repeats,
         "statistic": "median of interleaved repeats",
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "machine": platform.machine(),
         "implementations": [name for name in ORDER if name in implementations],
         "reference_max_elements": REFERENCE_MAX_ELEMENTS[mode],
@@ -252,17 +253,6 @@ def run(mode: str = "full", log=None, seed: int = 0) -> dict:
         "seconds": time.perf_counter() - started,
         "results": results,
     }
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
 
 
 # ---------------------------------------------------------------------------

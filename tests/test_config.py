@@ -9,6 +9,7 @@ import pytest
 
 import csoftmax
 from csoftmax import _kernels
+from csoftmax._platform import cpuinfo_field
 from csoftmax.__main__ import _compiler_from_binary
 
 
@@ -24,17 +25,6 @@ def test_config_keys(isa):
 KNOWN_VENDORS = {"GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls", "  Shanghai  "}
 
 
-def _proc_cpuinfo_vendor():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
 def test_cpu_vendor_is_cpuids():
     vendor = csoftmax.config()["cpu_vendor"]
     assert vendor == _kernels.cpu_vendor()
@@ -43,7 +33,7 @@ def test_cpu_vendor_is_cpuids():
     # the registers in their order (EBX, EDX, ECX): the host's /proc/cpuinfo
     # name, or (an emulated CPU, as under qemu-user, reports its own while
     # /proc/cpuinfo shows the host's) another vendor's whole name
-    proc = _proc_cpuinfo_vendor()
+    proc = cpuinfo_field("vendor_id")
     if proc is not None and vendor:
         assert vendor == proc or vendor in KNOWN_VENDORS, (vendor, proc)
 
