@@ -60,18 +60,13 @@ static int csm_detect(void) { return CSOFTMAX_ISA_SCALAR; }
 static void csm_vendor(char v[13]) { v[0] = '\0'; }
 #endif
 
+/* cpuid's vendor string, read once with the dispatch (csm_ensure) */
 static char csm_vendor_name[13];
-
-const char *csoftmax_cpu_vendor(void)
-{
-    csm_vendor(csm_vendor_name);
-    return csm_vendor_name;
-}
 
 /* Whether the CPU's vendor is Intel. */
 static int csm_intel(void)
 {
-    return strcmp(csoftmax_cpu_vendor(), "GenuineIntel") == 0;
+    return strcmp(csm_vendor_name, "GenuineIntel") == 0;
 }
 
 static csm_kernel_table csm_table;
@@ -116,9 +111,16 @@ static void csm_ensure(void)
 {
     if (csm_current < 0) {
         csm_best = csm_detect();
+        csm_vendor(csm_vendor_name);
         csm_scratch_rows = csm_scratch_default();
         csm_load(csm_best);
     }
+}
+
+const char *csoftmax_cpu_vendor(void)
+{
+    csm_ensure();
+    return csm_vendor_name;
 }
 
 void csoftmax_set_scratch_rows(int on)
