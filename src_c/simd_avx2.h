@@ -144,12 +144,14 @@ static inline void csm_transpose_f32_avx2(__m256 *r)
  * temperature) take rows of up to 128 columns in the short tiles, the others
  * up to 64 (simd_short_wide_ok); the tiles of more than 256 bytes a row
  * spread their next tile's prefetches over the tile (CSM_SHORT_SPREAD_BYTES).
- * kernel_ab on Zen 3 against the row kernels, spread: 8192x128 softmax 0.81x
- * the time, cross-entropy 0.86x, with weights 0.92x; 10922x96 0.85x, 0.89x,
- * 0.92x; in cache (256x128) 0.80x, 0.82x, 0.89x; log_softmax 1.11-1.23x,
- * logsumexp 1.7-1.8x, label smoothing 1.06-1.22x and temperatures 0.89-1.22x
+ * kernel_ab on Zen 3 against the row kernels, three runs of 80 batches:
+ * softmax 16384x72 0.60-0.61x the time, 10922x96 0.74-0.75x, 8192x128
+ * 0.82-0.95x; cross-entropy 0.61-0.63x, 0.77-0.90x, 0.77-1.08x; with weights
+ * 0.64-0.75x, 0.83-0.94x, 0.91-1.09x; in cache (256x128) softmax 0.80-0.89x,
+ * cross-entropy 0.80-0.82x. In such tiles log_softmax took 1.11-1.23x,
+ * logsumexp 1.7-1.8x, label smoothing 1.06-1.22x and temperatures 0.85-1.22x
  * (those stay on the row kernels). Without the spread the tiles gained in
- * cache only (8192x128 softmax 0.97x, cross-entropy 1.00x). */
+ * cache only (8192x128 softmax 0.97x, cross-entropy 1.00x, one run). */
 #define CSM_SHORT_WIDE_COLS 128
 #define CSM_SHORT_SPREAD 1
 #define CSM_SHORT_SPREAD_BYTES 256
