@@ -14,6 +14,7 @@ typedef struct {
 #define KAB_KERNELS                                                                      \
     K(softmax_f32) K(softmax_f64) K(log_softmax_f32) K(log_softmax_f64) K(logsumexp_f32)  \
     K(xent_f32) K(xent_f64) K(xent_weight_f32) K(xent_smoothing_f32)                      \
-    K(xent_temperature_f32) K(xent_prob_f32) K(bce_f32) K(bce_wp_f32) K(bce_f64)          \
+    K(xent_temperature_f32) K(xent_prob_f32) K(xent_prob_f64) K(xent_prob_opts_f32)       \
+    K(bce_f32) K(bce_wp_f32) K(bce_f64)                                                   \
     K(softmax_backward_f32) K(softmax_backward_f64) K(log_softmax_backward_f32) K(log_softmax_backward_f64)       \
     K(sigmoid_f32) K(sigmoid_f64) K(log_sigmoid_f32) K(log_sigmoid_f64)

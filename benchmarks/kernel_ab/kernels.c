@@ -43,6 +43,11 @@ KAB_WRAP(xent_temperature_f32, KAB_K(simd_xent_class_rows_f32)(X, C, a->t, NULL,
                                                              a->loss, a->y, C, R, C, S))
 KAB_WRAP(xent_prob_f32, KAB_K(simd_xent_prob_rows_f32)(X, C, a->q, C, NULL, 0.0, 1.0, a->loss, a->y,
                                                      C, R, C, S))
+KAB_WRAP(xent_prob_f64, KAB_K(simd_xent_prob_rows_f64)(a->xd, C, a->qd, C, NULL, 0.0, 1.0, a->lossd,
+                                                     a->yd, C, R, C, S))
+/* weight, label smoothing and a temperature (a row's worth of q as the weights) */
+KAB_WRAP(xent_prob_opts_f32, KAB_K(simd_xent_prob_rows_f32)(X, C, a->q, C, a->q, 0.1, 2.0, a->loss,
+                                                          a->y, C, R, C, S))
 KAB_WRAP(bce_f32, KAB_K(simd_bce_rows_f32)(X, C, a->q, C, NULL, 0, 0, NULL, 0, 0, NULL, 0,
                                          a->row_loss, a->y, C, R, C, S))
 /* per-column weight and pos_weight (a row's worth of q, broadcast over the rows) */
