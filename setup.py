@@ -8,6 +8,12 @@ that will only run on the machine that built it. CSOFTMAX_NO_OPENMP=1 builds
 without threads. CSOFTMAX_SANITIZE=1 builds with AddressSanitizer and UBSan.
 Never -ffast-math: it breaks inf/NaN handling that the kernels rely on.
 
+The extension's C files are compiled side by side, one per CPU this process
+may run on (build_ext's --parallel / -j N, or CSOFTMAX_BUILD_JOBS=N, sets the
+number; 1 compiles them in turn): setuptools' own --parallel only builds
+several extensions at once, and this is one extension whose two SIMD kernel
+files take most of the build (about two minutes each at -O3).
+
 The compiler and the flags actually used are written at build time to
 csoftmax/_build_info.py (generated, not in git, shipped in wheels) and shown by
 csoftmax.config()["build"] and `python -m csoftmax info`.
@@ -18,6 +24,7 @@ import pprint
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import Cython
 import numpy
@@ -40,12 +47,13 @@ if os.environ.get("CSOFTMAX_SANITIZE") == "1":
 extensions = [
     Extension(
         "csoftmax._kernels",
+        # the two slowest files to compile first (they start together with -j 2)
         sources=[
+            "src_c/kernels_avx2.c",
+            "src_c/kernels_avx512.c",
             "csoftmax/_kernels.pyx",
             "src_c/dispatch.c",
             "src_c/kernels_scalar.c",
-            "src_c/kernels_avx2.c",
-            "src_c/kernels_avx512.c",
             "src_c/losses_dispatch.c",
             "src_c/losses_scalar.c",
             "src_c/masked_dispatch.c",
@@ -117,19 +125,63 @@ def _compiler_version(command):
     return out.stdout.splitlines()[0].strip() if out.returncode == 0 and out.stdout else None
 
 
+def _build_jobs(parallel):
+    """How many C files to compile at once: build_ext's --parallel (-j) if given,
+    else CSOFTMAX_BUILD_JOBS, else the CPUs this process may run on."""
+    if parallel:
+        return int(parallel)
+    env = os.environ.get("CSOFTMAX_BUILD_JOBS")
+    if env:
+        try:
+            jobs = int(env)
+        except ValueError:
+            raise SystemExit(f"setup.py: CSOFTMAX_BUILD_JOBS must be a positive integer, got {env!r}")
+        if jobs < 1:
+            raise SystemExit(f"setup.py: CSOFTMAX_BUILD_JOBS must be a positive integer, got {env!r}")
+        return jobs
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _parallel_compile(compile_one, jobs):
+    """A CCompiler.compile that hands each source file to compile_one (the
+    compiler's own compile) in its own call, `jobs` at a time, and returns the
+    objects in the sources' order; the first failure is raised."""
+    def compile_all(sources, *args, **kwargs):
+        if jobs <= 1 or len(sources) <= 1:
+            return compile_one(sources, *args, **kwargs)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(compile_one, [src], *args, **kwargs) for src in sources]
+            return [obj for future in futures for obj in future.result()]
+    return compile_all
+
+
 class build_ext_with_info(build_ext):
-    """build_ext that also writes csoftmax/_build_info.py beside the extension it builds."""
+    """build_ext that compiles the extension's C files side by side (_build_jobs)
+    and also writes csoftmax/_build_info.py beside the extension it builds."""
 
     def build_extension(self, ext):
         path = self.get_ext_fullpath(ext.name)
         before = os.path.getmtime(path) if os.path.exists(path) else None
-        super().build_extension(ext)
+        jobs = _build_jobs(self.parallel)
+        compile_one = self.compiler.compile
+        self.compiler.compile = _parallel_compile(compile_one, jobs)
+        try:
+            super().build_extension(ext)
+        finally:
+            self.compiler.compile = compile_one
         if os.path.exists(path) and os.path.getmtime(path) != before:
             self._csoftmax_built = True
 
     def _build_info(self):
         ext = self.extensions[0]
         command = list(getattr(self.compiler, "compiler_so", None) or [])
+        # a compiler cache given as CC="ccache gcc" (the CI does so) is not the compiler
+        launcher = None
+        if len(command) > 1 and os.path.basename(command[0]) in ("ccache", "sccache", "distcc"):
+            launcher, command = command[0], command[1:]
         per_file = {src: _pragma_flags(src) for src in ext.sources}
         per_isa = {}
         for src, flags in per_file.items():
@@ -139,6 +191,7 @@ class build_ext_with_info(build_ext):
         return {
             "compiler": _compiler_version(command[0]) if command else None,
             "compiler_command": command[0] if command else getattr(self.compiler, "compiler_type", None),
+            "compiler_launcher": launcher,
             "base_cflags": command[1:],            # Python's CFLAGS as used by setuptools
             "extra_compile_args": list(ext.extra_compile_args),
             "extra_link_args": list(ext.extra_link_args),
