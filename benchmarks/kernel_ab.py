@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,17 @@ def _run(cmd):
     return done
 
 
+def compiler() -> list:
+    """The C compiler's command: $CC split as a shell would (it may be a launcher and
+    a compiler, "ccache gcc"), gcc without it."""
+    return shlex.split(os.environ.get("CC") or "gcc")
+
+
+def have_compiler() -> bool:
+    cmd = compiler()
+    return bool(cmd) and shutil.which(cmd[0]) is not None
+
+
 def build(commit: str, workdir: str, opt: int = 3, new_cflags: tuple = (),
           isa: str = "avx2") -> str:
     """The timing program of `commit`'s kernels (old) against this checkout's (new),
@@ -57,13 +69,13 @@ def build(commit: str, workdir: str, opt: int = 3, new_cflags: tuple = (),
         raise SystemExit(f"kernel_ab.py: git archive {commit} failed: "
                          f"{tar.stderr.decode(errors='replace').strip()}")
     subprocess.run(["tar", "-x", "-C", old], input=tar.stdout, check=True)
-    cc = os.environ.get("CC", "gcc")
+    cc = compiler()
     src = os.path.join(HERE, "kernel_ab")
     objs, procs = [], []
     for side, tree in (("old", os.path.join(old, "src_c")), ("new", os.path.join(ROOT, "src_c"))):
         obj = os.path.join(workdir, f"{side}.o")
         extra = list(new_cflags) if side == "new" else []
-        cmd = [cc, f"-O{opt}", *FLAGS, *ISA_FLAGS[isa], *extra, f"-I{tree}", f"-I{src}",
+        cmd = [*cc, f"-O{opt}", *FLAGS, *ISA_FLAGS[isa], *extra, f"-I{tree}", f"-I{src}",
                f'-DKSRC="{tree}/kernels_{isa}.c"', f"-DKAB_ISA={isa}", f"-DPFX={side}_", "-c", os.path.join(src, "kernels.c"), "-o", obj]
         procs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True)))
@@ -73,7 +85,7 @@ def build(commit: str, workdir: str, opt: int = 3, new_cflags: tuple = (),
         if proc.returncode:
             raise SystemExit(f"kernel_ab.py: compiling {cmd[-3]} failed:\n{err[-3000:]}")
     exe = os.path.join(workdir, "kernel_ab")
-    _run([cc, "-O2", "-std=gnu11", f"-I{src}", os.path.join(src, "main.c"), *objs, "-o", exe,
+    _run([*cc, "-O2", "-std=gnu11", f"-I{src}", os.path.join(src, "main.c"), *objs, "-o", exe,
           "-lm"])
     return exe
 
@@ -102,7 +114,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.shape[0] < 1 or args.shape[1] < 1 or args.rounds < 1:
         raise SystemExit("kernel_ab.py: --shape and --rounds must be positive")
-    if shutil.which(os.environ.get("CC", "gcc")) is None:
+    if not have_compiler():
         raise SystemExit("kernel_ab.py: no C compiler (set CC)")
     with tempfile.TemporaryDirectory(prefix="kernel_ab_") as workdir:
         exe = build(args.commit, workdir, args.opt, tuple(args.new_cflags.split()), args.isa)

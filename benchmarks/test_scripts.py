@@ -4,7 +4,6 @@ Run with the benchmarks (``pytest benchmarks --benchmark-disable``), on tiny
 inputs: these check the harness, not csoftmax's speed or accuracy.
 """
 import json
-import os
 import shutil
 import subprocess
 import types
@@ -205,7 +204,7 @@ def _kernel_ab_usable():
     import csoftmax
     git = shutil.which("git") and subprocess.run(
         ["git", "-C", kernel_ab.ROOT, "rev-parse", "HEAD"], capture_output=True).returncode == 0
-    return (shutil.which(os.environ.get("CC", "gcc")) is not None and git
+    return (kernel_ab.have_compiler() and git
             and "avx2" in csoftmax.config()["isa_available"])
 
 
@@ -232,3 +231,18 @@ def test_kernel_ab_compares_two_trees(capsys):
                         "--opt", "0"])
     with pytest.raises(SystemExit, match="positive"):
         kernel_ab.main(["HEAD", "--shape", "0", "10"])
+
+
+def test_kernel_ab_compiler_from_cc(monkeypatch):
+    """$CC may hold a launcher before the compiler (the CI's "ccache gcc"): split
+    as a shell would, and only the first word looked up on PATH."""
+    monkeypatch.setenv("CC", "ccache gcc -m64")
+    assert kernel_ab.compiler() == ["ccache", "gcc", "-m64"]
+    monkeypatch.setenv("CC", "")
+    assert kernel_ab.compiler() == ["gcc"]
+    monkeypatch.delenv("CC")
+    assert kernel_ab.compiler() == ["gcc"]
+    monkeypatch.setenv("CC", "no-such-compiler-xyz gcc")
+    assert not kernel_ab.have_compiler()
+    monkeypatch.setenv("CC", "sh -c")   # sh is on PATH
+    assert kernel_ab.have_compiler()
