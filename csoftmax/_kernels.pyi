@@ -50,7 +50,8 @@ def rowwise_fast(
     op: int, x: object, axis: object = -1, out: object = None
 ) -> NDArray[Any] | None: ...
 def cross_entropy_fast(
-    x: object, target: object, reduction: int, want_grad: bool, weight: object = None
+    x: object, target: object, reduction: int, want_grad: bool, weight: object = None,
+    out: object = None, label_smoothing: float = 0.0, temperature: float = 1.0,
 ) -> Any | None: ...
 def class_weight_sum(weight: NDArray[Any], target: NDArray[np.int64], ignore_index: int) -> float: ...
 def binary_cross_entropy_fast(

@@ -15,6 +15,7 @@ anything else by returning None, so that csoftmax._api runs its general path.
 """
 cimport cython
 from cython cimport floating
+from libc.float cimport FLT_MAX
 from libc.math cimport INFINITY, NAN, fabs
 from libc.stdint cimport int64_t, uint64_t
 
@@ -454,39 +455,73 @@ def class_weight_sum(const floating[::1] weight not None, const int64_t[::1] tar
     return _weight_sum(&weight[0], &target[0], target.shape[0], ignore_index)
 
 
+cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b):
+    """Whether the byte ranges of two contiguous arrays meet."""
+    cdef const char *p = <const char *>cnp.PyArray_DATA(a)
+    cdef const char *q = <const char *>cnp.PyArray_DATA(b)
+    return p < q + cnp.PyArray_NBYTES(b) and q < p + cnp.PyArray_NBYTES(a)
+
+
+@cython.cdivision(True)
 def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
-                       object weight=None):
-    """Cross-entropy without label smoothing or temperature of 2-D logits `x`
-    over their last axis against int64 class indices `target`, optionally
-    class-weighted: the loss reduced as `reduction` says
-    (XENT_MEAN, XENT_SUM, XENT_NONE), and with `want_grad` a tuple (loss,
-    gradient); or None when the call is not the common case this handles, and
-    csoftmax._losses runs its general path (which raises the errors):
+                       object weight=None, object out=None, double label_smoothing=0.0,
+                       double temperature=1.0):
+    """Cross-entropy of 2-D logits `x` over their last axis against int64
+    class indices or probabilities `target`, with any of the options but
+    ignore_index (PyTorch's default -100 only): the loss reduced as
+    `reduction` says (XENT_MEAN, XENT_SUM, XENT_NONE), and with `want_grad` a
+    tuple (loss, gradient); or None when the call is not the common case this
+    handles, and csoftmax._losses runs its general path (which raises the
+    errors):
 
     - `x` exactly a numpy.ndarray, float32 or float64 in native byte order,
       2-D and not empty, C-contiguous and aligned;
-    - `target` exactly a numpy.ndarray of int64 in native byte order, 1-D with
-      one index per row, C-contiguous and aligned, every index in
-      [0, classes) or -100 (PyTorch's default ignore_index: the row's loss
-      and gradient are 0, and the mean divides by the other rows' count; an
-      index out of range declines);
+    - `target` exactly a numpy.ndarray, C-contiguous, aligned, in native byte
+      order: int64 class indices, 1-D with one per row, each in [0, classes)
+      or -100 (the row's loss and gradient are 0, and the mean divides by the
+      other rows' count or weight; an index out of range declines); or
+      probabilities of the logits' dtype and shape (the mean divides by the
+      rows' count);
     - `weight` None, or exactly a numpy.ndarray of one weight per class,
       float16, float32 or float64 (rounded to the logits' dtype and made
-      contiguous when it is not already; the mean divides by
-      class_weight_sum).
+      contiguous when it is not already; a class-target mean divides by
+      class_weight_sum);
+    - `label_smoothing` in [0, 1], `temperature` positive with 1 / T finite
+      (in float32 too for float32 logits: else the general path computes in
+      float64); anything else (NaN) declines;
+    - `out` None (a new gradient), or with `want_grad` exactly a
+      numpy.ndarray of the logits' dtype and shape, C-contiguous, aligned and
+      writeable, sharing no byte with the logits, targets or weights: the
+      gradient is written there and returned (the general path takes any
+      other `out`, through a temporary where it overlaps an input). Nothing
+      is written to it when None is returned: the kernels check every index
+      before they write.
 
-    The outputs are new arrays; the mean and sum are sums of the per-row
-    losses in double (_compensated_sum)."""
+    The mean and sum are sums of the per-row losses in double
+    (_compensated_sum); the kernels and arguments are the general path's, so
+    are the bits."""
     if not _fast_arrays(x, target, reduction):
+        return None
+    if not (0.0 <= label_smoothing <= 1.0) or not (0.0 < temperature < INFINITY):
+        return None
+    cdef double inv_t = 1.0 / temperature
+    if not inv_t < INFINITY:
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x
     cdef cnp.ndarray t = <cnp.ndarray>target
-    if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_NDIM(t) != 1:
+    if cnp.PyArray_NDIM(a) != 2:
         return None
     cdef int typenum = cnp.PyArray_TYPE(a)
     if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
         return None
-    if cnp.PyArray_TYPE(t) != cnp.NPY_INT64:
+    if typenum == cnp.NPY_FLOAT and inv_t > FLT_MAX:
+        return None
+    cdef bint prob
+    if cnp.PyArray_NDIM(t) == 1 and cnp.PyArray_TYPE(t) == cnp.NPY_INT64:
+        prob = False
+    elif cnp.PyArray_TYPE(t) == typenum and _same_dims(a, t, 2):
+        prob = True
+    else:
         return None
     if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED_RO(a)
             and cnp.PyArray_IS_C_CONTIGUOUS(t) and cnp.PyArray_ISBEHAVED_RO(t)):
@@ -513,25 +548,49 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
                 return None
             wa = _np.ascontiguousarray(wa, dtype=a.dtype)
         wp = cnp.PyArray_DATA(wa)
-    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(t)
-    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), typenum, 0)
     cdef cnp.ndarray grad = None
+    if out is not None:
+        if not want_grad or type(out) is not cnp.ndarray:
+            return None
+        grad = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(grad) != typenum or not _same_dims(a, grad, 2)
+                or not (cnp.PyArray_IS_C_CONTIGUOUS(grad) and cnp.PyArray_ISBEHAVED(grad))
+                or _overlaps(grad, a) or _overlaps(grad, t)
+                or (wa is not None and _overlaps(grad, wa))):
+            return None
+    cdef const void *tv = cnp.PyArray_DATA(t)
+    cdef const int64_t *tp = <const int64_t *>tv
+    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), typenum, 0)
     cdef void *gp = NULL
     if want_grad:
-        grad = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(a), typenum, 0)
+        if grad is None:
+            grad = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(a), typenum, 0)
         gp = cnp.PyArray_DATA(grad)
     cdef const void *xp = cnp.PyArray_DATA(a)
     cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef double e = label_smoothing
     cdef double denominator = <double>rows
     cdef double scale = 1.0
+    if reduction == XENT_MEAN:
+        scale = 1.0 / denominator
     cdef int status = CSOFTMAX_ERR_TARGET
-    if wp == NULL:
+    if prob:
+        # probability targets: the mean over every row
+        with nogil:
+            if typenum == cnp.NPY_FLOAT:
+                status = csoftmax_xent_prob_f32(<const float *>xp, cols, <const float *>tv, cols,
+                                                <const float *>wp, e, inv_t, <float *>lp,
+                                                <float *>gp, cols, rows, cols, scale)
+            else:
+                status = csoftmax_xent_prob_f64(<const double *>xp, cols, <const double *>tv,
+                                                cols, <const double *>wp, e, inv_t,
+                                                <double *>lp, <double *>gp, cols, rows, cols,
+                                                scale)
+    elif wp == NULL and e == 0.0 and inv_t == 1.0:
         # every index in [0, classes) (the plain kernel checks them all before
         # it writes anything): the mean divides by the rows' count; else
         # (-100 among them, or a bad index) the scan below decides. One pass
         # over the targets instead of two in the common case.
-        if reduction == XENT_MEAN:
-            scale = 1.0 / denominator
         with nogil:
             if typenum == cnp.NPY_FLOAT:
                 status = csoftmax_cross_entropy_f32(<const float *>xp, cols, tp, <float *>lp,
@@ -540,7 +599,7 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
                 status = csoftmax_cross_entropy_f64(<const double *>xp, cols, tp, <double *>lp,
                                                     <double *>gp, cols, rows, cols, scale)
     cdef int64_t ignored
-    if status == CSOFTMAX_ERR_TARGET:
+    if not prob and status == CSOFTMAX_ERR_TARGET:
         # rows ignored (-100) are not counted; another bad index declines
         with nogil:
             ignored = csoftmax_count_ignored(tp, rows, cols, -100)
@@ -554,14 +613,14 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
         scale = 1.0
         if reduction == XENT_MEAN:  # as the general path: an infinite scale over no weight
             scale = 1.0 / denominator if denominator != 0.0 else INFINITY
-        with nogil:  # the class-target kernel: weights, ignored rows
+        with nogil:  # the class-target kernel: weights, ignored rows, the options
             if typenum == cnp.NPY_FLOAT:
                 status = csoftmax_xent_class_f32(<const float *>xp, cols, tp, <const float *>wp,
-                                                 -100, 0.0, 1.0, <float *>lp, <float *>gp, cols,
+                                                 -100, e, inv_t, <float *>lp, <float *>gp, cols,
                                                  rows, cols, scale)
             else:
                 status = csoftmax_xent_class_f64(<const double *>xp, cols, tp,
-                                                 <const double *>wp, -100, 0.0, 1.0,
+                                                 <const double *>wp, -100, e, inv_t,
                                                  <double *>lp, <double *>gp, cols, rows, cols,
                                                  scale)
     if status == CSOFTMAX_ERR_TARGET:

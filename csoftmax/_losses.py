@@ -163,16 +163,18 @@ _FAST_REDUCTIONS = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM,
 def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
                    ignore_index=-100, label_smoothing=0.0, temperature=1.0, out=None):
     # a small batch's call is dominated by argument handling: the common case
-    # (2-D float32 / float64 logits, int64 targets in range or -100, at most a
-    # float weight array, no out) goes straight to the kernel; anything else
-    # (or None back) takes the path below
-    if (out is None and type(reduction) is str and type(axis) is int and axis in (-1, 1)
+    # (2-D float32 / float64 logits; int64 targets in range or -100, or
+    # probabilities of the logits' dtype; at most a float weight array; float
+    # label_smoothing and temperature; no out or a contiguous one of the
+    # logits' dtype apart from the inputs) goes straight to the kernel;
+    # anything else (or None back) takes the path below
+    if (type(reduction) is str and type(axis) is int and axis in (-1, 1)
             and type(ignore_index) is int and ignore_index == -100
-            and type(label_smoothing) is float and label_smoothing == 0.0
-            and type(temperature) is float and temperature == 1.0):
+            and type(label_smoothing) is float and type(temperature) is float):
         code = _FAST_REDUCTIONS.get(reduction)
         if code is not None:
-            fast = _kernels.cross_entropy_fast(logits, target, code, want_grad, weight)
+            fast = _kernels.cross_entropy_fast(logits, target, code, want_grad, weight, out,
+                                               label_smoothing, temperature)
             if fast is not None:
                 return fast
     _check_reduction(reduction)

@@ -295,6 +295,145 @@ def test_fast_path_takes_weight(dtype, reduction, isa, rng):
     assert inf == csoftmax.cross_entropy(logits, [0, 1], weight=np.array([1.0, -1.0], dtype=dtype))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_fast_path_takes_out(dtype, isa, rng, monkeypatch):
+    """A gradient out= of the logits' dtype, shape and C layout apart from the
+    inputs stays on the fast path (plain, ignored rows, weights): the same
+    bits as a new gradient, out returned; any other out, or an index the
+    fast path declines, gives None with out as it was; the public call with
+    such an out never reaches the general path's kernel call."""
+    from csoftmax import _kernels, _losses
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
+    x = rng.standard_normal((37, 70)).astype(dtype)
+    t = rng.integers(0, 70, 37)
+    ignored = t.copy()
+    ignored[[2, 9]] = -100
+    w = rng.uniform(0.5, 2.0, 70).astype(dtype)
+    for target, weight in [(t, None), (ignored, None), (ignored, w)]:
+        for reduction, c in code.items():
+            loss, grad = _kernels.cross_entropy_fast(x, target, c, True, weight)
+            out = np.full(x.shape, np.nan, dtype=dtype)
+            got = _kernels.cross_entropy_fast(x, target, c, True, weight, out)
+            assert got[1] is out and out.tobytes() == grad.tobytes()
+            assert np.asarray(got[0]).tobytes() == np.asarray(loss).tobytes()
+    other = np.float32 if dtype == np.float64 else np.float64
+    buf = np.zeros(2 * x.size + 8, dtype=dtype)
+    shared = np.zeros(x.size + 8, dtype=dtype)
+    tx = shared[:x.size].view(np.uint8)[:t.nbytes].view(np.int64)  # targets inside out's bytes
+    tx[...] = t
+    read_only = np.empty_like(x)
+    read_only.flags.writeable = False
+    wx = buf[:x.size].reshape(x.shape)  # the weight inside out's bytes below
+    wx.ravel()[:70] = w
+    declined = [
+        (x, t, None, np.empty(x.shape, dtype=other)), (x, t, None, np.empty((37, 69), dtype)),
+        (x, t, None, np.empty((70, 37), dtype).T), (x, t, None, read_only),
+        (x, t, None, x.tolist()), (x, t, None, x),
+        (x, tx, None, shared[:x.size].reshape(x.shape)),
+        (x, t, wx.ravel()[:70], wx),
+        (x, np.where(t == 0, 70, t), None, np.empty_like(x)),
+    ]
+    for logits, target, weight, out in declined:
+        before = np.array(out, copy=True)
+        assert _kernels.cross_entropy_fast(logits, target, _kernels.XENT_MEAN, True, weight,
+                                           out) is None
+        np.testing.assert_array_equal(np.asarray(out), before)
+    # overlapping logits: out is the logits, or shares part of their bytes
+    part = np.zeros(2 * x.size, dtype=dtype)
+    part[:x.size] = x.ravel()
+    assert _kernels.cross_entropy_fast(part[:x.size].reshape(x.shape), t, _kernels.XENT_MEAN,
+                                       True, None, part[5:x.size + 5].reshape(x.shape)) is None
+    out = np.empty_like(x)
+    assert _kernels.cross_entropy_fast(x, t, _kernels.XENT_MEAN, False, None, out) is None
+    # the public call goes through the fast path with such an out
+    expected = csoftmax.cross_entropy_with_grad(x, t)
+    monkeypatch.setattr(_losses, "_xent_rows", None)  # calling it would raise TypeError
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t, out=out)
+    assert grad is out and out.tobytes() == expected[1].tobytes() and loss == expected[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(37, 5), (37, 70), (9, 1000)], ids=lambda s: "x".join(map(str, s)))
+def test_fast_path_takes_options(dtype, shape, isa, rng, monkeypatch):
+    """label_smoothing, temperature and probability targets (with weights,
+    ignored rows, out=, every reduction) stay on the fast path: the same bits
+    as the general path (taken through int32 targets, or probabilities in
+    Fortran order), loss only and fused alike."""
+    from csoftmax import _kernels, _losses
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
+    rows, cols = shape
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    t = rng.integers(0, cols, rows)
+    t[[1, 7]] = -100
+    q = rng.random(shape).astype(dtype)
+    q /= q.sum(axis=1, keepdims=True)
+    w = rng.uniform(0.5, 2.0, cols).astype(dtype)
+    cases = [(t, t.astype(np.int32), {"label_smoothing": 0.1}),
+             (t, t.astype(np.int32), {"temperature": 0.7, "weight": w}),
+             (t, t.astype(np.int32), {"label_smoothing": 1.0, "temperature": 3.0, "weight": w}),
+             (q, np.asfortranarray(q), {}),
+             (q, np.asfortranarray(q), {"label_smoothing": 0.2, "temperature": 2.0,
+                                        "weight": w})]
+    for fast_target, general_target, kw in cases:
+        e = kw.get("label_smoothing", 0.0)
+        temp = kw.get("temperature", 1.0)
+        for reduction, c in code.items():
+            got = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), None,
+                                              e, temp)
+            expected = csoftmax.cross_entropy_with_grad(x, general_target, reduction=reduction,
+                                                        **kw)
+            assert got is not None, (kw, reduction)
+            assert got[1].tobytes() == expected[1].tobytes(), (kw, reduction)
+            assert np.asarray(got[0]).tobytes() == np.asarray(expected[0]).tobytes()
+            assert type(got[0]) is type(expected[0])
+            only = _kernels.cross_entropy_fast(x, fast_target, c, False, kw.get("weight"), None,
+                                               e, temp)
+            assert np.asarray(only).tobytes() == np.asarray(expected[0]).tobytes()
+            out = np.full(shape, np.nan, dtype=dtype)
+            into = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), out,
+                                               e, temp)
+            assert into[1] is out and out.tobytes() == expected[1].tobytes()
+    # the public calls reach the fast path with these options
+    expected = [csoftmax.cross_entropy_with_grad(x, general_target, **kw)
+                for _, general_target, kw in cases]
+    monkeypatch.setattr(_losses, "_xent_rows", None)  # calling it would raise TypeError
+    for (fast_target, _, kw), (loss, grad) in zip(cases, expected):
+        got = csoftmax.cross_entropy_with_grad(x, fast_target, **kw)
+        assert got[1].tobytes() == grad.tobytes() and got[0] == loss
+        assert csoftmax.cross_entropy(x, fast_target, **kw) == loss
+
+
+def test_fast_path_declines_bad_options(rng):
+    """Options the general path refuses or widens, and probability targets
+    of another dtype or layout: None, with out as it was; the public calls
+    still raise the general path's errors."""
+    from csoftmax import _kernels
+    mean = _kernels.XENT_MEAN
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    t = rng.integers(0, 5, 6)
+    q = np.full(x.shape, 0.2, dtype=np.float32)
+    out = np.full(x.shape, 7.0, dtype=np.float32)
+    for e, temp in [(-0.1, 1.0), (1.5, 1.0), (np.nan, 1.0), (0.0, 0.0), (0.0, -1.0),
+                    (0.0, np.inf), (0.0, np.nan), (0.0, 1e-39), (0.0, 5e-324)]:
+        assert _kernels.cross_entropy_fast(x, t, mean, True, None, out, e, temp) is None
+        assert _kernels.cross_entropy_fast(x, q, mean, True, None, out, e, temp) is None
+    assert (out == 7.0).all()
+    # 1 / T beyond float32's range: float64 logits stay, float32 ones are widened
+    assert _kernels.cross_entropy_fast(x.astype(np.float64), t, mean, True, None, None, 0.0,
+                                       1e-39) is not None
+    for bad in (q.astype(np.float64), np.asfortranarray(np.full((6, 5), 0.2, np.float32)),
+                q[:, :4], q[:5], q.ravel()):
+        assert _kernels.cross_entropy_fast(x, bad, mean, True, None, out) is None
+    assert (out == 7.0).all()
+    tiny = csoftmax.cross_entropy_with_grad(x, t, temperature=1e-39)  # computed in float64
+    assert tiny[1].dtype == np.float32 and not np.isnan(tiny[1]).any()
+    with pytest.raises(ValueError, match="label_smoothing"):
+        csoftmax.cross_entropy_with_grad(x, t, label_smoothing=1.5, out=out)
+    with pytest.raises(ValueError, match="temperature"):
+        csoftmax.cross_entropy_with_grad(x, q, temperature=-1.0, out=out)
+    assert (out == 7.0).all()
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_loss_only_equals_fused_loss(reduction, rng):
     x = rng.normal(0, 3, (9, 17))
