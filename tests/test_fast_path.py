@@ -612,3 +612,46 @@ def test_out_with_options_takes_the_general_path(name):
     mask[:, 0] = False
     assert function(x, out=out, where=mask) is out
     assert_same(out, function(x, where=mask))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5), (16, 64), (300, 7), (2, 3000)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_new_outputs_on_cache_lines(dtype, shape):
+    """The fast paths' new outputs of 4 KiB and more (softmax, log_softmax,
+    the cross-entropy and binary cross-entropy gradients) start on a 64-byte
+    boundary (csoftmax/_alloc.h) and behave as any NumPy array: they own
+    their data, hold the values, resize (NumPy's realloc through the same
+    handler), pickle and copy; smaller ones are NumPy's own."""
+    import pickle
+    gen = rng()
+    x = gen.standard_normal(shape).astype(dtype)
+    t = gen.integers(0, shape[1], shape[0])
+    y01 = (gen.random(shape) < 0.5).astype(dtype)
+    outputs = {
+        "softmax": csoftmax.softmax(x), "log_softmax": csoftmax.log_softmax(x),
+        "cross_entropy grad": csoftmax.cross_entropy_with_grad(x, t)[1],
+        "cross_entropy grad, smoothing": csoftmax.cross_entropy_with_grad(
+            x, t, label_smoothing=0.1)[1],
+        "bce grad": csoftmax.binary_cross_entropy_with_grad(x, y01)[1],
+    }
+    expected = {
+        "softmax": general("softmax", x), "log_softmax": general("log_softmax", x),
+        "cross_entropy grad": csoftmax.cross_entropy_with_grad(x, t.astype(np.int32))[1],
+        "cross_entropy grad, smoothing": csoftmax.cross_entropy_with_grad(
+            x, t.astype(np.int32), label_smoothing=0.1)[1],
+        "bce grad": csoftmax.binary_cross_entropy_with_grad(x, y01.tolist())[1],
+    }
+    for name, y in outputs.items():
+        assert y.flags.owndata and y.flags.c_contiguous and y.flags.writeable, name
+        ours = y.nbytes >= 4096
+        if ours:
+            assert y.ctypes.data % 64 == 0, name
+        assert y.tobytes() == expected[name].tobytes(), name
+        assert pickle.loads(pickle.dumps(y)).tobytes() == y.tobytes()
+        head = y.ravel()[:7].copy()
+        y.resize(y.size + 1000, refcheck=False)  # grown: a new block, the old values kept
+        assert y.ctypes.data % 64 == 0 or not ours, name
+        assert y[:7].tobytes() == head.tobytes() and y.size == x.size + 1000
+        y.resize(3, refcheck=False)
+        assert y.tobytes() == head[:3].tobytes()
