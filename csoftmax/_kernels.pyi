@@ -11,6 +11,10 @@ ISA_NAMES: tuple[str, ...]
 FAST_SOFTMAX: int
 FAST_LOG_SOFTMAX: int
 FAST_LOGSUMEXP: int
+FAST_SIGMOID: int
+FAST_LOG_SIGMOID: int
+BACKWARD_SOFTMAX: int
+BACKWARD_LOG_SOFTMAX: int
 FAST_NOGIL_MIN_ELEMENTS: int
 XENT_MEAN: int
 XENT_SUM: int
@@ -52,6 +56,12 @@ def rowwise_fast(
 def cross_entropy_fast(
     x: object, target: object, reduction: int, want_grad: bool, weight: object = None,
     out: object = None, label_smoothing: float = 0.0, temperature: float = 1.0,
+) -> Any | None: ...
+def backward_fast(
+    op: int, grad_output: object, output: object, axis: object = -1, out: object = None
+) -> NDArray[Any] | None: ...
+def nll_fast(
+    log_probs: object, target: object, reduction: int, weight: object = None
 ) -> Any | None: ...
 def class_weight_sum(weight: NDArray[Any], target: NDArray[np.int64], ignore_index: int) -> float: ...
 def binary_cross_entropy_fast(

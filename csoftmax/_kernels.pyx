@@ -259,11 +259,15 @@ cdef enum:
     _OP_SOFTMAX = 0
     _OP_LOG_SOFTMAX = 1
     _OP_LOGSUMEXP = 2
+    _OP_SIGMOID = 3
+    _OP_LOG_SIGMOID = 4
 
 # operations of rowwise_fast
 FAST_SOFTMAX = _OP_SOFTMAX
 FAST_LOG_SOFTMAX = _OP_LOG_SOFTMAX
 FAST_LOGSUMEXP = _OP_LOGSUMEXP
+FAST_SIGMOID = _OP_SIGMOID
+FAST_LOG_SIGMOID = _OP_LOG_SIGMOID
 
 # Calls with fewer elements keep the GIL. Releasing and taking it back costs
 # about as much as the kernel on ~100-300 elements (measured here: ~0.24 us
@@ -281,11 +285,19 @@ cdef int _fast_kernel(int op, int typenum, const void *x, void *y,
             return csoftmax_softmax_f32(<const float *>x, cols, <float *>y, cols, rows, cols)
         if op == _OP_LOG_SOFTMAX:
             return csoftmax_log_softmax_f32(<const float *>x, cols, <float *>y, cols, rows, cols)
+        if op == _OP_SIGMOID:
+            return csoftmax_sigmoid_f32(<const float *>x, cols, <float *>y, cols, rows, cols)
+        if op == _OP_LOG_SIGMOID:
+            return csoftmax_log_sigmoid_f32(<const float *>x, cols, <float *>y, cols, rows, cols)
         return csoftmax_logsumexp_f32(<const float *>x, cols, <float *>y, rows, cols)
     if op == _OP_SOFTMAX:
         return csoftmax_softmax_f64(<const double *>x, cols, <double *>y, cols, rows, cols)
     if op == _OP_LOG_SOFTMAX:
         return csoftmax_log_softmax_f64(<const double *>x, cols, <double *>y, cols, rows, cols)
+    if op == _OP_SIGMOID:
+        return csoftmax_sigmoid_f64(<const double *>x, cols, <double *>y, cols, rows, cols)
+    if op == _OP_LOG_SIGMOID:
+        return csoftmax_log_sigmoid_f64(<const double *>x, cols, <double *>y, cols, rows, cols)
     return csoftmax_logsumexp_f64(<const double *>x, cols, <double *>y, rows, cols)
 
 
@@ -302,8 +314,9 @@ cdef inline bint _same_dims(cnp.ndarray a, cnp.ndarray b, int nd) noexcept:
 
 def rowwise_fast(int op, object x, object axis=-1, object out=None):
     """softmax (op FAST_SOFTMAX), log_softmax or logsumexp of `x` over `axis`,
-    into a new array, or into `out` (and return `out`); or None when the call
-    is not the common case this handles:
+    or sigmoid / log_sigmoid of each element (FAST_SIGMOID, FAST_LOG_SIGMOID,
+    `axis` -1), into a new array, or into `out` (and return `out`); or None
+    when the call is not the common case this handles:
 
     - `x` exactly a numpy.ndarray (no subclass), float32 or float64 in native
       byte order, at least 1-D, not empty, C-contiguous and aligned, with
@@ -311,9 +324,9 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None):
     - `out` None, or exactly a numpy.ndarray of `x`'s dtype (native byte
       order), of the result's shape (`x`'s; without the last axis for
       logsumexp), C-contiguous, aligned and writeable, that either is `x`'s
-      memory exactly (in place: softmax and log_softmax only; the kernels read
-      each row, or tile of tiny rows, before writing it) or does not overlap
-      `x` at all.
+      memory exactly (in place: all but logsumexp; the kernels read each
+      row, or tile of tiny rows, before writing it) or does not overlap `x`
+      at all.
 
     The caller checks its other arguments (default options) and runs its
     general path on None, which then handles, or refuses with its own error,
@@ -321,7 +334,7 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None):
     returned."""
     if type(x) is not cnp.ndarray or type(axis) is not int:
         return None
-    if op < _OP_SOFTMAX or op > _OP_LOGSUMEXP:
+    if op < _OP_SOFTMAX or op > _OP_LOG_SIGMOID:
         raise ValueError(f"unknown fast-path operation {op}")
     cdef cnp.ndarray a = <cnp.ndarray>x
     cdef int nd = cnp.PyArray_NDIM(a)
@@ -488,6 +501,28 @@ def class_weight_sum(const floating[::1] weight not None, const int64_t[::1] tar
     return _weight_sum(&weight[0], &target[0], target.shape[0], ignore_index)
 
 
+cdef object _fast_weight(object weight, int64_t cols, cnp.ndarray a):
+    """A fast path's class weights: None without, the array the kernels
+    read (the logits' dtype, contiguous; a float16 / float32 / float64 weight
+    rounded and copied as the general path does it: np.array([...]) is
+    float64 beside float32 logits), or False to decline (not exactly an
+    ndarray, another shape, another dtype)."""
+    if weight is None:
+        return None
+    if type(weight) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray wa = <cnp.ndarray>weight
+    if cnp.PyArray_NDIM(wa) != 1 or cnp.PyArray_DIM(wa, 0) != cols:
+        return False
+    if (cnp.PyArray_TYPE(wa) == cnp.PyArray_TYPE(a) and cnp.PyArray_IS_C_CONTIGUOUS(wa)
+            and cnp.PyArray_ISBEHAVED_RO(wa)):
+        return wa
+    cdef int wtype = cnp.PyArray_TYPE(wa)
+    if wtype != cnp.NPY_FLOAT16 and wtype != cnp.NPY_FLOAT and wtype != cnp.NPY_DOUBLE:
+        return False
+    return _np.ascontiguousarray(wa, dtype=a.dtype)
+
+
 cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b):
     """Whether the byte ranges of two contiguous arrays meet."""
     cdef const char *p = <const char *>cnp.PyArray_DATA(a)
@@ -562,25 +597,11 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
     cdef int64_t rows = cnp.PyArray_DIM(a, 0), cols = cnp.PyArray_DIM(a, 1)
     if rows == 0 or cols == 0 or cnp.PyArray_DIM(t, 0) != rows:
         return None
-    cdef cnp.ndarray wa = None
-    cdef const void *wp = NULL
-    cdef int wtype
-    if weight is not None:
-        if type(weight) is not cnp.ndarray:
-            return None
-        wa = <cnp.ndarray>weight
-        if cnp.PyArray_NDIM(wa) != 1 or cnp.PyArray_DIM(wa, 0) != cols:
-            return None
-        if not (cnp.PyArray_TYPE(wa) == typenum and cnp.PyArray_IS_C_CONTIGUOUS(wa)
-                and cnp.PyArray_ISBEHAVED_RO(wa)):
-            # a float16 / float32 / float64 weight rounded to the logits' dtype as
-            # the general path rounds it (np.array([...]) is float64 beside
-            # float32 logits); other dtypes decline
-            wtype = cnp.PyArray_TYPE(wa)
-            if wtype != cnp.NPY_FLOAT16 and wtype != cnp.NPY_FLOAT and wtype != cnp.NPY_DOUBLE:
-                return None
-            wa = _np.ascontiguousarray(wa, dtype=a.dtype)
-        wp = cnp.PyArray_DATA(wa)
+    cdef object wobj = _fast_weight(weight, cols, a)
+    if wobj is False:
+        return None
+    cdef cnp.ndarray wa = wobj
+    cdef const void *wp = NULL if wa is None else cnp.PyArray_DATA(wa)
     cdef cnp.ndarray grad = None
     if out is not None:
         if not want_grad or type(out) is not cnp.ndarray:

@@ -248,3 +248,153 @@ def bce_2d(const floating[:, ::1] x not None, const floating[:, ::1] target not 
             status = csoftmax_bce_f64(&x[0, 0], xs, &target[0, 0], ts, wp, ws, w_step, pp, ps,
                                       p_step, lp, ls, rp, gp, gs, rows, cols, grad_scale)
     _check(status)
+
+
+# ---------------------------------------------------------------------------
+# call-overhead fast paths of the backward passes and nll_loss (as
+# rowwise_fast and cross_entropy_fast: the common case straight to the
+# kernel, None for the general path, which raises the errors)
+
+cdef enum:
+    _BW_SOFTMAX = 0
+    _BW_LOG_SOFTMAX = 1
+
+# operations of backward_fast
+BACKWARD_SOFTMAX = _BW_SOFTMAX
+BACKWARD_LOG_SOFTMAX = _BW_LOG_SOFTMAX
+
+
+def backward_fast(int op, object grad_output, object output, object axis=-1, object out=None):
+    """softmax_backward (op BACKWARD_SOFTMAX) or log_softmax_backward
+    (BACKWARD_LOG_SOFTMAX) over `axis` into a new array, or into `out` (and
+    return `out`); or None when the call is not the common case this handles:
+
+    - `grad_output` and `output` exactly numpy.ndarrays of one dtype, float32
+      or float64 in native byte order, of one shape, at least 1-D, not empty,
+      C-contiguous and aligned, with `axis` an int naming the last axis;
+    - `out` None, or exactly a numpy.ndarray of that dtype and shape,
+      C-contiguous, aligned and writeable, that is either input's memory
+      exactly (in place; each row is read before it is written) or overlaps
+      neither.
+
+    Nothing is written to `out` when None is returned."""
+    if (type(grad_output) is not cnp.ndarray or type(output) is not cnp.ndarray
+            or type(axis) is not int):
+        return None
+    if op != _BW_SOFTMAX and op != _BW_LOG_SOFTMAX:
+        raise ValueError(f"unknown backward operation {op}")
+    cdef cnp.ndarray g = <cnp.ndarray>grad_output
+    cdef cnp.ndarray y = <cnp.ndarray>output
+    cdef int nd = cnp.PyArray_NDIM(y)
+    if nd < 1 or (axis != -1 and axis != nd - 1):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(y)
+    if ((typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE)
+            or cnp.PyArray_TYPE(g) != typenum or not _same_dims(y, g, nd)):
+        return None
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(g) and cnp.PyArray_ISBEHAVED_RO(g)
+            and cnp.PyArray_IS_C_CONTIGUOUS(y) and cnp.PyArray_ISBEHAVED_RO(y)):
+        return None
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(y)
+    if n == 0:
+        return None
+    cdef int64_t cols = cnp.PyArray_DIM(y, nd - 1)
+    cdef int64_t rows = n // cols
+    cdef cnp.ndarray o
+    if out is None:
+        o = _new_output(nd, cnp.PyArray_DIMS(y), typenum)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        o = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(o) != typenum or not _same_dims(y, o, nd)
+                or not (cnp.PyArray_IS_C_CONTIGUOUS(o) and cnp.PyArray_ISBEHAVED(o))):
+            return None
+        if ((cnp.PyArray_DATA(o) != cnp.PyArray_DATA(g) and _overlaps(o, g))
+                or (cnp.PyArray_DATA(o) != cnp.PyArray_DATA(y) and _overlaps(o, y))):
+            return None  # partial overlap: the general path goes through a new array
+    cdef const void *gp = cnp.PyArray_DATA(g)
+    cdef const void *yp = cnp.PyArray_DATA(y)
+    cdef void *op_ = cnp.PyArray_DATA(o)
+    cdef int status
+    if n >= _NOGIL_MIN_ELEMENTS:
+        with nogil:
+            status = _backward_kernel(op, typenum, gp, yp, op_, rows, cols)
+    else:
+        status = _backward_kernel(op, typenum, gp, yp, op_, rows, cols)
+    _check(status)
+    return o
+
+
+cdef int _backward_kernel(int op, int typenum, const void *g, const void *y, void *o,
+                          int64_t rows, int64_t cols) noexcept nogil:
+    if typenum == cnp.NPY_FLOAT:
+        if op == _BW_SOFTMAX:
+            return csoftmax_softmax_backward_f32(<const float *>g, cols, <const float *>y, cols,
+                                                 <float *>o, cols, rows, cols)
+        return csoftmax_log_softmax_backward_f32(<const float *>g, cols, <const float *>y, cols,
+                                                 <float *>o, cols, rows, cols)
+    if op == _BW_SOFTMAX:
+        return csoftmax_softmax_backward_f64(<const double *>g, cols, <const double *>y, cols,
+                                             <double *>o, cols, rows, cols)
+    return csoftmax_log_softmax_backward_f64(<const double *>g, cols, <const double *>y, cols,
+                                             <double *>o, cols, rows, cols)
+
+
+def nll_fast(object log_probs, object target, int reduction, object weight=None):
+    """nll_loss of 2-D `log_probs` over their last axis against int64 class
+    indices, ignore_index -100, optionally class-weighted, reduced as
+    `reduction` says (XENT_MEAN, XENT_SUM, XENT_NONE); or None when the call
+    is not the common case this handles (cross_entropy_fast's conditions on
+    the logits, targets and weights). The mean divides by the rows not
+    ignored, or their targets' weight sum (class_weight_sum), as the general
+    path."""
+    if not _fast_arrays(log_probs, target, reduction):
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>log_probs
+    cdef cnp.ndarray t = <cnp.ndarray>target
+    if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_NDIM(t) != 1:
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    if ((typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE)
+            or cnp.PyArray_TYPE(t) != cnp.NPY_INT64):
+        return None
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED_RO(a)
+            and cnp.PyArray_IS_C_CONTIGUOUS(t) and cnp.PyArray_ISBEHAVED_RO(t)):
+        return None
+    cdef int64_t rows = cnp.PyArray_DIM(a, 0), cols = cnp.PyArray_DIM(a, 1)
+    if rows == 0 or cols == 0 or cnp.PyArray_DIM(t, 0) != rows:
+        return None
+    cdef object wobj = _fast_weight(weight, cols, a)
+    if wobj is False:
+        return None
+    cdef cnp.ndarray wa = wobj
+    cdef const void *wp = NULL if wa is None else cnp.PyArray_DATA(wa)
+    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(t)
+    cdef int64_t ignored
+    with nogil:
+        ignored = csoftmax_count_ignored(tp, rows, cols, -100)
+    if ignored < 0:
+        return None  # an index out of range: the general path's IndexError
+    cdef double denominator = <double>(rows - ignored)
+    if wp != NULL:
+        denominator = (_weight_sum(<const float *>wp, tp, rows, -100)
+                       if typenum == cnp.NPY_FLOAT
+                       else _weight_sum(<const double *>wp, tp, rows, -100))
+    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), typenum, 0)
+    cdef const void *ap = cnp.PyArray_DATA(a)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef int status
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            status = csoftmax_nll_f32(<const float *>ap, cols, tp, <const float *>wp, -100,
+                                      <float *>lp, rows, cols)
+        else:
+            status = csoftmax_nll_f64(<const double *>ap, cols, tp, <const double *>wp, -100,
+                                      <double *>lp, rows, cols)
+    _check(status)
+    if reduction == XENT_NONE:
+        return loss
+    return _fast_reduced(_compensated_sum(<const float *>lp, rows) if typenum == cnp.NPY_FLOAT
+                         else _compensated_sum(<const double *>lp, rows),
+                         denominator, reduction, typenum)

@@ -416,6 +416,13 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
     >>> float(csoftmax.nll_loss(np.log([[0.25, 0.75], [0.5, 0.5]]), [1, -100]))
     0.2876820724517809
     """
+    if (type(reduction) is str and type(axis) is int and axis in (-1, 1)
+            and type(ignore_index) is int and ignore_index == -100):
+        code = _FAST_REDUCTIONS.get(reduction)
+        if code is not None:
+            fast = _kernels.nll_fast(log_probs, target, code, weight)
+            if fast is not None:
+                return fast
     if _is_dask(log_probs) or _is_dask(target) or _is_dask(weight):
         return _dask().nll_loss(log_probs, target, axis=axis, weight=weight,
                                 ignore_index=ignore_index, reduction=reduction)
@@ -524,6 +531,9 @@ def softmax_backward(grad_output, output, axis=-1, *, out=None):
     >>> csoftmax.softmax_backward([1.0, 0.0], y)
     array([ 0.25, -0.25])
     """
+    fast = _kernels.backward_fast(_kernels.BACKWARD_SOFTMAX, grad_output, output, axis, out)
+    if fast is not None:
+        return fast
     if _is_dask(grad_output) or _is_dask(output):
         return _dask().softmax_backward(grad_output, output, axis=axis, out=out)
     return _backward(_kernels.softmax_backward_2d, grad_output, output, axis, out)
@@ -542,6 +552,9 @@ def log_softmax_backward(grad_output, output, axis=-1, *, out=None):
     >>> csoftmax.log_softmax_backward([1.0, 0.0], y)
     array([ 0.5, -0.5])
     """
+    fast = _kernels.backward_fast(_kernels.BACKWARD_LOG_SOFTMAX, grad_output, output, axis, out)
+    if fast is not None:
+        return fast
     if _is_dask(grad_output) or _is_dask(output):
         return _dask().log_softmax_backward(grad_output, output, axis=axis, out=out)
     return _backward(_kernels.log_softmax_backward_2d, grad_output, output, axis, out)
@@ -578,6 +591,9 @@ def sigmoid(x, *, out=None):
     >>> csoftmax.sigmoid([0.0, 1e4, -1e4])
     array([0.5, 1. , 0. ])
     """
+    fast = _kernels.rowwise_fast(_kernels.FAST_SIGMOID, x, -1, out)
+    if fast is not None:
+        return fast
     if _is_dask(x):
         return _dask().sigmoid(x, out=out)
     return _elementwise(_kernels.sigmoid_2d, x, out)
@@ -592,6 +608,9 @@ def log_sigmoid(x, *, out=None):
     >>> csoftmax.log_sigmoid([-1e4, -1.0, 0.0, 1e4])
     array([-1.00000000e+04, -1.31326169e+00, -6.93147181e-01,  0.00000000e+00])
     """
+    fast = _kernels.rowwise_fast(_kernels.FAST_LOG_SIGMOID, x, -1, out)
+    if fast is not None:
+        return fast
     if _is_dask(x):
         return _dask().log_sigmoid(x, out=out)
     return _elementwise(_kernels.log_sigmoid_2d, x, out)

@@ -756,3 +756,106 @@ def test_loss_total_non_finite(special, expected, isa):
         assert np.isnan(got)
     else:
         assert got == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(10,), (7, 3), (33, 64), (3, 4, 50), (5, 3000)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_backward_and_sigmoid_fast_paths(isa, rng, dtype, shape, monkeypatch):
+    """softmax_backward, log_softmax_backward, sigmoid and log_sigmoid of
+    C-contiguous arrays of one float dtype take the fast paths (new array,
+    out= apart from the inputs, in place over either input): the same bits
+    as the general path (taken by Fortran-ordered copies); the public calls
+    never reach the general path then."""
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    y = csoftmax.softmax(x)
+    lp = csoftmax.log_softmax(x)
+    g = rng.standard_normal(shape).astype(dtype)
+    f = np.asfortranarray
+    cases = {
+        "softmax_backward": (csoftmax.softmax_backward, (g, y), (f(g), f(y))),
+        "log_softmax_backward": (csoftmax.log_softmax_backward, (g, lp), (f(g), f(lp))),
+        "sigmoid": (csoftmax.sigmoid, (x,), (f(x),)),
+        "log_sigmoid": (csoftmax.log_sigmoid, (x,), (f(x),)),
+    }
+    expected = {name: np.ascontiguousarray(fn(*general)) for name, (fn, _, general)
+                in cases.items()}
+    monkeypatch.setattr(_losses, "_backward", None)  # the general paths would raise TypeError
+    monkeypatch.setattr(_losses, "_elementwise", None)
+    for name, (fn, args, _) in cases.items():
+        want = expected[name].tobytes()
+        got = fn(*args)
+        assert got.tobytes() == want and got.flags.owndata, name
+        out = np.full(shape, np.nan, dtype=dtype)
+        assert fn(*args, out=out) is out and out.tobytes() == want, name
+        for k in range(len(args)):  # in place over each input
+            inputs = [a.copy() for a in args]
+            assert fn(*inputs, out=inputs[k]) is inputs[k], name
+            assert inputs[k].tobytes() == want, name
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(args, cases[name][1])), name
+
+
+def test_backward_fast_path_declines(rng):
+    """Mixed dtypes or shapes, another axis, other layouts, an out that
+    partly overlaps an input or cannot take the result: None, with out as it
+    was; the public calls still give the general path's results and errors."""
+    x = rng.standard_normal((6, 5))
+    y = csoftmax.softmax(x)
+    g = rng.standard_normal((6, 5))
+    op = _kernels.BACKWARD_SOFTMAX
+    assert _kernels.backward_fast(op, g, y) is not None
+    buf = np.zeros(40)
+    read_only = np.zeros((6, 5))
+    read_only.flags.writeable = False
+    declined = [
+        ((g.astype(np.float32), y), {}), ((g, y[:5]), {}), ((g, y), {"axis": 0}),
+        ((g, y), {"axis": np.int64(-1)}), ((np.asfortranarray(g), y), {}),
+        ((g[:, ::-1], y), {}), ((g.tolist(), y), {}), ((g, y.astype(np.float16)), {}),
+        ((g, y), {"out": np.empty((6, 5), np.float32)}), ((g, y), {"out": read_only}),
+        ((g, y), {"out": np.empty((5, 6)).T}), ((g[:0], y[:0]), {}),
+    ]
+    for args, kw in declined:
+        assert _kernels.backward_fast(op, *args, **kw) is None, kw
+    # an out sharing part of an input's bytes: through the general path's new array
+    g2 = buf[:30].reshape(6, 5)
+    g2[...] = g
+    shifted = buf[5:35].reshape(6, 5)
+    assert _kernels.backward_fast(op, g2, y, -1, shifted) is None
+    expected = csoftmax.softmax_backward(g, y)
+    assert csoftmax.softmax_backward(g2, y, out=shifted) is shifted
+    np.testing.assert_array_equal(shifted, expected)
+    with pytest.raises(ValueError, match="unknown backward operation"):
+        _kernels.backward_fast(7, g, y)
+    with pytest.raises(ValueError, match="out is read-only"):
+        csoftmax.softmax_backward(g, y, out=read_only)
+    assert not read_only.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_fast_path(isa, rng, dtype, reduction, monkeypatch):
+    """nll_loss of 2-D log-probabilities and int64 targets (-100 ignored, a
+    float weight) takes the fast path: the general path's bits (taken by
+    int32 targets); a bad index, another ignore_index or other arguments
+    decline to the general path and its errors."""
+    x = (rng.standard_normal((41, 9)) * 3).astype(dtype)
+    lp = csoftmax.log_softmax(x)
+    t = rng.integers(0, 9, 41)
+    t[[0, 5]] = -100
+    w = rng.uniform(0.5, 2.0, 9)
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
+    for weight in (None, w, w.astype(dtype)):
+        expected = csoftmax.nll_loss(lp, t.astype(np.int32), weight=weight, reduction=reduction)
+        got = _kernels.nll_fast(lp, t, code[reduction], weight)
+        assert type(got) is type(expected)
+        assert np.asarray(got).tobytes() == np.asarray(expected).tobytes()
+    for target, weight in [(np.where(t == 1, 9, t), None), (t.astype(np.int32), None),
+                           (t, w[:8]), (t, w.tolist()), (t[:40], None)]:
+        assert _kernels.nll_fast(lp, target, code[reduction], weight) is None
+    assert _kernels.nll_fast(np.asfortranarray(lp), t, code[reduction]) is None
+    with pytest.raises(IndexError, match="target"):
+        csoftmax.nll_loss(lp, np.where(t == 1, 9, t), reduction=reduction)
+    expected = csoftmax.nll_loss(lp, t.astype(np.int32), reduction=reduction)
+    monkeypatch.setattr(_losses, "_class_targets", None)  # the general path would raise
+    assert (np.asarray(csoftmax.nll_loss(lp, t, reduction=reduction)).tobytes()
+            == np.asarray(expected).tobytes())
