@@ -22,7 +22,9 @@ fused losses and <= 0.8 for the backward passes. The backward passes are
 also timed on short rows (65536 x 10, 1000000 x 3, 32768 x 32: classifiers
 and policy gradients over a few classes or actions, a few dozen classes), with
 every cross-entropy option, for which the issue sets no target (binary
-cross-entropy is elementwise: no such case).
+cross-entropy is elementwise: no such case), and every case on small batches
+(8 x 10, 64 x 100: an agent's step, a small classifier's minibatch), where
+the call's overhead is most of the time (no target either).
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ SMALL_SHAPES = ((64, 100), (8, 3200))
 # every case on short rows too, no target: tiny rows and a classifier (or a
 # multi-label model) with a few dozen classes
 TINY_SHAPES = ((65536, 10), (1000000, 3), (32768, 32))
+# small batches: the Python call and its checks against PyTorch's dispatch and autograd
+BATCH_SHAPES = ((8, 10), (64, 100))
 
 XENT_OPTIONS = {
     "plain": {},
@@ -196,7 +200,7 @@ def main(argv=None):
           f"{'ratio':>7s} {'target':>7s} {'':4s} {'floor ms':>9s} {'x floor':>7s}")
     todo = cases(SMALL_SHAPES if args.small else FULL_SHAPES)
     if not args.small:
-        todo += [(k, n, s, b, None) for k, n, s, b in cases(TINY_SHAPES)]
+        todo += [(k, n, s, b, None) for k, n, s, b in cases(TINY_SHAPES + BATCH_SHAPES)]
     for kind, name, shape, build, *no_target in todo:
         calls = build()
         a, b, f = interleaved_times([calls[c] for c in CONTENDERS], args.repeat, args.statistic)
@@ -207,8 +211,8 @@ def main(argv=None):
             target = TARGETS[kind]
             target_txt, flag = "<=" + str(target), "ok" if ratio <= target else "MISS"
         print(f"{kind + ':' + name:34s} {str(shape[0]) + 'x' + str(shape[1]):>12s} "
-              f"{a * 1e3:12.2f} {b * 1e3:10.2f} {ratio:7.3f} {target_txt:>7s} {flag:4s} "
-              f"{f * 1e3:9.3f} {a / f:7.2f}")
+              f"{a * 1e3:12.4f} {b * 1e3:10.4f} {ratio:7.3f} {target_txt:>7s} {flag:4s} "
+              f"{f * 1e3:9.4f} {a / f:7.2f}")
 
 
 if __name__ == "__main__":

@@ -693,18 +693,23 @@ include "_losses.pxi"
 include "_masked.pxi"
 
 
-def binary_cross_entropy_fast(object x, object target, int reduction, bint want_grad):
-    """Binary cross-entropy with logits `x` against `target` (no weight, no
-    pos_weight), reduced as `reduction` says (XENT_MEAN: over every element,
-    XENT_SUM, XENT_NONE), and with `want_grad` a tuple (loss, gradient); or
-    None when the call is not the common case this handles, and
-    csoftmax._losses runs its general path (which raises the errors):
-    `x` and `target` exactly numpy.ndarrays of one dtype, float32 or float64
-    in native byte order, of one shape with at least one dimension and one
-    element, C-contiguous and aligned. The rows are the last axis; the outputs
+def binary_cross_entropy_fast(object x, object target, int reduction, bint want_grad,
+                              object weight=None, object pos_weight=None):
+    """Binary cross-entropy with logits `x` against `target`, reduced as
+    `reduction` says (XENT_MEAN: over every element, XENT_SUM, XENT_NONE),
+    and with `want_grad` a tuple (loss, gradient); or None when the call is
+    not the common case this handles, and csoftmax._losses runs its general
+    path (which raises the errors): `x` and `target` exactly numpy.ndarrays
+    of one dtype, float32 or float64 in native byte order, of one shape with
+    at least one dimension and one element, C-contiguous and aligned;
+    `weight` and `pos_weight` None or one value per column of the last axis
+    (exactly 1-D numpy.ndarrays, float16 / float32 / float64, rounded to the
+    logits' dtype as the general path rounds them), except for reductions of
+    BCE_RUNS_MIN_ROWS rows or more of at most BCE_SUM_COLS / 2 columns, whose
+    general path sums runs of rows. The rows are the last axis; the outputs
     are new arrays; the mean and sum are compensated sums of partial sums in
-    double: of each row, or of runs of BCE_SUM_COLS elements where the rows
-    are shorter (bce_sum_rows)."""
+    double: of each row, or, without weights, of runs of BCE_SUM_COLS elements
+    where the rows are shorter (bce_sum_rows)."""
     if not _fast_arrays(x, target, reduction):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x
@@ -725,6 +730,15 @@ def binary_cross_entropy_fast(object x, object target, int reduction, bint want_
     cdef int64_t cols = cnp.PyArray_DIM(a, nd - 1)
     cdef int64_t rows = n // cols
     cdef cnp.npy_intp nrows = <cnp.npy_intp>rows
+    cdef object wobj = _fast_weight(weight, cols, a)
+    cdef object pobj = _fast_weight(pos_weight, cols, a)
+    if wobj is False or pobj is False:
+        return None
+    if wobj is not None or pobj is not None:
+        if (reduction != XENT_NONE and rows >= BCE_RUNS_MIN_ROWS
+                and 2 * cols <= BCE_SUM_COLS):
+            return None
+        return _bce_weighted(a, t, wobj, pobj, reduction, want_grad, rows, cols)
     cdef cnp.ndarray loss = None, row_loss = None, grad = None
     cdef void *lp = NULL
     cdef double *rp = NULL
@@ -764,6 +778,59 @@ def binary_cross_entropy_fast(object x, object target, int reduction, bint want_
 # gradient contiguous): each row's own sum cost as much as its elements'
 # losses on rows of a few columns (float32 1000000x3: 6.0 ms, PyTorch 12.3).
 BCE_SUM_COLS = 1024
+# Weighted reductions take runs of rows (csoftmax._losses._bce_runs) from
+# this many rows on: a row's own sum costs about 4 ns on rows of 3 float32
+# columns (1000000x3 with weight and pos_weight: 6.5-7.0 ms row by row, 2.2
+# in runs), the runs' set-up some 25 us (7x5x33: 0.021 -> 0.045 ms).
+BCE_RUNS_MIN_ROWS = 16384
+
+
+cdef object _bce_weighted(cnp.ndarray a, cnp.ndarray t, object wobj, object pobj,
+                          int reduction, bint want_grad, int64_t rows, int64_t cols):
+    """binary_cross_entropy_fast with per-column weights (wobj / pobj: the
+    contiguous arrays of _fast_weight, or None): one kernel call over the rows
+    with the weights' row stride 0, row sums for a reduction, as the general
+    path's _bce_arrays makes it (the same bits)."""
+    cdef int nd = cnp.PyArray_NDIM(a)
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    cdef cnp.ndarray wa = wobj, pa = pobj
+    cdef const void *wp = NULL if wa is None else cnp.PyArray_DATA(wa)
+    cdef const void *pp = NULL if pa is None else cnp.PyArray_DATA(pa)
+    cdef cnp.npy_intp nrows = <cnp.npy_intp>rows
+    cdef cnp.ndarray loss = None, row_loss = None, grad = None
+    cdef void *lp = NULL
+    cdef double *rp = NULL
+    cdef void *gp = NULL
+    if reduction == XENT_NONE:
+        loss = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(a), typenum, 0)
+        lp = cnp.PyArray_DATA(loss)
+    else:
+        row_loss = cnp.PyArray_EMPTY(1, &nrows, cnp.NPY_DOUBLE, 0)
+        rp = <double *>cnp.PyArray_DATA(row_loss)
+    if want_grad:
+        grad = _new_output(nd, cnp.PyArray_DIMS(a), typenum)
+        gp = cnp.PyArray_DATA(grad)
+    cdef int64_t n = rows * cols
+    cdef double scale = 1.0 / <double>n if reduction == XENT_MEAN else 1.0
+    cdef const void *xp = cnp.PyArray_DATA(a)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef int status
+    with nogil:
+        if typenum == cnp.NPY_FLOAT:
+            status = csoftmax_bce_f32(<const float *>xp, cols, <const float *>tp, cols,
+                                      <const float *>wp, 0, 1, <const float *>pp, 0, 1,
+                                      <float *>lp, cols, rp, <float *>gp, cols, rows, cols,
+                                      scale)
+        else:
+            status = csoftmax_bce_f64(<const double *>xp, cols, <const double *>tp, cols,
+                                      <const double *>wp, 0, 1, <const double *>pp, 0, 1,
+                                      <double *>lp, cols, rp, <double *>gp, cols, rows, cols,
+                                      scale)
+    _check(status)
+    cdef object value = loss
+    if reduction != XENT_NONE:
+        value = _fast_reduced(_compensated_sum(rp, rows), <double>n, reduction, typenum)
+    return (value, grad) if want_grad else value
 
 
 cpdef tuple bce_sum_rows(int64_t rows, int64_t cols):

@@ -642,11 +642,12 @@ def _broadcast_2d(values, name, shape, rows, cols, compute):
 
 def _bce(logits, target, weight, pos_weight, reduction, want_grad):
     # the common case (float32 / float64 arrays of one dtype and shape, no
-    # weight) straight to the kernel, as in _cross_entropy
-    if weight is None and pos_weight is None and type(reduction) is str:
+    # weights or one per column) straight to the kernel, as in _cross_entropy
+    if type(reduction) is str:
         code = _FAST_REDUCTIONS.get(reduction)
         if code is not None:
-            fast = _kernels.binary_cross_entropy_fast(logits, target, code, want_grad)
+            fast = _kernels.binary_cross_entropy_fast(logits, target, code, want_grad, weight,
+                                                      pos_weight)
             if fast is not None:
                 return fast
     if _is_dask(logits) or _is_dask(target) or _is_dask(weight) or _is_dask(pos_weight):
@@ -675,10 +676,8 @@ def _bce(logits, target, weight, pos_weight, reduction, want_grad):
 
 
 # Weighted binary cross-entropy reductions take runs of rows (_bce_runs) from
-# this many rows on: a row's own sum costs about 4 ns on rows of 3 float32
-# columns (1000000x3 with weight and pos_weight: 6.5-7.0 ms row by row, 2.2
-# in runs), the runs' set-up some 25 us (7x5x33: 0.021 -> 0.045 ms).
-_BCE_RUNS_MIN_ROWS = 16384
+# this many rows on (the fast path leaves those to this path)
+_BCE_RUNS_MIN_ROWS = _kernels.BCE_RUNS_MIN_ROWS
 
 
 def _bce_arrays(a, t, weight, pos_weight, scale, elementwise, want_grad, sum_runs=False):

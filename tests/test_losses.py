@@ -859,3 +859,44 @@ def test_nll_fast_path(isa, rng, dtype, reduction, monkeypatch):
     monkeypatch.setattr(_losses, "_class_targets", None)  # the general path would raise
     assert (np.asarray(csoftmax.nll_loss(lp, t, reduction=reduction)).tobytes()
             == np.asarray(expected).tobytes())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(8, 10), (3, 4, 17), (50, 600), (16384, 3)],
+                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_fast_path_takes_column_weights(dtype, shape, reduction, isa, rng, monkeypatch):
+    """weight and pos_weight of one value per column (1-D arrays, any float
+    dtype) stay on the fast path: the general path's bits (taken through
+    lists); reductions of 16384 rows or more of short rows, which the general
+    path sums in runs of rows, and weights of other shapes decline."""
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    y = rng.random(shape).astype(dtype)
+    cols = shape[-1]
+    w = rng.uniform(0.5, 2.0, cols)
+    p = rng.uniform(0.5, 3.0, cols).astype(np.float32)
+    code = BCE_FAST_CODES[reduction]
+    runs = reduction != "none" and x.size // cols >= 16384 and 2 * cols <= 1024
+    for weight, pos_weight in [(w, None), (None, p), (w.astype(dtype), p)]:
+        got = _kernels.binary_cross_entropy_fast(x, y, code, True, weight, pos_weight)
+        expected = csoftmax.binary_cross_entropy_with_grad(
+            x, y, weight=None if weight is None else weight.tolist(),
+            pos_weight=None if pos_weight is None else pos_weight.tolist(), reduction=reduction)
+        if runs:
+            assert got is None
+            continue
+        assert type(got[0]) is type(expected[0])
+        assert np.asarray(got[0]).tobytes() == np.asarray(expected[0]).tobytes()
+        assert got[1].tobytes() == expected[1].tobytes()
+        only = _kernels.binary_cross_entropy_fast(x, y, code, False, weight, pos_weight)
+        assert np.asarray(only).tobytes() == np.asarray(expected[0]).tobytes()
+    for bad in (w[:-1], w.reshape(1, cols), w.tolist(), np.ones(cols, dtype=np.int64)):
+        assert _kernels.binary_cross_entropy_fast(x, y, code, True, bad) is None
+        assert _kernels.binary_cross_entropy_fast(x, y, code, True, None, bad) is None
+    if not runs:
+        expected = csoftmax.binary_cross_entropy_with_grad(x, y, weight=w.tolist(),
+                                                           reduction=reduction)
+        monkeypatch.setattr(_losses, "_bce_arrays", None)  # the general path would raise
+        got = csoftmax.binary_cross_entropy_with_grad(x, y, weight=w, reduction=reduction)
+        assert got[1].tobytes() == expected[1].tobytes()
+        assert np.asarray(got[0]).tobytes() == np.asarray(expected[0]).tobytes()

@@ -151,9 +151,14 @@ def test_concurrent_errors_do_not_interfere():
 def progress_of_other_thread(work, attempts=5):
     """How many times a spinning Python thread advanced while `work()` ran in
     this thread, best of a few attempts, with the switch interval at 1000 s:
-    the spinner can only run when this thread releases the GIL itself."""
+    the spinner can only run when this thread releases the GIL itself. The
+    kernels run on one thread here, leaving the spinner a CPU on a 2-CPU
+    machine (with the OpenMP team on both, a loaded machine once gave it
+    none in all five attempts)."""
     best = 0
     old = sys.getswitchinterval()
+    threads = csoftmax.get_num_threads()
+    csoftmax.set_num_threads(1)
     try:
         for _ in range(attempts):
             state = {"count": 0, "stop": False}
@@ -180,6 +185,7 @@ def progress_of_other_thread(work, attempts=5):
                 break
     finally:
         sys.setswitchinterval(old)
+        csoftmax.set_num_threads(threads)
     return best
 
 
