@@ -163,20 +163,25 @@ _FAST_REDUCTIONS = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM,
 def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
                    ignore_index=-100, label_smoothing=0.0, temperature=1.0, out=None):
     # a small batch's call is dominated by argument handling: the common case
-    # (2-D float32 / float64 logits; int64 targets in range or -100, or
-    # probabilities of the logits' dtype; at most a float weight array; float
-    # label_smoothing and temperature; no out or a contiguous one of the
-    # logits' dtype apart from the inputs) goes straight to the kernel;
-    # anything else (or None back) takes the path below
-    if (type(reduction) is str and type(axis) is int and axis in (-1, 1)
+    # (2-D float32 / float64 logits, or one sample's 1-D logits; int64 targets
+    # in range or -100, or probabilities of the logits' dtype; at most a float
+    # weight array; float label_smoothing and temperature; no out or a
+    # contiguous one of the logits' dtype apart from the inputs) goes straight
+    # to the kernel; anything else (or None back) takes the path below
+    if (type(reduction) is str and type(axis) is int and axis in (-1, 0, 1)
             and type(ignore_index) is int and ignore_index == -100
             and type(label_smoothing) is float and type(temperature) is float):
         code = _FAST_REDUCTIONS.get(reduction)
-        if code is not None:
+        one = type(logits) is np.ndarray and logits.ndim == 1
+        fast = None
+        if code is not None and one and axis != 1:
+            fast = _one_sample_fast(logits, target, code, want_grad, weight, out,
+                                    label_smoothing, temperature)
+        elif code is not None and not one and axis != 0:
             fast = _kernels.cross_entropy_fast(logits, target, code, want_grad, weight, out,
                                                label_smoothing, temperature)
-            if fast is not None:
-                return fast
+        if fast is not None:
+            return fast
     _check_reduction(reduction)
     ignore_index = _check_index(ignore_index, "ignore_index")
     e = _check_smoothing(label_smoothing)
@@ -230,6 +235,39 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
                 np.copyto(out, grad, casting="same_kind")
         return value, out
     return value, grad.astype(result, copy=False)
+
+
+def _one_sample_fast(logits, target, code, want_grad, weight, out, e, temp):
+    """cross_entropy_fast for one sample: 1-D logits (the classes) and a
+    Python int or 0-d int64 class index, or 1-D probabilities of the logits'
+    dtype (an agent's step), as one row; the results in the sample's shapes
+    (a 0-d loss for "none", a 1-D gradient, or `out` itself). None where the
+    fast path declines (the general path then runs)."""
+    if type(target) is int:
+        if not (0 <= target < logits.shape[0] or target == -100):
+            return None  # the general path's IndexError
+        t2 = np.array([target], dtype=np.int64)
+    elif type(target) is np.ndarray and (target.ndim == 0 or target.shape == logits.shape):
+        t2 = target.reshape(1, -1) if target.ndim else target.reshape(1)
+    else:
+        return None
+    out2 = None
+    if out is not None:
+        if type(out) is not np.ndarray or out.shape != logits.shape:
+            return None
+        out2 = out.reshape(1, -1)
+        if not np.may_share_memory(out2, out):  # not a view of out
+            return None
+    fast = _kernels.cross_entropy_fast(logits.reshape(1, -1), t2, code, want_grad, weight,
+                                       out2, e, temp)
+    if fast is None:
+        return None
+    if not want_grad:
+        return fast.reshape(()) if code == _kernels.XENT_NONE else fast
+    value, grad = fast
+    if code == _kernels.XENT_NONE:
+        value = value.reshape(())
+    return value, (out if out is not None else grad.reshape(logits.shape))
 
 
 def _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale, want_grad,

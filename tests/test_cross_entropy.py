@@ -759,3 +759,53 @@ class TestErrors:
     def test_axis_out_of_bounds(self, f):
         with pytest.raises(np.exceptions.AxisError, match=r"axis=2 is out of bounds"):
             f(np.zeros((2, 3)), [0, 1], axis=2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_one_sample_takes_the_fast_path(dtype, isa, rng, monkeypatch):
+    """One sample's 1-D logits with a Python int, a 0-d int64 index or 1-D
+    probabilities (an agent's step): the general path's types, shapes and bits
+    (taken by int32 indices, and by a strided view of the probabilities),
+    every reduction and option, out= included, -100
+    ignored; bad indices, a bool or an axis of 1 still go to the general path
+    and its errors; the public call then never reaches the general path's
+    kernel call."""
+    from csoftmax import _losses
+    x = (rng.standard_normal(7) * 3).astype(dtype)
+    q = rng.random(7)
+    q = (q / q.sum()).astype(dtype)
+    general_q = np.repeat(q, 2)[::2]  # the same values, strided: the general path
+    opts = [{}, {"reduction": "none"}, {"reduction": "sum"}, {"label_smoothing": 0.2},
+            {"temperature": 0.5, "weight": rng.uniform(0.5, 2, 7).astype(dtype)}]
+    cases = [(3, np.array(3, dtype=np.int32)), (np.array(5), np.array(5, dtype=np.int32)),
+             (-100, np.array(-100, dtype=np.int32)), (q, general_q)]
+    expected = {}
+    for i, (fast_t, general_t) in enumerate(cases):
+        for j, kw in enumerate(opts):
+            if i == 3 and j == 4:
+                continue  # probabilities with weights: below, through the same path
+            expected[i, j] = (csoftmax.cross_entropy_with_grad(x, general_t, **kw),
+                              csoftmax.cross_entropy(x, general_t, **kw))
+    with pytest.raises(IndexError):
+        csoftmax.cross_entropy_with_grad(x, 7)
+    with pytest.raises(IndexError):
+        csoftmax.cross_entropy_with_grad(x, -1)
+    with pytest.raises(np.exceptions.AxisError):
+        csoftmax.cross_entropy_with_grad(x, 3, axis=1)
+    with pytest.raises(TypeError):
+        csoftmax.cross_entropy_with_grad(x, True)
+    monkeypatch.setattr(_losses, "_xent_rows", None)  # the general path would raise TypeError
+    for (i, j), ((loss, grad), only) in expected.items():
+        fast_t, kw = cases[i][0], opts[j]
+        got = csoftmax.cross_entropy_with_grad(x, fast_t, **kw)
+        assert type(got[0]) is type(loss) and np.shape(got[0]) == np.shape(loss) == ()
+        assert np.asarray(got[0]).tobytes() == np.asarray(loss).tobytes(), (i, j)
+        assert got[1].shape == x.shape and got[1].tobytes() == grad.tobytes(), (i, j)
+        got_only = csoftmax.cross_entropy(x, fast_t, **kw)
+        assert type(got_only) is type(only)
+        assert np.asarray(got_only).tobytes() == np.asarray(only).tobytes()
+        out = np.full(7, np.nan, dtype=dtype)
+        into = csoftmax.cross_entropy_with_grad(x, fast_t, out=out, **kw)
+        assert into[1] is out and out.tobytes() == grad.tobytes()
+        assert csoftmax.cross_entropy_with_grad(x, fast_t, axis=0, **kw)[1].tobytes() \
+            == grad.tobytes()
