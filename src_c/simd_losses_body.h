@@ -1157,6 +1157,106 @@ CSM_FN(simdl_backward_tiny)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t 
     }
 }
 
+/* float64 rows of up to SIMDL_BW_GROUP_BYTES, beyond the tiny tiles, go
+ * through the backward passes VN rows at a time (simdl_backward_group) on
+ * AVX2. kernel_ab on Zen 3 against row by row, 80 batches: softmax_backward
+ * 65536x17 0.58x the time, 2048x24 0.60, 1024x32 0.69, 32768x32 0.74,
+ * 4096x48 0.72, 1024x64 0.83, 16384x64 0.90; log_softmax_backward (whose
+ * exponentials are most of its time) 0.83-0.97. At 128 columns and more the
+ * group was slower out of cache (8192x128 1.06-1.22x). float32 rows, whose
+ * sums the row kernel takes in double without a compensation (simdl_dot_vd),
+ * took 1.07-1.39x the time so at 24-32 columns, and 0.85-1.16x (as noisy
+ * as an A/A) with simdl_dot_vd's sums of four rows ended together across
+ * the lanes: they stay row by row. Not measured on AVX-512 (eight rows a
+ * group): off there. */
+#define SIMDL_BW_GROUP (sizeof(CSM_T) == 8 && VN == 4)
+#define SIMDL_BW_GROUP_BYTES 512
+
+/* The backward passes of nr <= VN short rows: each row's sum (of g y, or of
+ * g with is_log) in two pairs of TwoSum lanes, joined lane by lane; then the
+ * rows' lanes transposed (row i in lane i) and added pairwise by TwoSum
+ * across the rows at once, the lanes' rounding errors and lo lanes summed
+ * apart and added once (an infinite sum is itself, as simdl_total); then
+ * each row's output. Row by row, each short row's sum ended in a chain of
+ * horizontal additions and scalar TwoSum steps (float64) that the next
+ * row's work could not overlap. */
+static inline __attribute__((always_inline)) void
+CSM_FN(simdl_backward_group)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t ys, CSM_T *out,
+                             int64_t os, int nr, int64_t cols, int stream, const int is_log)
+{
+    const V zero = v_zero();
+    V hs[VN], ls[VN];
+    for (int i = 0; i < VN; i++) {
+        if (i >= nr) {
+            hs[i] = zero;
+            ls[i] = zero;
+            continue;
+        }
+        const CSM_T *a = g + i * gs, *b = y + i * ys;
+        V h0 = zero, l0 = zero, h1 = zero, l1 = zero;
+        int64_t j = 0;
+        /* four vectors a step, added in pairs (as simdl_dot) */
+        for (; j + 4 * VN <= cols; j += 4 * VN) {
+            V p0, p1;
+            if (is_log) {
+                p0 = v_add(v_load(a + j), v_load(a + j + 2 * VN));
+                p1 = v_add(v_load(a + j + VN), v_load(a + j + 3 * VN));
+            } else {
+                p0 = v_fmadd(v_load(a + j + 2 * VN), v_load(b + j + 2 * VN),
+                             v_mul(v_load(a + j), v_load(b + j)));
+                p1 = v_fmadd(v_load(a + j + 3 * VN), v_load(b + j + 3 * VN),
+                             v_mul(v_load(a + j + VN), v_load(b + j + VN)));
+            }
+            CSM_FN(simdl_add_any)(&h0, &l0, p0);
+            CSM_FN(simdl_add_any)(&h1, &l1, p1);
+        }
+        for (; j + 2 * VN <= cols; j += 2 * VN) {
+            V p0 = is_log ? v_load(a + j) : v_mul(v_load(a + j), v_load(b + j));
+            V p1 = is_log ? v_load(a + j + VN) : v_mul(v_load(a + j + VN), v_load(b + j + VN));
+            CSM_FN(simdl_add_any)(&h0, &l0, p0);
+            CSM_FN(simdl_add_any)(&h1, &l1, p1);
+        }
+        if (j < cols) {
+            const int kk = cols - j < VN ? (int)(cols - j) : VN;
+            V p = kk == VN ? v_load(a + j) : v_load_tail(a + j, kk, zero);
+            if (!is_log)
+                p = v_mul(p, kk == VN ? v_load(b + j) : v_load_tail(b + j, kk, zero));
+            CSM_FN(simdl_add_any)(&h1, &l1, p);
+            j += kk;
+        }
+        if (j < cols) { /* at most one more, a tail */
+            const int kk = (int)(cols - j);
+            V p = v_load_tail(a + j, kk, zero);
+            if (!is_log) p = v_mul(p, v_load_tail(b + j, kk, zero));
+            CSM_FN(simdl_add_any)(&h0, &l0, p);
+        }
+        V h = v_add(h0, h1), bb = v_sub(h, h0);
+        V err = v_add(v_sub(h0, v_sub(h, bb)), v_sub(h1, bb));
+        hs[i] = h;
+        ls[i] = v_add(v_add(l0, l1), err);
+    }
+    v_transpose(hs);
+    v_transpose(ls);
+    V err = ls[0];
+    for (int k = 1; k < VN; k++) err = v_add(err, ls[k]);
+    for (int w = VN / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; k++) {
+            V a = hs[k], b = hs[k + w], t = v_add(a, b), bb = v_sub(t, a);
+            err = v_add(err, v_add(v_sub(a, v_sub(t, bb)), v_sub(b, bb)));
+            hs[k] = t;
+        }
+    /* hi + lo where hi is finite; an infinite hi leaves a NaN lo */
+    const V dv = v_blend(v_eq(v_sub(hs[0], hs[0]), zero), hs[0], v_add(hs[0], err));
+    CSM_T dl[VN];
+    v_store(dl, dv);
+    for (int i = 0; i < nr; i++) {
+        const CSM_T *gr = g + i * gs, *yr = y + i * ys;
+        const V d = v_set1(dl[i]);
+        SIMD_ROW_OUT(out + i * os, cols, stream,
+                     CSM_FN(simdl_bw_value)(SIMD_LD(gr, zero), SIMD_LD(yr, zero), d, is_log));
+    }
+}
+
 /* softmax_backward (is_log = 0): y (g - sum(g y)); log_softmax_backward
  * (is_log = 1): g - exp(y) sum(g). Each output element is written once
  * (streamed for large outputs). A row's sum, then its output pass, which
@@ -1173,14 +1273,24 @@ CSM_FN(simdl_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t 
                             int64_t os, int64_t rows, int64_t cols, const int is_log)
 {
     /* (float64 log_softmax_backward rows of 16 columns, four whole vectors
-     * each, stay row by row: the tiles took 1.16x their time, 0.81-0.93x at
-     * 8-14 columns; kernel_ab, 4096 rows) */
+     * each, stay out of the tiles: the tiles took 1.16x the row kernel's
+     * time, 0.81-0.93x at 8-14 columns; kernel_ab, 4096 rows. They go to
+     * simdl_backward_group: 0.78x the row kernel's time at 4096x16, 0.89x
+     * at 65536x16) */
     if (CSM_FN(simd_tiny_ok)(cols, gs, ys) && CSM_FN(simd_tiny_ok)(cols, os, os) &&
         !(is_log && sizeof(CSM_T) == 8 && cols == 4 * VN)) {
         CSM_FN(simdl_backward_tiny)(g, gs, y, ys, out, os, rows, cols, is_log);
         return;
     }
     const int stream = csm_stream_hint;
+    if (SIMDL_BW_GROUP && cols * (int64_t)sizeof(CSM_T) <= SIMDL_BW_GROUP_BYTES) {
+        for (int64_t r = 0; r < rows; r += VN)
+            CSM_FN(simdl_backward_group)(g + r * gs, gs, y + r * ys, ys, out + r * os, os,
+                                         rows - r < VN ? (int)(rows - r) : VN, cols, stream,
+                                         is_log);
+        CSM_FN(simd_stream_end)(stream);
+        return;
+    }
     const int l1 = cols * (int64_t)sizeof(CSM_T) <= CSM_PF_L1_BYTES;
 #ifdef SIMDL_VD_N
 #define CSM_DOT(R, SIDE)                                                                 \
@@ -1661,3 +1771,5 @@ CSM_FN(simd_bce_rows)(const CSM_T *x, int64_t xs, const CSM_T *y, int64_t ys, co
 #undef SIMDL_VD_N
 #undef SIMDL_DOT_VD_MAX
 #endif
+#undef SIMDL_BW_GROUP
+#undef SIMDL_BW_GROUP_BYTES

@@ -267,6 +267,41 @@ BACKWARD = {"softmax_backward": (csoftmax.softmax_backward, csoftmax.softmax),
 
 @pytest.mark.parametrize("name", sorted(BACKWARD))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cols", [17, 24, 31, 32, 48, 63, 64, 65])
+def test_backward_short_rows_together_equal_rows_alone(isa, rng, name, dtype, cols):
+    """Short rows beyond the tiny tiles (float64 on AVX2: four rows a group,
+    their sums reduced across lanes together): every row of a batch (a
+    partial last group, strided rows) is bitwise the row alone, and each
+    output is within 8 u x its condition of the long-double formula, with
+    the row's sum made to cancel (a term dropped, or taken from another row
+    or lane, is off by far more)."""
+    backward, forward = BACKWARD[name]
+    rows = 11
+    y = forward(rng.standard_normal((rows, 2 * cols)).astype(dtype))[:, ::2]
+    g = rng.standard_normal((rows, 2 * cols)).astype(dtype)[:, ::2]
+    # the first term cancels the rest of the row's sum (of g y, or of g)
+    weight = np.ones_like(y) if name == "log_softmax_backward" else y
+    rest = np.sum(g[:, 1:].astype(np.longdouble) * weight[:, 1:], axis=1)
+    g[:, 0] = -rest / weight[:, 0]
+    out = backward(g, y)
+    for r in range(rows):
+        alone = backward(g[r:r + 1], y[r:r + 1])[0]
+        assert alone.tobytes() == out[r].tobytes(), r
+    gl, yl = g.astype(np.longdouble), y.astype(np.longdouble)
+    u = np.longdouble(np.finfo(dtype).eps) / 2
+    if name == "log_softmax_backward":
+        p = np.exp(yl)
+        ref = gl - p * np.sum(gl, axis=1, keepdims=True)
+        condition = u * (np.abs(gl) + p * np.sum(np.abs(gl), axis=1, keepdims=True))
+    else:
+        ref = yl * (gl - np.sum(gl * yl, axis=1, keepdims=True))
+        condition = u * yl * (np.abs(gl) + np.sum(np.abs(gl * yl), axis=1, keepdims=True))
+    worst = float(np.max(np.abs(out - ref) / condition))
+    assert worst <= 8, worst
+
+
+@pytest.mark.parametrize("name", sorted(BACKWARD))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(7, 3), (50, 10), (33, 64), (20, 128), (9, 1000),
                                    (3, 3001), (2, 40000)], ids=lambda s: "x".join(map(str, s)))
 def test_backward_out_and_in_place(isa, rng, name, dtype, shape):
