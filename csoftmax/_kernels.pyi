@@ -54,6 +54,7 @@ def cross_entropy_2d(
 def rowwise_fast(
     op: int, x: object, axis: object = -1, out: object = None
 ) -> NDArray[Any] | None: ...
+def nan_row_starts(y: NDArray[Any]) -> bool: ...
 def cross_entropy_fast(
     x: object, target: object, reduction: int, want_grad: bool, weight: object = None,
     out: object = None, label_smoothing: float = 0.0, temperature: float = 1.0,

@@ -14,7 +14,11 @@ Which path runs
 Real floating and integer input (and, for ``logsumexp``, boolean input) with
 no ``b=`` goes to the compiled kernels of :mod:`csoftmax`: the reduced axes
 are moved last and the array is viewed as 2-D rows (a copy only when the
-layout needs one). float32 and float64 are computed in their own precision,
+layout needs one); float32 and float64 arrays reduced over their last axis
+(or over all of a C-contiguous array) go straight to csoftmax's fast path,
+about a microsecond a call on small arrays (10 elements: 0.8-1.1 us against
+5-9 us through the general path and 11-110 us in SciPy, on this project's
+AMD EPYC test machine). float32 and float64 are computed in their own precision,
 float16 in float32, integers in float64. Everything else - ``b=``,
 complex input, ``numpy.longdouble`` - takes a NumPy path written for
 correctness, in the input's precision (float16 in float32).
@@ -85,7 +89,7 @@ import operator
 
 import numpy as np
 
-from . import _api
+from . import _api, _kernels
 
 try:  # NumPy >= 1.25
     from numpy.exceptions import AxisError
@@ -216,7 +220,36 @@ def _fix_log_softmax_rows(x2: np.ndarray, y2: np.ndarray) -> None:
         y2[candidates[fix]] = np.where(plus_inf[fix], np.nan, -np.inf)
 
 
+def _fast_rows(op, x, axis):
+    """The compiled fast path (``_kernels.rowwise_fast``) for the common
+    call: `x` exactly an ndarray of at least one dimension that the fast path
+    takes (float32 or float64, C-contiguous, ...), reduced over its last axis
+    (`axis` that axis as an int) or over all of it (None: as one row); else
+    None (and the caller's general path, with its checks and errors, runs)."""
+    if type(x) is not np.ndarray:
+        return None
+    if axis is None:
+        if x.ndim < 2:
+            return _kernels.rowwise_fast(op, x, -1)  # (declines 0-d)
+        if not x.flags.c_contiguous:
+            return None
+        y = _kernels.rowwise_fast(op, x.reshape(-1), -1)
+        return y if y is None or op == _kernels.FAST_LOGSUMEXP else y.reshape(x.shape)
+    if type(axis) is not int:
+        return None
+    return _kernels.rowwise_fast(op, x, axis)
+
+
 def _normalize(x, axis, kernel, numpy_formula, is_log: bool):
+    y = _fast_rows(_kernels.FAST_LOG_SOFTMAX if is_log else _kernels.FAST_SOFTMAX, x, axis)
+    if y is not None:
+        # float input, rows along the last axis: SciPy's dtype and shape; a
+        # row whose first output is NaN may hold +inf (_fix_log_softmax_rows)
+        if is_log:
+            y2 = y.reshape(-1, y.size if axis is None else y.shape[-1])  # the rows reduced
+            if _kernels.nan_row_starts(y2):
+                _fix_log_softmax_rows(x.reshape(y2.shape), y2)
+        return y
     a = _as_array(x, "x")
     _check_numeric(a.dtype, "x", allow_bool=False)
     axes = _axes(axis, a.ndim, zero_d_int_ok=True)
@@ -432,6 +465,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     >>> float(special.logsumexp([1.0, 2.0], b=[0.0, 1.0]))
     2.0
     """
+    if b is None and not keepdims and not return_sign:
+        out = _fast_rows(_kernels.FAST_LOGSUMEXP, a, axis)
+        if out is not None:  # float input reduced over its last axis: a scalar from 1-D
+            return _scalar_if_0d(out)
     dtype = _promoted_dtype(a, b)
     if dtype.kind not in "fc":
         raise TypeError(f"a and b promote to {dtype}, which is not a floating or complex "

@@ -515,23 +515,39 @@ def test_inputs_are_not_modified(dtype, rng):
     (np.float16, -1, True), (np.complex128, 1, False), (LONG, 1, False)])
 @pytest.mark.parametrize("name", NAMES)
 def test_real_input_goes_to_the_kernels(name, dtype, axis, uses_kernels, monkeypatch, rng):
-    calls = []
+    """Real input reaches the compiled kernels: csoftmax's function over 2-D
+    rows, or the fast path (float32 / float64 over the last axis or all of
+    a C-contiguous array: _fast_rows returns the result); the other input
+    never does."""
+    calls, fast = [], []
     original = getattr(csoftmax._api, name)
+    original_fast = special._fast_rows
 
     def recording(x, *args, **kwargs):
         calls.append(x.shape)
         return original(x, *args, **kwargs)
 
+    def recording_fast(op, x, axis):
+        y = original_fast(op, x, axis)
+        if y is not None:
+            fast.append(x.shape)
+        return y
+
     monkeypatch.setattr(csoftmax._api, name, recording)
+    monkeypatch.setattr(special, "_fast_rows", recording_fast)
     x = sample(rng, dtype, (2, 3, 4))
     ours(name, x, axis=axis)
-    assert bool(calls) == uses_kernels
+    assert bool(calls or fast) == uses_kernels
+    assert len(calls) + len(fast) <= 1
     if calls:
-        assert len(calls) == 1 and len(calls[0]) == 2  # one call over 2-D rows
+        assert len(calls[0]) == 2  # one call over 2-D rows
+    # float64 reduced over all of a C-contiguous array: the fast path
+    assert bool(fast) == (dtype == np.float64 and axis is None)
     if name == "logsumexp":
         calls.clear()
+        fast.clear()
         special.logsumexp(x, axis=axis, b=np.ones(4))
-        assert not calls  # weights: the NumPy path
+        assert not calls and not fast  # weights: the NumPy path
 
 
 def test_module_docstrings_run():
@@ -555,3 +571,45 @@ def test_signatures_match_scipy():
         assert list(mine.parameters) == list(theirs.parameters)
         for key, parameter in mine.parameters.items():
             assert parameter.default == theirs.parameters[key].default
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(5,), (3, 7), (2, 3, 4)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", NAMES)
+def test_fast_path_matches_general_path(name, shape, dtype, rng):
+    """float32 / float64 over the last axis (or all of a C-contiguous array)
+    take the compiled fast path; a strided view of the same values takes the
+    general one. Both give the same bits, dtype, shape and type (a NumPy
+    scalar from a full reduction), with +inf and NaN rows among them."""
+    x = sample(rng, dtype, shape)
+    flat = x.reshape(-1)
+    flat[0] = np.inf
+    if flat.size > 8:
+        flat[7] = np.nan
+    spread = np.zeros(shape[:-1] + (2 * shape[-1],), dtype)
+    spread[..., ::2] = x
+    strided = spread[..., ::2]
+    assert not strided.flags.c_contiguous and np.array_equal(strided, x, equal_nan=True)
+    for axis in (None, -1, len(shape) - 1):
+        fast, general = ours(name, x, axis=axis), ours(name, strided, axis=axis)
+        assert type(fast) is type(general), axis
+        assert fast.dtype == general.dtype and np.shape(fast) == np.shape(general), axis
+        assert np.asarray(fast).tobytes() == np.asarray(general).tobytes(), axis
+        want = scipy_call(name, x, axis=axis)
+        np.testing.assert_array_equal(np.isnan(fast), np.isnan(want))
+
+
+def test_nan_row_starts(rng):
+    from csoftmax import _kernels
+    for dtype in (np.float32, np.float64):
+        y = rng.standard_normal((4, 3)).astype(dtype)
+        assert not _kernels.nan_row_starts(y)
+        y[2, 1] = np.nan  # not at a row's start
+        assert not _kernels.nan_row_starts(y)
+        y[3, 0] = np.nan
+        assert _kernels.nan_row_starts(y)
+        assert _kernels.nan_row_starts(y[3])
+        assert not _kernels.nan_row_starts(y[:0])
+    for bad in (np.zeros((3, 4))[:, ::2], np.zeros(3, np.float16), np.ones(())):
+        with pytest.raises(ValueError, match="nan_row_starts"):
+            _kernels.nan_row_starts(bad)
