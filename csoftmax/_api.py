@@ -184,6 +184,13 @@ def _inverse_temperature(temperature) -> float:
     return inverse
 
 
+def _fast_inverse(temperature: float) -> float:
+    """1 / temperature (a float) for the fast path; 0.0, which it declines,
+    for a temperature the general path refuses (with its own error) or whose
+    inverse overflows."""
+    return 1.0 / temperature if 0.0 < temperature < math.inf else 0.0
+
+
 def _mask_rows(where, shape, axis: int, out=None) -> np.ndarray:
     """`where` as the (rows, cols) uint8 view the masked kernels take: broadcast
     to `shape` with `axis` last, columns contiguous. A view (row stride 0 for a
@@ -329,10 +336,12 @@ def softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     >>> csoftmax.softmax([1.0, 2.0], where=[False, False])
     array([0., 0.])
     """
-    if where is None and type(temperature) is float and temperature == 1.0:
-        # the common case, with or without out=: straight to the kernel
-        y = _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, axis, out)  # None: not handled
-        if y is not None:
+    if type(temperature) is float and (where is None or type(where) is np.ndarray):
+        # the common cases, with or without out=, a temperature or a boolean
+        # mask of x's shape or of one row: straight to the kernels
+        inverse = 1.0 if temperature == 1.0 else _fast_inverse(temperature)
+        y = _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, axis, out, inverse, where)
+        if y is not None:  # None: not handled
             return y
     if _is_dask(x):
         return _dask().softmax(x, axis=axis, out=out, temperature=temperature, where=where)
@@ -375,10 +384,12 @@ def log_softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     >>> csoftmax.log_softmax([1.0, 3.0, 2.0], temperature=2.0, where=[True, True, False])
     array([-1.31326169, -0.31326169,        -inf])
     """
-    if where is None and type(temperature) is float and temperature == 1.0:
-        # the common case, with or without out=: straight to the kernel
-        y = _kernels.rowwise_fast(_kernels.FAST_LOG_SOFTMAX, x, axis, out)  # None: not handled
-        if y is not None:
+    if type(temperature) is float and (where is None or type(where) is np.ndarray):
+        # the common cases, with or without out=, a temperature or a boolean
+        # mask of x's shape or of one row: straight to the kernels
+        inverse = 1.0 if temperature == 1.0 else _fast_inverse(temperature)
+        y = _kernels.rowwise_fast(_kernels.FAST_LOG_SOFTMAX, x, axis, out, inverse, where)
+        if y is not None:  # None: not handled
             return y
     if _is_dask(x):
         return _dask().log_softmax(x, axis=axis, out=out, temperature=temperature,
@@ -429,10 +440,12 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
     >>> csoftmax.logsumexp([[0.0, 0.0], [1.0, np.nan]], where=[True, False])
     array([0., 1.])
     """
-    if (keepdims is False and where is None and type(temperature) is float
-            and temperature == 1.0):  # the common case: straight to the kernel
-        y = _kernels.rowwise_fast(_kernels.FAST_LOGSUMEXP, x, axis)  # None: not handled
-        if y is not None:
+    if (keepdims is False and type(temperature) is float
+            and (where is None or type(where) is np.ndarray)):
+        # the common cases (softmax's): straight to the kernels
+        inverse = 1.0 if temperature == 1.0 else _fast_inverse(temperature)
+        y = _kernels.rowwise_fast(_kernels.FAST_LOGSUMEXP, x, axis, None, inverse, where)
+        if y is not None:  # None: not handled
             return y if y.ndim else y[()]
     if _is_dask(x):
         return _dask().logsumexp(x, axis=axis, keepdims=keepdims, temperature=temperature,

@@ -52,7 +52,8 @@ def cross_entropy_2d(
     grad_scale: float,
 ) -> None: ...
 def rowwise_fast(
-    op: int, x: object, axis: object = -1, out: object = None
+    op: int, x: object, axis: object = -1, out: object = None, inv_temperature: float = 1.0,
+    where: object = None,
 ) -> NDArray[Any] | None: ...
 def nan_row_starts(y: NDArray[Any]) -> bool: ...
 def cross_entropy_fast(

@@ -17,7 +17,7 @@ cimport cython
 from cython cimport floating
 from libc.float cimport FLT_MAX
 from libc.math cimport INFINITY, NAN, fabs
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 cimport numpy as cnp
 import numpy as _np
@@ -279,7 +279,28 @@ cdef cnp.npy_intp _NOGIL_MIN_ELEMENTS = FAST_NOGIL_MIN_ELEMENTS
 
 
 cdef int _fast_kernel(int op, int typenum, const void *x, void *y,
-                      int64_t rows, int64_t cols) noexcept nogil:
+                      int64_t rows, int64_t cols, const uint8_t *mask, int64_t ms,
+                      double inv_t) noexcept nogil:
+    if mask != NULL or inv_t != 1.0:
+        # the masked / tempered kernels (src_c/masked.h), as the general path
+        # calls them
+        if typenum == cnp.NPY_FLOAT:
+            if op == _OP_SOFTMAX:
+                return csoftmax_masked_softmax_f32(<const float *>x, cols, mask, ms, inv_t,
+                                                   <float *>y, cols, rows, cols)
+            if op == _OP_LOG_SOFTMAX:
+                return csoftmax_masked_log_softmax_f32(<const float *>x, cols, mask, ms, inv_t,
+                                                       <float *>y, cols, rows, cols)
+            return csoftmax_masked_logsumexp_f32(<const float *>x, cols, mask, ms, inv_t,
+                                                 <float *>y, rows, cols)
+        if op == _OP_SOFTMAX:
+            return csoftmax_masked_softmax_f64(<const double *>x, cols, mask, ms, inv_t,
+                                               <double *>y, cols, rows, cols)
+        if op == _OP_LOG_SOFTMAX:
+            return csoftmax_masked_log_softmax_f64(<const double *>x, cols, mask, ms, inv_t,
+                                                   <double *>y, cols, rows, cols)
+        return csoftmax_masked_logsumexp_f64(<const double *>x, cols, mask, ms, inv_t,
+                                             <double *>y, rows, cols)
     if typenum == cnp.NPY_FLOAT:
         if op == _OP_SOFTMAX:
             return csoftmax_softmax_f32(<const float *>x, cols, <float *>y, cols, rows, cols)
@@ -312,7 +333,8 @@ cdef inline bint _same_dims(cnp.ndarray a, cnp.ndarray b, int nd) noexcept:
     return True
 
 
-def rowwise_fast(int op, object x, object axis=-1, object out=None):
+def rowwise_fast(int op, object x, object axis=-1, object out=None, double inv_temperature=1.0,
+                 object where=None):
     """softmax (op FAST_SOFTMAX), log_softmax or logsumexp of `x` over `axis`,
     or sigmoid / log_sigmoid of each element (FAST_SIGMOID, FAST_LOG_SIGMOID,
     `axis` -1), into a new array, or into `out` (and return `out`); or None
@@ -328,6 +350,13 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None):
       row, or tile of tiny rows, before writing it) or does not overlap `x`
       at all.
 
+    - softmax, log_softmax and logsumexp also take `inv_temperature` (1 / T,
+      checked by the caller: finite and > 0; float32 declines beyond
+      FLT_MAX, where the general path computes in float64) and `where`: None,
+      or exactly a numpy.ndarray of numpy.bool_, C-contiguous, of `x`'s shape
+      or 1-D of its last axis's length (the same mask for every row), not
+      overlapping `out`; they then go to the masked / tempered kernels.
+
     The caller checks its other arguments (default options) and runs its
     general path on None, which then handles, or refuses with its own error,
     everything declined here; nothing is written to `out` when None is
@@ -336,6 +365,14 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None):
         return None
     if op < _OP_SOFTMAX or op > _OP_LOG_SIGMOID:
         raise ValueError(f"unknown fast-path operation {op}")
+    cdef const uint8_t *mp = NULL
+    cdef int64_t ms = 0
+    cdef cnp.ndarray m
+    if inv_temperature != 1.0 or where is not None:
+        if op > _OP_LOGSUMEXP or not (0.0 < inv_temperature < INFINITY):
+            return None
+        if where is not None and type(where) is not cnp.ndarray:
+            return None
     cdef cnp.ndarray a = <cnp.ndarray>x
     cdef int nd = cnp.PyArray_NDIM(a)
     if nd < 1 or (axis != -1 and axis != nd - 1):
@@ -350,6 +387,19 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None):
         return None
     cdef int64_t cols = cnp.PyArray_DIM(a, nd - 1)
     cdef int64_t rows = n // cols
+    if typenum == cnp.NPY_FLOAT and inv_temperature > FLT_MAX:
+        return None
+    if where is not None:
+        m = <cnp.ndarray>where
+        if (cnp.PyArray_TYPE(m) != cnp.NPY_BOOL or not cnp.PyArray_IS_C_CONTIGUOUS(m)):
+            return None
+        if cnp.PyArray_NDIM(m) == nd and _same_dims(a, m, nd):
+            ms = cols
+        elif cnp.PyArray_NDIM(m) == 1 and cnp.PyArray_DIM(m, 0) == cols:
+            ms = 0
+        else:
+            return None
+        mp = <const uint8_t *>cnp.PyArray_DATA(m)
     cdef int out_nd = nd - 1 if op == _OP_LOGSUMEXP else nd
     cdef cnp.ndarray y
     cdef const char *x_start
@@ -373,14 +423,16 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None):
         elif (y_start < x_start + cnp.PyArray_NBYTES(a)
                 and x_start < y_start + cnp.PyArray_NBYTES(y)):
             return None  # partial overlap: the general path goes through a copy
+        if mp != NULL and _overlaps(<cnp.ndarray>where, y):
+            return None
     cdef const void *xp = cnp.PyArray_DATA(a)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef int status
     if n >= _NOGIL_MIN_ELEMENTS:
         with nogil:
-            status = _fast_kernel(op, typenum, xp, yp, rows, cols)
+            status = _fast_kernel(op, typenum, xp, yp, rows, cols, mp, ms, inv_temperature)
     else:
-        status = _fast_kernel(op, typenum, xp, yp, rows, cols)
+        status = _fast_kernel(op, typenum, xp, yp, rows, cols, mp, ms, inv_temperature)
     if status != CSOFTMAX_OK:
         _check(status)
     return y

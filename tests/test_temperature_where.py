@@ -199,8 +199,9 @@ def test_mask_broadcast_shapes(name, shape, axis, isa, rng):
 
 
 def test_mask_views_need_no_copy(monkeypatch):
-    """The mask reaches the kernel as a uint8 view of the caller's bool data:
-    a mask broadcast along the rows with row stride 0, a contiguous one as is."""
+    """On the general path (x strided), the mask reaches the kernel as a
+    uint8 view of the caller's bool data: a mask broadcast along the rows
+    with row stride 0, a contiguous one as is."""
     from csoftmax import _api, _kernels
     seen = []
     original = _kernels.masked_softmax_2d
@@ -210,7 +211,7 @@ def test_mask_views_need_no_copy(monkeypatch):
         return original(x, mask, inverse, out)
 
     monkeypatch.setattr(_kernels, "masked_softmax_2d", spy)
-    x = np.zeros((4, 3, 8))
+    x = np.zeros((4, 3, 16))[..., ::2]
     row = np.array([True, False] * 4)
     full = np.ones((4, 3, 8), dtype=bool)
     _api.softmax(x, where=row)
@@ -480,3 +481,83 @@ def test_dask_temperature_float32_where_x_over_t_overflows(name, scale, temperat
     assert got.dtype == want.dtype == np.float32
     assert not np.isnan(got).any()
     np.testing.assert_array_max_ulp(got, want, maxulp=4)
+
+
+FAST = {"softmax": "FAST_SOFTMAX", "log_softmax": "FAST_LOG_SOFTMAX",
+        "logsumexp": "FAST_LOGSUMEXP"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_fast_path_takes_temperature_and_masks(name, dtype, isa, rng, monkeypatch):
+    """A float temperature and a bool mask of x's shape or of one row (an
+    agent's legal actions) take the fast path, which calls the masked /
+    tempered kernels as the general path does: the same bits as the general
+    path (x strided), with NaN, inf and a fully masked row among the rows;
+    the general path's kernels are not called."""
+    from csoftmax import _kernels
+    x = dyadic(rng, (7, 13), dtype)
+    x[1, 3], x[2, 5], x[3, 0] = np.nan, np.inf, -np.inf
+    full = rng.random(x.shape) < 0.7
+    full[1, 3] = False  # the NaN masked out
+    full[4] = False     # a row with nothing kept
+    row = rng.random(x.shape[-1]) < 0.7
+    spread = np.zeros((7, 26), dtype)
+    spread[:, ::2] = x
+    strided = spread[:, ::2]
+    cases = [dict(temperature=0.5), dict(temperature=3.0, where=full), dict(where=row),
+             dict(where=full)]
+    general = {i: call(name, strided, **kw) for i, kw in enumerate(cases)}
+    general_row = call(name, strided[0], where=row)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(_kernels, f"masked_{name}_2d", refuse)
+    for i, kw in enumerate(cases):
+        got = call(name, x, **kw)
+        assert got.dtype == general[i].dtype and got.shape == general[i].shape
+        assert got.tobytes() == general[i].tobytes(), kw
+    if name != "logsumexp":  # out= and in place
+        out = np.empty_like(x)
+        assert call(name, x, out=out, **cases[1]) is out
+        assert out.tobytes() == general[1].tobytes()
+        inplace = x.copy()
+        assert call(name, inplace, out=inplace, **cases[1]) is inplace
+        assert inplace.tobytes() == general[1].tobytes()
+    x1 = x[0].copy()  # one row: a 1-D mask
+    assert call(name, x1, where=row).tobytes() == general_row.tobytes()
+
+
+def test_fast_path_declines_other_options(rng, monkeypatch):
+    """What the fast path does not take goes to the general path and its
+    errors: a mask that is a list, of another dtype or a broadcast shape,
+    one that overlaps out; temperatures that are not positive finite floats;
+    float32 whose 1 / T overflows float32 (the general path computes it in
+    float64)."""
+    from csoftmax import _kernels
+    x = rng.standard_normal((3, 4))
+    assert _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, -1, None, 0.5, [True] * 4) is None
+    assert _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, -1, None, 0.5,
+                                 np.ones(4, np.uint8)) is None
+    assert _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, -1, None, 0.5,
+                                 np.ones((3, 1), bool)) is None
+    assert _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, -1, None, 0.0) is None
+    assert _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, -1, None, np.inf) is None
+    assert _kernels.rowwise_fast(_kernels.FAST_SIGMOID, x, -1, None, 0.5) is None
+    assert _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x.astype(np.float32), -1, None,
+                                 1e39) is None
+    buf = np.zeros(3 * 4 * 8 + 4, np.uint8)
+    out = buf[:96].view(np.float64).reshape(3, 4)
+    mask = buf[:4].view(bool)
+    before = out.copy()
+    assert _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, -1, out, 1.0, mask) is None
+    assert out.tobytes() == before.tobytes()
+    for bad, exc in ((0.0, ValueError), (-1.0, ValueError), (np.nan, ValueError),
+                     (np.inf, ValueError), (5e-324, ValueError)):
+        with pytest.raises(exc, match="temperature"):
+            csoftmax.softmax(x, temperature=bad)
+    with pytest.raises(TypeError, match="where"):
+        csoftmax.softmax(x, where=np.ones(4, np.uint8))
+    y = csoftmax.softmax(x.astype(np.float32), temperature=1e-39)
+    assert y.dtype == np.float32 and np.array_equal(y.sum(axis=1), np.ones(3, np.float32))
