@@ -77,6 +77,8 @@ extensions = [
             "src_c/masked.h",
             "src_c/masked_body.h",
             "csoftmax/_losses.pxi",
+            "csoftmax/_masked.pxi",
+            "csoftmax/_sample.pxi",
             "csoftmax/_alloc.h",
             "src_c/simd_avx2.h",
             "src_c/simd_avx512.h",

@@ -423,3 +423,44 @@ def test_strided_inputs(rng):
 def test_softmax_strided_rows(make):
     x = make()
     np.testing.assert_allclose(csoftmax.softmax(x), reference_softmax(x), rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(10,), (8, 10), (1000, 3), (5, 1), (64, 1000), (2, 3, 4)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_sample_fast_path_draws_as_the_general_path(dtype, shape, isa, monkeypatch):
+    """float32 / float64 logits, C-contiguous, classes last: the fast path
+    (_kernels.sample_fast: the general path's probabilities, float64
+    cumulative sums and one generator.random(rows) call, in C) draws what the
+    general path (the same values, strided) draws from the same generator
+    state, at every temperature, with -inf classes; and the general path's
+    NumPy steps do not run."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    if shape[-1] > 1:
+        x[..., 1] = -np.inf
+    strided = np.repeat(x[..., None], 2, axis=-1)[..., 0]
+    temperatures = (1.0, 0.3, 2.0, 1e-6, 1e300)
+    general = [csoftmax.sample(strided, rng=np.random.default_rng(5), temperature=t)
+               for t in temperatures]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(csoftmax._api, "softmax", refuse)
+    for t, want in zip(temperatures, general):
+        got = csoftmax.sample(x, rng=np.random.default_rng(5), temperature=t)
+        assert type(got) is type(want) and np.array_equal(got, want), t
+
+
+def test_sample_bad_row_leaves_the_generator_alone():
+    """A row without a finite maximum is refused before any draw: the fast
+    path hands it to the general path's error, the generator not advanced."""
+    g = np.random.default_rng(3)
+    state = g.bit_generator.state
+    logits = np.array([[0.0, 1.0], [np.nan, 0.0]])
+    with pytest.raises(ValueError, match=r"logits row \[1\] has no finite maximum"):
+        csoftmax.sample(logits, rng=g)
+    assert g.bit_generator.state == state
+    assert csoftmax._kernels.sample_fast(logits, 1.0, g) is None
+    assert g.bit_generator.state == state

@@ -1,0 +1,149 @@
+# Included at the end of _kernels.pyx: the fast path of csoftmax.sample
+# (csoftmax/_inference.py), the general path's steps in C on the common case.
+
+
+cdef int _sample_probs(int typenum, const void *x, void *p, int64_t rows,
+                       int64_t cols) noexcept nogil:
+    if typenum == cnp.NPY_FLOAT:
+        return csoftmax_softmax_f32(<const float *>x, cols, <float *>p, cols, rows, cols)
+    return csoftmax_softmax_f64(<const double *>x, cols, <double *>p, cols, rows, cols)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef inline double _sample_max(const floating *xr, int64_t cols) noexcept nogil:
+    """The row's maximum (NaN if it holds one), as np.max takes it."""
+    cdef double m = xr[0]
+    cdef int64_t j
+    for j in range(cols):
+        if xr[j] != xr[j]:
+            return NAN
+        if xr[j] > m:
+            m = xr[j]
+    return m
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef inline void _sample_shift(const floating *xr, double m, double T, double *out,
+                               int64_t cols) noexcept nogil:
+    """(x - max) in float64, clipped below at -1000 T, then / T: the general
+    path's NumPy steps, elementwise, with the same roundings."""
+    cdef double floor_ = -1000.0 * T
+    cdef double d
+    cdef int64_t j
+    for j in range(cols):
+        d = <double>xr[j] - m
+        if not (d >= floor_):  # np.maximum(d, floor_): floor_ unless d >= floor_ (d is not NaN)
+            d = floor_
+        out[j] = d / T
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef inline int64_t _sample_pick(const floating *pr, int64_t cols, double u) noexcept nogil:
+    """The class whose cumulative sum (float64, term after term as np.cumsum)
+    first exceeds u times the row's total; where u * total rounds up to the
+    total, the last class of positive probability."""
+    cdef double total = 0.0, target
+    cdef int64_t j, count = 0
+    for j in range(cols):
+        total += <double>pr[j]
+    target = u * total
+    # count of cdf[j] <= target: cdf is non-decreasing, so the first cdf[j] > target
+    total = 0.0
+    for j in range(cols):
+        total += <double>pr[j]
+        if total <= target:
+            count += 1
+        else:
+            break
+    if count < cols:
+        return count
+    j = cols - 1
+    while j > 0 and not (pr[j] > 0):
+        j -= 1
+    return j
+
+
+def sample_fast(object x, double T, object generator):
+    """csoftmax.sample's common case: `x` exactly a numpy.ndarray, float32 or
+    float64, native byte order, C-contiguous and aligned, at least 1-D and
+    not empty, the classes along its last axis; `T` the temperature (checked:
+    finite, > 0); `generator` a numpy.random.Generator. Returns the int64
+    draws (x's shape without the last axis; 0-d for 1-D x), drawn as the
+    general path draws them (the same probabilities, cumulative sums, one
+    generator.random(rows) call: the same draws for the same generator
+    state); None when the call is not that case, or when a row has no finite
+    maximum (the general path then raises its error, the generator not
+    advanced)."""
+    if type(x) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int nd = cnp.PyArray_NDIM(a)
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    if nd < 1 or (typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE):
+        return None
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED_RO(a)):
+        return None
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(a)
+    if n == 0 or not (0.0 < T < INFINITY):
+        return None
+    cdef int64_t cols = cnp.PyArray_DIM(a, nd - 1)
+    cdef int64_t rows = n // cols
+    cdef int64_t r
+    cdef double m
+    cdef const float *xf = <const float *>cnp.PyArray_DATA(a)
+    cdef const double *xd = <const double *>cnp.PyArray_DATA(a)
+    cdef cnp.ndarray maxima = None
+    cdef double *mp = NULL
+    cdef cnp.npy_intp nrows = rows
+    if T != 1.0:
+        maxima = cnp.PyArray_EMPTY(1, &nrows, cnp.NPY_DOUBLE, 0)
+        mp = <double *>cnp.PyArray_DATA(maxima)
+    for r in range(rows):
+        m = _sample_max(xf + r * cols, cols) if typenum == cnp.NPY_FLOAT \
+            else _sample_max(xd + r * cols, cols)
+        if not (-INFINITY < m < INFINITY):
+            return None
+        if mp != NULL:
+            mp[r] = m
+    # the probabilities: softmax of x (T = 1) or of (x - max) / T in float64
+    cdef cnp.ndarray probs, shifted
+    cdef int ptype = typenum if T == 1.0 else cnp.NPY_DOUBLE
+    cdef int status
+    cdef cnp.npy_intp dims[2]
+    dims[0] = rows
+    dims[1] = cols
+    probs = _new_output(2, dims, ptype)
+    if T == 1.0:
+        status = _sample_probs(typenum, cnp.PyArray_DATA(a), cnp.PyArray_DATA(probs), rows,
+                               cols)
+    else:
+        shifted = _new_output(2, dims, cnp.NPY_DOUBLE)
+        for r in range(rows):
+            if typenum == cnp.NPY_FLOAT:
+                _sample_shift(xf + r * cols, mp[r], T,
+                              <double *>cnp.PyArray_DATA(shifted) + r * cols, cols)
+            else:
+                _sample_shift(xd + r * cols, mp[r], T,
+                              <double *>cnp.PyArray_DATA(shifted) + r * cols, cols)
+        status = _sample_probs(cnp.NPY_DOUBLE, cnp.PyArray_DATA(shifted),
+                               cnp.PyArray_DATA(probs), rows, cols)
+    if status != CSOFTMAX_OK:
+        _check(status)
+    # one uniform per row, as the general path draws them
+    u_obj = generator.random(rows)
+    if (type(u_obj) is not cnp.ndarray or cnp.PyArray_TYPE(<cnp.ndarray>u_obj) != cnp.NPY_DOUBLE
+            or cnp.PyArray_SIZE(<cnp.ndarray>u_obj) != rows
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>u_obj)):
+        raise TypeError("generator.random(n) must return n float64 numbers")
+    cdef const double *u = <const double *>cnp.PyArray_DATA(<cnp.ndarray>u_obj)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd - 1, cnp.PyArray_DIMS(a), cnp.NPY_INT64, 0)
+    cdef int64_t *op = <int64_t *>cnp.PyArray_DATA(out)
+    cdef const float *pf = <const float *>cnp.PyArray_DATA(probs)
+    cdef const double *pd = <const double *>cnp.PyArray_DATA(probs)
+    for r in range(rows):
+        op[r] = _sample_pick(pf + r * cols, cols, u[r]) if ptype == cnp.NPY_FLOAT \
+            else _sample_pick(pd + r * cols, cols, u[r])
+    return out
