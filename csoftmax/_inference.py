@@ -158,6 +158,10 @@ def one_hot(labels, num_classes, dtype=np.float32):
         raise TypeError(f"dtype {dtype!r} is not a NumPy data type") from exc
     if out_dtype.kind not in "biuf":
         raise TypeError(f"dtype must be a boolean, integer or real floating type, got {out_dtype}")
+    if type(labels) is np.ndarray and classes < 2**31:
+        out = _kernels.one_hot_fast(labels, classes, out_dtype)  # int64 labels: in C
+        if out is not None:  # None: not handled (or a label out of range: the error below)
+            return out
     if _api._is_dask(labels):
         return _api._dask().one_hot(labels, classes, out_dtype)
     t = _api._as_array(labels, "labels")

@@ -147,3 +147,47 @@ def sample_fast(object x, double T, object generator):
         op[r] = _sample_pick(pf + r * cols, cols, u[r]) if ptype == cnp.NPY_FLOAT \
             else _sample_pick(pd + r * cols, cols, u[r])
     return out
+
+
+def one_hot_fast(object labels, int64_t classes, object dtype):
+    """csoftmax.one_hot's common case: `labels` exactly a numpy.ndarray of
+    int64 (native byte order, C-contiguous, aligned), `classes` >= 1 and
+    `dtype` a numpy.dtype of float32, float64, bool or int64. Returns the
+    one-hot array (labels.shape + (classes,)); None when the call is not that
+    case or a label is out of range (the general path then raises its
+    error)."""
+    if type(labels) is not cnp.ndarray or classes < 1:
+        return None
+    cdef cnp.ndarray t = <cnp.ndarray>labels
+    if (cnp.PyArray_TYPE(t) != cnp.NPY_INT64 or not cnp.PyArray_IS_C_CONTIGUOUS(t)
+            or not cnp.PyArray_ISBEHAVED_RO(t)):
+        return None
+    cdef int typenum = (<cnp.dtype>dtype).type_num if isinstance(dtype, _np.dtype) else -1
+    if (typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_BOOL
+            and typenum != cnp.NPY_INT64) or not (<cnp.dtype>dtype).isnative:
+        return None
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(t)
+    cdef const int64_t *lab = <const int64_t *>cnp.PyArray_DATA(t)
+    cdef cnp.npy_intp i
+    for i in range(n):
+        if lab[i] < 0 or lab[i] >= classes:
+            return None
+    cdef int nd = cnp.PyArray_NDIM(t)
+    if nd >= 32:
+        return None
+    cdef cnp.npy_intp dims[32]
+    for i in range(nd):
+        dims[i] = cnp.PyArray_DIM(t, i)
+    dims[nd] = classes
+    cdef cnp.ndarray out = cnp.PyArray_ZEROS(nd + 1, dims, typenum, 0)
+    cdef char *base = <char *>cnp.PyArray_DATA(out)
+    for i in range(n):
+        if typenum == cnp.NPY_FLOAT:
+            (<float *>base)[i * classes + lab[i]] = 1.0
+        elif typenum == cnp.NPY_DOUBLE:
+            (<double *>base)[i * classes + lab[i]] = 1.0
+        elif typenum == cnp.NPY_BOOL:
+            (<uint8_t *>base)[i * classes + lab[i]] = 1
+        else:
+            (<int64_t *>base)[i * classes + lab[i]] = 1
+    return out

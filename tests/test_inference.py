@@ -113,6 +113,28 @@ def test_one_hot_default_dtype_and_scalar():
 def test_one_hot_out_of_range(labels, message):
     with pytest.raises(IndexError, match=message):
         csoftmax.one_hot(labels, 3)
+    with pytest.raises(IndexError, match=message):  # int64 labels: the fast path declines
+        csoftmax.one_hot(np.array(labels, dtype=np.int64), 3)
+
+
+def test_one_hot_fast_path(rng):
+    """int64 labels (an ndarray, C-contiguous) and a float32 / float64 /
+    bool / int64 result take the compiled fast path, which gives what the
+    general path gives; other cases decline to it."""
+    labels = rng.integers(0, 7, size=(5, 3))
+    for dtype in (np.float32, np.float64, bool, np.int64):
+        fast = csoftmax._kernels.one_hot_fast(labels, 7, np.dtype(dtype))
+        assert fast is not None and fast.dtype == np.dtype(dtype) and fast.shape == (5, 3, 7)
+        np.testing.assert_array_equal(fast, np.eye(7, dtype=dtype)[labels])
+    for args in ((labels.astype(np.int32), 7, np.dtype(np.float32)),
+                 (labels[:, ::2], 7, np.dtype(np.float32)),
+                 (labels, 7, np.dtype(np.float16)),
+                 (labels, 7, np.dtype(">f8")),
+                 (np.array([0, 7]), 7, np.dtype(np.float32)),  # out of range: the general error
+                 (np.array([-1, 0]), 7, np.dtype(np.float32)),
+                 (labels, 0, np.dtype(np.float32)),
+                 (list(labels.ravel()), 7, np.dtype(np.float32))):
+        assert csoftmax._kernels.one_hot_fast(*args) is None
 
 
 @pytest.mark.parametrize("labels", [[0.0, 1.0], [True, False], ["a"]])
