@@ -420,8 +420,7 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None, double inv_t
             # same elements (in place); logsumexp's shorter out overlaps x
             if op == _OP_LOGSUMEXP:
                 return None
-        elif (y_start < x_start + cnp.PyArray_NBYTES(a)
-                and x_start < y_start + cnp.PyArray_NBYTES(y)):
+        elif _overlaps(a, y):
             return None  # partial overlap: the general path goes through a copy
         if mp != NULL and _overlaps(<cnp.ndarray>where, y):
             return None
