@@ -1160,7 +1160,8 @@ CSM_FN(simdl_backward_tiny)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t 
 /* float64 rows of up to SIMDL_BW_GROUP_BYTES, beyond the tiny tiles, go
  * through the backward passes VN rows at a time (simdl_backward_group) on
  * AVX2. kernel_ab on Zen 3 against row by row, 80 batches: softmax_backward
- * 65536x17 0.58x the time, 2048x24 0.60, 1024x32 0.69, 32768x32 0.74,
+ * 65536x17 0.58x the time, 2048x24 0.60, 1024x32 0.69, 32768x32 0.74 (0.73-0.95
+ * over four runs),
  * 4096x48 0.72, 1024x64 0.83, 16384x64 0.90; log_softmax_backward (whose
  * exponentials are most of its time) 0.83-0.97. At 128 columns and more the
  * group was slower out of cache (8192x128 1.06-1.22x). float32 rows, whose
