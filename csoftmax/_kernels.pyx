@@ -436,6 +436,7 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None, double inv_t
         _check(status)
     return y
 
+
 def nan_row_starts(cnp.ndarray y not None):
     """Whether a row (along the last axis) of `y`, a C-contiguous, aligned
     float32 or float64 array of at least one dimension such as rowwise_fast
@@ -459,6 +460,7 @@ def nan_row_starts(cnp.ndarray y not None):
         if (f[i] != f[i]) if typenum == cnp.NPY_FLOAT else (d[i] != d[i]):
             return True
     return False
+
 
 # reductions of cross_entropy_fast and binary_cross_entropy_fast
 XENT_MEAN = 0
