@@ -600,6 +600,21 @@ cdef object _fast_weight(object weight, int64_t cols, cnp.ndarray a):
     return _np.ascontiguousarray(wa, dtype=a.dtype)
 
 
+cdef object _fast_class_targets(cnp.ndarray t):
+    """1-D class indices as the loss fast paths read them: `t` itself when
+    int64, a contiguous int64 copy of narrower integers (int32 labels:
+    exact, as the general path converts them), None otherwise (uint64, whose
+    values past 2**63 would wrap; floats; other shapes)."""
+    if cnp.PyArray_NDIM(t) != 1:
+        return None
+    if cnp.PyArray_TYPE(t) == cnp.NPY_INT64:
+        return t
+    if (cnp.PyArray_ISINTEGER(t) and cnp.PyArray_ITEMSIZE(t) < 8
+            and cnp.PyArray_ISNOTSWAPPED(t)):
+        return _np.ascontiguousarray(t, dtype=_np.int64)
+    return None
+
+
 cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b):
     """Whether the byte ranges of two contiguous arrays meet."""
     cdef const char *p = <const char *>cnp.PyArray_DATA(a)
@@ -622,7 +637,8 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
     - `x` exactly a numpy.ndarray, float32 or float64 in native byte order,
       2-D and not empty, C-contiguous and aligned;
     - `target` exactly a numpy.ndarray, C-contiguous, aligned, in native byte
-      order: int64 class indices, 1-D with one per row, each in [0, classes)
+      order: int64 class indices (or narrower integers, converted to int64:
+      int32 labels), 1-D with one per row, each in [0, classes)
       or -100 (the row's loss and gradient are 0, and the mean divides by the
       other rows' count or weight; an index out of range declines); or
       probabilities of the logits' dtype and shape (the mean divides by the
@@ -662,8 +678,11 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
     if typenum == cnp.NPY_FLOAT and inv_t > FLT_MAX:
         return None
     cdef bint prob
-    if cnp.PyArray_NDIM(t) == 1 and cnp.PyArray_TYPE(t) == cnp.NPY_INT64:
+    cdef cnp.ndarray target_in = t
+    cdef object indices = _fast_class_targets(t)
+    if indices is not None:
         prob = False
+        t = <cnp.ndarray>indices
     elif cnp.PyArray_TYPE(t) == typenum and _same_dims(a, t, 2):
         prob = True
     else:
@@ -686,7 +705,7 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
         grad = <cnp.ndarray>out
         if (cnp.PyArray_TYPE(grad) != typenum or not _same_dims(a, grad, 2)
                 or not (cnp.PyArray_IS_C_CONTIGUOUS(grad) and cnp.PyArray_ISBEHAVED(grad))
-                or _overlaps(grad, a) or _overlaps(grad, t)
+                or _overlaps(grad, a) or _overlaps(grad, t) or _overlaps(grad, target_in)
                 or (wa is not None and _overlaps(grad, wa))):
             return None
     cdef const void *tv = cnp.PyArray_DATA(t)

@@ -343,21 +343,22 @@ cdef int _backward_kernel(int op, int typenum, const void *g, const void *y, voi
 
 def nll_fast(object log_probs, object target, int reduction, object weight=None):
     """nll_loss of 2-D `log_probs` over their last axis against int64 class
-    indices, ignore_index -100, optionally class-weighted, reduced as
-    `reduction` says (XENT_MEAN, XENT_SUM, XENT_NONE); or None when the call
-    is not the common case this handles (cross_entropy_fast's conditions on
-    the logits, targets and weights). The mean divides by the rows not
+    indices (or narrower integers: _fast_class_targets), ignore_index -100,
+    optionally class-weighted, reduced as `reduction` says (XENT_MEAN,
+    XENT_SUM, XENT_NONE); or None when the call is not the common case this
+    handles (cross_entropy_fast's conditions on the logits, targets and
+    weights). The mean divides by the rows not
     ignored, or their targets' weight sum (class_weight_sum), as the general
     path."""
     if not _fast_arrays(log_probs, target, reduction):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>log_probs
-    cdef cnp.ndarray t = <cnp.ndarray>target
-    if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_NDIM(t) != 1:
+    cdef object indices = _fast_class_targets(<cnp.ndarray>target)
+    if cnp.PyArray_NDIM(a) != 2 or indices is None:
         return None
+    cdef cnp.ndarray t = <cnp.ndarray>indices
     cdef int typenum = cnp.PyArray_TYPE(a)
-    if ((typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE)
-            or cnp.PyArray_TYPE(t) != cnp.NPY_INT64):
+    if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
         return None
     if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED_RO(a)
             and cnp.PyArray_IS_C_CONTIGUOUS(t) and cnp.PyArray_ISBEHAVED_RO(t)):

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import csoftmax
-from csoftmax import reference
+from csoftmax import _kernels, reference
 
 from accuracy_helpers import LD, dyadic, ulp_errors
+from conftest import general_targets
 
 REDUCTIONS = ["mean", "sum", "none"]
 # Stated bounds in ulps: per-row loss (log1p(t) - z_k, no cancellation) and
@@ -75,7 +76,7 @@ def test_reductions(reduction, dtype, isa, rng):
 @pytest.mark.parametrize("shape", [(1, 10), (33, 3), (19, 32), (7, 1000)])
 def test_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
     """The small-batch fast path (2-D logits, int64 targets, no option) gives
-    what the general path gives (taken here through int32 targets): the same
+    what the general path gives (taken here through byte-swapped targets): the same
     per-row losses and gradient, the same result types, and the same reduced
     losses bit for bit (both sum with _kernels.loss_total)."""
     from csoftmax import _kernels
@@ -84,7 +85,7 @@ def test_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
     code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
     fast_loss, fast_grad = _kernels.cross_entropy_fast(x, t, code[reduction], True)
     fast_only = _kernels.cross_entropy_fast(x, t, code[reduction], False)
-    loss, grad = csoftmax.cross_entropy_with_grad(x, t.astype(np.int32), reduction=reduction)
+    loss, grad = csoftmax.cross_entropy_with_grad(x, general_targets(t), reduction=reduction)
     assert type(fast_loss) is type(loss) and type(fast_only) is type(loss)
     assert np.asarray(fast_loss).dtype == dtype and fast_grad.dtype == dtype
     np.testing.assert_array_equal(fast_grad, grad)
@@ -104,8 +105,8 @@ def test_fast_path_matches_general_path(shape, dtype, reduction, isa, rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_reduced_loss_is_the_same_bits_in_every_layout(dtype, reduction, rng):
     """C-contiguous logits with int64 targets take the fast path; Fortran
-    order, reversed rows, a broadcast row or int32 / uint8 targets take the
-    general one. The reduced loss is the same bits on each (the general path
+    order, reversed rows, a broadcast row or byte-swapped targets take the
+    general one (uint8 targets the fast one, converted to int64). The reduced loss is the same bits on each (the general path
     summed with np.sum before 2026-12-02: 66 of 200 float64 batches of 300x10
     came out an ulp apart), with weights and nll_loss too."""
     for _ in range(40):
@@ -117,7 +118,7 @@ def test_reduced_loss_is_the_same_bits_in_every_layout(dtype, reduction, rng):
             flipped = csoftmax.cross_entropy(x[::-1], t[::-1], reduction=reduction, **kwargs)
             others = [csoftmax.cross_entropy(np.asfortranarray(x), t, reduction=reduction,
                                              **kwargs),
-                      csoftmax.cross_entropy(x, t.astype(np.int32), reduction=reduction, **kwargs),
+                      csoftmax.cross_entropy(x, general_targets(t), reduction=reduction, **kwargs),
                       csoftmax.cross_entropy(x, t.astype(np.uint8), reduction=reduction, **kwargs),
                       csoftmax.cross_entropy_with_grad(np.asfortranarray(x), t,
                                                        reduction=reduction, **kwargs)[0]]
@@ -127,7 +128,7 @@ def test_reduced_loss_is_the_same_bits_in_every_layout(dtype, reduction, rng):
             assert abs(flipped - want) <= 2 * np.spacing(np.abs(want))
         logp = csoftmax.log_softmax(x)
         assert (csoftmax.nll_loss(np.asfortranarray(logp), t, reduction=reduction).tobytes()
-                == csoftmax.nll_loss(logp, t.astype(np.int32), reduction=reduction).tobytes())
+                == csoftmax.nll_loss(logp, general_targets(t), reduction=reduction).tobytes())
     row = (rng.standard_normal(10) * 3).astype(dtype)
     t = rng.integers(0, 10, 50)
     broadcast = np.broadcast_to(row, (50, 10))
@@ -191,7 +192,7 @@ def test_fast_path_declines_what_it_does_not_handle(rng):
     mean = _kernels.XENT_MEAN
     assert _kernels.cross_entropy_fast(x, t, mean, True) is not None
     declined = [
-        (x.astype(np.float16), t), (x, t.astype(np.int32)), (x[:, ::2], t[:4]),
+        (x.astype(np.float16), t), (x, general_targets(t)), (x[:, ::2], t[:4]),
         (np.asfortranarray(x), t), (x[0], t[:1]), (x.reshape(2, 2, 5), t[:2]),
         (x, t[:3]), (x[:0], t[:0]), (x, np.array([0, 5, 1, 2])), (x, np.array([0, -1, 1, 2])),
         (x, np.array([0, -100, 5, 2])),
@@ -213,7 +214,7 @@ def test_fast_path_declines_what_it_does_not_handle(rng):
 def test_fast_path_takes_ignored_rows(dtype, reduction, isa, rng):
     """Rows of target -100 (the default ignore_index) stay on the fast path:
     zero loss and gradient there, the mean over the other rows, as the
-    general path (taken through int32 targets) gives; every row ignored:
+    general path (taken through byte-swapped targets) gives; every row ignored:
     a NaN mean, a zero sum."""
     from csoftmax import _kernels
     code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
@@ -221,7 +222,7 @@ def test_fast_path_takes_ignored_rows(dtype, reduction, isa, rng):
     t = rng.integers(0, 7, 9)
     t[[0, 4, 5]] = -100
     fast_loss, fast_grad = _kernels.cross_entropy_fast(x, t, code[reduction], True)
-    loss, grad = csoftmax.cross_entropy_with_grad(x, t.astype(np.int32), reduction=reduction)
+    loss, grad = csoftmax.cross_entropy_with_grad(x, general_targets(t), reduction=reduction)
     assert type(fast_loss) is type(loss) and fast_grad.dtype == dtype
     np.testing.assert_array_equal(fast_grad, grad)
     assert not fast_grad[[0, 4, 5]].any() and fast_grad[1].any()
@@ -236,7 +237,7 @@ def test_fast_path_takes_ignored_rows(dtype, reduction, isa, rng):
     value, zeros = _kernels.cross_entropy_fast(x, everything, code[reduction], True)
     assert not zeros.any()
     if reduction == "mean":
-        assert np.isnan(value) and np.isnan(csoftmax.cross_entropy(x, everything.astype(np.int32)))
+        assert np.isnan(value) and np.isnan(csoftmax.cross_entropy(x, general_targets(everything)))
     elif reduction == "sum":
         assert value == 0
 
@@ -246,7 +247,7 @@ def test_fast_path_takes_ignored_rows(dtype, reduction, isa, rng):
 def test_fast_path_takes_weight(dtype, reduction, isa, rng):
     """A per-class float weight stays on the fast path (with ignored rows
     too): the same per-row losses and gradient as the general path (taken
-    through int32 targets; both divide the mean by class_weight_sum), reduced
+    through byte-swapped targets; both divide the mean by class_weight_sum), reduced
     losses within 2 ulp; a weight of another float dtype or layout is rounded
     and copied as the general path does it; another shape, an integer weight or
     a list declines; zero weight sums give NaN or a signed infinity as on the
@@ -258,7 +259,7 @@ def test_fast_path_takes_weight(dtype, reduction, isa, rng):
     t[[3, 11]] = -100
     w = rng.uniform(0.1, 3.0, 7).astype(dtype)
     fast_loss, fast_grad = _kernels.cross_entropy_fast(x, t, code[reduction], True, w)
-    loss, grad = csoftmax.cross_entropy_with_grad(x, t.astype(np.int32), weight=w,
+    loss, grad = csoftmax.cross_entropy_with_grad(x, general_targets(t), weight=w,
                                                   reduction=reduction)
     assert type(fast_loss) is type(loss) and fast_grad.dtype == dtype
     np.testing.assert_array_equal(fast_grad, grad)
@@ -278,7 +279,7 @@ def test_fast_path_takes_weight(dtype, reduction, isa, rng):
     other = np.float32 if dtype == np.float64 else np.float64
     for same in (w.astype(other), np.repeat(w, 2)[::2], w.astype(w.dtype.newbyteorder())):
         got = _kernels.cross_entropy_fast(x, t, code[reduction], True, same)
-        expected = csoftmax.cross_entropy_with_grad(x, t.astype(np.int32), weight=same,
+        expected = csoftmax.cross_entropy_with_grad(x, general_targets(t), weight=same,
                                                     reduction=reduction)
         np.testing.assert_array_equal(got[1], expected[1])
         assert np.all(np.abs(got[0] - expected[0]) <= 2 * np.spacing(np.abs(expected[0])))
@@ -357,7 +358,7 @@ def test_fast_path_takes_out(dtype, isa, rng, monkeypatch):
 def test_fast_path_takes_options(dtype, shape, isa, rng, monkeypatch):
     """label_smoothing, temperature and probability targets (with weights,
     ignored rows, out=, every reduction) stay on the fast path: the same bits
-    as the general path (taken through int32 targets, or probabilities in
+    as the general path (taken through byte-swapped targets, or probabilities in
     Fortran order), loss only and fused alike."""
     from csoftmax import _kernels, _losses
     code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
@@ -368,9 +369,9 @@ def test_fast_path_takes_options(dtype, shape, isa, rng, monkeypatch):
     q = rng.random(shape).astype(dtype)
     q /= q.sum(axis=1, keepdims=True)
     w = rng.uniform(0.5, 2.0, cols).astype(dtype)
-    cases = [(t, t.astype(np.int32), {"label_smoothing": 0.1}),
-             (t, t.astype(np.int32), {"temperature": 0.7, "weight": w}),
-             (t, t.astype(np.int32), {"label_smoothing": 1.0, "temperature": 3.0, "weight": w}),
+    cases = [(t, general_targets(t), {"label_smoothing": 0.1}),
+             (t, general_targets(t), {"temperature": 0.7, "weight": w}),
+             (t, general_targets(t), {"label_smoothing": 1.0, "temperature": 3.0, "weight": w}),
              (q, np.asfortranarray(q), {}),
              (q, np.asfortranarray(q), {"label_smoothing": 0.2, "temperature": 2.0,
                                         "weight": w})]
@@ -463,6 +464,47 @@ def test_any_integer_target_dtype(target_dtype, rng):
     np.testing.assert_array_equal(got[1], expected[1])
     got_list = csoftmax.cross_entropy_with_grad(x.tolist(), t.tolist(), reduction="none")
     np.testing.assert_array_equal(got_list[0], expected[0])
+
+
+@pytest.mark.parametrize("target_dtype", [np.int8, np.int16, np.int32, np.uint8, np.uint16,
+                                          np.uint32], ids=lambda d: np.dtype(d).name)
+def test_narrow_integer_targets_take_the_fast_path(target_dtype, isa, rng, monkeypatch):
+    """Class indices narrower than int64 (int32 labels, ...) are converted to
+    int64 inside the fast path (cross_entropy and nll_loss): the general
+    path's bits, -100 ignored (signed types), a gradient out= too; the
+    general path's conversion is not called. uint64 (values past 2**63 would
+    wrap) and byte-swapped indices decline, as does an out= that overlaps
+    the targets' own memory."""
+    x = rng.normal(0, 2, (40, 7)).astype(np.float32)
+    t = rng.integers(0, 7, 40)
+    if np.dtype(target_dtype).kind == "i":
+        t[[3, 17]] = -100
+    narrow = t.astype(target_dtype)
+    w = rng.uniform(0.5, 2.0, 7).astype(np.float32)
+    want = [csoftmax.cross_entropy_with_grad(x, general_targets(t), weight=w),
+            csoftmax.cross_entropy(x, general_targets(t), reduction="none", label_smoothing=0.2),
+            csoftmax.nll_loss(csoftmax.log_softmax(x), general_targets(t), weight=w)]
+    out = np.empty_like(x)
+    monkeypatch.setattr(csoftmax._losses, "_class_targets", None)  # the general path would raise
+    got = [csoftmax.cross_entropy_with_grad(x, narrow, weight=w, out=out),
+           csoftmax.cross_entropy(x, narrow, reduction="none", label_smoothing=0.2),
+           csoftmax.nll_loss(csoftmax.log_softmax(x), narrow, weight=w)]
+    assert got[0][1] is out
+    for g, e in zip(got, want):
+        for a, b in zip(g if isinstance(g, tuple) else (g,), e if isinstance(e, tuple) else (e,)):
+            assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    code = _kernels.XENT_MEAN
+    assert _kernels.cross_entropy_fast(x, t.astype(np.uint64), code, True) is None
+    if narrow.itemsize > 1:  # (one byte has no byte order)
+        assert _kernels.cross_entropy_fast(x, general_targets(narrow), code, True) is None
+    assert _kernels.nll_fast(x, t.astype(np.uint64), code) is None
+    buf = np.zeros(x.nbytes, np.uint8)
+    shared_out = buf.view(np.float32).reshape(x.shape)
+    shared_t = buf[:narrow.nbytes].view(target_dtype)
+    shared_t[:] = np.where(narrow == np.array(-100).astype(target_dtype), 0, narrow)
+    before = buf.copy()
+    assert _kernels.cross_entropy_fast(x, shared_t, code, True, None, shared_out) is None
+    assert buf.tobytes() == before.tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.int32, np.uint8, np.bool_],
@@ -765,7 +807,7 @@ class TestErrors:
 def test_one_sample_takes_the_fast_path(dtype, isa, rng, monkeypatch):
     """One sample's 1-D logits with a Python int, a 0-d int64 index or 1-D
     probabilities (an agent's step): the general path's types, shapes and bits
-    (taken by int32 indices, and by a strided view of the probabilities),
+    (taken by byte-swapped indices, and by a strided view of the probabilities),
     every reduction and option, out= included, -100
     ignored; bad indices, a bool or an axis of 1 still go to the general path
     and its errors; the public call then never reaches the general path's
@@ -777,8 +819,8 @@ def test_one_sample_takes_the_fast_path(dtype, isa, rng, monkeypatch):
     general_q = np.repeat(q, 2)[::2]  # the same values, strided: the general path
     opts = [{}, {"reduction": "none"}, {"reduction": "sum"}, {"label_smoothing": 0.2},
             {"temperature": 0.5, "weight": rng.uniform(0.5, 2, 7).astype(dtype)}]
-    cases = [(3, np.array(3, dtype=np.int32)), (np.array(5), np.array(5, dtype=np.int32)),
-             (-100, np.array(-100, dtype=np.int32)), (q, general_q)]
+    cases = [(3, general_targets(np.array(3))), (np.array(5), general_targets(np.array(5))),
+             (-100, general_targets(np.array(-100))), (q, general_q)]
     expected = {}
     for i, (fast_t, general_t) in enumerate(cases):
         for j, kw in enumerate(opts):
