@@ -66,6 +66,48 @@ cdef inline int64_t _sample_pick(const floating *pr, int64_t cols, double u) noe
     return j
 
 
+cdef enum:
+    _SAMPLE_BAD_ROW = -1000  # (not a kernel status)
+
+
+cdef int _sample_prepare(int typenum, const void *x, int64_t rows, int64_t cols, double T,
+                         double *maxima, double *shifted, void *probs) noexcept nogil:
+    """Each row's maximum (_SAMPLE_BAD_ROW at the first not finite), then the
+    probabilities into `probs`: softmax of x (T = 1; `maxima` and `shifted`
+    NULL) or of (x - max) / T in float64 (rows x cols `shifted`, `maxima` one
+    per row). Returns the kernel's status."""
+    cdef const float *xf = <const float *>x
+    cdef const double *xd = <const double *>x
+    cdef int64_t r
+    cdef double m
+    for r in range(rows):
+        m = _sample_max(xf + r * cols, cols) if typenum == cnp.NPY_FLOAT \
+            else _sample_max(xd + r * cols, cols)
+        if not (-INFINITY < m < INFINITY):
+            return _SAMPLE_BAD_ROW
+        if maxima != NULL:
+            maxima[r] = m
+    if maxima == NULL:
+        return _sample_probs(typenum, x, probs, rows, cols)
+    for r in range(rows):
+        if typenum == cnp.NPY_FLOAT:
+            _sample_shift(xf + r * cols, maxima[r], T, shifted + r * cols, cols)
+        else:
+            _sample_shift(xd + r * cols, maxima[r], T, shifted + r * cols, cols)
+    return _sample_probs(cnp.NPY_DOUBLE, shifted, probs, rows, cols)
+
+
+cdef void _sample_picks(int ptype, const void *probs, int64_t rows, int64_t cols,
+                        const double *u, int64_t *out) noexcept nogil:
+    """Each row's draw from its probabilities and uniform number (_sample_pick)."""
+    cdef int64_t r
+    for r in range(rows):
+        if ptype == cnp.NPY_FLOAT:
+            out[r] = _sample_pick(<const float *>probs + r * cols, cols, u[r])
+        else:
+            out[r] = _sample_pick(<const double *>probs + r * cols, cols, u[r])
+
+
 def sample_fast(object x, double T, object generator):
     """csoftmax.sample's common case: `x` exactly a numpy.ndarray, float32 or
     float64, native byte order, C-contiguous and aligned, at least 1-D and
@@ -91,61 +133,44 @@ def sample_fast(object x, double T, object generator):
         return None
     cdef int64_t cols = cnp.PyArray_DIM(a, nd - 1)
     cdef int64_t rows = n // cols
-    cdef int64_t r
-    cdef double m
-    cdef const float *xf = <const float *>cnp.PyArray_DATA(a)
-    cdef const double *xd = <const double *>cnp.PyArray_DATA(a)
-    cdef cnp.ndarray maxima = None
-    cdef double *mp = NULL
-    cdef cnp.npy_intp nrows = rows
-    if T != 1.0:
-        maxima = cnp.PyArray_EMPTY(1, &nrows, cnp.NPY_DOUBLE, 0)
-        mp = <double *>cnp.PyArray_DATA(maxima)
-    for r in range(rows):
-        m = _sample_max(xf + r * cols, cols) if typenum == cnp.NPY_FLOAT \
-            else _sample_max(xd + r * cols, cols)
-        if not (-INFINITY < m < INFINITY):
-            return None
-        if mp != NULL:
-            mp[r] = m
-    # the probabilities: softmax of x (T = 1) or of (x - max) / T in float64
-    cdef cnp.ndarray probs, shifted
     cdef int ptype = typenum if T == 1.0 else cnp.NPY_DOUBLE
-    cdef int status
     cdef cnp.npy_intp dims[2]
     dims[0] = rows
     dims[1] = cols
-    probs = _new_output(2, dims, ptype)
-    if T == 1.0:
-        status = _sample_probs(typenum, cnp.PyArray_DATA(a), cnp.PyArray_DATA(probs), rows,
-                               cols)
-    else:
+    cdef cnp.ndarray probs = _new_output(2, dims, ptype)
+    cdef cnp.ndarray maxima = None, shifted = None
+    cdef double *mp = NULL
+    cdef double *sp = NULL
+    if T != 1.0:
+        maxima = cnp.PyArray_EMPTY(1, dims, cnp.NPY_DOUBLE, 0)
+        mp = <double *>cnp.PyArray_DATA(maxima)
         shifted = _new_output(2, dims, cnp.NPY_DOUBLE)
-        for r in range(rows):
-            if typenum == cnp.NPY_FLOAT:
-                _sample_shift(xf + r * cols, mp[r], T,
-                              <double *>cnp.PyArray_DATA(shifted) + r * cols, cols)
-            else:
-                _sample_shift(xd + r * cols, mp[r], T,
-                              <double *>cnp.PyArray_DATA(shifted) + r * cols, cols)
-        status = _sample_probs(cnp.NPY_DOUBLE, cnp.PyArray_DATA(shifted),
-                               cnp.PyArray_DATA(probs), rows, cols)
+        sp = <double *>cnp.PyArray_DATA(shifted)
+    cdef const void *xp = cnp.PyArray_DATA(a)
+    cdef void *pp = cnp.PyArray_DATA(probs)
+    cdef int status
+    if n >= _NOGIL_MIN_ELEMENTS:
+        with nogil:
+            status = _sample_prepare(typenum, xp, rows, cols, T, mp, sp, pp)
+    else:
+        status = _sample_prepare(typenum, xp, rows, cols, T, mp, sp, pp)
+    if status == _SAMPLE_BAD_ROW:
+        return None
     if status != CSOFTMAX_OK:
         _check(status)
     # one uniform per row, as the general path draws them
-    u_obj = generator.random(rows)
-    if (type(u_obj) is not cnp.ndarray or cnp.PyArray_TYPE(<cnp.ndarray>u_obj) != cnp.NPY_DOUBLE
-            or cnp.PyArray_SIZE(<cnp.ndarray>u_obj) != rows
-            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>u_obj)):
-        raise TypeError("generator.random(n) must return n float64 numbers")
-    cdef const double *u = <const double *>cnp.PyArray_DATA(<cnp.ndarray>u_obj)
+    cdef cnp.ndarray uniforms = _np.ascontiguousarray(generator.random(rows), dtype=_np.float64)
+    if cnp.PyArray_SIZE(uniforms) != rows:
+        raise ValueError(f"generator.random({rows}) returned {cnp.PyArray_SIZE(uniforms)} "
+                         "numbers")
+    cdef const double *u = <const double *>cnp.PyArray_DATA(uniforms)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd - 1, cnp.PyArray_DIMS(a), cnp.NPY_INT64, 0)
     cdef int64_t *op = <int64_t *>cnp.PyArray_DATA(out)
-    cdef const float *pf = <const float *>cnp.PyArray_DATA(probs)
-    cdef const double *pd = <const double *>cnp.PyArray_DATA(probs)
-    for r in range(rows):
-        op[r] = _sample_pick(pf + r * cols, cols, u[r]) if ptype == cnp.NPY_FLOAT \
-            else _sample_pick(pd + r * cols, cols, u[r])
+    if n >= _NOGIL_MIN_ELEMENTS:
+        with nogil:
+            _sample_picks(ptype, pp, rows, cols, u, op)
+    else:
+        _sample_picks(ptype, pp, rows, cols, u, op)
     return out
 
 

@@ -225,6 +225,15 @@ def test_fast_path_releases_the_gil_on_large_input(operation):
     assert progress_of_other_thread(lambda: _kernels.rowwise_fast(op, x)) > 0
 
 
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_sample_releases_the_gil_on_large_input(temperature):
+    """csoftmax.sample's fast path (_kernels.sample_fast) runs its maxima,
+    probabilities and draws without the GIL on large input."""
+    x = np.random.default_rng(SEED + 7).standard_normal((2000, 4000)).astype(np.float32)
+    g = np.random.default_rng(1)
+    assert progress_of_other_thread(lambda: _kernels.sample_fast(x, temperature, g)) > 0
+
+
 def test_public_call_releases_the_gil():
     x = np.random.default_rng(SEED + 3).standard_normal((2000, 4000)).astype(np.float32)
     out = np.empty_like(x)
