@@ -184,11 +184,13 @@ def _inverse_temperature(temperature) -> float:
     return inverse
 
 
-def _fast_inverse(temperature: float) -> float:
-    """1 / temperature (a float) for the fast path; 0.0, which it declines,
-    for a temperature the general path refuses (with its own error) or whose
-    inverse overflows."""
-    return 1.0 / temperature if 0.0 < temperature < math.inf else 0.0
+def _fast_inverse(temperature) -> float:
+    """1 / temperature (a float or an int: 1.0 / float(T), as the general
+    path forms it) for the fast path; 0.0, which it declines, for a
+    temperature the general path refuses (with its own error), one of 1e308
+    and more (an int beyond the float range among them) or one whose inverse
+    overflows."""
+    return 1.0 / temperature if 0 < temperature < 1e308 else 0.0
 
 
 def _mask_rows(where, shape, axis: int, out=None) -> np.ndarray:
@@ -336,10 +338,11 @@ def softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     >>> csoftmax.softmax([1.0, 2.0], where=[False, False])
     array([0., 0.])
     """
-    if type(temperature) is float and (where is None or type(where) is np.ndarray):
+    if ((type(temperature) is float or type(temperature) is int)
+            and (where is None or type(where) is np.ndarray)):
         # the common cases, with or without out=, a temperature or a boolean
         # mask of x's shape or of one row: straight to the kernels
-        inverse = 1.0 if temperature == 1.0 else _fast_inverse(temperature)
+        inverse = 1.0 if temperature == 1 else _fast_inverse(temperature)
         y = _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, axis, out, inverse, where)
         if y is not None:  # None: not handled
             return y
@@ -384,10 +387,11 @@ def log_softmax(x, axis=-1, *, out=None, temperature=1.0, where=None):
     >>> csoftmax.log_softmax([1.0, 3.0, 2.0], temperature=2.0, where=[True, True, False])
     array([-1.31326169, -0.31326169,        -inf])
     """
-    if type(temperature) is float and (where is None or type(where) is np.ndarray):
+    if ((type(temperature) is float or type(temperature) is int)
+            and (where is None or type(where) is np.ndarray)):
         # the common cases, with or without out=, a temperature or a boolean
         # mask of x's shape or of one row: straight to the kernels
-        inverse = 1.0 if temperature == 1.0 else _fast_inverse(temperature)
+        inverse = 1.0 if temperature == 1 else _fast_inverse(temperature)
         y = _kernels.rowwise_fast(_kernels.FAST_LOG_SOFTMAX, x, axis, out, inverse, where)
         if y is not None:  # None: not handled
             return y
@@ -440,10 +444,10 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
     >>> csoftmax.logsumexp([[0.0, 0.0], [1.0, np.nan]], where=[True, False])
     array([0., 1.])
     """
-    if (keepdims is False and type(temperature) is float
+    if (keepdims is False and (type(temperature) is float or type(temperature) is int)
             and (where is None or type(where) is np.ndarray)):
         # the common cases (softmax's): straight to the kernels
-        inverse = 1.0 if temperature == 1.0 else _fast_inverse(temperature)
+        inverse = 1.0 if temperature == 1 else _fast_inverse(temperature)
         y = _kernels.rowwise_fast(_kernels.FAST_LOGSUMEXP, x, axis, None, inverse, where)
         if y is not None:  # None: not handled
             return y if y.ndim else y[()]

@@ -170,7 +170,12 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
     # to the kernel; anything else (or None back) takes the path below
     if (type(reduction) is str and type(axis) is int and axis in (-1, 0, 1)
             and type(ignore_index) is int and ignore_index == -100
-            and type(label_smoothing) is float and type(temperature) is float):
+            and (type(label_smoothing) is float
+                 or (type(label_smoothing) is int and 0 <= label_smoothing <= 1))
+            and (type(temperature) is float
+                 or (type(temperature) is int and 0 < temperature < 2**53))):
+        # (an int smoothing or temperature as the float of the same value)
+        label_smoothing, temperature = float(label_smoothing), float(temperature)
         code = _FAST_REDUCTIONS.get(reduction)
         one = type(logits) is np.ndarray and logits.ndim == 1
         fast = None

@@ -851,3 +851,25 @@ def test_one_sample_takes_the_fast_path(dtype, isa, rng, monkeypatch):
         assert into[1] is out and out.tobytes() == grad.tobytes()
         assert csoftmax.cross_entropy_with_grad(x, fast_t, axis=0, **kw)[1].tobytes() \
             == grad.tobytes()
+
+
+def test_int_options_take_the_fast_path(rng, monkeypatch):
+    """An int temperature (and label_smoothing 0 or 1) is the float of the
+    same value on the fast path; bools and out-of-range ints still reach the
+    general path's errors."""
+    x = rng.standard_normal((12, 5)).astype(np.float32)
+    t = rng.integers(0, 5, 12)
+    want = csoftmax.cross_entropy_with_grad(x, t, temperature=2.0, label_smoothing=1.0)
+    plain = csoftmax.cross_entropy_with_grad(x, t, label_smoothing=0.0)
+    monkeypatch.setattr(csoftmax._losses, "_check_temperature", None)  # the general path
+    got = csoftmax.cross_entropy_with_grad(x, t, temperature=2, label_smoothing=1)
+    got_plain = csoftmax.cross_entropy_with_grad(x, t, label_smoothing=0)
+    monkeypatch.undo()
+    for a, b in zip(got + got_plain, want + plain):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    with pytest.raises(ValueError, match="label_smoothing"):
+        csoftmax.cross_entropy(x, t, label_smoothing=2)
+    with pytest.raises(TypeError, match="temperature"):
+        csoftmax.cross_entropy(x, t, temperature=True)
+    with pytest.raises(ValueError, match="temperature"):
+        csoftmax.cross_entropy(x, t, temperature=0)

@@ -561,3 +561,22 @@ def test_fast_path_declines_other_options(rng, monkeypatch):
         csoftmax.softmax(x, where=np.ones(4, np.uint8))
     y = csoftmax.softmax(x.astype(np.float32), temperature=1e-39)
     assert y.dtype == np.float32 and np.array_equal(y.sum(axis=1), np.ones(3, np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_int_temperature_takes_the_fast_path(name, rng, monkeypatch):
+    """An int temperature is the float of the same value, on the fast path
+    too (the general path's masked kernels are not called); a bool or an int
+    too large for a float goes to the general path and its errors."""
+    from csoftmax import _kernels
+    x = rng.standard_normal((6, 9))
+    want = call(name, x, temperature=3.0)
+    monkeypatch.setattr(_kernels, f"masked_{name}_2d", None)  # the general path would raise
+    assert call(name, x, temperature=3).tobytes() == want.tobytes()
+    monkeypatch.undo()
+    with pytest.raises(TypeError, match="temperature"):
+        call(name, x, temperature=True)
+    with pytest.raises(ValueError, match="temperature"):
+        call(name, x, temperature=0)
+    with pytest.raises(ValueError, match="temperature"):
+        call(name, x, temperature=-2)
