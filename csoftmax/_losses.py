@@ -163,11 +163,12 @@ _FAST_REDUCTIONS = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM,
 def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
                    ignore_index=-100, label_smoothing=0.0, temperature=1.0, out=None):
     # a small batch's call is dominated by argument handling: the common case
-    # (2-D float32 / float64 logits, or one sample's 1-D logits; int64 targets
-    # in range or -100, or probabilities of the logits' dtype; at most a float
-    # weight array; float label_smoothing and temperature; no out or a
-    # contiguous one of the logits' dtype apart from the inputs) goes straight
-    # to the kernel; anything else (or None back) takes the path below
+    # (2-D float32 / float64 logits, or one sample's 1-D logits; integer
+    # targets, int64 or narrower, in range or -100, or probabilities of the
+    # logits' dtype; at most a float weight array; label_smoothing and
+    # temperature floats, or ints of a float's value; no out or a contiguous
+    # one of the logits' dtype apart from the inputs) goes straight to the
+    # kernel; anything else (or None back) takes the path below
     if (type(reduction) is str and type(axis) is int and axis in (-1, 0, 1)
             and type(ignore_index) is int and ignore_index == -100
             and (type(label_smoothing) is float
@@ -244,8 +245,8 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
 
 def _one_sample_fast(logits, target, code, want_grad, weight, out, e, temp):
     """cross_entropy_fast for one sample: 1-D logits (the classes) and a
-    Python int or 0-d int64 class index, or 1-D probabilities of the logits'
-    dtype (an agent's step), as one row; the results in the sample's shapes
+    Python int or 0-d integer class index (int64 or narrower), or 1-D
+    probabilities of the logits' dtype (an agent's step), as one row; the results in the sample's shapes
     (a 0-d loss for "none", a 1-D gradient, or `out` itself). None where the
     fast path declines (the general path then runs)."""
     if type(target) is int:
