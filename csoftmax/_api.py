@@ -155,6 +155,32 @@ def _rows(a: np.ndarray, axis: int) -> np.ndarray:
     return x2
 
 
+def _cols(a: np.ndarray, axis: int):
+    """`a` as an (outer, n, inner) array whose axis 1 is `axis` and whose
+    inner axis is contiguous, for the column kernels (src_c/columns.h), when
+    `axis` is not the last one and the last axis is contiguous (C order,
+    rows of a C-ordered array included), or `axis` is not the first one and
+    the first axis is contiguous (Fortran order, through ``a.T``), but not
+    for contiguous rows along the last axis (the row kernels, which the fast
+    path takes for them: the two paths give the same bits): (the 3-D array,
+    "C" or "F"), a view where the layout allows (else a copy); None
+    otherwise (the row kernels' way)."""
+    if a.ndim < 2 or not a.flags.aligned:
+        return None
+    if axis == a.ndim - 1 and (a.strides[-1] == a.itemsize or a.shape[-1] == 1):
+        return None  # contiguous rows: the row kernels, as on the fast path
+    if axis != a.ndim - 1 and (a.strides[-1] == a.itemsize or a.flags.c_contiguous):
+        t, order = a, "C"
+    elif axis != 0 and (a.strides[0] == a.itemsize or a.flags.f_contiguous):
+        t, order, axis = a.T, "F", a.ndim - 1 - axis
+    else:
+        return None
+    t = t.reshape(math.prod(t.shape[:axis]), t.shape[axis], math.prod(t.shape[axis + 1:]))
+    if t.shape[2] > 1 and t.strides[2] != t.itemsize:
+        return None
+    return t, order
+
+
 def _check_out(out, shape, result_dtype: np.dtype) -> np.ndarray:
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
@@ -222,6 +248,38 @@ def _mask_rows(where, shape, axis: int, out=None) -> np.ndarray:
     return m2.view(np.uint8)
 
 
+# the column kernels of the row kernels _rowwise is given (src_c/columns.h)
+_COLS_KERNELS = {_kernels.softmax_2d: _kernels.softmax_cols,
+                 _kernels.log_softmax_2d: _kernels.log_softmax_cols}
+
+
+def _colwise(cols_kernel, a, ax, c, out, compute, result):
+    """_rowwise's way for an axis the column kernels take (_cols(a, ax) is c):
+    the result in `a`'s memory order, into `out` directly where it has that
+    layout and the compute dtype (x itself included)."""
+    x3, order = c
+    if out is not None and out.dtype == compute and out.flags.writeable:
+        o = _cols(out, ax)
+        # a view of out (not a copy), which is x3 itself or does not overlap it
+        if (o is not None and o[1] == order and o[0].shape == x3.shape
+                and np.may_share_memory(o[0], out)):
+            o3 = o[0]
+            same = (o3.__array_interface__["data"][0] == x3.__array_interface__["data"][0]
+                    and o3.strides == x3.strides)
+            if same or not np.may_share_memory(o3, x3):
+                cols_kernel(x3, o3)
+                return out
+    y = np.empty(a.shape, dtype=compute, order=order)
+    cols_kernel(x3, _cols(y, ax)[0])
+    with np.errstate(over="ignore"):  # float16: as in _rowwise
+        if out is not None:
+            np.copyto(out, y, casting="same_kind")
+            return out
+        if result != compute:
+            y = y.astype(result)
+    return y
+
+
 def _rowwise(kernel, x, axis, out, name="x", temperature=1.0, where=None,
              masked_kernel=None):
     a = _as_array(x, name)
@@ -248,6 +306,11 @@ def _rowwise(kernel, x, axis, out, name="x", temperature=1.0, where=None,
             return out
         return np.empty(a.shape, dtype=result)
 
+    cols_kernel = _COLS_KERNELS.get(kernel) if mask is None and inverse_t == 1.0 else None
+    if cols_kernel is not None:
+        c = _cols(a, ax)
+        if c is not None:
+            return _colwise(cols_kernel, a, ax, c, out, compute, result)
     x2 = _rows(a, ax)
     if (out is not None and out.dtype == compute):
         o2 = _rows(out, ax)
@@ -469,8 +532,16 @@ def logsumexp(x, axis=-1, *, keepdims=False, temperature=1.0, where=None):
         a = a.astype(compute)
     lead = a.shape[:ax] + a.shape[ax + 1:]
     rows = int(np.prod(lead, dtype=np.int64))
-    y = np.empty(rows, dtype=compute)
-    if rows:
+    c = _cols(a, ax) if where is None and inverse_t == 1.0 else None
+    if c is not None:
+        # down the columns (src_c/columns.h): the result in a's memory order
+        x3, order = c
+        y = np.empty((x3.shape[0], x3.shape[2]), dtype=compute)
+        _kernels.logsumexp_cols(x3, y)
+        y = y.reshape(lead[::-1]).T if order == "F" else y.reshape(lead)
+    else:
+        y = np.empty(rows, dtype=compute)
+    if rows and c is None:
         if a.shape[ax] == 0:
             y.fill(-np.inf)
         elif where is not None or inverse_t != 1.0:

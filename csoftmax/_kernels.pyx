@@ -788,6 +788,7 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
 include "_losses.pxi"
 include "_masked.pxi"
 include "_sample.pxi"
+include "_columns.pxi"
 
 
 def binary_cross_entropy_fast(object x, object target, int reduction, bint want_grad,

@@ -1,0 +1,106 @@
+# Included at the end of _kernels.pyx: the Cython boundary of the column
+# kernels (src_c/columns.h), which reduce down the columns of (outer, n,
+# inner) arrays whose inner axis is contiguous (any outer and row strides):
+# softmax(x, axis=k) for an axis k that is not the last one, without moving it
+# last (a transposed copy in and out). Same rules as the rest of the module:
+# preallocated outputs, one C call with the GIL released, no loops.
+
+cdef extern from "columns.h" nogil:
+    int csoftmax_softmax_cols_f32(const float *x, int64_t xo, int64_t xs, float *y,
+                                  int64_t yo, int64_t ys, int64_t outer, int64_t n,
+                                  int64_t inner)
+    int csoftmax_softmax_cols_f64(const double *x, int64_t xo, int64_t xs, double *y,
+                                  int64_t yo, int64_t ys, int64_t outer, int64_t n,
+                                  int64_t inner)
+    int csoftmax_log_softmax_cols_f32(const float *x, int64_t xo, int64_t xs, float *y,
+                                      int64_t yo, int64_t ys, int64_t outer, int64_t n,
+                                      int64_t inner)
+    int csoftmax_log_softmax_cols_f64(const double *x, int64_t xo, int64_t xs, double *y,
+                                      int64_t yo, int64_t ys, int64_t outer, int64_t n,
+                                      int64_t inner)
+    int csoftmax_logsumexp_cols_f32(const float *x, int64_t xo, int64_t xs, float *out,
+                                    int64_t outer, int64_t n, int64_t inner)
+    int csoftmax_logsumexp_cols_f64(const double *x, int64_t xo, int64_t xs, double *out,
+                                    int64_t outer, int64_t n, int64_t inner)
+
+
+cdef int _cols_shape(const Py_ssize_t *xshape, const Py_ssize_t *yshape) except -1:
+    if (xshape[0] != yshape[0] or xshape[1] != yshape[1] or xshape[2] != yshape[2]):
+        raise ValueError(f"out has shape {(yshape[0], yshape[1], yshape[2])}, "
+                         f"expected {(xshape[0], xshape[1], xshape[2])}")
+    return 0
+
+
+cdef int _cols_inner(const Py_ssize_t *shape, const Py_ssize_t *strides, Py_ssize_t size,
+                     str name) except -1:
+    if shape[2] > 1 and strides[2] != size:
+        raise ValueError(f"{name} must have contiguous columns (stride {size} bytes on its "
+                         f"last axis), got stride {strides[2]}")
+    return 0
+
+
+def softmax_cols(const floating[:, :, :] x not None, floating[:, :, :] out not None):
+    """softmax over axis 1 of the (outer, n, inner) x, into out (both with
+    contiguous columns)."""
+    _cols_shape(x.shape, out.shape)
+    _cols_inner(x.shape, x.strides, sizeof(floating), "x")
+    _cols_inner(out.shape, out.strides, sizeof(floating), "out")
+    cdef int64_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
+    cdef int64_t xo = x.strides[0] // sizeof(floating), xs = x.strides[1] // sizeof(floating)
+    cdef int64_t yo = out.strides[0] // sizeof(floating), ys = out.strides[1] // sizeof(floating)
+    cdef int status = 0
+    if outer == 0 or n == 0 or inner == 0:
+        return
+    with nogil:
+        if floating is float:
+            status = csoftmax_softmax_cols_f32(&x[0, 0, 0], xo, xs, &out[0, 0, 0], yo, ys,
+                                               outer, n, inner)
+        else:
+            status = csoftmax_softmax_cols_f64(&x[0, 0, 0], xo, xs, &out[0, 0, 0], yo, ys,
+                                               outer, n, inner)
+    _check(status)
+
+
+def log_softmax_cols(const floating[:, :, :] x not None, floating[:, :, :] out not None):
+    """log_softmax over axis 1 of the (outer, n, inner) x, into out (both with
+    contiguous columns)."""
+    _cols_shape(x.shape, out.shape)
+    _cols_inner(x.shape, x.strides, sizeof(floating), "x")
+    _cols_inner(out.shape, out.strides, sizeof(floating), "out")
+    cdef int64_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
+    cdef int64_t xo = x.strides[0] // sizeof(floating), xs = x.strides[1] // sizeof(floating)
+    cdef int64_t yo = out.strides[0] // sizeof(floating), ys = out.strides[1] // sizeof(floating)
+    cdef int status = 0
+    if outer == 0 or n == 0 or inner == 0:
+        return
+    with nogil:
+        if floating is float:
+            status = csoftmax_log_softmax_cols_f32(&x[0, 0, 0], xo, xs, &out[0, 0, 0], yo, ys,
+                                                   outer, n, inner)
+        else:
+            status = csoftmax_log_softmax_cols_f64(&x[0, 0, 0], xo, xs, &out[0, 0, 0], yo, ys,
+                                                   outer, n, inner)
+    _check(status)
+
+
+def logsumexp_cols(const floating[:, :, :] x not None, floating[:, ::1] out not None):
+    """logsumexp over axis 1 of the (outer, n, inner) x (contiguous columns),
+    into the C-contiguous (outer, inner) out; -inf where n is 0."""
+    if out.shape[0] != x.shape[0] or out.shape[1] != x.shape[2]:
+        raise ValueError(f"out has shape {(out.shape[0], out.shape[1])}, "
+                         f"expected {(x.shape[0], x.shape[2])}")
+    _cols_inner(x.shape, x.strides, sizeof(floating), "x")
+    cdef int64_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
+    cdef int64_t xo = x.strides[0] // sizeof(floating), xs = x.strides[1] // sizeof(floating)
+    cdef int status = 0
+    cdef const floating *xp = NULL
+    if outer == 0 or inner == 0:
+        return
+    if n > 0:
+        xp = &x[0, 0, 0]
+    with nogil:
+        if floating is float:
+            status = csoftmax_logsumexp_cols_f32(xp, xo, xs, &out[0, 0], outer, n, inner)
+        else:
+            status = csoftmax_logsumexp_cols_f64(xp, xo, xs, &out[0, 0], outer, n, inner)
+    _check(status)

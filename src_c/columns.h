@@ -1,0 +1,58 @@
+/*
+ * csoftmax column kernels: softmax, log_softmax and logsumexp along an axis
+ * that is not the last one of a C-contiguous array (csoftmax.softmax(x,
+ * axis=0), or the last axis of a Fortran-ordered array), with no transposed
+ * copy.
+ *
+ * The array is seen as `outer` slabs of `n` rows of `inner` contiguous
+ * elements; the reduction runs down each column of a slab (over the n rows):
+ * element (o, i, j) at x + o * x_outer + i * x_row + j (strides in elements).
+ * The output has its own strides, with contiguous columns too; it may alias x
+ * exactly (in place), not otherwise. logsumexp writes `inner` contiguous values
+ * per slab, slab o at out + o * inner.
+ *
+ * Conventions are those of csoftmax.h: an int status (CSOFTMAX_OK or a negative
+ * CSOFTMAX_ERR_*), no allocation, no Python; the instruction set is the one
+ * csoftmax_get_isa() reports, threads as csoftmax_set_num_threads() allows
+ * (the columns are split into blocks, each computed whole by one thread, so
+ * the results do not depend on the thread count).
+ *
+ * Numerics follow the row kernels: each column is shifted by its maximum m
+ * (x - m taken exactly, its rounding error folded into the exponential, as
+ * the row kernels do for float64 and for tiny float32 rows), the sum of the
+ * exponentials kept with the rounding error of every addition (Fast2Sum) and
+ * gathered in double, log(sum) taken as log1p(sum - 1); a
+ * column holding NaN or +inf, or only -inf, gives NaN (logsumexp: NaN, +inf,
+ * -inf respectively), as a row does.
+ */
+#ifndef CSOFTMAX_COLUMNS_H
+#define CSOFTMAX_COLUMNS_H
+
+#include "csoftmax.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int csoftmax_softmax_cols_f32(const float *x, int64_t x_outer, int64_t x_row, float *y,
+                              int64_t y_outer, int64_t y_row, int64_t outer, int64_t n,
+                              int64_t inner);
+int csoftmax_softmax_cols_f64(const double *x, int64_t x_outer, int64_t x_row, double *y,
+                              int64_t y_outer, int64_t y_row, int64_t outer, int64_t n,
+                              int64_t inner);
+int csoftmax_log_softmax_cols_f32(const float *x, int64_t x_outer, int64_t x_row, float *y,
+                                  int64_t y_outer, int64_t y_row, int64_t outer, int64_t n,
+                                  int64_t inner);
+int csoftmax_log_softmax_cols_f64(const double *x, int64_t x_outer, int64_t x_row, double *y,
+                                  int64_t y_outer, int64_t y_row, int64_t outer, int64_t n,
+                                  int64_t inner);
+/* out[o * inner + j]; n == 0 gives -inf */
+int csoftmax_logsumexp_cols_f32(const float *x, int64_t x_outer, int64_t x_row, float *out,
+                                int64_t outer, int64_t n, int64_t inner);
+int csoftmax_logsumexp_cols_f64(const double *x, int64_t x_outer, int64_t x_row, double *out,
+                                int64_t outer, int64_t n, int64_t inner);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CSOFTMAX_COLUMNS_H */

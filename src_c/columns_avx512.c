@@ -1,0 +1,31 @@
+/* The column kernels compiled for AVX-512 (F, DQ, BW, VL) with 512-bit
+ * vectors; only called when dispatch.c has checked the CPU and the OS. Empty
+ * on other architectures. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+/* Floating-point exceptions are never inspected: let GCC if-convert (and so
+ * vectorise) the selects in the loops and in the exp. Results, including inf
+ * and NaN, are unchanged; this is not -ffast-math. */
+#pragma GCC optimize("no-trapping-math")
+#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,bmi,bmi2,popcnt,prefer-vector-width=512")
+#define CSMC_ISA avx512
+#define CSMC_TYPES_ONLY
+#include "columns_body.h" /* CSMC_CAT3 */
+#undef CSMC_TYPES_ONLY
+/* the exponential pass on whole vectors: the vector layer's exp (columns_simd.h) */
+#include "csoftmax_internal.h"
+#define CSM_F32
+#include "simd_avx512.h"
+#include "columns_simd.h"
+#include "simd_undef.h"
+#undef CSM_F32
+#include "simd_avx512.h"
+#include "columns_simd.h"
+#include "simd_undef.h"
+#define CSMC_HAVE_SIMD 1
+#include "columns_body.h"
+#else
+typedef int csmc_avx512_unused; /* ISO C forbids an empty translation unit */
+#endif

@@ -1,0 +1,206 @@
+/*
+ * Column kernels (columns.h), written once in portable C and instantiated
+ * per (dtype, instruction set): every loop runs along a row's contiguous
+ * columns, one column per element, so each is a flat elementwise loop that
+ * the compiler vectorises with no reduction to reassociate (the reduction
+ * runs down the rows, one accumulator per column).
+ *
+ * A per-ISA file (columns_scalar.c, columns_avx2.c, columns_avx512.c) sets its
+ * `#pragma GCC target`, defines CSMC_ISA, and includes this header once: the
+ * header then includes itself for float and double (CSMC_T defined) and
+ * defines csmc_fill_table_<CSMC_ISA>(). With CSMC_TYPES_ONLY defined it only
+ * declares the kernel table (for columns_dispatch.c).
+ *
+ * A kernel call takes one block: n rows of w <= CSMC_W columns, which
+ * columns_dispatch.c sizes so that the block stays in L2 between its passes
+ * (the maxima; the exponentials and their sums; the output).
+ */
+
+#ifndef CSMC_TABLE_TYPES
+#define CSMC_TABLE_TYPES
+#include "columns.h"
+#include <math.h>
+#include <stdint.h>
+
+/* the widest block, in columns */
+#define CSMC_W 512
+
+/* op: 0 softmax, 1 log_softmax (into y), 2 logsumexp (w values into out) */
+#define CSMC_DECLARE_TYPES(T, S)                                                         \
+    typedef void (*csmc_block_##S)(const T *, int64_t, T *, int64_t, int64_t, int64_t, int);
+
+CSMC_DECLARE_TYPES(float, f32)
+CSMC_DECLARE_TYPES(double, f64)
+
+typedef struct {
+    csmc_block_f32 block_f32;
+    csmc_block_f64 block_f64;
+} csmc_kernel_table;
+
+void csmc_fill_table_scalar(csmc_kernel_table *table);
+#if defined(__x86_64__) || defined(_M_X64)
+void csmc_fill_table_avx2(csmc_kernel_table *table);
+void csmc_fill_table_avx512(csmc_kernel_table *table);
+#endif
+
+#define CSMC_CAT3_(a, b, c) a##_##b##_##c
+#define CSMC_CAT3(a, b, c) CSMC_CAT3_(a, b, c)
+#define CSMC_INLINE static inline __attribute__((always_inline))
+#endif /* CSMC_TABLE_TYPES */
+
+#if !defined(CSMC_TYPES_ONLY)
+#if !defined(CSMC_T)
+/* ------------------------------------------------------------------------ */
+/* Instantiation for float and double, then the table for this ISA.          */
+#include "exp_impl.h"
+
+#define CSMC_T float
+#define CSMC_F32 1
+#define CSMC_SFX f32
+#define CSMC_EXP csm_exp_f32
+#include "columns_body.h"
+#undef CSMC_T
+#undef CSMC_F32
+#undef CSMC_SFX
+#undef CSMC_EXP
+
+#define CSMC_T double
+#define CSMC_F32 0
+#define CSMC_SFX f64
+#define CSMC_EXP csm_exp_f64
+#include "columns_body.h"
+#undef CSMC_T
+#undef CSMC_F32
+#undef CSMC_SFX
+#undef CSMC_EXP
+
+#define CSMC_TABLE_FN_(isa) csmc_fill_table_##isa
+#define CSMC_TABLE_FN(isa) CSMC_TABLE_FN_(isa)
+
+void CSMC_TABLE_FN(CSMC_ISA)(csmc_kernel_table *t)
+{
+    t->block_f32 = CSMC_CAT3(csmc_block, f32, CSMC_ISA);
+    t->block_f64 = CSMC_CAT3(csmc_block, f64, CSMC_ISA);
+}
+
+#else /* CSMC_T defined: the kernels for one dtype */
+/* ------------------------------------------------------------------------ */
+
+#define CSMC_FN(op) CSMC_CAT3(op, CSMC_SFX, CSMC_ISA)
+#define T CSMC_T
+
+/* One block of n >= 1 rows by w columns (1 <= w <= CSMC_W) for a constant
+ * op; x row i at x + i * xs, y row i at y + i * ys (softmax, log_softmax) or
+ * w values at y (logsumexp). */
+CSMC_INLINE void CSMC_FN(csmc_block_op)(const T *x, int64_t xs, T *y, int64_t ys, int64_t n,
+                                        int64_t w, const int op)
+{
+    T m[CSMC_W], mt[CSMC_W];
+    double md[CSMC_W], sd[CSMC_W], cd[CSMC_W], ld[CSMC_W];
+    if (n < 1 || w < 1 || w > CSMC_W) __builtin_unreachable(); /* columns_dispatch.c */
+    /* Pass 1: each column's maximum; a NaN stays once met (v != v), so a
+     * column holding one has the maximum NaN. */
+    for (int64_t j = 0; j < w; j++) mt[j] = x[j];
+    for (int64_t i = 1; i < n; i++) {
+        const T *xr = x + i * xs;
+        for (int64_t j = 0; j < w; j++) {
+            const T v = xr[j];
+            mt[j] = (v > mt[j] || v != v) ? v : mt[j];
+        }
+    }
+    /* Columns whose maximum is not finite (NaN, +inf, or a column of -inf)
+     * are shifted by +inf instead: their terms are 0 or NaN, and not used. */
+    for (int64_t j = 0; j < w; j++) {
+        m[j] = mt[j] - mt[j] == 0 ? mt[j] : (T)INFINITY;
+        md[j] = (double)m[j];
+    }
+    /* past w up to a whole vector (columns_simd.h reads them): 0 */
+    for (int64_t j = w; j < CSMC_W && (j & 63) != 0; j++) m[j] = (T)0;
+    /* Pass 2: the exponentials (stored in y for softmax) and their sums,
+     * sd + cd, in double: whole vectors of columns by the vector layer where
+     * the ISA has one (columns_simd.h), the rest here. */
+    int64_t j0 = 0;
+#ifdef CSMC_HAVE_SIMD
+    j0 = CSMC_FN(csmc_exp_sum)(x, xs, y, ys, n, w, m, sd, cd, op == 0);
+#endif
+    if (j0 < w) {
+        double hi[CSMC_W], lo[CSMC_W];
+        for (int64_t j = j0; j < w; j++) hi[j] = 1.0, lo[j] = 0.0; /* a bias: hi >= 1 >= every term */
+        for (int64_t i = 0; i < n; i++) {
+            const T *xr = x + i * xs;
+            T *yr = y + i * ys;
+            for (int64_t j = j0; j < w; j++) {
+                const T v = xr[j];
+                const T d = v - m[j];
+                /* x - m = d + dl exactly (TwoSum); exp(d + dl) = exp(d) (1 + dl)
+                 * to within the dtype's rounding. dl is NaN where x is -inf (its
+                 * exponential 0 either way): 0 then. */
+                const T b = d - v;
+                T dl = (v - (d - b)) - (m[j] + b);
+                dl = dl == dl ? dl : (T)0;
+                T e = CSMC_EXP(d);
+                e = e + e * dl;
+                if (op == 0) yr[j] = e;
+                /* Fast2Sum: exact, since hi >= 1 >= e */
+                const double ed = (double)e, t = hi[j] + ed;
+                lo[j] += ed - (t - hi[j]);
+                hi[j] = t;
+            }
+        }
+        for (int64_t j = j0; j < w; j++) sd[j] = hi[j] - 1.0, cd[j] = lo[j];
+    }
+    /* sum - 1 = (sd - 1) + cd: sd - 1 is exact (sd >= 1, the maximum's term
+     * being 1), and the small terms keep their relative accuracy. softmax
+     * takes the sum, the others log(sum) = log1p(sum - 1); NaN for the
+     * columns whose maximum is not finite. */
+    for (int64_t j = 0; j < w; j++) {
+        const double t = (sd[j] - 1.0) + cd[j];
+        const double v = op == 0 ? t + 1.0 : log1p(t);
+        ld[j] = mt[j] - mt[j] == 0 ? v : (double)NAN;
+    }
+    if (op == 2) {
+        /* logsumexp: m + log(sum), one rounding; the maximum itself where it
+         * is not finite (NaN, +inf, -inf) */
+        for (int64_t j = 0; j < w; j++) y[j] = mt[j] - mt[j] == 0 ? (T)(md[j] + ld[j]) : mt[j];
+        return;
+    }
+    if (op == 0) {
+        T s[CSMC_W];
+        for (int64_t j = 0; j < w; j++) s[j] = (T)ld[j];
+        for (int64_t i = 0; i < n; i++) {
+            T *yr = y + i * ys;
+            for (int64_t j = 0; j < w; j++) yr[j] = yr[j] / s[j];
+        }
+        return;
+    }
+    /* Pass 3 of log_softmax: (x - m) - log(sum) */
+    for (int64_t i = 0; i < n; i++) {
+        const T *xr = x + i * xs;
+        T *yr = y + i * ys;
+        for (int64_t j = 0; j < w; j++) {
+#if CSMC_F32
+            /* in double: x - m exact, one rounding at the end */
+            yr[j] = (T)(((double)xr[j] - md[j]) - ld[j]);
+#else
+            const T v = xr[j], mm = m[j];
+            const T d = v - mm, b = d - v;
+            T dl = (v - (d - b)) - (mm + b);
+            dl = dl == dl ? dl : (T)0;
+            yr[j] = (d - (T)ld[j]) + dl;
+#endif
+        }
+    }
+}
+
+static void CSMC_FN(csmc_block)(const T *x, int64_t xs, T *y, int64_t ys, int64_t n, int64_t w,
+                                int op)
+{
+    if (op == 0) CSMC_FN(csmc_block_op)(x, xs, y, ys, n, w, 0);
+    else if (op == 1) CSMC_FN(csmc_block_op)(x, xs, y, ys, n, w, 1);
+    else CSMC_FN(csmc_block_op)(x, xs, y, ys, n, w, 2);
+}
+
+#undef T
+#undef CSMC_FN
+#endif /* CSMC_T */
+#endif /* !CSMC_TYPES_ONLY */

@@ -1,0 +1,202 @@
+"""softmax, log_softmax and logsumexp along an axis that is not the last one
+of a C-ordered array (or the last one of a Fortran-ordered array): the column
+kernels (src_c/columns.h), which reduce down the columns in place of a
+transposed copy. Checked against the float64 reference and against the row
+kernels on the same data moved last, under every instruction set."""
+import numpy as np
+import pytest
+
+import csoftmax
+from csoftmax import _api, _kernels
+from csoftmax import reference as ref
+
+FUNCS = ["softmax", "log_softmax", "logsumexp"]
+SPECIAL = np.array([np.inf, np.nan, -np.inf])
+
+
+def call(name, x, **kwargs):
+    return getattr(csoftmax, name)(x, **kwargs)
+
+
+def rows_result(name, x, axis):
+    """The row kernels' result: the same data with `axis` moved last, C-ordered."""
+    moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+    y = call(name, moved)
+    return y if name == "logsumexp" else np.moveaxis(y, -1, axis)
+
+
+def ulps(got, want, dtype):
+    """The largest error of got against the float64 `want`, in units of the
+    dtype's spacing at want, over the entries where want is finite."""
+    fin = np.isfinite(want)
+    spacing = np.spacing(np.abs(want[fin]).astype(dtype)).astype(np.float64)
+    return float(np.max(np.abs(got[fin].astype(np.float64) - want[fin]) / spacing, initial=0.0))
+
+
+def logits(rng, shape, dtype, scale=4.0):
+    return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+SHAPES = [  # (shape, axis)
+    ((1000, 3), 0),       # tall, narrow (partial vectors only)
+    ((7, 33), 0),         # a partial vector after whole ones
+    ((300, 600), 0),      # wider than one block (512 columns)
+    ((600, 40), 0),       # float32 sums flushed every 256 rows
+    ((1, 50), 0),         # one row: softmax 1
+    ((5, 9, 20), 1),      # 3-D, middle axis
+    ((4, 6, 5), 0),       # 3-D, first axis
+]
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("shape", "axis"), SHAPES, ids=lambda v: str(v))
+def test_matches_reference_and_the_row_kernels(isa, name, dtype, shape, axis, rng):
+    x = logits(rng, shape, dtype)
+    x.reshape(-1)[::29] = -np.inf            # -inf entries in finite columns: exp 0
+    assert _api._cols(x, axis) is not None   # the column kernels' case
+    before = x.copy()
+    got = call(name, x, axis=axis)
+    assert np.array_equal(x, before), "input modified"
+    want = getattr(ref, name)(x.astype(np.float64), axis=axis)
+    rows = rows_result(name, x, axis)
+    assert got.dtype == dtype and got.shape == want.shape
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert np.array_equal(got[np.isinf(want)], want[np.isinf(want)].astype(dtype))
+    # no less accurate than the row kernels on the same data (softmax's float32
+    # error is one rounding of x - max, which both kernels make)
+    assert ulps(got, want, dtype) <= max(ulps(rows, want, dtype), 2.0) + 1.0
+    np.testing.assert_allclose(got, rows, rtol=4 * np.finfo(dtype).eps * (4 if name == "softmax" else 1),
+                               atol=np.finfo(dtype).tiny)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_special_columns_as_special_rows(isa, name, dtype):
+    """A column holding +inf, NaN, only -inf, or a mix gives what the same
+    values give as a row (NaN across softmax's and log_softmax's column;
+    logsumexp +inf, NaN, -inf); the finite columns beside them are unaffected."""
+    cols = [[np.inf, 0.0, 1.0, -2.0], [np.nan, 0.0, 1.0, 2.0], [-np.inf] * 4,
+            [-np.inf, 0.0, np.inf, 1.0], [1.0, 2.0, 3.0, 4.0], [-np.inf, -np.inf, 5.0, -np.inf],
+            [3e38, -3e38, 0.0, 1.0], [0.0, -1e-30, 1e-30, 0.0]]
+    x = np.array(cols * 3, dtype=dtype).T.copy()      # 4 rows x 24 columns, C order
+    with np.errstate(over="ignore", invalid="ignore"):
+        got = call(name, x, axis=0)
+        want = rows_result(name, x, 0)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    fin = np.isfinite(want)
+    assert np.array_equal(got[~fin & ~np.isnan(want)], want[~fin & ~np.isnan(want)])
+    np.testing.assert_allclose(got[fin], want[fin], rtol=4 * np.finfo(dtype).eps)
+    # the all-finite column's result does not depend on its neighbours
+    alone = call(name, np.ascontiguousarray(x[:, 4:5]), axis=0)
+    assert np.array_equal(np.take(got, [4], axis=-1), alone)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_column_gives_the_same_bits_in_any_slab(isa, name, dtype, rng):
+    """Every column takes the same vector operations wherever it sits in a
+    block (the last partial vector too) and whatever the array's width: a
+    slice of columns (a Dask chunk) gives the whole array's bits."""
+    x = logits(rng, (300, 1100), dtype)
+    whole = call(name, x, axis=0)
+    for lo, hi in [(0, 1), (3, 16), (5, 40), (511, 530), (600, 1100)]:
+        part = call(name, x[:, lo:hi], axis=0)          # a strided view, no copy
+        assert np.array_equal(part, whole[..., lo:hi])
+        part = call(name, np.ascontiguousarray(x[:, lo:hi]), axis=0)
+        assert np.array_equal(part, whole[..., lo:hi])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_fortran_order_last_axis(name, rng):
+    """The last axis of a Fortran-ordered array is a column of its transpose:
+    the result keeps the input's memory order, the values of the row kernels."""
+    x = np.asfortranarray(logits(rng, (40, 30), np.float64))
+    assert _api._cols(x, 1) is not None
+    got = call(name, x, axis=-1)
+    assert got.flags.f_contiguous
+    np.testing.assert_allclose(got, call(name, np.ascontiguousarray(x)), rtol=4 * np.finfo(float).eps,
+                               atol=1e-300)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_out_and_in_place(name, rng):
+    x = logits(rng, (50, 70), np.float64)
+    want = call(name, x, axis=0)
+    # into out directly (same layout), in place, and through a temporary for
+    # another layout, another dtype or an overlapping out
+    out = np.full(x.shape, 7.0)
+    assert call(name, x, axis=0, out=out) is out
+    assert np.array_equal(out, want)
+    inplace = x.copy()
+    assert call(name, inplace, axis=0, out=inplace) is inplace
+    assert np.array_equal(inplace, want)
+    fortran = np.asfortranarray(np.full(x.shape, 7.0))
+    assert call(name, x, axis=0, out=fortran) is fortran
+    assert np.array_equal(fortran, want)
+    narrow = np.full(x.shape, 7.0, dtype=np.float32)
+    assert call(name, x, axis=0, out=narrow) is narrow
+    assert np.array_equal(narrow, want.astype(np.float32))
+    big = np.zeros((51, 70))
+    big[:50] = x
+    shifted = big[1:]                  # overlaps the input's rows, shifted by one
+    y = call(name, big[:50], axis=0, out=shifted)
+    assert y is shifted
+    assert np.array_equal(shifted, want)
+
+
+def test_float16_and_integer_input(rng):
+    x = logits(rng, (20, 12), np.float16)
+    got = csoftmax.softmax(x, axis=0)
+    assert got.dtype == np.float16
+    assert np.array_equal(got, csoftmax.softmax(x.astype(np.float32), axis=0).astype(np.float16))
+    i = rng.integers(-5, 5, (9, 10))
+    assert np.array_equal(csoftmax.log_softmax(i, axis=0),
+                          csoftmax.log_softmax(i.astype(np.float64), axis=0))
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_shapes(keepdims, rng):
+    x = logits(rng, (3, 4, 5, 6), np.float64)
+    for axis in range(4):
+        for layout in (x, np.asfortranarray(x)):
+            got = csoftmax.logsumexp(layout, axis=axis, keepdims=keepdims)
+            want = ref.logsumexp(x, axis=axis)
+            if keepdims:
+                want = np.expand_dims(want, axis)
+            assert got.shape == want.shape
+            # m + log(sum) may cancel: an error of an ulp or so of its terms
+            np.testing.assert_allclose(got, want, rtol=4 * np.finfo(float).eps,
+                                       atol=4 * np.finfo(float).eps * np.max(np.abs(x)))
+    empty = np.zeros((0, 3))
+    assert np.array_equal(csoftmax.logsumexp(empty, axis=0), np.full(3, -np.inf))
+
+
+def test_threads_give_the_same_bits(rng):
+    x = logits(rng, (700, 3000), np.float32)   # blocks handed out to threads
+    previous = csoftmax.get_num_threads()
+    try:
+        csoftmax.set_num_threads(1)
+        one = [call(name, x, axis=0) for name in FUNCS]
+        csoftmax.set_num_threads(2)
+        two = [call(name, x, axis=0) for name in FUNCS]
+    finally:
+        csoftmax.set_num_threads(previous)
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b)
+
+
+def test_kernel_boundary_errors():
+    x = np.zeros((2, 3, 4))
+    with pytest.raises(ValueError, match=r"out has shape \(2, 3, 5\)"):
+        _kernels.softmax_cols(x, np.zeros((2, 3, 5)))
+    with pytest.raises(ValueError, match="x must have contiguous columns"):
+        _kernels.log_softmax_cols(np.zeros((2, 3, 8))[:, :, ::2], np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="out must have contiguous columns"):
+        _kernels.softmax_cols(x, np.zeros((2, 3, 8))[:, :, ::2])
+    with pytest.raises(ValueError, match=r"out has shape \(2, 3\)"):
+        _kernels.logsumexp_cols(x, np.zeros((2, 3)))
+    out = np.full((2, 3, 5), 7.0)
+    with pytest.raises(ValueError):
+        csoftmax.softmax(x, axis=0, out=out)
+    assert np.all(out == 7.0), "out written on error"
