@@ -4,8 +4,11 @@ A *case* is one (function, dtype, shape, threads) group: softmax, log_softmax,
 logsumexp and cross_entropy_with_grad on tiny rows (1,000,000 x 3 and
 65536 x 10), rows of 32 columns (32768 x 32: a classifier with a few dozen
 classes; the issues set no target there) and wide rows (4096 x 1000 and 256 x 32000) in float32 and
-float64, the call overhead on a 10-element float64 vector, and softmax on two
-threads (4096 x 1000 and a small 64 x 100 input, float32).
+float64, the call overhead on a 10-element float64 vector, softmax on two
+threads (4096 x 1000 and a small 64 x 100 input, float32), and softmax,
+log_softmax and logsumexp over axis 0 of C-ordered arrays (10 x 65536: ten
+classes stored class-major; 1000 x 4096), where the reduction runs down the
+columns.
 
 A *contender* turns a case and its pre-allocated inputs into a :class:`Bench`:
 a zero-argument ``call`` (what is timed; it returns the result so that it can
@@ -68,6 +71,8 @@ SHAPES = {
         "wide32000": (256, 32000),
         "vec10": (10,),
         "small": (64, 100),
+        "cols10": (10, 65536),  # axis 0
+        "cols1000": (1000, 4096),  # axis 0
     },
     "small": {
         "tiny3": (1000, 3),
@@ -78,10 +83,14 @@ SHAPES = {
         "wide32000": (2, 32000),
         "vec10": (10,),
         "small": (64, 100),
+        "cols10": (10, 512),
+        "cols1000": (16, 256),
     },
 }
 KINDS = {"tiny3": "tiny", "tiny10": "tiny", "mid32": "mid", "mid128": "mid", "wide1000": "wide", "wide32000": "wide",
-         "vec10": "overhead", "small": "small"}
+         "vec10": "overhead", "small": "small", "cols10": "cols", "cols1000": "cols"}
+# the reduced axis of each kind's cases: the last one, except for "cols"
+AXES = {"cols": 0}
 # csoftmax.reference works in extended precision: only where the full shape is small
 REFERENCE_MAX_ELEMENTS = 1_000_000
 ANCHORS = ("torch", "onnxruntime")
@@ -108,8 +117,13 @@ class Case:
 
     @property
     def kind(self) -> str:
-        """"tiny", "mid", "wide", "overhead" or "small"."""
+        """"tiny", "mid", "wide", "overhead", "small" or "cols"."""
         return KINDS[self.label]
+
+    @property
+    def axis(self) -> int:
+        """The reduced axis: -1, or 0 for the "cols" cases."""
+        return AXES.get(self.kind, -1)
 
     def shape(self, scale: str = "full") -> tuple:
         return SHAPES[scale][self.label]
@@ -117,15 +131,18 @@ class Case:
     @property
     def id(self) -> str:
         suffix = f"-{self.threads}threads" if self.threads != 1 else ""
+        suffix += "-axis0" if self.axis == 0 else ""
         return f"{self.function}-{self.dtype}-{self.label}{suffix}"
 
     def group(self, scale: str = "full") -> str:
-        """The pytest-benchmark group name, e.g. ``softmax float32 4096x1000``."""
+        """The pytest-benchmark group name, e.g. ``softmax float32 4096x1000``
+        (``softmax float32 1000x4096 axis 0`` for the "cols" cases)."""
         suffix = f" {self.threads} threads" if self.threads != 1 else ""
+        suffix += " axis 0" if self.axis == 0 else ""
         return f"{self.function} {self.dtype} {shape_text(self.shape(scale))}{suffix}"
 
 
-def cases(functions=FUNCTIONS, kinds=("tiny", "mid", "wide", "overhead", "threads")) -> list:
+def cases(functions=FUNCTIONS, kinds=("tiny", "mid", "wide", "overhead", "threads", "cols")) -> list:
     """Every benchmark case of the given functions and kinds, in a fixed order."""
     found = []
     if "tiny" in kinds or "mid" in kinds or "wide" in kinds:
@@ -139,6 +156,9 @@ def cases(functions=FUNCTIONS, kinds=("tiny", "mid", "wide", "overhead", "thread
     if "threads" in kinds and "softmax" in functions:
         found += [Case("softmax", "float32", "wide1000", threads=2),
                   Case("softmax", "float32", "small", threads=2)]
+    if "cols" in kinds:  # axis 0 (no cross-entropy: its class axis is the last)
+        found += [Case(f, dtype, label) for f in functions if f != "cross_entropy_with_grad"
+                  for dtype in DTYPES for label in ("cols10", "cols1000")]
     return found
 
 
@@ -198,13 +218,13 @@ def _pin_csoftmax(n: int) -> Callable[[], None]:
 
 
 def _csoftmax(case, inputs):
-    x = inputs.x
+    x, axis = inputs.x, case.axis
     f = getattr(csoftmax, case.function)
     if case.function in ROW_FUNCTIONS:
         out = np.empty_like(x)
-        call = lambda: f(x, out=out)  # noqa: E731
+        call = lambda: f(x, axis=axis, out=out)  # noqa: E731
     elif case.function == "logsumexp":
-        call = lambda: f(x)  # noqa: E731
+        call = lambda: f(x, axis=axis)  # noqa: E731
     else:
         target = inputs.target
         call = lambda: f(x, target)  # noqa: E731
@@ -233,7 +253,7 @@ def _reference(case, inputs):
     if case.function == "cross_entropy_with_grad":
         target = inputs.target
         return Bench(lambda: f(x, target))
-    return Bench(lambda: f(x, axis=-1))
+    return Bench(lambda: f(x, axis=case.axis))
 
 
 def _scipy(case, inputs):
@@ -244,7 +264,7 @@ def _scipy(case, inputs):
     x = inputs.x
     if case.function != "cross_entropy_with_grad":
         f = getattr(special, case.function)
-        return Bench(lambda: f(x, axis=-1))
+        return Bench(lambda: f(x, axis=case.axis))
     target = inputs.target
     rows = np.arange(x.shape[0])
 
@@ -285,19 +305,25 @@ def _torch(case, inputs):
         return Bench(call, setup)
     f = getattr(torch, case.function)
     tx = torch.from_numpy(x)
-    out = np.empty(x.shape[:-1] if case.function == "logsumexp" else x.shape, dtype=x.dtype)
+    out = np.empty(_reduced_shape(x, case.axis) if case.function == "logsumexp" else x.shape,
+                   dtype=x.dtype)
     tout = torch.from_numpy(out)
-    return Bench(lambda: f(tx, -1, out=tout), setup)
+    axis = case.axis
+    return Bench(lambda: f(tx, axis, out=tout), setup)
+
+
+def _reduced_shape(x, axis: int) -> tuple:
+    return tuple(n for i, n in enumerate(x.shape) if i != axis % x.ndim)
 
 
 _ORT_OPS = {"softmax": "Softmax", "log_softmax": "LogSoftmax", "logsumexp": "ReduceLogSumExp"}
 _ort_sessions: dict = {}
 
 
-def onnxruntime_session(function: str, dtype: str, ndim: int, threads: int = 1):
+def onnxruntime_session(function: str, dtype: str, ndim: int, threads: int = 1, axis: int = -1):
     """A cached onnxruntime session running one Softmax / LogSoftmax / ReduceLogSumExp
-    node (opset 13, axis -1) on a `ndim`-dimensional `dtype` input ``x``, output ``y``."""
-    key = (function, dtype, ndim, threads)
+    node (opset 13, over `axis`) on a `ndim`-dimensional `dtype` input ``x``, output ``y``."""
+    key = (function, dtype, ndim, threads, axis)
     if key in _ort_sessions:
         return _ort_sessions[key]
     try:
@@ -311,10 +337,10 @@ def onnxruntime_session(function: str, dtype: str, ndim: int, threads: int = 1):
     element = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}[dtype]
     dims = [f"d{i}" for i in range(ndim)]
     if function == "logsumexp":
-        node = helper.make_node("ReduceLogSumExp", ["x"], ["y"], axes=[-1], keepdims=0)
-        out_dims = dims[:-1]
+        node = helper.make_node("ReduceLogSumExp", ["x"], ["y"], axes=[axis], keepdims=0)
+        out_dims = [d for i, d in enumerate(dims) if i != axis % ndim]
     else:
-        node = helper.make_node(_ORT_OPS[function], ["x"], ["y"], axis=-1)
+        node = helper.make_node(_ORT_OPS[function], ["x"], ["y"], axis=axis)
         out_dims = dims
     graph = helper.make_graph(
         [node], f"csoftmax_bench_{function}",
@@ -345,8 +371,9 @@ def _onnxruntime(case, inputs):
     import onnxruntime  # importable: onnxruntime_session checked
 
     x = inputs.x
-    session = onnxruntime_session(case.function, case.dtype, x.ndim, case.threads)
-    out = np.empty(x.shape[:-1] if case.function == "logsumexp" else x.shape, dtype=x.dtype)
+    session = onnxruntime_session(case.function, case.dtype, x.ndim, case.threads, case.axis)
+    out = np.empty(_reduced_shape(x, case.axis) if case.function == "logsumexp" else x.shape,
+                   dtype=x.dtype)
     binding = session.io_binding()
     binding.bind_ortvalue_input("x", onnxruntime.OrtValue.ortvalue_from_numpy(x))
     binding.bind_ortvalue_output("y", onnxruntime.OrtValue.ortvalue_from_numpy(out))
@@ -411,14 +438,14 @@ def expected(name: str, case: Case, inputs: Inputs):
         return x + x
     function = "softmax" if name == "csoftmax.softmax" else case.function
     z = x.astype(np.float64)
-    m = z.max(axis=-1, keepdims=True)
-    lse = m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
+    m = z.max(axis=case.axis, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(z - m), axis=case.axis, keepdims=True))
     if function == "softmax":
         return np.exp(z - lse)
     if function == "log_softmax":
         return z - lse
     if function == "logsumexp":
-        return lse[..., 0]
+        return np.squeeze(lse, axis=case.axis)
     rows = np.arange(z.shape[0])
     n = z.shape[0]
     loss = np.mean(lse[:, 0] - z[rows, inputs.target])

@@ -270,7 +270,7 @@ def _colwise(cols_kernel, a, ax, c, out, compute, result):
                 cols_kernel(x3, o3)
                 return out
     y = np.empty(a.shape, dtype=compute, order=order)
-    cols_kernel(x3, _cols(y, ax)[0])
+    cols_kernel(x3, (y if order == "C" else y.T).reshape(x3.shape))  # views of y
     with np.errstate(over="ignore"):  # float16: as in _rowwise
         if out is not None:
             np.copyto(out, y, casting="same_kind")
