@@ -88,6 +88,14 @@ void CSMC_TABLE_FN(CSMC_ISA)(csmc_kernel_table *t)
 
 #define CSMC_FN(op) CSMC_CAT3(op, CSMC_SFX, CSMC_ISA)
 #define T CSMC_T
+#ifdef CSMC_HAVE_SIMD
+/* the kernels' own log1p, branch-free: the columns' loop vectorises (libm's,
+ * one call per column, took most of the time of columns of 10 rows) */
+#include "log1p_impl.h"
+#define CSMC_LOG1P csm_log1p_nobranch
+#else
+#define CSMC_LOG1P log1p /* no FMA in the portable build: libm's */
+#endif
 
 /* One block of n >= 1 rows by w columns (1 <= w <= CSMC_W) for a constant
  * op; x row i at x + i * xs, y row i at y + i * ys (softmax, log_softmax) or
@@ -155,7 +163,7 @@ CSMC_INLINE void CSMC_FN(csmc_block_op)(const T *x, int64_t xs, T *y, int64_t ys
      * columns whose maximum is not finite. */
     for (int64_t j = 0; j < w; j++) {
         const double t = (sd[j] - 1.0) + cd[j];
-        const double v = op == 0 ? t + 1.0 : log1p(t);
+        const double v = op == 0 ? t + 1.0 : CSMC_LOG1P(t);
         ld[j] = mt[j] - mt[j] == 0 ? v : (double)NAN;
     }
     if (op == 2) {
@@ -202,5 +210,6 @@ static void CSMC_FN(csmc_block)(const T *x, int64_t xs, T *y, int64_t ys, int64_
 
 #undef T
 #undef CSMC_FN
+#undef CSMC_LOG1P
 #endif /* CSMC_T */
 #endif /* !CSMC_TYPES_ONLY */
