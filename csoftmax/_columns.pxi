@@ -104,3 +104,64 @@ def logsumexp_cols(const floating[:, :, :] x not None, floating[:, ::1] out not 
         else:
             status = csoftmax_logsumexp_cols_f64(xp, xo, xs, &out[0, 0], outer, n, inner)
     _check(status)
+
+
+cdef extern from "columns.h" nogil:
+    int csoftmax_cross_entropy_cols_f32(const float *x, int64_t xo, int64_t xs,
+                                        const int64_t *target, const float *weight,
+                                        int64_t ignore_index, double scale, float *loss,
+                                        float *grad, int64_t go, int64_t gs, int64_t outer,
+                                        int64_t n, int64_t inner)
+    int csoftmax_cross_entropy_cols_f64(const double *x, int64_t xo, int64_t xs,
+                                        const int64_t *target, const double *weight,
+                                        int64_t ignore_index, double scale, double *loss,
+                                        double *grad, int64_t go, int64_t gs, int64_t outer,
+                                        int64_t n, int64_t inner)
+
+
+def xent_cols(const floating[:, :, :] x not None, const int64_t[:, ::1] target not None,
+              const floating[::1] weight, int64_t ignore_index, double scale,
+              floating[:, ::1] loss not None, floating[:, :, :] grad):
+    """Cross-entropy with class targets over axis 1 of the (outer, n, inner) x
+    (contiguous columns): the (outer, inner) losses weight[t] (lse - x[t]) (0
+    where ignored, NaN in columns whose maximum is not finite), and with grad
+    (x's shape, contiguous columns, or None) scale weight[t] (softmax -
+    onehot). weight None: 1."""
+    cdef int64_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
+    if (target.shape[0] != outer or target.shape[1] != inner
+            or loss.shape[0] != outer or loss.shape[1] != inner):
+        raise ValueError(f"target and loss must have shape {(outer, inner)}, got "
+                         f"{(target.shape[0], target.shape[1])} and {(loss.shape[0], loss.shape[1])}")
+    _cols_inner(x.shape, x.strides, sizeof(floating), "x")
+    cdef const floating *wp = NULL
+    if weight is not None:
+        if weight.shape[0] != n:
+            raise ValueError(f"weight has {weight.shape[0]} entries, expected {n}")
+        if n > 0:
+            wp = &weight[0]
+    cdef floating *gp = NULL
+    cdef int64_t go = 0, gs = 0
+    if grad is not None:
+        _cols_shape(x.shape, grad.shape)
+        _cols_inner(grad.shape, grad.strides, sizeof(floating), "grad")
+        go = grad.strides[0] // sizeof(floating)
+        gs = grad.strides[1] // sizeof(floating)
+    cdef int status = 0
+    if outer == 0 or inner == 0:
+        return
+    if n == 0:
+        raise ValueError("logits have an empty class axis")
+    if grad is not None:
+        gp = &grad[0, 0, 0]
+    with nogil:
+        if floating is float:
+            status = csoftmax_cross_entropy_cols_f32(&x[0, 0, 0], x.strides[0] // sizeof(float),
+                                                     x.strides[1] // sizeof(float), &target[0, 0],
+                                                     wp, ignore_index, scale, &loss[0, 0], gp,
+                                                     go, gs, outer, n, inner)
+        else:
+            status = csoftmax_cross_entropy_cols_f64(&x[0, 0, 0], x.strides[0] // sizeof(double),
+                                                     x.strides[1] // sizeof(double), &target[0, 0],
+                                                     wp, ignore_index, scale, &loss[0, 0], gp,
+                                                     go, gs, outer, n, inner)
+    _check(status)

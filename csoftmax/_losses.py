@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from . import _kernels
-from ._api import (_as_array, _check_out, _dask, _dtypes, _index, _inverse_temperature,
+from ._api import (_as_array, _check_out, _cols, _dask, _dtypes, _index, _inverse_temperature,
                    _is_dask, _normalize_axis, _rows, _rowwise, _widened)
 
 __all__ = [
@@ -292,6 +292,11 @@ def _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale
     lead = a.shape[:ax] + a.shape[ax + 1:]
     rows = math.prod(lead)
     loss = np.empty(rows, dtype=compute)
+    if (rows and classes and not probabilities and e == 0.0 and temp == 1.0
+            and math.isfinite(scale)):
+        c = _cols(a, ax)
+        if c is not None and c[1] == "C":
+            return _xent_cols(a, ax, c[0], t, w, ignore_index, scale, want_grad, out, loss)
     grad2 = None
     if want_grad and out is not None and out.dtype == compute and rows:
         # the kernels read a row's logits after writing part of its gradient:
@@ -315,6 +320,48 @@ def _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale
     if not want_grad:
         return loss, None
     return loss, _restore(grad2, lead, classes, ax, a.ndim)
+
+
+def _xent_cols(a, ax, x3, t, w, ignore_index, scale, want_grad, out, loss):
+    """_xent_rows for class targets (no smoothing, no temperature) when the
+    class axis is not the last one of C-ordered logits (PyTorch's (N, C, d)
+    input with axis=1): the column kernel (src_c/columns.h) goes down the
+    classes where they lie, the gradient written in `a`'s layout (into `out`
+    when its layout and dtype allow and it overlaps no input). Columns whose
+    maximum is not finite come back with a NaN loss and are computed again by
+    the row kernels (their non-finite semantics)."""
+    compute = a.dtype
+    classes = a.shape[ax]
+    lead = a.shape[:ax] + a.shape[ax + 1:]
+    t2 = np.ascontiguousarray(t, dtype=np.int64).reshape(x3.shape[0], x3.shape[2])
+    grad = g3 = None
+    if want_grad:
+        if out is not None and out.dtype == compute and out.flags.writeable:
+            o = _cols(out, ax)
+            if (o is not None and o[1] == "C" and o[0].shape == x3.shape
+                    and np.may_share_memory(o[0], out)
+                    and not any(np.may_share_memory(out, v) for v in (a, t, w) if v is not None)):
+                grad, g3 = out, o[0]
+        if grad is None:
+            grad = np.empty(a.shape, dtype=compute)
+            g3 = grad.reshape(x3.shape)
+    _kernels.xent_cols(x3, t2, w, ignore_index, scale, loss.reshape(t2.shape), g3)
+    bad = np.flatnonzero(np.isnan(loss))
+    if bad.size:
+        # the columns with a non-finite maximum (or a NaN loss): by the row kernels
+        at = np.unravel_index(bad, lead)
+        xb = np.ascontiguousarray(np.moveaxis(a, ax, -1)[at])
+        tb = np.ascontiguousarray(t.reshape(-1)[bad], dtype=np.int64)
+        lb = np.empty(bad.size, dtype=compute)
+        gb = np.empty_like(xb) if want_grad else None
+        if w is None and not np.any(tb == ignore_index):
+            _kernels.cross_entropy_2d(xb, tb, lb, gb, scale)
+        else:
+            _kernels.xent_class_2d(xb, tb, w, ignore_index, 0.0, 1.0, lb, gb, scale)
+        loss[bad] = lb
+        if want_grad:
+            np.moveaxis(grad, ax, -1)[at] = gb
+    return loss, grad
 
 
 def _dask_route(name, logits, target, axis, reduction, weight, ignore_index,

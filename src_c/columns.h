@@ -52,6 +52,25 @@ int csoftmax_logsumexp_cols_f32(const float *x, int64_t x_outer, int64_t x_row, 
 int csoftmax_logsumexp_cols_f64(const double *x, int64_t x_outer, int64_t x_row, double *out,
                                 int64_t outer, int64_t n, int64_t inner);
 
+/* Cross-entropy with class targets, the classes down the columns (PyTorch's
+ * (N, C, d) input: outer N, n = C, inner d): target[o * inner + j] a class in
+ * [0, n) or ignore_index (else CSOFTMAX_ERR_TARGET, nothing written);
+ * loss[o * inner + j] = weight[t] (logsumexp - x[t]) (weight NULL: 1), 0
+ * where ignored, NaN where the column's maximum is not finite (NaN, +inf, or
+ * only -inf: the caller takes those columns through the row kernels); grad
+ * (may be NULL; strides go, gs) = scale weight[t] (softmax - onehot), 0 in
+ * ignored columns. */
+int csoftmax_cross_entropy_cols_f32(const float *x, int64_t x_outer, int64_t x_row,
+                                    const int64_t *target, const float *weight,
+                                    int64_t ignore_index, double scale, float *loss, float *grad,
+                                    int64_t g_outer, int64_t g_row, int64_t outer, int64_t n,
+                                    int64_t inner);
+int csoftmax_cross_entropy_cols_f64(const double *x, int64_t x_outer, int64_t x_row,
+                                    const int64_t *target, const double *weight,
+                                    int64_t ignore_index, double scale, double *loss,
+                                    double *grad, int64_t g_outer, int64_t g_row, int64_t outer,
+                                    int64_t n, int64_t inner);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,7 +27,9 @@
 
 /* op: 0 softmax, 1 log_softmax (into y), 2 logsumexp (w values into out) */
 #define CSMC_DECLARE_TYPES(T, S)                                                         \
-    typedef void (*csmc_block_##S)(const T *, int64_t, T *, int64_t, int64_t, int64_t, int);
+    typedef void (*csmc_block_##S)(const T *, int64_t, T *, int64_t, int64_t, int64_t, int); \
+    typedef void (*csmc_xent_##S)(const T *, int64_t, const int64_t *, const T *, int64_t,  \
+                                  double, T *, T *, int64_t, int64_t, int64_t);
 
 CSMC_DECLARE_TYPES(float, f32)
 CSMC_DECLARE_TYPES(double, f64)
@@ -35,6 +37,8 @@ CSMC_DECLARE_TYPES(double, f64)
 typedef struct {
     csmc_block_f32 block_f32;
     csmc_block_f64 block_f64;
+    csmc_xent_f32 xent_f32;
+    csmc_xent_f64 xent_f64;
 } csmc_kernel_table;
 
 void csmc_fill_table_scalar(csmc_kernel_table *table);
@@ -81,6 +85,8 @@ void CSMC_TABLE_FN(CSMC_ISA)(csmc_kernel_table *t)
 {
     t->block_f32 = CSMC_CAT3(csmc_block, f32, CSMC_ISA);
     t->block_f64 = CSMC_CAT3(csmc_block, f64, CSMC_ISA);
+    t->xent_f32 = CSMC_CAT3(csmc_xent, f32, CSMC_ISA);
+    t->xent_f64 = CSMC_CAT3(csmc_xent, f64, CSMC_ISA);
 }
 
 #else /* CSMC_T defined: the kernels for one dtype */
@@ -97,14 +103,14 @@ void CSMC_TABLE_FN(CSMC_ISA)(csmc_kernel_table *t)
 #define CSMC_LOG1P log1p /* no FMA in the portable build: libm's */
 #endif
 
-/* One block of n >= 1 rows by w columns (1 <= w <= CSMC_W) for a constant
- * op; x row i at x + i * xs, y row i at y + i * ys (softmax, log_softmax) or
- * w values at y (logsumexp). */
-CSMC_INLINE void CSMC_FN(csmc_block_op)(const T *x, int64_t xs, T *y, int64_t ys, int64_t n,
-                                        int64_t w, const int op)
+/* The first two passes over a block of n >= 1 rows by w columns (1 <= w <=
+ * CSMC_W; x row i at x + i * xs): each column's maximum mt, the shift m (mt,
+ * or +inf where mt is not finite; md in double), and the sum of the
+ * exponentials, sd + cd, stored in y (row i at y + i * ys) with `store`. */
+CSMC_INLINE void CSMC_FN(csmc_passes)(const T *x, int64_t xs, T *y, int64_t ys, int64_t n,
+                                      int64_t w, T *m, T *mt, double *md, double *sd,
+                                      double *cd, const int store)
 {
-    T m[CSMC_W], mt[CSMC_W];
-    double md[CSMC_W], sd[CSMC_W], cd[CSMC_W], ld[CSMC_W];
     if (n < 1 || w < 1 || w > CSMC_W) __builtin_unreachable(); /* columns_dispatch.c */
     /* Pass 1: each column's maximum; a NaN stays once met (v != v), so a
      * column holding one has the maximum NaN. */
@@ -129,7 +135,7 @@ CSMC_INLINE void CSMC_FN(csmc_block_op)(const T *x, int64_t xs, T *y, int64_t ys
      * the ISA has one (columns_simd.h), the rest here. */
     int64_t j0 = 0;
 #ifdef CSMC_HAVE_SIMD
-    j0 = CSMC_FN(csmc_exp_sum)(x, xs, y, ys, n, w, m, sd, cd, op == 0);
+    j0 = CSMC_FN(csmc_exp_sum)(x, xs, y, ys, n, w, m, sd, cd, store);
 #endif
     if (j0 < w) {
         double hi[CSMC_W], lo[CSMC_W];
@@ -148,7 +154,7 @@ CSMC_INLINE void CSMC_FN(csmc_block_op)(const T *x, int64_t xs, T *y, int64_t ys
                 dl = dl == dl ? dl : (T)0;
                 T e = CSMC_EXP(d);
                 e = e + e * dl;
-                if (op == 0) yr[j] = e;
+                if (store) yr[j] = e;
                 /* Fast2Sum: exact, since hi >= 1 >= e */
                 const double ed = (double)e, t = hi[j] + ed;
                 lo[j] += ed - (t - hi[j]);
@@ -157,6 +163,17 @@ CSMC_INLINE void CSMC_FN(csmc_block_op)(const T *x, int64_t xs, T *y, int64_t ys
         }
         for (int64_t j = j0; j < w; j++) sd[j] = hi[j] - 1.0, cd[j] = lo[j];
     }
+}
+
+/* One block of n >= 1 rows by w columns (1 <= w <= CSMC_W) for a constant
+ * op; x row i at x + i * xs, y row i at y + i * ys (softmax, log_softmax) or
+ * w values at y (logsumexp). */
+CSMC_INLINE void CSMC_FN(csmc_block_op)(const T *x, int64_t xs, T *y, int64_t ys, int64_t n,
+                                        int64_t w, const int op)
+{
+    T m[CSMC_W], mt[CSMC_W];
+    double md[CSMC_W], sd[CSMC_W], cd[CSMC_W], ld[CSMC_W];
+    CSMC_FN(csmc_passes)(x, xs, y, ys, n, w, m, mt, md, sd, cd, op == 0);
     /* sum - 1 = (sd - 1) + cd: sd - 1 is exact (sd >= 1, the maximum's term
      * being 1), and the small terms keep their relative accuracy. softmax
      * takes the sum, the others log(sum) = log1p(sum - 1); NaN for the
@@ -206,6 +223,63 @@ static void CSMC_FN(csmc_block)(const T *x, int64_t xs, T *y, int64_t ys, int64_
     if (op == 0) CSMC_FN(csmc_block_op)(x, xs, y, ys, n, w, 0);
     else if (op == 1) CSMC_FN(csmc_block_op)(x, xs, y, ys, n, w, 1);
     else CSMC_FN(csmc_block_op)(x, xs, y, ys, n, w, 2);
+}
+
+/* Cross-entropy with class targets down the columns (the class axis is the
+ * rows' axis): for each of the w columns, t[j] its class (in [0, n), or
+ * ignore), its loss into loss[j]: wt[t] (lse - x[t]) (wt NULL: 1), 0 where
+ * ignored, NaN where the column's maximum is not finite (the caller computes
+ * those columns again by the row kernels, whose non-finite semantics they
+ * get); with g (row i at g + i * gs) the gradient scale wt[t] (softmax - onehot)
+ * (0 in ignored columns). */
+CSMC_INLINE void CSMC_FN(csmc_xent_op)(const T *x, int64_t xs, const int64_t *t, const T *wt,
+                                       int64_t ignore, double scale, T *loss, T *g, int64_t gs,
+                                       int64_t n, int64_t w, const int has_grad)
+{
+    T m[CSMC_W], mt[CSMC_W], f[CSMC_W];
+    double md[CSMC_W], sd[CSMC_W], cd[CSMC_W];
+    /* (without a gradient the exponentials are not stored: y is x, unwritten) */
+    CSMC_FN(csmc_passes)(x, xs, has_grad ? g : (T *)(uintptr_t)x, has_grad ? gs : xs, n, w, m, mt,
+                         md, sd, cd, has_grad);
+    for (int64_t j = 0; j < w; j++) {
+        const int64_t tj = t[j];
+        const int ign = tj == ignore;
+        const int64_t tc = ign ? 0 : tj;
+        const double wj = ign ? 0.0 : (wt != NULL ? (double)wt[tc] : 1.0);
+        const double s1 = (sd[j] - 1.0) + cd[j];
+        /* lse - x[t] = log(sum) - (x[t] - m), x[t] - m exactly (TwoSum) */
+        const T xt = x[tc * xs + j], d = xt - m[j], b = d - xt;
+        T dl = (xt - (d - b)) - (m[j] + b);
+        dl = dl == dl ? dl : (T)0;
+        const double lj = (CSMC_LOG1P(s1) - (double)d) - (double)dl;
+        const int finite = mt[j] - mt[j] == 0;
+        loss[j] = !finite ? (T)NAN : ign ? (T)0 : (T)(wj * lj);
+        f[j] = (T)(scale * wj / (s1 + 1.0));
+    }
+    if (!has_grad) return;
+    /* the target's entry, scale w (p - 1) = scale w ((e - 1) - (sum - 1)) / sum,
+     * from the exponential g holds, in double: e p - scale w would cancel */
+    T gt[CSMC_W];
+    for (int64_t j = 0; j < w; j++) {
+        const int64_t tc = t[j] == ignore ? 0 : t[j];
+        const double wj = t[j] == ignore ? 0.0 : (wt != NULL ? (double)wt[tc] : 1.0);
+        const double s1 = (sd[j] - 1.0) + cd[j], e = (double)g[tc * gs + j];
+        gt[j] = (T)(scale * wj * (((e - 1.0) - s1) / (s1 + 1.0)));
+    }
+    for (int64_t i = 0; i < n; i++) {
+        T *gr = g + i * gs;
+        for (int64_t j = 0; j < w; j++) gr[j] = gr[j] * f[j];
+    }
+    for (int64_t j = 0; j < w; j++)
+        if (t[j] != ignore) g[t[j] * gs + j] = gt[j];
+}
+
+static void CSMC_FN(csmc_xent)(const T *x, int64_t xs, const int64_t *t, const T *wt,
+                               int64_t ignore, double scale, T *loss, T *g, int64_t gs, int64_t n,
+                               int64_t w)
+{
+    if (g != NULL) CSMC_FN(csmc_xent_op)(x, xs, t, wt, ignore, scale, loss, g, gs, n, w, 1);
+    else CSMC_FN(csmc_xent_op)(x, xs, t, wt, ignore, scale, loss, NULL, 0, n, w, 0);
 }
 
 #undef T

@@ -200,3 +200,80 @@ def test_kernel_boundary_errors():
     with pytest.raises(ValueError):
         csoftmax.softmax(x, axis=0, out=out)
     assert np.all(out == 7.0), "out written on error"
+
+
+# ---------------------------------------------------------------------------
+# cross-entropy with the class axis before the last one ((N, C, d), axis=1)
+
+
+def moved_xent(x, t, axis, **kwargs):
+    """The row kernels' cross-entropy: the classes moved last, C-ordered."""
+    moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+    value = csoftmax.cross_entropy_with_grad(moved, t, **kwargs)
+    return value[0], np.moveaxis(value[1], -1, axis)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", [{}, {"weight": True}, {"ignore_index": 2},
+                                     {"weight": True, "ignore_index": -100}])
+def test_cross_entropy_class_axis_1(isa, dtype, reduction, options, rng):
+    x = logits(rng, (3, 7, 37), dtype)
+    t = rng.integers(0, 7, (3, 37))
+    kwargs = {"reduction": reduction}
+    if options.get("weight"):
+        kwargs["weight"] = rng.uniform(0.5, 2.0, 7).astype(dtype)
+    if "ignore_index" in options:
+        kwargs["ignore_index"] = options["ignore_index"]
+        t[0, :5] = options["ignore_index"]       # ignored pixels
+    assert _api._cols(x, 1) is not None
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t, axis=1, **kwargs)
+    want_loss, want_grad = moved_xent(x, t, 1, **kwargs)
+    eps = np.finfo(dtype).eps
+    assert grad.shape == x.shape and grad.dtype == dtype
+    np.testing.assert_allclose(loss, want_loss, rtol=8 * eps, atol=8 * eps)
+    np.testing.assert_allclose(grad, want_grad, rtol=8 * eps, atol=8 * eps * np.max(np.abs(want_grad)))
+    only = csoftmax.cross_entropy(x, t, axis=1, **kwargs)
+    np.testing.assert_array_equal(only, loss)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_class_axis_1_special_columns(dtype, rng):
+    """Columns (pixels) whose logits hold +inf, NaN or only -inf are computed by
+    the row kernels: the same values as with the classes last."""
+    x = logits(rng, (2, 5, 12), dtype)
+    x[0, 2, 3] = np.inf
+    x[1, 4, 0] = np.nan
+    x[1, :, 7] = -np.inf
+    x[0, 1, 9] = -np.inf
+    t = rng.integers(0, 5, (2, 12))
+    t[1, 7] = -100
+    with np.errstate(invalid="ignore"):
+        for reduction in ("none", "sum"):
+            loss, grad = csoftmax.cross_entropy_with_grad(x, t, axis=1, reduction=reduction)
+            want_loss, want_grad = moved_xent(x, t, 1, reduction=reduction)
+            np.testing.assert_allclose(loss, want_loss, rtol=8 * np.finfo(dtype).eps,
+                                       equal_nan=True)
+            np.testing.assert_allclose(grad, want_grad, rtol=8 * np.finfo(dtype).eps,
+                                       atol=8 * np.finfo(dtype).eps, equal_nan=True)
+
+
+def test_cross_entropy_class_axis_1_out_and_errors(rng):
+    x = logits(rng, (4, 6, 9), np.float64)
+    t = rng.integers(0, 6, (4, 9))
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t, axis=1)
+    out = np.full(x.shape, 7.0)
+    value, g = csoftmax.cross_entropy_with_grad(x, t, axis=1, out=out)
+    assert g is out and value == loss
+    np.testing.assert_array_equal(out, grad)
+    before = x.copy()
+    bad = t.copy()
+    bad[2, 3] = 6
+    out = np.full(x.shape, 7.0)
+    with pytest.raises(IndexError):
+        csoftmax.cross_entropy_with_grad(x, bad, axis=1, out=out)
+    assert np.all(out == 7.0) and np.array_equal(x, before)
+    with pytest.raises(IndexError, match="outside"):
+        _kernels.xent_cols(x, bad, None, -100, 1.0, np.empty((4, 9)), None)
+    with pytest.raises(ValueError, match="weight has 5 entries"):
+        _kernels.xent_cols(x, t, np.ones(5), -100, 1.0, np.empty((4, 9)), None)
