@@ -24,7 +24,9 @@ and policy gradients over a few classes or actions, a few dozen classes), with
 every cross-entropy option, for which the issue sets no target (binary
 cross-entropy is elementwise: no such case), and every case on small batches
 (8 x 10, 64 x 100: an agent's step, a small classifier's minibatch), where
-the call's overhead is most of the time (no target either).
+the call's overhead is most of the time (no target either), and the
+cross-entropy of PyTorch's (N, C, d) input with the classes on axis 1 (8 x 21 x
+4096: per-pixel classes; no target).
 """
 from __future__ import annotations
 
@@ -42,6 +44,9 @@ SMALL_SHAPES = ((64, 100), (8, 3200))
 TINY_SHAPES = ((65536, 10), (1000000, 3), (32768, 32))
 # small batches: the Python call and its checks against PyTorch's dispatch and autograd
 BATCH_SHAPES = ((8, 10), (64, 100))
+# PyTorch's (N, C, d) input (per-pixel classes: 8 images of 64x64 pixels, 21
+# classes), the class axis 1; cross-entropy only, no target
+SEGMENTATION_SHAPES = ((8, 21, 4096),)
 
 XENT_OPTIONS = {
     "plain": {},
@@ -70,22 +75,24 @@ def pin_single_thread():
 def _xent_case(shape, options, dtype, rng):
     import torch
     import torch.nn.functional as F
-    n, c = shape
+    axis = 1 if len(shape) == 3 else -1  # (N, C, d): the classes on axis 1
+    c = shape[axis]
+    lead = tuple(k for i, k in enumerate(shape) if i != axis % len(shape))
     x = rng.standard_normal(shape).astype(dtype)
     if options.get("probabilities"):
         q = rng.random(shape).astype(dtype)
-        target = q / q.sum(axis=1, keepdims=True)
+        target = q / q.sum(axis=axis, keepdims=True)
     else:
-        target = rng.integers(0, c, n)
+        target = rng.integers(0, c, lead)
         if options.get("ignore"):
-            target[::10] = -100
+            target.reshape(-1)[::10] = -100
     weight = rng.uniform(0.5, 2.0, c).astype(dtype) if options.get("weight") else None
     e = options.get("label_smoothing", 0.0)
     temp = options.get("temperature", 1.0)
 
     def ours():
-        return csoftmax.cross_entropy_with_grad(x, target, weight=weight, label_smoothing=e,
-                                                temperature=temp)
+        return csoftmax.cross_entropy_with_grad(x, target, axis=axis, weight=weight,
+                                                label_smoothing=e, temperature=temp)
 
     out = np.empty_like(x)
     floor = ((lambda: np.add(x, target, out=out)) if options.get("probabilities")
@@ -159,6 +166,8 @@ def cases(shapes=FULL_SHAPES, dtype=np.float32, seed=0):
             out.append(("xent", name, shape,
                         lambda s=shape, o=opts: _xent_case(s, o, dtype,
                                                            np.random.default_rng(seed))))
+        if len(shape) != 2:
+            continue  # (N, C, d): cross-entropy only
         for name, opts in BCE_OPTIONS.items():
             out.append(("bce", name, shape,
                         lambda s=shape, o=opts: _bce_case(s, o, dtype,
@@ -200,7 +209,8 @@ def main(argv=None):
           f"{'ratio':>7s} {'target':>7s} {'':4s} {'floor ms':>9s} {'x floor':>7s}")
     todo = cases(SMALL_SHAPES if args.small else FULL_SHAPES)
     if not args.small:
-        todo += [(k, n, s, b, None) for k, n, s, b in cases(TINY_SHAPES + BATCH_SHAPES)]
+        todo += [(k, n, s, b, None)
+                 for k, n, s, b in cases(TINY_SHAPES + BATCH_SHAPES + SEGMENTATION_SHAPES)]
     for kind, name, shape, build, *no_target in todo:
         calls = build()
         a, b, f = interleaved_times([calls[c] for c in CONTENDERS], args.repeat, args.statistic)
@@ -210,7 +220,7 @@ def main(argv=None):
         else:
             target = TARGETS[kind]
             target_txt, flag = "<=" + str(target), "ok" if ratio <= target else "MISS"
-        print(f"{kind + ':' + name:34s} {str(shape[0]) + 'x' + str(shape[1]):>12s} "
+        print(f"{kind + ':' + name:34s} {'x'.join(map(str, shape)):>12s} "
               f"{a * 1e3:12.4f} {b * 1e3:10.4f} {ratio:7.3f} {target_txt:>7s} {flag:4s} "
               f"{f * 1e3:9.4f} {a / f:7.2f}")
 
