@@ -83,6 +83,7 @@ extensions = [
             "src_c/columns.h",
             "src_c/columns_body.h",
             "src_c/columns_simd.h",
+            "src_c/columns_instance.h",
             "src_c/log1p_impl.h",
             "csoftmax/_columns.pxi",
             "csoftmax/_losses.pxi",

@@ -271,11 +271,19 @@ def _colwise(cols_kernel, a, ax, c, out, compute, result):
                 return out
     y = np.empty(a.shape, dtype=compute, order=order)
     cols_kernel(x3, (y if order == "C" else y.T).reshape(x3.shape))  # views of y
-    with np.errstate(over="ignore"):  # float16: as in _rowwise
+    return _deliver(y, out, result)
+
+
+def _deliver(y, out, result: np.dtype):
+    """The computed `y` copied into `out` (and `out` returned), or `y` as the
+    result dtype. A float16 result beyond float16's range becomes +-inf, as
+    NumPy's own float16 arithmetic does, without an overflow warning from the
+    cast."""
+    with np.errstate(over="ignore"):
         if out is not None:
             np.copyto(out, y, casting="same_kind")
             return out
-        if result != compute:
+        if result != y.dtype:
             y = y.astype(result)
     return y
 
@@ -329,15 +337,7 @@ def _rowwise(kernel, x, axis, out, name="x", temperature=1.0, where=None,
     y = y2.reshape(moved)
     if ax != a.ndim - 1:
         y = np.moveaxis(y, -1, ax)
-    # a float16 result beyond float16's range becomes +-inf, as NumPy's own
-    # float16 arithmetic does, without an overflow warning from the cast
-    with np.errstate(over="ignore"):
-        if out is not None:
-            np.copyto(out, y, casting="same_kind")
-            return out
-        if result != compute:
-            y = y.astype(result)
-    return y
+    return _deliver(y, out, result)
 
 
 # ---------------------------------------------------------------------------

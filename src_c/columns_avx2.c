@@ -10,21 +10,8 @@
 #pragma GCC optimize("no-trapping-math")
 #pragma GCC target("avx2,fma,bmi,bmi2,popcnt")
 #define CSMC_ISA avx2
-#define CSMC_TYPES_ONLY
-#include "columns_body.h" /* CSMC_CAT3 */
-#undef CSMC_TYPES_ONLY
-/* the exponential pass on whole vectors: the vector layer's exp (columns_simd.h) */
-#include "csoftmax_internal.h"
-#define CSM_F32
-#include "simd_avx2.h"
-#include "columns_simd.h"
-#include "simd_undef.h"
-#undef CSM_F32
-#include "simd_avx2.h"
-#include "columns_simd.h"
-#include "simd_undef.h"
-#define CSMC_HAVE_SIMD 1
-#include "columns_body.h"
+#define CSMC_SIMD_LAYER "simd_avx2.h"
+#include "columns_instance.h"
 #else
 typedef int csmc_avx2_unused; /* ISO C forbids an empty translation unit */
 #endif
