@@ -312,14 +312,20 @@ def _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale
         if probabilities:
             q2 = _rows(t.astype(compute, copy=False), ax)
             _kernels.xent_prob_2d(x2, q2, w, e, 1.0 / temp, loss, grad2, scale)
-        elif w is None and e == 0.0 and temp == 1.0 and not ignored:
-            # the plain case (no option in use, no ignored row): the SIMD kernel
-            _kernels.cross_entropy_2d(x2, t, loss, grad2, scale)
         else:
-            _kernels.xent_class_2d(x2, t, w, ignore_index, e, 1.0 / temp, loss, grad2, scale)
+            _class_rows(x2, t, w, ignored, ignore_index, e, temp, loss, grad2, scale)
     if not want_grad:
         return loss, None
     return loss, _restore(grad2, lead, classes, ax, a.ndim)
+
+
+def _class_rows(x2, t, w, ignored, ignore_index, e, temp, loss, grad2, scale):
+    """The class-target cross-entropy of the rows x2 into loss (and grad2)."""
+    if w is None and e == 0.0 and temp == 1.0 and not ignored:
+        # the plain case (no option in use, no ignored row): the SIMD kernel
+        _kernels.cross_entropy_2d(x2, t, loss, grad2, scale)
+    else:
+        _kernels.xent_class_2d(x2, t, w, ignore_index, e, 1.0 / temp, loss, grad2, scale)
 
 
 def _xent_cols(a, ax, x3, t, w, ignore_index, scale, want_grad, out, loss):
@@ -354,10 +360,8 @@ def _xent_cols(a, ax, x3, t, w, ignore_index, scale, want_grad, out, loss):
         tb = np.ascontiguousarray(t.reshape(-1)[bad], dtype=np.int64)
         lb = np.empty(bad.size, dtype=compute)
         gb = np.empty_like(xb) if want_grad else None
-        if w is None and not np.any(tb == ignore_index):
-            _kernels.cross_entropy_2d(xb, tb, lb, gb, scale)
-        else:
-            _kernels.xent_class_2d(xb, tb, w, ignore_index, 0.0, 1.0, lb, gb, scale)
+        _class_rows(xb, tb, w, bool(np.any(tb == ignore_index)), ignore_index, 0.0, 1.0, lb, gb,
+                    scale)
         loss[bad] = lb
         if want_grad:
             np.moveaxis(grad, ax, -1)[at] = gb

@@ -41,7 +41,14 @@ static int64_t csmc_width(int64_t n, int64_t inner, size_t es)
 }
 
 /* Every block of every slab through KERNEL_CALL, a statement using o (the
- * slab), j0 (the first column) and w (the block's columns). */
+ * slab), j0 (the first column) and w (the block's columns): units u_ (slab,
+ * block) in order on the calling thread, or handed out to an OpenMP team. */
+#define CSMC_UNIT(u_, nb_, bw_, inner, KERNEL_CALL)                                      \
+    do {                                                                                  \
+        const int64_t o = (u_) / (nb_), j0 = (u_) % (nb_) * (bw_);                        \
+        const int64_t w = (inner) - j0 < (bw_) ? (inner) - j0 : (bw_);                    \
+        KERNEL_CALL;                                                                      \
+    } while (0)
 #ifdef _OPENMP
 #define CSMC_SPLIT(outer, n, inner, es, KERNEL_CALL)                                      \
     do {                                                                                  \
@@ -49,11 +56,8 @@ static int64_t csmc_width(int64_t n, int64_t inner, size_t es)
         const int64_t nb_ = ((inner) + bw_ - 1) / bw_, units_ = (outer) * nb_;            \
         const int nt_ = csm_threads_for(units_, (n) * bw_);                               \
         if (nt_ <= 1) {                                                                   \
-            for (int64_t u_ = 0; u_ < units_; u_++) {                                     \
-                const int64_t o = u_ / nb_, j0 = u_ % nb_ * bw_;                          \
-                const int64_t w = (inner) - j0 < bw_ ? (inner) - j0 : bw_;                \
-                KERNEL_CALL;                                                              \
-            }                                                                             \
+            for (int64_t u_ = 0; u_ < units_; u_++)                                       \
+                CSMC_UNIT(u_, nb_, bw_, inner, KERNEL_CALL);                              \
         } else {                                                                          \
             int64_t helped_ = 0;                                                          \
             double start_ = omp_get_wtime(), caller_done_ = start_;                       \
@@ -62,9 +66,7 @@ static int64_t csmc_width(int64_t n, int64_t inner, size_t es)
                 const int me_ = omp_get_thread_num();                                     \
                 _Pragma("omp for schedule(dynamic, 1) nowait")                            \
                 for (int64_t u_ = 0; u_ < units_; u_++) {                                 \
-                    const int64_t o = u_ / nb_, j0 = u_ % nb_ * bw_;                      \
-                    const int64_t w = (inner) - j0 < bw_ ? (inner) - j0 : bw_;            \
-                    KERNEL_CALL;                                                          \
+                    CSMC_UNIT(u_, nb_, bw_, inner, KERNEL_CALL);                          \
                     helped_ += me_ != 0;                                                  \
                 }                                                                         \
                 if (me_ == 0) caller_done_ = omp_get_wtime();                             \
@@ -77,11 +79,8 @@ static int64_t csmc_width(int64_t n, int64_t inner, size_t es)
     do {                                                                                  \
         const int64_t bw_ = csmc_width((n), (inner), (es));                               \
         const int64_t nb_ = ((inner) + bw_ - 1) / bw_, units_ = (outer) * nb_;            \
-        for (int64_t u_ = 0; u_ < units_; u_++) {                                         \
-            const int64_t o = u_ / nb_, j0 = u_ % nb_ * bw_;                              \
-            const int64_t w = (inner) - j0 < bw_ ? (inner) - j0 : bw_;                    \
-            KERNEL_CALL;                                                                  \
-        }                                                                                 \
+        for (int64_t u_ = 0; u_ < units_; u_++)                                           \
+            CSMC_UNIT(u_, nb_, bw_, inner, KERNEL_CALL);                                  \
     } while (0)
 #endif
 
