@@ -108,31 +108,47 @@ def logsumexp_cols(const floating[:, :, :] x not None, floating[:, ::1] out not 
 
 cdef extern from "columns.h" nogil:
     int csoftmax_cross_entropy_cols_f32(const float *x, int64_t xo, int64_t xs,
-                                        const int64_t *target, const float *weight,
-                                        int64_t ignore_index, double scale, float *loss,
-                                        float *grad, int64_t go, int64_t gs, int64_t outer,
-                                        int64_t n, int64_t inner)
+                                        const int64_t *target, const float *q, int64_t qo,
+                                        int64_t qs, const float *weight, int64_t ignore_index,
+                                        double label_smoothing, double inv_temperature,
+                                        double scale, float *loss, float *grad, int64_t go,
+                                        int64_t gs, int64_t outer, int64_t n, int64_t inner)
     int csoftmax_cross_entropy_cols_f64(const double *x, int64_t xo, int64_t xs,
-                                        const int64_t *target, const double *weight,
-                                        int64_t ignore_index, double scale, double *loss,
-                                        double *grad, int64_t go, int64_t gs, int64_t outer,
-                                        int64_t n, int64_t inner)
+                                        const int64_t *target, const double *q, int64_t qo,
+                                        int64_t qs, const double *weight, int64_t ignore_index,
+                                        double label_smoothing, double inv_temperature,
+                                        double scale, double *loss, double *grad, int64_t go,
+                                        int64_t gs, int64_t outer, int64_t n, int64_t inner)
 
 
-def xent_cols(const floating[:, :, :] x not None, const int64_t[:, ::1] target not None,
-              const floating[::1] weight, int64_t ignore_index, double scale,
+def xent_cols(const floating[:, :, :] x not None, const int64_t[:, ::1] target,
+              const floating[:, :, :] q, const floating[::1] weight, int64_t ignore_index,
+              double label_smoothing, double inv_temperature, double scale,
               floating[:, ::1] loss not None, floating[:, :, :] grad):
-    """Cross-entropy with class targets over axis 1 of the (outer, n, inner) x
-    (contiguous columns): the (outer, inner) losses weight[t] (lse - x[t]) (0
-    where ignored, NaN in columns whose maximum is not finite), and with grad
-    (x's shape, contiguous columns, or None) scale weight[t] (softmax -
-    onehot). weight None: 1."""
+    """Cross-entropy over axis 1 of the (outer, n, inner) x (contiguous
+    columns) against class targets (`target`, (outer, inner); q None) or
+    probability targets (`q`, x's shape, contiguous columns; target None),
+    with weights (None: 1), label smoothing and 1 / temperature: the (outer,
+    inner) losses (0 where ignored, NaN in the columns the row kernels must
+    take: src_c/columns.h), and with grad (x's shape, contiguous columns, or
+    None) the gradient times scale."""
     cdef int64_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    if (target.shape[0] != outer or target.shape[1] != inner
-            or loss.shape[0] != outer or loss.shape[1] != inner):
-        raise ValueError(f"target and loss must have shape {(outer, inner)}, got "
-                         f"{(target.shape[0], target.shape[1])} and {(loss.shape[0], loss.shape[1])}")
+    if (target is None) == (q is None):
+        raise ValueError("exactly one of target and q is needed")
+    if loss.shape[0] != outer or loss.shape[1] != inner:
+        raise ValueError(f"loss must have shape {(outer, inner)}, got "
+                         f"{(loss.shape[0], loss.shape[1])}")
+    if target is not None and (target.shape[0] != outer or target.shape[1] != inner):
+        raise ValueError(f"target must have shape {(outer, inner)}, got "
+                         f"{(target.shape[0], target.shape[1])}")
     _cols_inner(x.shape, x.strides, sizeof(floating), "x")
+    cdef const floating *qp = NULL
+    cdef int64_t qo = 0, qs = 0
+    if q is not None:
+        _cols_shape(x.shape, q.shape)
+        _cols_inner(q.shape, q.strides, sizeof(floating), "q")
+        qo = q.strides[0] // sizeof(floating)
+        qs = q.strides[1] // sizeof(floating)
     cdef const floating *wp = NULL
     if weight is not None:
         if weight.shape[0] != n:
@@ -151,17 +167,22 @@ def xent_cols(const floating[:, :, :] x not None, const int64_t[:, ::1] target n
         return
     if n == 0:
         raise ValueError("logits have an empty class axis")
+    cdef const int64_t *tp = NULL
+    if target is not None:
+        tp = &target[0, 0]
+    if q is not None:
+        qp = &q[0, 0, 0]
     if grad is not None:
         gp = &grad[0, 0, 0]
     with nogil:
         if floating is float:
-            status = csoftmax_cross_entropy_cols_f32(&x[0, 0, 0], x.strides[0] // sizeof(float),
-                                                     x.strides[1] // sizeof(float), &target[0, 0],
-                                                     wp, ignore_index, scale, &loss[0, 0], gp,
-                                                     go, gs, outer, n, inner)
+            status = csoftmax_cross_entropy_cols_f32(
+                &x[0, 0, 0], x.strides[0] // sizeof(float), x.strides[1] // sizeof(float), tp,
+                qp, qo, qs, wp, ignore_index, label_smoothing, inv_temperature, scale,
+                &loss[0, 0], gp, go, gs, outer, n, inner)
         else:
-            status = csoftmax_cross_entropy_cols_f64(&x[0, 0, 0], x.strides[0] // sizeof(double),
-                                                     x.strides[1] // sizeof(double), &target[0, 0],
-                                                     wp, ignore_index, scale, &loss[0, 0], gp,
-                                                     go, gs, outer, n, inner)
+            status = csoftmax_cross_entropy_cols_f64(
+                &x[0, 0, 0], x.strides[0] // sizeof(double), x.strides[1] // sizeof(double), tp,
+                qp, qo, qs, wp, ignore_index, label_smoothing, inv_temperature, scale,
+                &loss[0, 0], gp, go, gs, outer, n, inner)
     _check(status)

@@ -292,11 +292,11 @@ def _xent_rows(a, ax, t, probabilities, ignored, w, ignore_index, e, temp, scale
     lead = a.shape[:ax] + a.shape[ax + 1:]
     rows = math.prod(lead)
     loss = np.empty(rows, dtype=compute)
-    if (rows and classes and not probabilities and e == 0.0 and temp == 1.0
-            and math.isfinite(scale)):
+    if rows and classes and math.isfinite(scale):
         c = _cols(a, ax)
         if c is not None and c[1] == "C":
-            return _xent_cols(a, ax, c[0], t, w, ignore_index, scale, want_grad, out, loss)
+            return _xent_cols(a, ax, c[0], t, probabilities, w, ignore_index, e, temp, scale,
+                              want_grad, out, loss)
     grad2 = None
     if want_grad and out is not None and out.dtype == compute and rows:
         # the kernels read a row's logits after writing part of its gradient:
@@ -328,18 +328,28 @@ def _class_rows(x2, t, w, ignored, ignore_index, e, temp, loss, grad2, scale):
         _kernels.xent_class_2d(x2, t, w, ignore_index, e, 1.0 / temp, loss, grad2, scale)
 
 
-def _xent_cols(a, ax, x3, t, w, ignore_index, scale, want_grad, out, loss):
-    """_xent_rows for class targets (no smoothing, no temperature) when the
-    class axis is not the last one of C-ordered logits (PyTorch's (N, C, d)
-    input with axis=1): the column kernel (src_c/columns.h) goes down the
-    classes where they lie, the gradient written in `a`'s layout (into `out`
-    when its layout and dtype allow and it overlaps no input). Columns whose
-    maximum is not finite come back with a NaN loss and are computed again by
-    the row kernels (their non-finite semantics)."""
+def _xent_cols(a, ax, x3, t, probabilities, w, ignore_index, e, temp, scale, want_grad, out,
+               loss):
+    """_xent_rows when the class axis is not the last one of C-ordered logits
+    (PyTorch's (N, C, d) input with axis=1): the column kernel
+    (src_c/columns.h), every option included, goes down the classes where
+    they lie, the gradient written in `a`'s layout (into `out` when its
+    layout and dtype allow and it overlaps no input). Columns whose maximum
+    is not finite come back with a NaN loss and are computed again by the
+    row kernels (their non-finite semantics)."""
     compute = a.dtype
-    classes = a.shape[ax]
     lead = a.shape[:ax] + a.shape[ax + 1:]
-    t2 = np.ascontiguousarray(t, dtype=np.int64).reshape(x3.shape[0], x3.shape[2])
+    shape2 = (x3.shape[0], x3.shape[2])
+    t2 = q = q3 = None
+    if probabilities:
+        q = t.astype(compute, copy=False)
+        qc = _cols(q, ax)
+        if qc is None or qc[1] != "C":
+            q = np.ascontiguousarray(q)
+            qc = _cols(q, ax)
+        q3 = qc[0]
+    else:
+        t2 = np.ascontiguousarray(t, dtype=np.int64).reshape(shape2)
     grad = g3 = None
     if want_grad:
         if out is not None and out.dtype == compute and out.flags.writeable:
@@ -351,17 +361,22 @@ def _xent_cols(a, ax, x3, t, w, ignore_index, scale, want_grad, out, loss):
         if grad is None:
             grad = np.empty(a.shape, dtype=compute)
             g3 = grad.reshape(x3.shape)
-    _kernels.xent_cols(x3, t2, w, ignore_index, scale, loss.reshape(t2.shape), g3)
+    _kernels.xent_cols(x3, t2, q3, w, ignore_index, e, 1.0 / temp, scale, loss.reshape(shape2),
+                       g3)
     bad = np.flatnonzero(np.isnan(loss))
     if bad.size:
         # the columns with a non-finite maximum (or a NaN loss): by the row kernels
         at = np.unravel_index(bad, lead)
         xb = np.ascontiguousarray(np.moveaxis(a, ax, -1)[at])
-        tb = np.ascontiguousarray(t.reshape(-1)[bad], dtype=np.int64)
         lb = np.empty(bad.size, dtype=compute)
         gb = np.empty_like(xb) if want_grad else None
-        _class_rows(xb, tb, w, bool(np.any(tb == ignore_index)), ignore_index, 0.0, 1.0, lb, gb,
-                    scale)
+        if probabilities:
+            qb = np.ascontiguousarray(np.moveaxis(q, ax, -1)[at])
+            _kernels.xent_prob_2d(xb, qb, w, e, 1.0 / temp, lb, gb, scale)
+        else:
+            tb = np.ascontiguousarray(t.reshape(-1)[bad], dtype=np.int64)
+            _class_rows(xb, tb, w, bool(np.any(tb == ignore_index)), ignore_index, e, temp, lb,
+                        gb, scale)
         loss[bad] = lb
         if want_grad:
             np.moveaxis(grad, ax, -1)[at] = gb

@@ -52,24 +52,32 @@ int csoftmax_logsumexp_cols_f32(const float *x, int64_t x_outer, int64_t x_row, 
 int csoftmax_logsumexp_cols_f64(const double *x, int64_t x_outer, int64_t x_row, double *out,
                                 int64_t outer, int64_t n, int64_t inner);
 
-/* Cross-entropy with class targets, the classes down the columns (PyTorch's
- * (N, C, d) input: outer N, n = C, inner d): target[o * inner + j] a class in
- * [0, n) or ignore_index (else CSOFTMAX_ERR_TARGET, nothing written);
- * loss[o * inner + j] = weight[t] (logsumexp - x[t]) (weight NULL: 1), 0
- * where ignored, NaN where the column's maximum is not finite (NaN, +inf, or
- * only -inf: the caller takes those columns through the row kernels); grad
- * (may be NULL; strides go, gs) = scale weight[t] (softmax - onehot), 0 in
- * ignored columns. */
+/* Cross-entropy, the classes down the columns (PyTorch's (N, C, d) input:
+ * outer N, n = C, inner d), with class targets (target[o * inner + j], a
+ * class in [0, n) or ignore_index, else CSOFTMAX_ERR_TARGET and nothing
+ * written; q NULL) or probability targets (q, of x's shape, strides qo, qs,
+ * contiguous columns; target NULL), weights (weight NULL: 1), label
+ * smoothing e in [0, 1] and an inverse temperature inv_temperature > 0 (1:
+ * none), PyTorch's semantics: with z = x inv_temperature, a_c = ((1 - e)
+ * q_c + e / n) weight[c] (class targets: q one-hot; a = 0 where ignored),
+ * loss[o * inner + j] = sum_c a_c (logsumexp(z) - z_c) (a z = 0 where a = 0),
+ * 0 where ignored, NaN where the column's maximum is not finite (NaN, +inf,
+ * or only -inf) and in rare non-finite cases besides (a -inf logit with
+ * target mass, float64): the caller takes those columns through the row
+ * kernels; grad (may be NULL; strides go, gs) = scale inv_temperature
+ * (sum(a) softmax(z) - a), 0 in ignored columns. */
 int csoftmax_cross_entropy_cols_f32(const float *x, int64_t x_outer, int64_t x_row,
-                                    const int64_t *target, const float *weight,
-                                    int64_t ignore_index, double scale, float *loss, float *grad,
-                                    int64_t g_outer, int64_t g_row, int64_t outer, int64_t n,
-                                    int64_t inner);
+                                    const int64_t *target, const float *q, int64_t q_outer,
+                                    int64_t q_row, const float *weight, int64_t ignore_index,
+                                    double label_smoothing, double inv_temperature, double scale,
+                                    float *loss, float *grad, int64_t g_outer, int64_t g_row,
+                                    int64_t outer, int64_t n, int64_t inner);
 int csoftmax_cross_entropy_cols_f64(const double *x, int64_t x_outer, int64_t x_row,
-                                    const int64_t *target, const double *weight,
-                                    int64_t ignore_index, double scale, double *loss,
-                                    double *grad, int64_t g_outer, int64_t g_row, int64_t outer,
-                                    int64_t n, int64_t inner);
+                                    const int64_t *target, const double *q, int64_t q_outer,
+                                    int64_t q_row, const double *weight, int64_t ignore_index,
+                                    double label_smoothing, double inv_temperature, double scale,
+                                    double *loss, double *grad, int64_t g_outer, int64_t g_row,
+                                    int64_t outer, int64_t n, int64_t inner);
 
 #ifdef __cplusplus
 }

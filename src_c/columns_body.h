@@ -29,7 +29,8 @@
 #define CSMC_DECLARE_TYPES(T, S)                                                         \
     typedef void (*csmc_block_##S)(const T *, int64_t, T *, int64_t, int64_t, int64_t, int); \
     typedef void (*csmc_xent_##S)(const T *, int64_t, const int64_t *, const T *, int64_t,  \
-                                  double, T *, T *, int64_t, int64_t, int64_t);
+                                  const T *, int64_t, T, T, T, double, T *, T *, int64_t,   \
+                                  int64_t, int64_t);
 
 CSMC_DECLARE_TYPES(float, f32)
 CSMC_DECLARE_TYPES(double, f64)
@@ -106,10 +107,11 @@ void CSMC_TABLE_FN(CSMC_ISA)(csmc_kernel_table *t)
 /* The first two passes over a block of n >= 1 rows by w columns (1 <= w <=
  * CSMC_W; x row i at x + i * xs): each column's maximum mt, the shift m (mt,
  * or +inf where mt is not finite; md in double), and the sum of the
- * exponentials, sd + cd, stored in y (row i at y + i * ys) with `store`. */
+ * exponentials exp(x - m) (with `scaled`, exp((x - m) inv_t): a
+ * temperature), sd + cd, stored in y (row i at y + i * ys) with `store`. */
 CSMC_INLINE void CSMC_FN(csmc_passes)(const T *x, int64_t xs, T *y, int64_t ys, int64_t n,
                                       int64_t w, T *m, T *mt, double *md, double *sd,
-                                      double *cd, const int store)
+                                      double *cd, T inv_t, const int store, const int scaled)
 {
     if (n < 1 || w < 1 || w > CSMC_W) __builtin_unreachable(); /* columns_dispatch.c */
     /* Pass 1: each column's maximum; a NaN stays once met (v != v), so a
@@ -135,7 +137,7 @@ CSMC_INLINE void CSMC_FN(csmc_passes)(const T *x, int64_t xs, T *y, int64_t ys, 
      * the ISA has one (columns_simd.h), the rest here. */
     int64_t j0 = 0;
 #ifdef CSMC_HAVE_SIMD
-    j0 = CSMC_FN(csmc_exp_sum)(x, xs, y, ys, n, w, m, sd, cd, store);
+    j0 = CSMC_FN(csmc_exp_sum)(x, xs, y, ys, n, w, m, inv_t, sd, cd, store, scaled);
 #endif
     if (j0 < w) {
         double hi[CSMC_W], lo[CSMC_W];
@@ -152,7 +154,12 @@ CSMC_INLINE void CSMC_FN(csmc_passes)(const T *x, int64_t xs, T *y, int64_t ys, 
                 const T b = d - v;
                 T dl = (v - (d - b)) - (m[j] + b);
                 dl = dl == dl ? dl : (T)0;
-                T e = CSMC_EXP(d);
+                /* a temperature: both parts times inv_t (the product rounds,
+                 * as the row kernels' (x - m) / T does; no low part where it
+                 * is -inf) */
+                const T z = scaled ? d * inv_t : d;
+                dl = !scaled ? dl : z > -(T)INFINITY ? dl * inv_t : (T)0;
+                T e = CSMC_EXP(z);
                 e = e + e * dl;
                 if (store) yr[j] = e;
                 /* Fast2Sum: exact, since hi >= 1 >= e */
@@ -173,7 +180,7 @@ CSMC_INLINE void CSMC_FN(csmc_block_op)(const T *x, int64_t xs, T *y, int64_t ys
 {
     T m[CSMC_W], mt[CSMC_W];
     double md[CSMC_W], sd[CSMC_W], cd[CSMC_W], ld[CSMC_W];
-    CSMC_FN(csmc_passes)(x, xs, y, ys, n, w, m, mt, md, sd, cd, op == 0);
+    CSMC_FN(csmc_passes)(x, xs, y, ys, n, w, m, mt, md, sd, cd, (T)1, op == 0, 0);
     /* sum - 1 = (sd - 1) + cd: sd - 1 is exact (sd >= 1, the maximum's term
      * being 1), and the small terms keep their relative accuracy. softmax
      * takes the sum, the others log(sum) = log1p(sum - 1); NaN for the
@@ -240,7 +247,7 @@ CSMC_INLINE void CSMC_FN(csmc_xent_op)(const T *x, int64_t xs, const int64_t *t,
     double md[CSMC_W], sd[CSMC_W], cd[CSMC_W];
     /* (without a gradient the exponentials are not stored: y is x, unwritten) */
     CSMC_FN(csmc_passes)(x, xs, has_grad ? g : (T *)(uintptr_t)x, has_grad ? gs : xs, n, w, m, mt,
-                         md, sd, cd, has_grad);
+                         md, sd, cd, (T)1, has_grad, 0);
     for (int64_t j = 0; j < w; j++) {
         const int64_t tj = t[j];
         const int ign = tj == ignore;
@@ -274,16 +281,156 @@ CSMC_INLINE void CSMC_FN(csmc_xent_op)(const T *x, int64_t xs, const int64_t *t,
         if (t[j] != ignore) g[t[j] * gs + j] = gt[j];
 }
 
-static void CSMC_FN(csmc_xent)(const T *x, int64_t xs, const int64_t *t, const T *wt,
-                               int64_t ignore, double scale, T *loss, T *g, int64_t gs, int64_t n,
-                               int64_t w)
+/* a b rounded by itself: where the ISA has FMA, an FMA with a zero addend,
+ * which GCC does not contract into the addition that takes it (a product
+ * it would, differently in a kernel's instances with and without the
+ * gradient: float64 losses 1 ulp apart). Without FMA nothing is contracted. */
+#ifdef CSMC_HAVE_SIMD
+#define CSMC_MUL_ROUNDED(a, b) __builtin_fma((a), (b), 0.0)
+#else
+#define CSMC_MUL_ROUNDED(a, b) ((a) * (b))
+#endif
+
+/* Sums in double, one per column: float32 terms added plainly (each term and
+ * each rounding far below a float32 result's ulp), float64 ones with their
+ * rounding errors kept (TwoSum) in lo. */
+CSMC_INLINE void CSMC_FN(csmc_sum_add)(double *hi, double *lo, double a)
 {
-    if (g != NULL) CSMC_FN(csmc_xent_op)(x, xs, t, wt, ignore, scale, loss, g, gs, n, w, 1);
-    else CSMC_FN(csmc_xent_op)(x, xs, t, wt, ignore, scale, loss, NULL, 0, n, w, 0);
+#if CSMC_F32
+    (void)lo;
+    *hi += a;
+#else
+    const double s = *hi + a, bb = s - *hi;
+    *lo += (*hi - (s - bb)) + (a - bb);
+    *hi = s;
+#endif
+}
+
+/* Cross-entropy with soft targets down the columns: probability targets q
+ * (`prob`; row i of the block at q + i * qs) or class targets t with label
+ * smoothing, a temperature (`scaled`: z = (x - m) inv_t), weights wt (NULL:
+ * 1). With a_ij = (c_q q_ij + c_0) w_i (class targets: q the one-hot rows of
+ * t, a = 0 in ignored columns) and s_j = sum_i exp z_ij, column j's loss is
+ * A_j log s_j - sum_i a_ij z_ij (A_j = sum_i a_ij; a z = 0 where a = 0, even
+ * at a -inf logit), NaN where the column's maximum is not finite (the
+ * caller computes those again by the row kernels), 0 where ignored; its
+ * gradient scale inv_t (A_j p_ij - a_ij), formed as the row kernels form it
+ * (simdl_xp_grad): ((a - e A) + a (s - 1)) (-scale inv_t / s), e the
+ * exponential the second pass stored in g. Passes: sum(a) (probability
+ * targets), the maxima, the exponentials with their sums, then one pass
+ * over x (and q) for sum(a z) and the gradient. */
+CSMC_INLINE void CSMC_FN(csmc_xsoft_op)(const T *x, int64_t xs, const int64_t *t, const T *q,
+                                        int64_t qs, const T *wt, int64_t ignore, T c_q, T c_0,
+                                        T inv_t, double scale, T *loss, T *g, int64_t gs,
+                                        int64_t n, int64_t w, const int has_grad, const int prob,
+                                        const int scaled)
+{
+    T m[CSMC_W], mt[CSMC_W], keep[CSMC_W], at[CSMC_W], tt[CSMC_W], ns[CSMC_W];
+    double md[CSMC_W], sd[CSMC_W], cd[CSMC_W], ah[CSMC_W], al[CSMC_W], zh[CSMC_W], zl[CSMC_W];
+    for (int64_t j = 0; j < w; j++) ah[j] = 0.0, al[j] = 0.0, zh[j] = 0.0, zl[j] = 0.0;
+    if (prob) {
+        /* A = sum(a), down the columns */
+        for (int64_t i = 0; i < n; i++) {
+            const T *qr = q + i * qs, wi = wt != NULL ? wt[i] : (T)1;
+            for (int64_t j = 0; j < w; j++) {
+                const T a = (c_q * qr[j] + c_0) * wi;
+                CSMC_FN(csmc_sum_add)(&ah[j], &al[j], (double)a);
+            }
+        }
+    } else {
+        /* A = w_t (c_q + c_0) + c_0 sum(w) - c_0 w_t, in double: the sum of
+         * the a the last pass forms, up to their roundings */
+        double wsum = 0.0;
+        for (int64_t i = 0; i < n; i++) wsum += wt != NULL ? (double)wt[i] : 1.0;
+        for (int64_t j = 0; j < w; j++) {
+            const int ign = t[j] == ignore;
+            const double wtj = ign ? 0.0 : wt != NULL ? (double)wt[t[j]] : 1.0;
+            keep[j] = ign ? (T)0 : (T)1;
+            ah[j] = ign ? 0.0 : wtj * (double)(c_q + c_0) + (double)c_0 * (wsum - wtj);
+        }
+    }
+    /* (without a gradient the exponentials are not stored: y is x, unwritten) */
+    CSMC_FN(csmc_passes)(x, xs, has_grad ? g : (T *)(uintptr_t)x, has_grad ? gs : xs, n, w, m, mt,
+                         md, sd, cd, inv_t, has_grad, scaled);
+    for (int64_t j = 0; j < w; j++) {
+        const double s1 = (sd[j] - 1.0) + cd[j];
+        at[j] = (T)(ah[j] + al[j]);
+        tt[j] = (T)s1;
+        ns[j] = (T)(-(scale * (double)inv_t) / (s1 + 1.0));
+    }
+    /* class targets: the target's exponential, before the gradient
+     * overwrites it */
+    T et[CSMC_W];
+    if (!prob && has_grad)
+        for (int64_t j = 0; j < w; j++) et[j] = g[(t[j] == ignore ? 0 : t[j]) * gs + j];
+    /* sum(a z) and the gradient, row after row; class targets with
+     * a = c_0 w_i throughout (0 in ignored columns), the targets' entries
+     * set apart after */
+    for (int64_t i = 0; i < n; i++) {
+        const T *xr = x + i * xs, wi = wt != NULL ? wt[i] : (T)1, cw = c_0 * wi;
+        const T *qr = prob ? q + i * qs : NULL;
+        T *gr = has_grad ? g + i * gs : NULL;
+        for (int64_t j = 0; j < w; j++) {
+            const T a = prob ? (c_q * qr[j] + c_0) * wi : cw * keep[j];
+            const T z = scaled ? (xr[j] - m[j]) * inv_t : xr[j] - m[j];
+            CSMC_FN(csmc_sum_add)(&zh[j], &zl[j],
+                                   a == (T)0 ? 0.0 : CSMC_MUL_ROUNDED((double)a, (double)z));
+            if (has_grad) gr[j] = ((a - gr[j] * at[j]) + a * tt[j]) * ns[j];
+        }
+    }
+    if (!prob) {
+        for (int64_t j = 0; j < w; j++) {
+            if (t[j] == ignore) continue;
+            const int64_t tc = t[j];
+            const T wi = wt != NULL ? wt[tc] : (T)1, a = (c_q + c_0) * wi, a0 = c_0 * wi;
+            const T xt = x[tc * xs + j];
+            const T z = scaled ? (xt - m[j]) * inv_t : xt - m[j];
+            /* a z in place of the a0 z the pass added (an infinite z
+             * leaves a float64 sum NaN: the row kernels take the column) */
+            const double da = (double)a - (double)a0;
+            if (da != 0.0) CSMC_FN(csmc_sum_add)(&zh[j], &zl[j], CSMC_MUL_ROUNDED(da, (double)z));
+            if (has_grad) g[tc * gs + j] = ((a - et[j] * at[j]) + a * tt[j]) * ns[j];
+        }
+    }
+    for (int64_t j = 0; j < w; j++) {
+        const double s1 = (sd[j] - 1.0) + cd[j];
+        const double lj = (ah[j] + al[j]) * CSMC_LOG1P(s1) - (zh[j] + zl[j]);
+        const int finite = mt[j] - mt[j] == 0;
+        loss[j] = !finite ? (T)NAN : !prob && t[j] == ignore ? (T)0 : (T)lj;
+    }
+}
+
+/* One block of the cross-entropy (csmc_xent_op: class targets alone, no
+ * smoothing nor temperature; csmc_xsoft_op: the rest) */
+static void CSMC_FN(csmc_xent)(const T *x, int64_t xs, const int64_t *t, const T *wt,
+                               int64_t ignore, const T *q, int64_t qs, T c_q, T c_0, T inv_t,
+                               double scale, T *loss, T *g, int64_t gs, int64_t n, int64_t w)
+{
+    const int prob = q != NULL, scaled = inv_t != (T)1, grad = g != NULL;
+    if (!prob && c_0 == (T)0 && c_q == (T)1 && !scaled) {
+        if (grad) CSMC_FN(csmc_xent_op)(x, xs, t, wt, ignore, scale, loss, g, gs, n, w, 1);
+        else CSMC_FN(csmc_xent_op)(x, xs, t, wt, ignore, scale, loss, NULL, 0, n, w, 0);
+        return;
+    }
+#define CSMC_XS(G, P, S)                                                                   \
+    CSMC_FN(csmc_xsoft_op)(x, xs, t, q, qs, wt, ignore, c_q, c_0, inv_t, scale, loss, g, gs, n, \
+                           w, G, P, S)
+    switch (grad | prob << 1 | scaled << 2) {
+    case 0: CSMC_XS(0, 0, 0); break;
+    case 1: CSMC_XS(1, 0, 0); break;
+    case 2: CSMC_XS(0, 1, 0); break;
+    case 3: CSMC_XS(1, 1, 0); break;
+    case 4: CSMC_XS(0, 0, 1); break;
+    case 5: CSMC_XS(1, 0, 1); break;
+    case 6: CSMC_XS(0, 1, 1); break;
+    default: CSMC_XS(1, 1, 1); break;
+    }
+#undef CSMC_XS
 }
 
 #undef T
 #undef CSMC_FN
 #undef CSMC_LOG1P
+#undef CSMC_MUL_ROUNDED
 #endif /* CSMC_T */
 #endif /* !CSMC_TYPES_ONLY */

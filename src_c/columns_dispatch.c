@@ -8,6 +8,7 @@
 #define CSMC_TYPES_ONLY
 #include "columns_body.h"
 
+#include <float.h>
 #include <stddef.h>
 
 #include "csoftmax_internal.h"
@@ -130,27 +131,33 @@ CSMC_DEFINE(csoftmax_log_softmax_cols_f64, double, block_f64, 1)
 CSMC_DEFINE_LSE(csoftmax_logsumexp_cols_f32, float, block_f32)
 CSMC_DEFINE_LSE(csoftmax_logsumexp_cols_f64, double, block_f64)
 
-/* cross-entropy with class targets: the targets checked first (each in
- * [0, n) or ignore_index), then the blocks */
-#define CSMC_DEFINE_XENT(name, T, field)                                                  \
-    int name(const T *x, int64_t xo, int64_t xs, const int64_t *target, const T *weight,  \
-             int64_t ignore_index, double scale, T *loss, T *grad, int64_t go, int64_t gs, \
-             int64_t outer, int64_t n, int64_t inner)                                     \
+/* cross-entropy: class targets checked first (each in [0, n) or
+ * ignore_index), then the blocks */
+#define CSMC_DEFINE_XENT(name, T, field, big)                                             \
+    int name(const T *x, int64_t xo, int64_t xs, const int64_t *target, const T *q,       \
+             int64_t qo, int64_t qs, const T *weight, int64_t ignore_index,               \
+             double label_smoothing, double inv_temperature, double scale, T *loss,       \
+             T *grad, int64_t go, int64_t gs, int64_t outer, int64_t n, int64_t inner)    \
     {                                                                                     \
         int st = csmc_check(x, loss, outer, n, inner);                                    \
         if (st != CSOFTMAX_OK || outer == 0 || inner == 0) return st;                     \
-        if (n == 0 || target == NULL) return CSOFTMAX_ERR_ARGUMENT;                       \
+        if (n == 0 || (target == NULL) == (q == NULL)) return CSOFTMAX_ERR_ARGUMENT;      \
+        if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0) || !(inv_temperature > 0.0)) \
+            return CSOFTMAX_ERR_ARGUMENT;                                                 \
         int64_t ignored_ = 0;                                                             \
-        if (!csm_targets_scan(target, outer * inner, n, ignore_index, &ignored_))         \
+        if (target != NULL && !csm_targets_scan(target, outer * inner, n, ignore_index, &ignored_)) \
             return CSOFTMAX_ERR_TARGET;                                                   \
+        const T c_q = (T)(1.0 - label_smoothing), c_0 = (T)(label_smoothing / (double)n); \
+        const T inv_t = (T)(inv_temperature < (big) ? inv_temperature : (big));           \
         csmc_kernel_table kt_;                                                            \
         csmc_table(&kt_);                                                                 \
         CSMC_SPLIT(outer, n, inner, sizeof(T),                                            \
-                   kt_.field(x + o * xo + j0, xs, target + o * inner + j0, weight,         \
-                             ignore_index, scale, loss + o * inner + j0,                  \
+                   kt_.field(x + o * xo + j0, xs, target == NULL ? NULL : target + o * inner + j0, \
+                             weight, ignore_index, q == NULL ? NULL : q + o * qo + j0, qs, c_q, \
+                             c_0, inv_t, scale, loss + o * inner + j0,                    \
                              grad == NULL ? NULL : grad + o * go + j0, gs, n, w));        \
         return CSOFTMAX_OK;                                                               \
     }
 
-CSMC_DEFINE_XENT(csoftmax_cross_entropy_cols_f32, float, xent_f32)
-CSMC_DEFINE_XENT(csoftmax_cross_entropy_cols_f64, double, xent_f64)
+CSMC_DEFINE_XENT(csoftmax_cross_entropy_cols_f32, float, xent_f32, (double)FLT_MAX)
+CSMC_DEFINE_XENT(csoftmax_cross_entropy_cols_f64, double, xent_f64, DBL_MAX)

@@ -29,7 +29,7 @@
  * `store`, added into the lanes hi[j..], lo[j..] */
 static inline __attribute__((always_inline)) void
 CSMC_SFN(csmc_step)(const CSM_T *xr, CSM_T *yr, const CSM_T *ms, CSM_T *hi, CSM_T *lo, int64_t j,
-                    const int store, const int U, const int tail)
+                    V vinv, const int store, const int scaled, const int U, const int tail)
 {
     V e[4];
     /* the last, partial vector (tail columns, U = 1): x's lanes past the row
@@ -38,13 +38,21 @@ CSMC_SFN(csmc_step)(const CSM_T *xr, CSM_T *yr, const CSM_T *ms, CSM_T *hi, CSM_
     /* x - m = e + dl exactly (TwoSum, as simd_diff: the rounding of x - m
      * would be an error of |x - m| / 2 ulps in exp(x - m); the row kernels
      * take it exactly on tiny rows, and float64 everywhere); a NaN error,
-     * where x is -inf, becomes -1e30 (v_max returns its second operand) */
+     * where x is -inf, becomes -1e30 (v_max returns its second operand).
+     * With `scaled` (a temperature) both parts are multiplied by vinv: the
+     * product d vinv rounds, as the row kernels' (x - m) / T does; where it
+     * is -inf (x = -inf, or an overflow) the exponential's clamped path
+     * drops the low part. */
     V dl[4];
     for (int u = 0; u < U; u++) {
         const V xv = CSMC_X(u), m = v_load(ms + j + u * VN);
         const V d = v_sub(xv, m), b = v_sub(d, xv);
         dl[u] = v_max(v_sub(v_sub(xv, v_sub(d, b)), v_add(m, b)), v_set1((CSM_T)-1e30));
         e[u] = d;
+        if (scaled) {
+            e[u] = v_mul(d, vinv);
+            dl[u] = v_mul(dl[u], vinv);
+        }
     }
     CSMC_EXP_N(e, dl, 1, U);
 #undef CSMC_X
@@ -58,18 +66,20 @@ CSMC_SFN(csmc_step)(const CSM_T *xr, CSM_T *yr, const CSM_T *ms, CSM_T *hi, CSM_
     }
 }
 
-/* The sums of exp(x - ms) of the w columns into sd + cd (the exponentials
- * into y with `store`), row after row (each row's columns in one contiguous
- * run: the block may be too tall for L2, and its rows then stream in from
- * memory). Every column, the last partial vector's too, takes the same
- * vector operations, so a column's result does not depend on its place in
- * the block (nor on the array's width: a Dask chunk of columns gives the
- * bits of the whole array). ms, sd and cd have room for w rounded up to
- * whole vectors, and ms holds 0 past w. */
+/* The sums of exp(x - ms) (exp((x - ms) inv_t) with `scaled`) of the w
+ * columns into sd + cd (the exponentials into y with `store`), row after
+ * row (each row's columns in one contiguous run: the block may be too tall
+ * for L2, and its rows then stream in from memory). Every column, the last
+ * partial vector's too, takes the same vector operations, so a column's
+ * result does not depend on its place in the block (nor on the array's
+ * width: a Dask chunk of columns gives the bits of the whole array). ms, sd
+ * and cd have room for w rounded up to whole vectors, and ms holds 0 past w. */
 static inline __attribute__((always_inline)) int64_t
 CSMC_SFN(csmc_exp_sum_op)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t n, int64_t w,
-                          const CSM_T *ms, double *sd, double *cd, const int store)
+                          const CSM_T *ms, CSM_T inv_t, double *sd, double *cd, const int store,
+                          const int scaled)
 {
+    const V vinv = v_set1(inv_t);
     CSM_T hi[CSMC_W], lo[CSMC_W];
     const int64_t wv = w / VN * VN, tail = w - wv, wr = tail ? wv + VN : wv;
 #ifdef CSM_F32
@@ -85,9 +95,11 @@ CSMC_SFN(csmc_exp_sum_op)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int6
             const CSM_T *xr = x + i * xs;
             CSM_T *yr = y + i * ys;
             int64_t j = 0;
-            for (; j + 4 * VN <= wv; j += 4 * VN) CSMC_SFN(csmc_step)(xr, yr, ms, hi, lo, j, store, 4, 0);
-            for (; j < wv; j += VN) CSMC_SFN(csmc_step)(xr, yr, ms, hi, lo, j, store, 1, 0);
-            if (tail) CSMC_SFN(csmc_step)(xr, yr, ms, hi, lo, j, store, 1, (int)tail);
+#define CSMC_STEP(U, TAIL) CSMC_SFN(csmc_step)(xr, yr, ms, hi, lo, j, vinv, store, scaled, U, TAIL)
+            for (; j + 4 * VN <= wv; j += 4 * VN) CSMC_STEP(4, 0);
+            for (; j < wv; j += VN) CSMC_STEP(1, 0);
+            if (tail) CSMC_STEP(1, (int)tail);
+#undef CSMC_STEP
         }
 #ifdef CSM_F32
         for (int64_t k = 0; k < wr; k++) {
@@ -103,11 +115,13 @@ CSMC_SFN(csmc_exp_sum_op)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int6
 }
 
 static int64_t CSMC_SFN(csmc_exp_sum)(const CSM_T *x, int64_t xs, CSM_T *y, int64_t ys, int64_t n,
-                                      int64_t w, const CSM_T *ms, double *sd, double *cd,
-                                      int store)
+                                      int64_t w, const CSM_T *ms, CSM_T inv_t, double *sd,
+                                      double *cd, int store, int scaled)
 {
-    if (store) return CSMC_SFN(csmc_exp_sum_op)(x, xs, y, ys, n, w, ms, sd, cd, 1);
-    return CSMC_SFN(csmc_exp_sum_op)(x, xs, y, ys, n, w, ms, sd, cd, 0);
+#define CSMC_ES(S, SC) CSMC_SFN(csmc_exp_sum_op)(x, xs, y, ys, n, w, ms, inv_t, sd, cd, S, SC)
+    if (scaled) return store ? CSMC_ES(1, 1) : CSMC_ES(0, 1);
+    return store ? CSMC_ES(1, 0) : CSMC_ES(0, 0);
+#undef CSMC_ES
 }
 
 #undef CSMC_SFN

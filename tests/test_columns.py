@@ -209,23 +209,45 @@ def test_kernel_boundary_errors():
 def moved_xent(x, t, axis, **kwargs):
     """The row kernels' cross-entropy: the classes moved last, C-ordered."""
     moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+    if t.dtype.kind == "f":  # probability targets: moved alike
+        t = np.ascontiguousarray(np.moveaxis(t, axis, -1))
     value = csoftmax.cross_entropy_with_grad(moved, t, **kwargs)
     return value[0], np.moveaxis(value[1], -1, axis)
 
 
+def probabilities(rng, shape, dtype, axis=1, zeros=False):
+    q = rng.random(shape)
+    if zeros:
+        q[q < 0.3] = 0.0                           # classes without target mass
+    return (q / q.sum(axis=axis, keepdims=True)).astype(dtype)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("options", [{}, {"weight": True}, {"ignore_index": 2},
-                                     {"weight": True, "ignore_index": -100}])
+@pytest.mark.parametrize("options", [
+    {}, {"weight": True}, {"ignore_index": 2}, {"weight": True, "ignore_index": -100},
+    {"label_smoothing": 0.1}, {"temperature": 0.6}, {"temperature": 3.0, "weight": True},
+    {"label_smoothing": 0.25, "temperature": 1.7, "weight": True, "ignore_index": -100},
+    {"label_smoothing": 1.0, "ignore_index": 2}, {"probabilities": True},
+    {"probabilities": True, "weight": True, "label_smoothing": 0.2, "temperature": 0.8},
+], ids=lambda o: "-".join(sorted(o)) or "plain")
 def test_cross_entropy_class_axis_1(isa, dtype, reduction, options, rng):
+    """Every option of the (N, C, d) cross-entropy in the column kernel: the
+    row kernels' values on the classes moved last, and PyTorch's semantics
+    (test_losses checks the row kernels against torch)."""
     x = logits(rng, (3, 7, 37), dtype)
     t = rng.integers(0, 7, (3, 37))
     kwargs = {"reduction": reduction}
     if options.get("weight"):
         kwargs["weight"] = rng.uniform(0.5, 2.0, 7).astype(dtype)
+    for key in ("label_smoothing", "temperature"):
+        if key in options:
+            kwargs[key] = options[key]
     if "ignore_index" in options:
         kwargs["ignore_index"] = options["ignore_index"]
         t[0, :5] = options["ignore_index"]       # ignored pixels
+    if options.get("probabilities"):
+        t = probabilities(rng, x.shape, dtype, zeros=True)
     assert _api._cols(x, 1) is not None
     loss, grad = csoftmax.cross_entropy_with_grad(x, t, axis=1, **kwargs)
     want_loss, want_grad = moved_xent(x, t, 1, **kwargs)
@@ -258,6 +280,78 @@ def test_cross_entropy_class_axis_1_special_columns(dtype, rng):
                                        atol=8 * np.finfo(dtype).eps, equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{"label_smoothing": 0.1}, {"temperature": 0.5},
+                                     {"probabilities": True},
+                                     {"probabilities": True, "temperature": 2.0}],
+                         ids=lambda o: "-".join(sorted(o)))
+def test_cross_entropy_class_axis_1_special_columns_with_options(isa, dtype, options, rng):
+    """-inf logits in columns whose maximum is finite (the column kernel's:
+    a -inf logit without target mass contributes 0, one with target mass
+    makes the loss +inf) and the non-finite columns (the row kernels'), with
+    smoothing, a temperature or probability targets: the values of the
+    classes moved last."""
+    x = logits(rng, (2, 5, 12), dtype)
+    x[0, 2, 3] = np.inf
+    x[1, 4, 0] = np.nan
+    x[1, :, 7] = -np.inf
+    x[0, 1, 9] = -np.inf
+    x[1, 0, 10] = -np.inf
+    x[1, 3, 10] = -np.inf
+    kwargs = {k: v for k, v in options.items() if k != "probabilities"}
+    if options.get("probabilities"):
+        t = probabilities(rng, x.shape, dtype)
+        t[0, 1, 9] = 0.0                           # no mass on a -inf logit: its limit, 0
+        t[1, :, 10] = [0.5, 0.0, 0.0, 0.0, 0.5]    # mass on one: +inf
+    else:
+        t = rng.integers(0, 5, (2, 12))
+        t[1, 7] = -100
+        t[1, 10] = 3                               # the target's logit is -inf
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for reduction in ("none", "sum"):
+            loss, grad = csoftmax.cross_entropy_with_grad(x, t, axis=1, reduction=reduction,
+                                                          **kwargs)
+            want_loss, want_grad = moved_xent(x, t, 1, reduction=reduction, **kwargs)
+            np.testing.assert_allclose(loss, want_loss, rtol=8 * np.finfo(dtype).eps,
+                                       equal_nan=True)
+            np.testing.assert_allclose(grad, want_grad, rtol=8 * np.finfo(dtype).eps,
+                                       atol=8 * np.finfo(dtype).eps, equal_nan=True)
+    if reduction == "none":
+        assert np.isposinf(loss[1, 10])
+        assert np.isfinite(loss[0, 9]) and np.all(np.isfinite(grad[0, :, 9]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("temperature", [1e-30, 1e-3, 1e4, 1e30])
+def test_cross_entropy_class_axis_1_extreme_temperatures(isa, dtype, temperature, rng):
+    """Temperatures that send (x - max) / T to -inf (or flush it to 0): the
+    row kernels' values, finite, no NaN."""
+    x = logits(rng, (2, 6, 11), dtype)
+    t = rng.integers(0, 6, (2, 11))
+    loss, grad = csoftmax.cross_entropy_with_grad(x, t, axis=1, reduction="none",
+                                                  temperature=temperature)
+    want_loss, want_grad = moved_xent(x, t, 1, reduction="none", temperature=temperature)
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(loss, want_loss, rtol=16 * eps, atol=16 * eps)
+    np.testing.assert_allclose(grad, want_grad, rtol=16 * eps,
+                               atol=16 * eps * np.max(np.abs(want_grad)))
+
+
+def test_cross_entropy_class_axis_1_probability_layouts(rng):
+    """Probability targets in any layout (Fortran-ordered, strided, another
+    dtype) against C-ordered logits: the targets' values, never their
+    layout, decide."""
+    x = logits(rng, (3, 5, 16), np.float64)
+    q = probabilities(rng, x.shape, np.float64)
+    want = csoftmax.cross_entropy_with_grad(x, q, axis=1, reduction="none")
+    for qq in (np.asfortranarray(q), np.repeat(q, 2, axis=2)[:, :, ::2]):
+        got = csoftmax.cross_entropy_with_grad(x, qq, axis=1, reduction="none")
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    got = csoftmax.cross_entropy_with_grad(x.astype(np.float32), q, axis=1, reduction="none")
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5, atol=1e-6)
+
+
 def test_cross_entropy_class_axis_1_out_and_errors(rng):
     x = logits(rng, (4, 6, 9), np.float64)
     t = rng.integers(0, 6, (4, 9))
@@ -274,6 +368,6 @@ def test_cross_entropy_class_axis_1_out_and_errors(rng):
         csoftmax.cross_entropy_with_grad(x, bad, axis=1, out=out)
     assert np.all(out == 7.0) and np.array_equal(x, before)
     with pytest.raises(IndexError, match="outside"):
-        _kernels.xent_cols(x, bad, None, -100, 1.0, np.empty((4, 9)), None)
+        _kernels.xent_cols(x, bad, None, None, -100, 0.0, 1.0, 1.0, np.empty((4, 9)), None)
     with pytest.raises(ValueError, match="weight has 5 entries"):
-        _kernels.xent_cols(x, t, np.ones(5), -100, 1.0, np.empty((4, 9)), None)
+        _kernels.xent_cols(x, t, None, np.ones(5), -100, 0.0, 1.0, 1.0, np.empty((4, 9)), None)
