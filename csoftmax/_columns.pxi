@@ -186,3 +186,61 @@ def xent_cols(const floating[:, :, :] x not None, const int64_t[:, ::1] target,
                 qp, qo, qs, wp, ignore_index, label_smoothing, inv_temperature, scale,
                 &loss[0, 0], gp, go, gs, outer, n, inner)
     _check(status)
+
+
+cdef extern from "columns.h" nogil:
+    int csoftmax_softmax_backward_cols_f32(const float *g, int64_t go, int64_t gs,
+                                           const float *y, int64_t yo, int64_t ys, float *out,
+                                           int64_t oo, int64_t os, int64_t outer, int64_t n,
+                                           int64_t inner)
+    int csoftmax_softmax_backward_cols_f64(const double *g, int64_t go, int64_t gs,
+                                           const double *y, int64_t yo, int64_t ys, double *out,
+                                           int64_t oo, int64_t os, int64_t outer, int64_t n,
+                                           int64_t inner)
+    int csoftmax_log_softmax_backward_cols_f32(const float *g, int64_t go, int64_t gs,
+                                               const float *y, int64_t yo, int64_t ys,
+                                               float *out, int64_t oo, int64_t os,
+                                               int64_t outer, int64_t n, int64_t inner)
+    int csoftmax_log_softmax_backward_cols_f64(const double *g, int64_t go, int64_t gs,
+                                               const double *y, int64_t yo, int64_t ys,
+                                               double *out, int64_t oo, int64_t os,
+                                               int64_t outer, int64_t n, int64_t inner)
+
+
+def backward_cols(bint log, const floating[:, :, :] g not None, const floating[:, :, :] y not None,
+                  floating[:, :, :] out not None):
+    """softmax_backward (log_softmax_backward with `log`) over axis 1 of the
+    (outer, n, inner) arrays g and y, into out (all with contiguous columns;
+    out may be g or y exactly)."""
+    _cols_shape(y.shape, g.shape)
+    _cols_shape(y.shape, out.shape)
+    _cols_inner(g.shape, g.strides, sizeof(floating), "grad_output")
+    _cols_inner(y.shape, y.strides, sizeof(floating), "output")
+    _cols_inner(out.shape, out.strides, sizeof(floating), "out")
+    cdef int64_t outer = y.shape[0], n = y.shape[1], inner = y.shape[2]
+    cdef int64_t go = g.strides[0] // sizeof(floating), gs = g.strides[1] // sizeof(floating)
+    cdef int64_t yo = y.strides[0] // sizeof(floating), ys = y.strides[1] // sizeof(floating)
+    cdef int64_t oo = out.strides[0] // sizeof(floating), os = out.strides[1] // sizeof(floating)
+    cdef int status = 0
+    if outer == 0 or n == 0 or inner == 0:
+        return
+    with nogil:
+        if floating is float:
+            if log:
+                status = csoftmax_log_softmax_backward_cols_f32(
+                    &g[0, 0, 0], go, gs, &y[0, 0, 0], yo, ys, &out[0, 0, 0], oo, os, outer, n,
+                    inner)
+            else:
+                status = csoftmax_softmax_backward_cols_f32(
+                    &g[0, 0, 0], go, gs, &y[0, 0, 0], yo, ys, &out[0, 0, 0], oo, os, outer, n,
+                    inner)
+        else:
+            if log:
+                status = csoftmax_log_softmax_backward_cols_f64(
+                    &g[0, 0, 0], go, gs, &y[0, 0, 0], yo, ys, &out[0, 0, 0], oo, os, outer, n,
+                    inner)
+            else:
+                status = csoftmax_softmax_backward_cols_f64(
+                    &g[0, 0, 0], go, gs, &y[0, 0, 0], yo, ys, &out[0, 0, 0], oo, os, outer, n,
+                    inner)
+    _check(status)

@@ -18,8 +18,8 @@ import numbers
 import numpy as np
 
 from . import _kernels
-from ._api import (_as_array, _check_out, _cols, _dask, _dtypes, _index, _inverse_temperature,
-                   _is_dask, _normalize_axis, _rows, _rowwise, _widened)
+from ._api import (_as_array, _check_out, _cols, _dask, _deliver, _dtypes, _index,
+                   _inverse_temperature, _is_dask, _normalize_axis, _rows, _rowwise, _widened)
 
 __all__ = [
     "cross_entropy",
@@ -593,6 +593,10 @@ def _backward(kernel, grad_output, output, axis, out=None):
     y = y.astype(compute, copy=False)
     if y.size == 0:
         return out if out is not None else np.empty(y.shape, dtype=result)
+    cy = _cols(y, ax)
+    if cy is not None:
+        return _backward_cols(kernel is _kernels.log_softmax_backward_2d, g, y, ax, cy, out,
+                              compute, result)
     g2, y2 = _rows(g, ax), _rows(y, ax)
     if out is not None and out.dtype == compute:
         # straight into out when its rows are a view of it; over an input
@@ -615,6 +619,31 @@ def _backward(kernel, grad_output, output, axis, out=None):
             np.copyto(out, res, casting="same_kind")
         return out
     return res.astype(result, copy=False)
+
+
+def _backward_cols(log, g, y, ax, cy, out, compute, result):
+    """_backward for an axis the column kernels take (_cols(y, ax) is cy):
+    the sums down the columns where they lie (src_c/columns.h), grad_output
+    brought to output's memory order if it has another, the result in that
+    order, into `out` directly where it has that layout and the compute dtype
+    and is either input exactly or overlaps neither."""
+    y3, order = cy
+    cg = _cols(g, ax)
+    if cg is None or cg[1] != order:
+        g = np.asarray(g, order=order)
+        cg = _cols(g, ax)
+    g3 = cg[0]
+    if out is not None and out.dtype == compute and out.flags.writeable:
+        o = _cols(out, ax)
+        if (o is not None and o[1] == order and o[0].shape == y3.shape
+                and np.may_share_memory(o[0], out)
+                and all(_same_rows(o[0], a3) or not np.may_share_memory(o[0], a3)
+                        for a3 in (g3, y3))):
+            _kernels.backward_cols(log, g3, y3, o[0])
+            return out
+    res = np.empty(y.shape, dtype=compute, order=order)
+    _kernels.backward_cols(log, g3, y3, (res if order == "C" else res.T).reshape(y3.shape))
+    return _deliver(res, out, result)
 
 
 _OUT_DOC = """

@@ -62,9 +62,7 @@ int csoftmax_logsumexp_cols_f64(const double *x, int64_t x_outer, int64_t x_row,
  * q_c + e / n) weight[c] (class targets: q one-hot; a = 0 where ignored),
  * loss[o * inner + j] = sum_c a_c (logsumexp(z) - z_c) (a z = 0 where a = 0),
  * 0 where ignored, NaN where the column's maximum is not finite (NaN, +inf,
- * or only -inf) and in rare non-finite cases besides (a -inf logit with
- * target mass, float64): the caller takes those columns through the row
- * kernels; grad (may be NULL; strides go, gs) = scale inv_temperature
+ * or only -inf: the caller takes those columns through the row kernels); grad (may be NULL; strides go, gs) = scale inv_temperature
  * (sum(a) softmax(z) - a), 0 in ignored columns. */
 int csoftmax_cross_entropy_cols_f32(const float *x, int64_t x_outer, int64_t x_row,
                                     const int64_t *target, const float *q, int64_t q_outer,
@@ -78,6 +76,21 @@ int csoftmax_cross_entropy_cols_f64(const double *x, int64_t x_outer, int64_t x_
                                     double label_smoothing, double inv_temperature, double scale,
                                     double *loss, double *grad, int64_t g_outer, int64_t g_row,
                                     int64_t outer, int64_t n, int64_t inner);
+
+/* The backward passes down the columns (the classes' axis is the rows'
+ * axis, as for the forward kernels): softmax's out = y (g - sum(g y)) and
+ * log_softmax's out = g - exp(y) sum(g), each sum down a column; g, y and
+ * out with their own strides and contiguous columns; out may be g or y
+ * exactly (in place), and overlaps neither otherwise. */
+#define CSMC_DECLARE_BACKWARD(name, T)                                                    \
+    int name(const T *g, int64_t g_outer, int64_t g_row, const T *y, int64_t y_outer,     \
+             int64_t y_row, T *out, int64_t out_outer, int64_t out_row, int64_t outer,    \
+             int64_t n, int64_t inner);
+CSMC_DECLARE_BACKWARD(csoftmax_softmax_backward_cols_f32, float)
+CSMC_DECLARE_BACKWARD(csoftmax_softmax_backward_cols_f64, double)
+CSMC_DECLARE_BACKWARD(csoftmax_log_softmax_backward_cols_f32, float)
+CSMC_DECLARE_BACKWARD(csoftmax_log_softmax_backward_cols_f64, double)
+#undef CSMC_DECLARE_BACKWARD
 
 #ifdef __cplusplus
 }

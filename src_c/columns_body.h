@@ -30,7 +30,9 @@
     typedef void (*csmc_block_##S)(const T *, int64_t, T *, int64_t, int64_t, int64_t, int); \
     typedef void (*csmc_xent_##S)(const T *, int64_t, const int64_t *, const T *, int64_t,  \
                                   const T *, int64_t, T, T, T, double, T *, T *, int64_t,   \
-                                  int64_t, int64_t);
+                                  int64_t, int64_t);                                                                         \
+    typedef void (*csmc_backward_##S)(const T *, int64_t, const T *, int64_t, T *, int64_t, \
+                                      int64_t, int64_t, int);
 
 CSMC_DECLARE_TYPES(float, f32)
 CSMC_DECLARE_TYPES(double, f64)
@@ -40,6 +42,8 @@ typedef struct {
     csmc_block_f64 block_f64;
     csmc_xent_f32 xent_f32;
     csmc_xent_f64 xent_f64;
+    csmc_backward_f32 backward_f32;
+    csmc_backward_f64 backward_f64;
 } csmc_kernel_table;
 
 void csmc_fill_table_scalar(csmc_kernel_table *table);
@@ -88,6 +92,8 @@ void CSMC_TABLE_FN(CSMC_ISA)(csmc_kernel_table *t)
     t->block_f64 = CSMC_CAT3(csmc_block, f64, CSMC_ISA);
     t->xent_f32 = CSMC_CAT3(csmc_xent, f32, CSMC_ISA);
     t->xent_f64 = CSMC_CAT3(csmc_xent, f64, CSMC_ISA);
+    t->backward_f32 = CSMC_CAT3(csmc_backward, f32, CSMC_ISA);
+    t->backward_f64 = CSMC_CAT3(csmc_backward, f64, CSMC_ISA);
 }
 
 #else /* CSMC_T defined: the kernels for one dtype */
@@ -306,6 +312,13 @@ CSMC_INLINE void CSMC_FN(csmc_sum_add)(double *hi, double *lo, double a)
 #endif
 }
 
+/* hi + lo of csmc_sum_add's sums; hi alone where it is not finite (an
+ * infinite term, or an overflow, leaves lo NaN) */
+CSMC_INLINE double CSMC_FN(csmc_sum_total)(double hi, double lo)
+{
+    return hi - hi == 0.0 ? hi + lo : hi;
+}
+
 /* Cross-entropy with soft targets down the columns: probability targets q
  * (`prob`; row i of the block at q + i * qs) or class targets t with label
  * smoothing, a temperature (`scaled`: z = (x - m) inv_t), weights wt (NULL:
@@ -354,7 +367,7 @@ CSMC_INLINE void CSMC_FN(csmc_xsoft_op)(const T *x, int64_t xs, const int64_t *t
                          md, sd, cd, inv_t, has_grad, scaled);
     for (int64_t j = 0; j < w; j++) {
         const double s1 = (sd[j] - 1.0) + cd[j];
-        at[j] = (T)(ah[j] + al[j]);
+        at[j] = (T)CSMC_FN(csmc_sum_total)(ah[j], al[j]);
         tt[j] = (T)s1;
         ns[j] = (T)(-(scale * (double)inv_t) / (s1 + 1.0));
     }
@@ -385,8 +398,7 @@ CSMC_INLINE void CSMC_FN(csmc_xsoft_op)(const T *x, int64_t xs, const int64_t *t
             const T wi = wt != NULL ? wt[tc] : (T)1, a = (c_q + c_0) * wi, a0 = c_0 * wi;
             const T xt = x[tc * xs + j];
             const T z = scaled ? (xt - m[j]) * inv_t : xt - m[j];
-            /* a z in place of the a0 z the pass added (an infinite z
-             * leaves a float64 sum NaN: the row kernels take the column) */
+            /* a z in place of the a0 z the pass added */
             const double da = (double)a - (double)a0;
             if (da != 0.0) CSMC_FN(csmc_sum_add)(&zh[j], &zl[j], CSMC_MUL_ROUNDED(da, (double)z));
             if (has_grad) g[tc * gs + j] = ((a - et[j] * at[j]) + a * tt[j]) * ns[j];
@@ -394,7 +406,8 @@ CSMC_INLINE void CSMC_FN(csmc_xsoft_op)(const T *x, int64_t xs, const int64_t *t
     }
     for (int64_t j = 0; j < w; j++) {
         const double s1 = (sd[j] - 1.0) + cd[j];
-        const double lj = (ah[j] + al[j]) * CSMC_LOG1P(s1) - (zh[j] + zl[j]);
+        const double lj = CSMC_FN(csmc_sum_total)(ah[j], al[j]) * CSMC_LOG1P(s1) -
+                          CSMC_FN(csmc_sum_total)(zh[j], zl[j]);
         const int finite = mt[j] - mt[j] == 0;
         loss[j] = !finite ? (T)NAN : !prob && t[j] == ignore ? (T)0 : (T)lj;
     }
@@ -426,6 +439,41 @@ static void CSMC_FN(csmc_xent)(const T *x, int64_t xs, const int64_t *t, const T
     default: CSMC_XS(1, 1, 1); break;
     }
 #undef CSMC_XS
+}
+
+/* The backward passes down the columns of a block (n >= 1 rows by w
+ * columns; g, y, o rows at g + i * gs, y + i * ys, o + i * os; o may be g or
+ * y exactly): softmax's o = y (g - d), d = sum_i g y (each product rounded
+ * once, as the row kernels round it), or with `log` log_softmax's
+ * o = g - exp(y) d, d = sum_i g; the sums in double (csmc_sum_add), then
+ * rounded to the dtype, as the row kernels' are. */
+CSMC_INLINE void CSMC_FN(csmc_backward_op)(const T *g, int64_t gs, const T *y, int64_t ys, T *o,
+                                           int64_t os, int64_t n, int64_t w, const int log)
+{
+    double dh[CSMC_W], dl[CSMC_W];
+    T d[CSMC_W];
+    for (int64_t j = 0; j < w; j++) dh[j] = 0.0, dl[j] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const T *gr = g + i * gs, *yr = y + i * ys;
+        for (int64_t j = 0; j < w; j++) {
+            const T v = log ? gr[j] : gr[j] * yr[j];
+            CSMC_FN(csmc_sum_add)(&dh[j], &dl[j], (double)v);
+        }
+    }
+    for (int64_t j = 0; j < w; j++) d[j] = (T)CSMC_FN(csmc_sum_total)(dh[j], dl[j]);
+    for (int64_t i = 0; i < n; i++) {
+        const T *gr = g + i * gs, *yr = y + i * ys;
+        T *or_ = o + i * os;
+        for (int64_t j = 0; j < w; j++)
+            or_[j] = log ? gr[j] - CSMC_EXP(yr[j]) * d[j] : yr[j] * (gr[j] - d[j]);
+    }
+}
+
+static void CSMC_FN(csmc_backward)(const T *g, int64_t gs, const T *y, int64_t ys, T *o,
+                                   int64_t os, int64_t n, int64_t w, int log)
+{
+    if (log) CSMC_FN(csmc_backward_op)(g, gs, y, ys, o, os, n, w, 1);
+    else CSMC_FN(csmc_backward_op)(g, gs, y, ys, o, os, n, w, 0);
 }
 
 #undef T

@@ -161,3 +161,25 @@ CSMC_DEFINE_LSE(csoftmax_logsumexp_cols_f64, double, block_f64)
 
 CSMC_DEFINE_XENT(csoftmax_cross_entropy_cols_f32, float, xent_f32, (double)FLT_MAX)
 CSMC_DEFINE_XENT(csoftmax_cross_entropy_cols_f64, double, xent_f64, DBL_MAX)
+
+/* the backward passes: out may be g or y exactly (each element is read
+ * before it is written) */
+#define CSMC_DEFINE_BACKWARD(name, T, field, log)                                         \
+    int name(const T *g, int64_t go, int64_t gs, const T *y, int64_t yo, int64_t ys,     \
+             T *out, int64_t oo, int64_t os, int64_t outer, int64_t n, int64_t inner)    \
+    {                                                                                     \
+        int st = csmc_check(g, out, outer, n, inner);                                     \
+        if (st != CSOFTMAX_OK || outer == 0 || n == 0 || inner == 0) return st;           \
+        if (y == NULL) return CSOFTMAX_ERR_ARGUMENT;                                      \
+        csmc_kernel_table kt_;                                                            \
+        csmc_table(&kt_);                                                                 \
+        CSMC_SPLIT(outer, n, inner, sizeof(T),                                            \
+                   kt_.field(g + o * go + j0, gs, y + o * yo + j0, ys, out + o * oo + j0, os, \
+                             n, w, log));                                                 \
+        return CSOFTMAX_OK;                                                               \
+    }
+
+CSMC_DEFINE_BACKWARD(csoftmax_softmax_backward_cols_f32, float, backward_f32, 0)
+CSMC_DEFINE_BACKWARD(csoftmax_softmax_backward_cols_f64, double, backward_f64, 0)
+CSMC_DEFINE_BACKWARD(csoftmax_log_softmax_backward_cols_f32, float, backward_f32, 1)
+CSMC_DEFINE_BACKWARD(csoftmax_log_softmax_backward_cols_f64, double, backward_f64, 1)

@@ -371,3 +371,108 @@ def test_cross_entropy_class_axis_1_out_and_errors(rng):
         _kernels.xent_cols(x, bad, None, None, -100, 0.0, 1.0, 1.0, np.empty((4, 9)), None)
     with pytest.raises(ValueError, match="weight has 5 entries"):
         _kernels.xent_cols(x, t, None, np.ones(5), -100, 0.0, 1.0, 1.0, np.empty((4, 9)), None)
+
+
+# ---------------------------------------------------------------------------
+# backward passes along an axis that is not the last one
+
+
+BACKWARD = {"softmax_backward": "softmax", "log_softmax_backward": "log_softmax"}
+
+
+def moved_backward(name, g, y, axis):
+    """The row kernels' backward pass: both arrays with `axis` moved last."""
+    gm = np.ascontiguousarray(np.moveaxis(g, axis, -1))
+    ym = np.ascontiguousarray(np.moveaxis(y, axis, -1))
+    return np.moveaxis(getattr(csoftmax, name)(gm, ym), -1, axis)
+
+
+@pytest.mark.parametrize("name", list(BACKWARD))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("shape", "axis"), SHAPES, ids=lambda v: str(v))
+def test_backward_matches_the_row_kernels(isa, name, dtype, shape, axis, rng):
+    """The column kernels' sums down the columns give the row kernels'
+    values on the same data moved last (to a few ulps of the largest entry:
+    the sums are added in another order), and the float64 reference's."""
+    x = logits(rng, shape, dtype)
+    y = call(BACKWARD[name], x, axis=axis)
+    g = logits(rng, shape, dtype, scale=1.0)
+    assert _api._cols(y, axis) is not None
+    got = getattr(csoftmax, name)(g, y, axis=axis)
+    want = moved_backward(name, g, y, axis)
+    assert got.dtype == dtype and got.shape == x.shape
+    eps = np.finfo(dtype).eps
+    scale = np.max(np.abs(want))
+    np.testing.assert_allclose(got, want, rtol=4 * eps, atol=4 * eps * scale)
+    g64, y64 = g.astype(np.float64), y.astype(np.float64)
+    if name == "softmax_backward":
+        exact = y64 * (g64 - np.sum(g64 * y64, axis=axis, keepdims=True))
+    else:
+        exact = g64 - np.exp(y64) * np.sum(g64, axis=axis, keepdims=True)
+    np.testing.assert_allclose(got, exact, rtol=64 * eps, atol=64 * eps * scale)
+
+
+@pytest.mark.parametrize("name", list(BACKWARD))
+def test_backward_layouts_out_and_in_place(name, rng):
+    """Fortran order (the last axis of a Fortran array), grad_output in
+    another order than output, out of either order, and in place over either
+    input: the values of C-ordered arrays, inputs unchanged unless they are
+    out."""
+    x = logits(rng, (6, 40, 9), np.float64)
+    y = call(BACKWARD[name], x, axis=1)
+    g = logits(rng, x.shape, np.float64, scale=1.0)
+    want = getattr(csoftmax, name)(g, y, axis=1)
+    np.testing.assert_allclose(want, moved_backward(name, g, y, 1), rtol=1e-14, atol=1e-15)
+    yf, gf = np.asfortranarray(y), np.asfortranarray(g)
+    np.testing.assert_array_equal(getattr(csoftmax, name)(gf, yf, axis=1), want)
+    np.testing.assert_array_equal(getattr(csoftmax, name)(gf, y, axis=1), want)
+    np.testing.assert_array_equal(getattr(csoftmax, name)(g, yf, axis=1), want)
+    for out in (np.empty_like(y), np.empty_like(yf), np.empty(x.shape, np.float32)):
+        got = getattr(csoftmax, name)(g, y, axis=1, out=out)
+        assert got is out
+        np.testing.assert_allclose(out, want, rtol=1e-6 if out.dtype == np.float32 else 0)
+    for which in ("g", "y"):
+        gg, yy = g.copy(), y.copy()
+        target = gg if which == "g" else yy
+        got = getattr(csoftmax, name)(gg, yy, axis=1, out=target)
+        assert got is target
+        np.testing.assert_array_equal(target, want)
+        np.testing.assert_array_equal(yy if which == "g" else gg, y if which == "g" else g)
+    before_g, before_y = g.copy(), y.copy()
+    getattr(csoftmax, name)(g, y, axis=1)
+    np.testing.assert_array_equal(g, before_g)
+    np.testing.assert_array_equal(y, before_y)
+    # a partial overlap: through a new array, the same values
+    buf = np.concatenate([g.ravel(), np.zeros(9)])
+    gv = buf[:g.size].reshape(g.shape)
+    out = buf[9:].reshape(g.shape)
+    getattr(csoftmax, name)(gv, y, axis=1, out=out)
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("name", list(BACKWARD))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_special_values_as_rows(isa, name, dtype, rng):
+    """inf and NaN in grad_output or output: the row kernels' values (a NaN
+    or infinite sum spreads over its column as over a row)."""
+    x = logits(rng, (3, 8, 20), dtype)
+    y = call(BACKWARD[name], x, axis=1)
+    g = logits(rng, x.shape, dtype, scale=1.0)
+    g[0, 2, 3] = np.inf
+    g[1, 5, 7] = np.nan
+    g[2, 1, 9] = -np.inf
+    y[2, 4, 11] = np.inf if name == "log_softmax_backward" else np.nan
+    with np.errstate(invalid="ignore", over="ignore"):
+        got = getattr(csoftmax, name)(g, y, axis=1)
+        want = moved_backward(name, g, y, 1)
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps,
+                               atol=4 * np.finfo(dtype).eps, equal_nan=True)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+def test_backward_cols_kernel_errors(rng):
+    g = np.zeros((2, 3, 4))
+    with pytest.raises(ValueError, match="out has shape"):
+        _kernels.backward_cols(False, g, g, np.zeros((2, 3, 5)))
+    with pytest.raises(ValueError, match="grad_output must have contiguous columns"):
+        _kernels.backward_cols(True, np.zeros((2, 3, 8))[:, :, ::2], g, np.zeros_like(g))
