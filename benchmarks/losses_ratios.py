@@ -25,8 +25,8 @@ every cross-entropy option, for which the issue sets no target (binary
 cross-entropy is elementwise: no such case), and every case on small batches
 (8 x 10, 64 x 100: an agent's step, a small classifier's minibatch), where
 the call's overhead is most of the time (no target either), and the
-cross-entropy of PyTorch's (N, C, d) input with the classes on axis 1 (8 x 21 x
-4096: per-pixel classes; no target).
+cross-entropy and the backward passes of PyTorch's (N, C, d) input with the
+classes on axis 1 (8 x 21 x 4096: per-pixel classes; no target).
 """
 from __future__ import annotations
 
@@ -141,17 +141,18 @@ def _backward_case(shape, name, dtype, rng):
     x = rng.standard_normal(shape).astype(dtype)
     g = rng.standard_normal(shape).astype(dtype)
     log = name == "log_softmax_backward"
-    y = csoftmax.log_softmax(x) if log else csoftmax.softmax(x)
+    axis = 1 if len(shape) == 3 else -1  # (N, C, d): the classes' axis 1
+    y = csoftmax.log_softmax(x, axis=axis) if log else csoftmax.softmax(x, axis=axis)
     ours_fn = csoftmax.log_softmax_backward if log else csoftmax.softmax_backward
     gt, yt = torch.from_numpy(g), torch.from_numpy(y)
     torch_fn = torch._log_softmax_backward_data if log else torch._softmax_backward_data
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
 
     def ours():
-        return ours_fn(g, y)
+        return ours_fn(g, y, axis=axis)
 
     def theirs():
-        return torch_fn(gt, yt, -1, tdtype)
+        return torch_fn(gt, yt, axis, tdtype)
 
     out = np.empty_like(g)
     return {"csoftmax": ours, "torch": theirs, "numpy floor": lambda: np.add(g, y, out=out)}
@@ -166,12 +167,11 @@ def cases(shapes=FULL_SHAPES, dtype=np.float32, seed=0):
             out.append(("xent", name, shape,
                         lambda s=shape, o=opts: _xent_case(s, o, dtype,
                                                            np.random.default_rng(seed))))
-        if len(shape) != 2:
-            continue  # (N, C, d): cross-entropy only
-        for name, opts in BCE_OPTIONS.items():
-            out.append(("bce", name, shape,
-                        lambda s=shape, o=opts: _bce_case(s, o, dtype,
-                                                          np.random.default_rng(seed))))
+        if len(shape) == 2:  # (N, C, d): no binary cross-entropy
+            for name, opts in BCE_OPTIONS.items():
+                out.append(("bce", name, shape,
+                            lambda s=shape, o=opts: _bce_case(s, o, dtype,
+                                                              np.random.default_rng(seed))))
         for name in BACKWARD:
             out.append(("backward", name, shape,
                         lambda s=shape, n=name: _backward_case(s, n, dtype,

@@ -39,3 +39,24 @@ def test_losses(benchmark, shapes, index, contender):
     benchmark.group = f"{kind}:{name} {small_shape[0]}x{small_shape[1]} float32"
     result = benchmark(build()[contender])
     assert result is not None or contender == "numpy floor"  # np.copyto returns None
+
+
+# PyTorch's (N, C, d) input, the classes on axis 1: every cross-entropy option
+# and the backward passes (the column kernels, src_c/columns.h)
+SEGMENTATION = _cases(losses_ratios.SEGMENTATION_SHAPES)
+SEGMENTATION_SMALL = (2, 5, 64)
+
+
+@pytest.mark.parametrize("contender", losses_ratios.CONTENDERS)
+@pytest.mark.parametrize("index", range(len(SEGMENTATION)),
+                         ids=[f"{kind}-{name}-{'x'.join(map(str, shape))}"
+                              for kind, name, shape, _ in SEGMENTATION])
+def test_losses_class_axis_1(benchmark, request, index, contender):
+    losses_ratios.pin_single_thread()
+    kind, name, shape, _ = SEGMENTATION[index]
+    if request.config.getoption("benchmark_disable"):
+        shape = SEGMENTATION_SMALL
+    build = [b for k, n, s, b in losses_ratios.cases((shape,)) if (k, n) == (kind, name)][0]
+    benchmark.group = f"{kind}:{name} {'x'.join(map(str, shape))} axis 1 float32"
+    result = benchmark(build()[contender])
+    assert result is not None or contender == "numpy floor"

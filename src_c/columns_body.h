@@ -461,6 +461,12 @@ CSMC_INLINE void CSMC_FN(csmc_backward_op)(const T *g, int64_t gs, const T *y, i
         }
     }
     for (int64_t j = 0; j < w; j++) d[j] = (T)CSMC_FN(csmc_sum_total)(dh[j], dl[j]);
+#ifdef CSMC_HAVE_SIMD
+    if (log) {
+        CSMC_FN(csmc_lsm_bw_out)(g, gs, y, ys, o, os, n, w, d); /* columns_simd.h */
+        return;
+    }
+#endif
     for (int64_t i = 0; i < n; i++) {
         const T *gr = g + i * gs, *yr = y + i * ys;
         T *or_ = o + i * os;
