@@ -555,8 +555,32 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
     denominator = _mean_denominator(t, w, ignored, ignore_index)
     loss = np.empty(rows, dtype=compute)
     if rows:
-        _kernels.nll_2d(_rows(a, ax), t, w, ignore_index, loss)
+        moved = np.moveaxis(a, ax, -1)
+        if moved.flags.c_contiguous and moved.flags.aligned:
+            _kernels.nll_2d(moved.reshape(rows, classes), t, w, ignore_index, loss)
+        else:
+            # one element per row: gathered where it lies (no copy of the rest)
+            _nll_gathered(moved, t, w, ignored, ignore_index, loss)
     return _reduce(loss, reduction, denominator, lead, result)
+
+
+def _nll_gathered(moved, t, w, ignored, ignore_index, loss):
+    """nll_2d's losses, -w[t] * lp[t] (0 where ignored, and where the weight
+    is 0 and lp[t] is not NaN), from the target entries of `moved` (the
+    classes on its last axis, any layout) gathered by NumPy: the kernel's
+    arithmetic (one rounded product) without copying the other classes."""
+    tc = np.where(t == ignore_index, 0, t) if ignored else t
+    lpt = np.take_along_axis(moved, tc.reshape(moved.shape[:-1] + (1,)), axis=-1).reshape(-1)
+    if w is None:
+        v = -lpt
+    else:
+        wt = w[tc]
+        with np.errstate(invalid="ignore"):
+            v = -wt * lpt
+        v = np.where((wt == 0) & (lpt == lpt), 0, v)
+    if ignored:
+        v = np.where(t == ignore_index, 0, v)
+    loss[...] = v
 
 
 # ---------------------------------------------------------------------------

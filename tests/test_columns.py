@@ -476,3 +476,34 @@ def test_backward_cols_kernel_errors(rng):
         _kernels.backward_cols(False, g, g, np.zeros((2, 3, 5)))
     with pytest.raises(ValueError, match="grad_output must have contiguous columns"):
         _kernels.backward_cols(True, np.zeros((2, 3, 8))[:, :, ::2], g, np.zeros_like(g))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{}, {"weight": True}, {"ignore_index": 1},
+                                     {"weight": True, "ignore_index": -100}],
+                         ids=lambda o: "-".join(sorted(o)) or "plain")
+def test_nll_loss_class_axis_1(dtype, options, rng):
+    """nll_loss over axis 1 gathers the targets' log-probabilities where they
+    lie: the bits of the classes moved last (the kernel), zero weights and
+    ignored rows included, -inf and NaN entries too."""
+    lp = csoftmax.log_softmax(logits(rng, (3, 6, 13), dtype), axis=1)
+    lp[0, :, 2] = -np.inf
+    lp[1, 4, 5] = np.nan
+    t = rng.integers(0, 6, (3, 13))
+    t[0, 2] = 3
+    kwargs = {}
+    if options.get("weight"):
+        w = rng.uniform(0.5, 2.0, 6).astype(dtype)
+        w[3] = 0.0                                  # 0 * -inf: 0
+        kwargs["weight"] = w
+    if "ignore_index" in options:
+        kwargs["ignore_index"] = options["ignore_index"]
+        t[2, :4] = options["ignore_index"]
+    moved = np.ascontiguousarray(np.moveaxis(lp, 1, -1))
+    for reduction in ("none", "sum", "mean"):
+        got = csoftmax.nll_loss(lp, t, axis=1, reduction=reduction, **kwargs)
+        want = csoftmax.nll_loss(moved, t, reduction=reduction, **kwargs)
+        np.testing.assert_array_equal(got, want)
+    before = lp.copy()
+    csoftmax.nll_loss(lp, t, axis=1, **kwargs)
+    np.testing.assert_array_equal(lp, before)
