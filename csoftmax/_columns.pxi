@@ -244,3 +244,46 @@ def backward_cols(bint log, const floating[:, :, :] g not None, const floating[:
                     &g[0, 0, 0], go, gs, &y[0, 0, 0], yo, ys, &out[0, 0, 0], oo, os, outer, n,
                     inner)
     _check(status)
+
+
+cdef extern from "columns.h" nogil:
+    int csoftmax_nll_cols_f32(const float *lp, int64_t lo, int64_t ls, const int64_t *target,
+                              const float *weight, int64_t ignore_index, float *loss,
+                              int64_t outer, int64_t n, int64_t inner)
+    int csoftmax_nll_cols_f64(const double *lp, int64_t lo, int64_t ls, const int64_t *target,
+                              const double *weight, int64_t ignore_index, double *loss,
+                              int64_t outer, int64_t n, int64_t inner)
+
+
+def nll_cols(const floating[:, :, :] log_probs not None, const int64_t[:, ::1] target not None,
+             const floating[::1] weight, int64_t ignore_index, floating[:, ::1] loss not None):
+    """nll_loss over axis 1 of the (outer, n, inner) log_probs (contiguous
+    columns): the (outer, inner) losses -weight[t] lp[t] (0 where ignored)."""
+    cdef int64_t outer = log_probs.shape[0], n = log_probs.shape[1], inner = log_probs.shape[2]
+    if (target.shape[0] != outer or target.shape[1] != inner
+            or loss.shape[0] != outer or loss.shape[1] != inner):
+        raise ValueError(f"target and loss must have shape {(outer, inner)}, got "
+                         f"{(target.shape[0], target.shape[1])} and "
+                         f"{(loss.shape[0], loss.shape[1])}")
+    _cols_inner(log_probs.shape, log_probs.strides, sizeof(floating), "log_probs")
+    cdef const floating *wp = NULL
+    if weight is not None:
+        if weight.shape[0] != n:
+            raise ValueError(f"weight has {weight.shape[0]} entries, expected {n}")
+        if n > 0:
+            wp = &weight[0]
+    if outer == 0 or inner == 0:
+        return
+    if n == 0:
+        raise ValueError("log_probs have an empty class axis")
+    cdef int64_t lo = log_probs.strides[0] // sizeof(floating)
+    cdef int64_t ls = log_probs.strides[1] // sizeof(floating)
+    cdef int status = 0
+    with nogil:
+        if floating is float:
+            status = csoftmax_nll_cols_f32(&log_probs[0, 0, 0], lo, ls, &target[0, 0], wp,
+                                           ignore_index, &loss[0, 0], outer, n, inner)
+        else:
+            status = csoftmax_nll_cols_f64(&log_probs[0, 0, 0], lo, ls, &target[0, 0], wp,
+                                           ignore_index, &loss[0, 0], outer, n, inner)
+    _check(status)

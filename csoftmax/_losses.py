@@ -556,10 +556,16 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
     loss = np.empty(rows, dtype=compute)
     if rows:
         moved = np.moveaxis(a, ax, -1)
+        c = _cols(a, ax)
         if moved.flags.c_contiguous and moved.flags.aligned:
             _kernels.nll_2d(moved.reshape(rows, classes), t, w, ignore_index, loss)
+        elif c is not None and c[1] == "C":
+            # the classes down the columns: each row's one element read where it lies
+            x3 = c[0]
+            _kernels.nll_cols(x3, t.reshape(x3.shape[0], x3.shape[2]), w, ignore_index,
+                              loss.reshape(x3.shape[0], x3.shape[2]))
         else:
-            # one element per row: gathered where it lies (no copy of the rest)
+            # other layouts: the targets' entries gathered by NumPy (no copy of the rest)
             _nll_gathered(moved, t, w, ignored, ignore_index, loss)
     return _reduce(loss, reduction, denominator, lead, result)
 

@@ -92,6 +92,18 @@ CSMC_DECLARE_BACKWARD(csoftmax_log_softmax_backward_cols_f32, float)
 CSMC_DECLARE_BACKWARD(csoftmax_log_softmax_backward_cols_f64, double)
 #undef CSMC_DECLARE_BACKWARD
 
+/* nll_loss with the classes down the columns: loss[o * inner + j] =
+ * -weight[t] lp[o, t, j] (weight NULL: 1; t = target[o * inner + j]), 0
+ * where t is ignore_index and where the weight is 0 and lp is not NaN;
+ * CSOFTMAX_ERR_TARGET (nothing written) for a target outside [0, n) that
+ * is not ignore_index. */
+int csoftmax_nll_cols_f32(const float *log_probs, int64_t lp_outer, int64_t lp_row,
+                          const int64_t *target, const float *weight, int64_t ignore_index,
+                          float *loss, int64_t outer, int64_t n, int64_t inner);
+int csoftmax_nll_cols_f64(const double *log_probs, int64_t lp_outer, int64_t lp_row,
+                          const int64_t *target, const double *weight, int64_t ignore_index,
+                          double *loss, int64_t outer, int64_t n, int64_t inner);
+
 #ifdef __cplusplus
 }
 #endif

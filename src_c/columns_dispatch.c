@@ -183,3 +183,35 @@ CSMC_DEFINE_BACKWARD(csoftmax_softmax_backward_cols_f32, float, backward_f32, 0)
 CSMC_DEFINE_BACKWARD(csoftmax_softmax_backward_cols_f64, double, backward_f64, 0)
 CSMC_DEFINE_BACKWARD(csoftmax_log_softmax_backward_cols_f32, float, backward_f32, 1)
 CSMC_DEFINE_BACKWARD(csoftmax_log_softmax_backward_cols_f64, double, backward_f64, 1)
+
+/* nll_loss down the columns: one element per column gathered, no vector
+ * layer (a loss per column, read where it lies); the row kernels'
+ * arithmetic (losses_body.h, csl_nll_rows) */
+#define CSMC_DEFINE_NLL(name, T)                                                          \
+    int name(const T *lp, int64_t lo, int64_t ls, const int64_t *target, const T *weight, \
+             int64_t ignore_index, T *loss, int64_t outer, int64_t n, int64_t inner)      \
+    {                                                                                     \
+        int st = csmc_check(lp, loss, outer, n, inner);                                   \
+        if (st != CSOFTMAX_OK || outer == 0 || inner == 0) return st;                     \
+        if (n == 0 || target == NULL) return CSOFTMAX_ERR_ARGUMENT;                       \
+        if (!csm_targets_ok(target, outer * inner, n, ignore_index)) return CSOFTMAX_ERR_TARGET; \
+        for (int64_t o = 0; o < outer; o++) {                                             \
+            const T *slab = lp + o * lo;                                                  \
+            const int64_t *t = target + o * inner;                                        \
+            T *l = loss + o * inner;                                                      \
+            for (int64_t j = 0; j < inner; j++) {                                         \
+                const int64_t k = t[j];                                                   \
+                if (k == ignore_index) {                                                  \
+                    l[j] = (T)0;                                                          \
+                    continue;                                                             \
+                }                                                                         \
+                const T wk = weight == NULL ? (T)1 : weight[k], v = slab[k * ls + j];     \
+                /* a zero weight drops the term, even at lp = -inf */                     \
+                l[j] = (wk == (T)0 && v == v) ? (T)0 : -wk * v;                           \
+            }                                                                             \
+        }                                                                                 \
+        return CSOFTMAX_OK;                                                               \
+    }
+
+CSMC_DEFINE_NLL(csoftmax_nll_cols_f32, float)
+CSMC_DEFINE_NLL(csoftmax_nll_cols_f64, double)

@@ -483,9 +483,10 @@ def test_backward_cols_kernel_errors(rng):
                                      {"weight": True, "ignore_index": -100}],
                          ids=lambda o: "-".join(sorted(o)) or "plain")
 def test_nll_loss_class_axis_1(dtype, options, rng):
-    """nll_loss over axis 1 gathers the targets' log-probabilities where they
-    lie: the bits of the classes moved last (the kernel), zero weights and
-    ignored rows included, -inf and NaN entries too."""
+    """nll_loss over axis 1 reads the targets' log-probabilities where they
+    lie (the column kernel, or NumPy's gather for other layouts): the bits of
+    the classes moved last (the row kernel), zero weights and ignored rows
+    included, -inf and NaN entries too; an out-of-range target raises."""
     lp = csoftmax.log_softmax(logits(rng, (3, 6, 13), dtype), axis=1)
     lp[0, :, 2] = -np.inf
     lp[1, 4, 5] = np.nan
@@ -500,10 +501,19 @@ def test_nll_loss_class_axis_1(dtype, options, rng):
         kwargs["ignore_index"] = options["ignore_index"]
         t[2, :4] = options["ignore_index"]
     moved = np.ascontiguousarray(np.moveaxis(lp, 1, -1))
-    for reduction in ("none", "sum", "mean"):
-        got = csoftmax.nll_loss(lp, t, axis=1, reduction=reduction, **kwargs)
-        want = csoftmax.nll_loss(moved, t, reduction=reduction, **kwargs)
-        np.testing.assert_array_equal(got, want)
+    # C order (the column kernel), Fortran order and a strided last axis
+    # (gathered by NumPy)
+    for arr in (lp, np.asfortranarray(lp), np.repeat(lp, 2, axis=2)[:, :, ::2]):
+        for reduction in ("none", "sum", "mean"):
+            got = csoftmax.nll_loss(arr, t, axis=1, reduction=reduction, **kwargs)
+            want = csoftmax.nll_loss(moved, t, reduction=reduction, **kwargs)
+            np.testing.assert_array_equal(got, want)
     before = lp.copy()
     csoftmax.nll_loss(lp, t, axis=1, **kwargs)
     np.testing.assert_array_equal(lp, before)
+    bad = t.copy()
+    bad[1, 3] = 6
+    with pytest.raises(IndexError):
+        csoftmax.nll_loss(lp, bad, axis=1, **kwargs)
+    with pytest.raises(IndexError, match="outside"):
+        _kernels.nll_cols(lp, bad, None, -100, np.empty((3, 13), dtype))
