@@ -256,6 +256,14 @@ def sample(logits, *, rng=None, temperature=1.0, axis=-1):
     compute, _ = _api._dtypes(a.dtype, "logits")
     if a.size == 0:
         return np.empty(lead, dtype=np.int64)
+    if a.dtype in (np.float32, np.float64):
+        # another axis or layout: the classes moved last into a C-contiguous
+        # copy (the rows the steps below would take, in the same order), then
+        # the C steps, which draw as these do; None (a row without a finite
+        # maximum) leaves the generator as it was, for the error below
+        drawn = _kernels.sample_fast(np.ascontiguousarray(np.moveaxis(a, ax, -1)), T, generator)
+        if drawn is not None:
+            return drawn if drawn.ndim else drawn[()]
 
     x2 = np.moveaxis(a, ax, -1).reshape(-1, classes)
     row_max = np.max(x2, axis=1)

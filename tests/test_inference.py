@@ -451,28 +451,34 @@ def test_softmax_strided_rows(make):
 @pytest.mark.parametrize("shape", [(10,), (8, 10), (1000, 3), (5, 1), (64, 1000), (2, 3, 4)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_sample_fast_path_draws_as_the_general_path(dtype, shape, isa, monkeypatch):
-    """float32 / float64 logits, C-contiguous, classes last: the fast path
-    (_kernels.sample_fast: the general path's probabilities, float64
-    cumulative sums and one generator.random(rows) call, in C) draws what the
-    general path (the same values, strided) draws from the same generator
-    state, at every temperature, with -inf classes; and the general path's
+    """float32 / float64 logits: the fast path (_kernels.sample_fast: the
+    general path's probabilities, float64 cumulative sums and one
+    generator.random(rows) call, in C; other layouts and axes through a
+    C-contiguous copy with the classes last) draws what the general path
+    (the NumPy steps, sample_fast declining) draws from the same generator
+    state, at every temperature, with -inf classes, for C-contiguous rows,
+    strided rows and the classes on the first axis; and the general path's
     NumPy steps do not run."""
     rng = np.random.default_rng(11)
     x = (rng.standard_normal(shape) * 5).astype(dtype)
     if shape[-1] > 1:
         x[..., 1] = -np.inf
-    strided = np.repeat(x[..., None], 2, axis=-1)[..., 0]
     temperatures = (1.0, 0.3, 2.0, 1e-6, 1e300)
-    general = [csoftmax.sample(strided, rng=np.random.default_rng(5), temperature=t)
-               for t in temperatures]
+    with monkeypatch.context() as m:
+        m.setattr(csoftmax._kernels, "sample_fast", lambda *args: None)
+        general = [csoftmax.sample(x, rng=np.random.default_rng(5), temperature=t)
+                   for t in temperatures]
+    strided = np.repeat(x[..., None], 2, axis=-1)[..., 0]
+    first = np.moveaxis(x, -1, 0)  # the classes on axis 0 (a view)
 
     def refuse(*args, **kwargs):
         raise AssertionError("the general path ran")
 
     monkeypatch.setattr(csoftmax._api, "softmax", refuse)
     for t, want in zip(temperatures, general):
-        got = csoftmax.sample(x, rng=np.random.default_rng(5), temperature=t)
-        assert type(got) is type(want) and np.array_equal(got, want), t
+        for logits, axis in ((x, -1), (strided, -1), (first, 0)):
+            got = csoftmax.sample(logits, rng=np.random.default_rng(5), temperature=t, axis=axis)
+            assert type(got) is type(want) and np.array_equal(got, want), (t, axis)
 
 
 def test_sample_bad_row_leaves_the_generator_alone():
