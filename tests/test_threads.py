@@ -150,7 +150,7 @@ def test_concurrent_errors_do_not_interfere():
 
 def progress_of_other_thread(work, attempts=5):
     """How many times a spinning Python thread advanced while `work()` ran in
-    this thread, best of a few attempts, with the switch interval at 1000 s:
+    this thread (called repeatedly for 50 ms), best of a few attempts, with the switch interval at 1000 s:
     the spinner can only run when this thread releases the GIL itself. The
     kernels run on one thread here, leaving the spinner a CPU on a 2-CPU
     machine (with the OpenMP team on both, a loaded machine once gave it
@@ -175,7 +175,13 @@ def progress_of_other_thread(work, attempts=5):
             spinner.start()
             ready.wait()
             before = state["count"]
+            # work() again and again for 50 ms: on a loaded machine the
+            # scheduler may not run the spinner within one call's few ms (a
+            # CI run beside a sanitizer build gave it none in five attempts)
+            start = time.perf_counter()
             work()
+            while time.perf_counter() - start < 0.05:
+                work()
             during = state["count"] - before
             state["stop"] = True
             sys.setswitchinterval(old)
