@@ -556,10 +556,9 @@ def nll_loss(log_probs, target, *, axis=-1, weight=None, ignore_index=-100, redu
     loss = np.empty(rows, dtype=compute)
     if rows:
         moved = np.moveaxis(a, ax, -1)
-        c = _cols(a, ax)
         if moved.flags.c_contiguous and moved.flags.aligned:
             _kernels.nll_2d(moved.reshape(rows, classes), t, w, ignore_index, loss)
-        elif c is not None and c[1] == "C":
+        elif (c := _cols(a, ax)) is not None and c[1] == "C":
             # the classes down the columns: each row's one element read where it lies
             x3 = c[0]
             _kernels.nll_cols(x3, t.reshape(x3.shape[0], x3.shape[2]), w, ignore_index,
