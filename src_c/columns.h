@@ -62,8 +62,9 @@ int csoftmax_logsumexp_cols_f64(const double *x, int64_t x_outer, int64_t x_row,
  * q_c + e / n) weight[c] (class targets: q one-hot; a = 0 where ignored),
  * loss[o * inner + j] = sum_c a_c (logsumexp(z) - z_c) (a z = 0 where a = 0),
  * 0 where ignored, NaN where the column's maximum is not finite (NaN, +inf,
- * or only -inf: the caller takes those columns through the row kernels); grad (may be NULL; strides go, gs) = scale inv_temperature
- * (sum(a) softmax(z) - a), 0 in ignored columns. */
+ * or only -inf: the caller takes those columns through the row kernels);
+ * grad (may be NULL; strides go, gs) = scale inv_temperature (sum(a)
+ * softmax(z) - a), 0 in ignored columns. */
 int csoftmax_cross_entropy_cols_f32(const float *x, int64_t x_outer, int64_t x_row,
                                     const int64_t *target, const float *q, int64_t q_outer,
                                     int64_t q_row, const float *weight, int64_t ignore_index,

@@ -30,7 +30,7 @@
     typedef void (*csmc_block_##S)(const T *, int64_t, T *, int64_t, int64_t, int64_t, int); \
     typedef void (*csmc_xent_##S)(const T *, int64_t, const int64_t *, const T *, int64_t,  \
                                   const T *, int64_t, T, T, T, double, T *, T *, int64_t,   \
-                                  int64_t, int64_t);                                                                         \
+                                  int64_t, int64_t);                                        \
     typedef void (*csmc_backward_##S)(const T *, int64_t, const T *, int64_t, T *, int64_t, \
                                       int64_t, int64_t, int);
 

@@ -144,8 +144,7 @@ CSMC_DEFINE_LSE(csoftmax_logsumexp_cols_f64, double, block_f64)
         if (n == 0 || (target == NULL) == (q == NULL)) return CSOFTMAX_ERR_ARGUMENT;      \
         if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0) || !(inv_temperature > 0.0)) \
             return CSOFTMAX_ERR_ARGUMENT;                                                 \
-        int64_t ignored_ = 0;                                                             \
-        if (target != NULL && !csm_targets_scan(target, outer * inner, n, ignore_index, &ignored_)) \
+        if (target != NULL && !csm_targets_ok(target, outer * inner, n, ignore_index))    \
             return CSOFTMAX_ERR_TARGET;                                                   \
         const T c_q = (T)(1.0 - label_smoothing), c_0 = (T)(label_smoothing / (double)n); \
         const T inv_t = (T)(inv_temperature < (big) ? inv_temperature : (big));           \
