@@ -789,6 +789,7 @@ include "_losses.pxi"
 include "_masked.pxi"
 include "_sample.pxi"
 include "_columns.pxi"
+include "_argmax.pxi"
 
 
 def binary_cross_entropy_fast(object x, object target, int reduction, bint want_grad,

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _api, _losses
+from . import _api, _inference, _losses
 
 __all__ = [
     "ReliabilityCurve",
@@ -131,7 +131,7 @@ def _confidence_and_correct(probs, labels):
     t = _labels(labels, p.shape[0], 2 if binary else p.shape[1], binary)
     if binary:
         return p, t.astype(np.float64)
-    predicted = np.argmax(p, axis=1)
+    predicted = _inference.predict(p, axis=1)  # np.argmax's ties, in C
     confidence = p[np.arange(p.shape[0]), predicted]
     return confidence, (predicted == t).astype(np.float64)
 

@@ -82,6 +82,85 @@ def test_predict_list_input_and_errors():
         csoftmax.predict(np.ones(3), axis=0.5)
 
 
+def _argmax_cases(rng, dtype):
+    """Arrays that reach every path of the argmax kernel (src_c/argmax_body.h):
+    rows in lanes (short or strided rows, with rows left over), long rows in
+    vectors (with a tail), column blocks (wider than a block, with a tail of
+    fewer than a vector), with ties, NaNs, infinities and all--inf rows."""
+    shapes = [((37, 3), -1), ((5, 1), -1), ((9, 31), -1), ((6, 129), -1), ((3, 1000), -1),
+              ((2, 4099), -1), ((4, 7, 1300), 1), ((3, 5, 9), 0), ((1200, 3), 0), ((2, 3, 17), 1)]
+    for shape, axis in shapes:
+        for kind in ("normal", "ties", "nan", "inf"):
+            x = rng.normal(size=shape).astype(dtype)
+            if kind == "ties":
+                x = rng.integers(-2, 3, size=shape).astype(dtype)
+            elif kind == "nan":
+                x[rng.random(shape) < 0.02] = np.nan
+            elif kind == "inf":
+                x[rng.random(shape) < 0.3] = -np.inf
+                x[rng.random(shape) < 0.01] = np.inf
+                x[0] = -np.inf
+            yield x, axis
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predict_kernel_matches_argmax_in_every_layout(rng, isa, dtype):
+    for x, axis in _argmax_cases(rng, dtype):
+        views = [x, np.asfortranarray(x), x[::-1], x[..., ::2] if x.shape[-1] > 1 else x,
+                 np.moveaxis(x, 0, -1).copy().swapaxes(0, -1)]
+        for view in views:
+            got = csoftmax.predict(view, axis=axis)
+            np.testing.assert_array_equal(got, np.argmax(view, axis=axis))
+            assert got.dtype == np.int64 and got.shape == np.argmax(view, axis=axis).shape
+
+
+def test_predict_kernel_layouts_reach_the_kernel(rng, monkeypatch):
+    """The C-ordered rows, the columns (C and Fortran order) go through the
+    kernel, not np.argmax (whose answer the other tests compare with)."""
+    calls = []
+    kernel = _inference._kernels.argmax
+    monkeypatch.setattr(_inference._kernels, "argmax",
+                        lambda x3, out: (calls.append(x3.shape), kernel(x3, out)))
+    x = rng.normal(size=(200, 30, 8))
+    for view, axis in [(x, -1), (x, 1), (x, 0), (np.asfortranarray(x), 1), (x[:, 0], -1)]:
+        np.testing.assert_array_equal(csoftmax.predict(view, axis=axis), np.argmax(view, axis=axis))
+    assert len(calls) == 5
+    # NumPy's: strided 3-D rows, rows of more than 64 classes, fewer than 1,024 elements
+    for view in (x[:, :, ::2], rng.normal(size=(20, 65)), x[0, :8]):
+        np.testing.assert_array_equal(csoftmax.predict(view), np.argmax(view, axis=-1))
+    assert len(calls) == 5
+
+
+def test_predict_kernel_threads_give_the_same_answer(rng):
+    x = rng.integers(-3, 4, size=(64, 1000, 3)).astype(np.float32)
+    x[rng.random(x.shape) < 1e-4] = np.nan
+    before = csoftmax.get_num_threads()
+    try:
+        csoftmax.set_num_threads(1)
+        one = [csoftmax.predict(x, axis=a) for a in (1, 2)]
+        csoftmax.set_num_threads(2)
+        two = [csoftmax.predict(x, axis=a) for a in (1, 2)]
+    finally:
+        csoftmax.set_num_threads(before)
+    for a, b, axis in zip(one, two, (1, 2)):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, np.argmax(x, axis=axis))
+
+
+def test_argmax_kernel_errors():
+    out = np.empty((2, 3), np.int64)
+    with pytest.raises(ValueError, match="out has shape"):
+        _inference._kernels.argmax(np.zeros((2, 4, 2)), out)
+    with pytest.raises(ValueError, match="empty class axis"):
+        _inference._kernels.argmax(np.zeros((2, 0, 3)), out)
+    with pytest.raises(ValueError, match="contiguous columns"):
+        _inference._kernels.argmax(np.zeros((2, 4, 6))[:, :, ::2], out)
+    before = out.copy()
+    with pytest.raises(ValueError):
+        _inference._kernels.argmax(np.zeros((2, 0, 3)), out)
+    np.testing.assert_array_equal(out, before)
+
+
 # ---------------------------------------------------------------------------
 # one_hot
 

@@ -1,0 +1,17 @@
+/* The argmax kernels compiled for AVX2 + FMA; only called when
+ * dispatch.c has checked the CPU and the OS. Empty on other architectures. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+/* Floating-point exceptions are never inspected: let GCC if-convert (and so
+ * vectorise) the selects. Results, including inf
+ * and NaN, are unchanged; this is not -ffast-math. */
+#pragma GCC optimize("no-trapping-math")
+#pragma GCC target("avx2,fma,bmi,bmi2,popcnt")
+#define CSMA_ISA avx2
+#define CSMA_VEC_BYTES 32
+#include "argmax_body.h"
+#else
+typedef int csma_avx2_unused; /* ISO C forbids an empty translation unit */
+#endif
