@@ -907,11 +907,18 @@ def binary_cross_entropy_with_grad(logits, target, weight=None, pos_weight=None,
 
 
 def predict(x, axis=-1):
-    """:func:`csoftmax.predict` of a Dask array, as a lazy int64 Dask array (a
-    split class axis: Dask's argmax, which keeps NumPy's first-maximum and
-    NaN-first rules)."""
+    """:func:`csoftmax.predict` of a Dask array, as a lazy int64 Dask array:
+    csoftmax.predict on each block when the class axis is one chunk, else
+    Dask's argmax, which keeps NumPy's first-maximum and NaN-first rules."""
     x = _as_dask(x, "x")
-    return da.argmax(x, axis=_inference._predict_axis(x, axis)).astype(np.int64)
+    ax = _inference._predict_axis(x, axis)
+    if len(x.chunks[ax]) == 1:
+        return x.map_blocks(_predict_block, axis=ax, drop_axis=ax, dtype=np.int64)
+    return da.argmax(x, axis=ax).astype(np.int64)
+
+
+def _predict_block(block, axis):
+    return np.asarray(_inference.predict(block, axis=axis))
 
 
 def _one_hot_block(t, classes, dtype, block_info=None):

@@ -719,7 +719,21 @@ def test_predict(layout, scheduler):
     assert isinstance(lazy, da.Array)
     got = compute(scheduler, lazy)
     assert got.dtype == np.int64
-    np.testing.assert_array_equal(got, csoftmax.predict(x, axis=axis))
+    np.testing.assert_array_equal(got, np.argmax(x, axis=axis))
+
+
+def test_predict_of_whole_class_chunks_runs_the_kernel_per_block(scheduler):
+    x = make_logits((4000, 10), np.float32)
+    x[5, [3, 7]] = np.nan
+    lazy = csoftmax.predict(da.from_array(x, chunks=(1500, 10)))
+    names = {str(key[0]).split("-")[0] for key in lazy.dask.keys()}
+    assert "_predict_block" in names
+    split = csoftmax.predict(da.from_array(x, chunks=(1500, 5)))  # Dask's argmax
+    assert "_predict_block" not in {str(key[0]).split("-")[0] for key in split.dask.keys()}
+    np.testing.assert_array_equal(compute(scheduler, split), np.argmax(x, axis=-1))
+    got = compute(scheduler, lazy)
+    assert got.dtype == np.int64 and got.shape == (4000,)
+    np.testing.assert_array_equal(got, np.argmax(x, axis=-1))
 
 
 def test_predict_errors():
