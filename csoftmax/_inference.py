@@ -117,8 +117,9 @@ def _argmax_kernel(a: np.ndarray, ax: int):
     contiguous rows or lie down contiguous columns (any axis of a C- or
     Fortran-ordered array); None for the other dtypes, sizes and layouts
     (np.argmax's way)."""
-    if a.size < _ARGMAX_MIN or a.dtype.char not in "fd" or not a.flags.aligned:
-        return None
+    if (a.size < _ARGMAX_MIN or a.dtype.char not in "fd" or not a.dtype.isnative
+            or not a.flags.aligned):
+        return None  # (byte-swapped: NumPy's argmax reads it as it is)
     if a.dtype.char == "f" and a.shape[ax] > 2**31 - 1:
         return None  # the float32 kernel keeps indices in 32-bit lanes
     last = ax == a.ndim - 1

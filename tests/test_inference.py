@@ -131,6 +131,19 @@ def test_predict_kernel_layouts_reach_the_kernel(rng, monkeypatch):
     assert len(calls) == 5
 
 
+@pytest.mark.parametrize("dtype", [">f4", ">f8", "<f4", "<f8"])
+def test_predict_byte_order_read_only_and_unaligned(rng, dtype):
+    x = rng.integers(-3, 4, size=(500, 7)).astype(dtype)
+    x[3, 2] = np.nan
+    x.flags.writeable = False
+    np.testing.assert_array_equal(csoftmax.predict(x), np.argmax(x, axis=-1))
+    np.testing.assert_array_equal(csoftmax.predict(x, axis=0), np.argmax(x, axis=0))
+    raw = np.zeros(x.nbytes + 1, np.uint8)[1:].view(x.dtype).reshape(x.shape)
+    raw[...] = x
+    assert not raw.flags.aligned
+    np.testing.assert_array_equal(csoftmax.predict(raw), np.argmax(x, axis=-1))
+
+
 def test_predict_kernel_threads_give_the_same_answer(rng):
     x = rng.integers(-3, 4, size=(64, 1000, 3)).astype(np.float32)
     x[rng.random(x.shape) < 1e-4] = np.nan
