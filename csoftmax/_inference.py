@@ -104,9 +104,10 @@ def predict(x, axis=-1):
 # The kernel takes inputs of at least _ARGMAX_MIN elements (below, np.argmax's
 # shorter call wins) and, along the last axis, rows of up to _ARGMAX_ROW_MAX
 # classes, where np.argmax spends most of its time per row (1,000,000 x 3
-# float32: 14x the kernel's time; 32768 x 32: 3.6x); on longer rows NumPy's
-# own SIMD argmax is as fast (4096 x 1000: 1.01x) or faster in cache
-# (benchmarks/test_bench_predict.py).
+# float32: 14x the kernel's time; 32768 x 32: 3.4x); on longer rows NumPy's
+# own SIMD argmax is about as fast (float32 4096 x 1000: the kernel 0.99x its
+# time, 256 x 32000 1.15x) and faster in cache (16 x 1000: 1.9x), where its
+# shorter call counts too (docs/performance.md, 2026-12-04 afternoon).
 _ARGMAX_MIN = 1024
 _ARGMAX_ROW_MAX = 64
 
