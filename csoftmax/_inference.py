@@ -114,18 +114,18 @@ _ARGMAX_ROW_MAX = 64
 
 def _argmax_kernel(a: np.ndarray, ax: int):
     """predict's result from the C argmax kernel (src_c/argmax.h: NumPy's
-    ties and NaN rule) for float32 / float64 `a` whose classes are short
-    contiguous rows or lie down contiguous columns (any axis of a C- or
-    Fortran-ordered array); None for the other dtypes, sizes and layouts
-    (np.argmax's way)."""
+    ties and NaN rule) for float32 / float64 `a` whose classes lie down
+    contiguous columns (an axis other than the contiguous one of a C- or
+    Fortran-ordered array) or are contiguous rows of at most _ARGMAX_ROW_MAX
+    (the last axis of a C-ordered array, the first of a Fortran-ordered one,
+    a 2-D array's rows at any row stride); None for the other dtypes, sizes
+    and layouts (np.argmax's way)."""
     if (a.size < _ARGMAX_MIN or a.dtype.char not in "fd" or not a.dtype.isnative
             or not a.flags.aligned):
         return None  # (byte-swapped: NumPy's argmax reads it as it is)
-    if a.dtype.char == "f" and a.shape[ax] > 2**31 - 1:
+    classes = a.shape[ax]
+    if a.dtype.char == "f" and classes > 2**31 - 1:
         return None  # the float32 kernel keeps indices in 32-bit lanes
-    last = ax == a.ndim - 1
-    if last and a.shape[-1] > _ARGMAX_ROW_MAX:
-        return None
     lead = a.shape[:ax] + a.shape[ax + 1:]
     columns = _api._cols(a, ax)
     if columns is not None:
@@ -135,14 +135,24 @@ def _argmax_kernel(a: np.ndarray, ax: int):
         # Fortran order: x3 is a.T's, whose other axes are a's reversed
         found = out.reshape(lead) if order == "C" else np.ascontiguousarray(
             out.reshape(lead[::-1]).T)
-    elif last and (a.ndim <= 2 or a.flags.c_contiguous):
-        rows = a.reshape(-1, a.shape[-1])  # a view: no copy
-        out = np.empty((rows.shape[0], 1), np.int64)
-        _kernels.argmax(rows[:, :, None], out)
-        found = out.reshape(lead)
+    elif classes > _ARGMAX_ROW_MAX:
+        return None
+    elif ax == a.ndim - 1 and (a.ndim <= 2 or a.flags.c_contiguous):
+        found = _argmax_rows(a.reshape(-1, classes)).reshape(lead)  # a view: no copy
+    elif ax == 0 and a.flags.f_contiguous:
+        # the rows of a.T (C-contiguous), whose other axes are a's reversed
+        found = np.ascontiguousarray(
+            _argmax_rows(a.T.reshape(-1, classes)).reshape(lead[::-1]).T)
     else:
         return None
     return found[()] if not lead else found  # one row: an np.int64, as np.argmax
+
+
+def _argmax_rows(rows: np.ndarray) -> np.ndarray:
+    """The kernel's argmax of each row of a 2-D array with contiguous rows."""
+    out = np.empty((rows.shape[0], 1), np.int64)
+    _kernels.argmax(rows[:, :, None], out)
+    return out[:, 0]
 
 
 def _predict_axis(a, axis) -> int:

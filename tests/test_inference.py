@@ -83,10 +83,11 @@ def test_predict_list_input_and_errors():
 
 
 def _argmax_cases(rng, dtype):
-    """Arrays that reach every path of the argmax kernel (src_c/argmax_body.h):
-    rows in lanes (short or strided rows, with rows left over), long rows in
-    vectors (with a tail), column blocks (wider than a block, with a tail of
-    fewer than a vector), with ties, NaNs, infinities and all--inf rows."""
+    """Arrays for predict in every layout: short rows (in the kernel's lanes,
+    with rows left over), rows the kernel leaves to np.argmax, column blocks
+    (wider than a block, with a tail of fewer than a vector), with ties, NaNs,
+    infinities and all--inf rows. (The kernel's long rows, which predict
+    does not send it, are test_argmax_kernel_rows's.)"""
     shapes = [((37, 3), -1), ((5, 1), -1), ((9, 31), -1), ((6, 129), -1), ((3, 1000), -1),
               ((2, 4099), -1), ((4, 7, 1300), 1), ((3, 5, 9), 0), ((1200, 3), 0), ((2, 3, 17), 1)]
     for shape, axis in shapes:
@@ -114,6 +115,34 @@ def test_predict_kernel_matches_argmax_in_every_layout(rng, isa, dtype):
             assert got.dtype == np.int64 and got.shape == np.argmax(view, axis=axis).shape
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_argmax_kernel_rows(rng, isa, dtype):
+    """The kernel on rows (inner == 1) of every length: in lanes (short or
+    strided), four vectors a step (long and contiguous: the merge of the four
+    accumulators, the tail, a NaN's second scan), contiguous, strided and
+    reversed, against np.argmax."""
+    for n in (1, 2, 3, 15, 16, 31, 32, 63, 64, 65, 127, 128, 129, 200, 1000, 4099):
+        for kind in ("normal", "ties", "nan", "late nan", "inf"):
+            x = rng.normal(size=(19, 2 * n)).astype(dtype)
+            if kind == "ties":
+                x = rng.integers(-2, 3, size=x.shape).astype(dtype)
+                x[0] = 0.0
+                x[0, 1::2] = -0.0  # -0.0 and 0.0 tie: the first
+            elif kind == "nan":
+                x[rng.random(x.shape) < 0.01] = np.nan
+                x[1, :] = np.nan
+            elif kind == "late nan":
+                x[:, -1] = np.nan
+            elif kind == "inf":
+                x[rng.random(x.shape) < 0.5] = -np.inf
+                x[2] = -np.inf
+                x[3, -2:] = np.inf
+            for rows in (x[:, :n], x[:, ::2], x[:, ::-2], x[::-1, n:]):
+                out = np.full((rows.shape[0], 1), -7, np.int64)
+                _inference._kernels.argmax(rows[:, :, None], out)
+                np.testing.assert_array_equal(out[:, 0], np.argmax(rows, axis=1), err_msg=f"{n} {kind}")
+
+
 def test_predict_kernel_layouts_reach_the_kernel(rng, monkeypatch):
     """The C-ordered rows, the columns (C and Fortran order) go through the
     kernel, not np.argmax (whose answer the other tests compare with)."""
@@ -122,13 +151,16 @@ def test_predict_kernel_layouts_reach_the_kernel(rng, monkeypatch):
     monkeypatch.setattr(_inference._kernels, "argmax",
                         lambda x3, out: (calls.append(x3.shape), kernel(x3, out)))
     x = rng.normal(size=(200, 30, 8))
-    for view, axis in [(x, -1), (x, 1), (x, 0), (np.asfortranarray(x), 1), (x[:, 0], -1)]:
+    f = np.asfortranarray(rng.normal(size=(40, 30, 200)))
+    views = [(x, -1), (x, 1), (x, 0), (np.asfortranarray(x), 1), (x[:, 0], -1), (f, -1), (f, 0),
+             (np.asfortranarray(rng.normal(size=(3, 2000))), 0)]
+    for view, axis in views:
         np.testing.assert_array_equal(csoftmax.predict(view, axis=axis), np.argmax(view, axis=axis))
-    assert len(calls) == 5
+    assert len(calls) == 8
     # NumPy's: strided 3-D rows, rows of more than 64 classes, fewer than 1,024 elements
     for view in (x[:, :, ::2], rng.normal(size=(20, 65)), x[0, :8]):
         np.testing.assert_array_equal(csoftmax.predict(view), np.argmax(view, axis=-1))
-    assert len(calls) == 5
+    assert len(calls) == 8
 
 
 @pytest.mark.parametrize("dtype", [">f4", ">f8", "<f4", "<f8"])
@@ -145,7 +177,8 @@ def test_predict_byte_order_read_only_and_unaligned(rng, dtype):
 
 
 def test_predict_kernel_threads_give_the_same_answer(rng):
-    x = rng.integers(-3, 4, size=(64, 1000, 3)).astype(np.float32)
+    # 1,024,000 elements: both layouts above the kernels' threading threshold
+    x = rng.integers(-3, 4, size=(128, 1000, 8)).astype(np.float32)
     x[rng.random(x.shape) < 1e-4] = np.nan
     before = csoftmax.get_num_threads()
     try:
