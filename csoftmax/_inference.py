@@ -91,6 +91,11 @@ def predict(x, axis=-1):
     >>> csoftmax.predict([[1.0, 3.0, 2.0], [0.5, -1.0, 0.5]])
     array([1, 0])
     """
+    if (type(x) is np.ndarray and type(axis) is int and axis == -1 and x.ndim
+            and 0 < x.size < _ARGMAX_MIN and x.dtype.char in "fd"):
+        # an agent's one action from a small logits array: the ndarray's own
+        # argmax, no more (a 10-element float64 vector: see _as_int64)
+        return _as_int64(x.argmax(axis=-1))
     if _api._is_dask(x):
         return _api._dask().predict(x, axis=axis)
     a = _api._as_array(x, "x")
@@ -98,7 +103,18 @@ def predict(x, axis=-1):
     found = _argmax_kernel(a, ax)
     if found is not None:
         return found
-    return np.argmax(a, axis=ax).astype(np.int64, copy=False)
+    return _as_int64(a.argmax(axis=ax))
+
+
+# NumPy's argmax gives intp, int64 on 64-bit platforms (NumPy 2 on Windows
+# too): astype then only costs its call, 0.8 us of a small input's 2.4
+# (np.argmax(v, axis=-1).astype(np.int64, copy=False) on a 10-element vector;
+# the method v.argmax(-1) alone takes 0.3, the function np.argmax 1.5).
+_INTP_IS_INT64 = np.dtype(np.intp) == np.dtype(np.int64)
+
+
+def _as_int64(index):
+    return index if _INTP_IS_INT64 else index.astype(np.int64)
 
 
 # The kernel takes inputs of at least _ARGMAX_MIN elements (below, np.argmax's

@@ -70,6 +70,12 @@ def test_predict_ties_and_nan():
 
 def test_predict_list_input_and_errors():
     assert csoftmax.predict([0.1, 0.7, 0.2]) == 1
+    one = csoftmax.predict(np.array([0.1, 0.7, np.nan, 0.7]))  # the small-input shortcut
+    assert type(one) is np.int64 and one == 2
+    with pytest.raises(np.exceptions.AxisError, match="0-d"):
+        csoftmax.predict(np.array(3.0))
+    with pytest.raises(ValueError, match="empty class axis"):
+        csoftmax.predict(np.zeros((0, 3, 0)))
     with pytest.raises(np.exceptions.AxisError, match="0-d"):
         csoftmax.predict(3.0)
     with pytest.raises(np.exceptions.AxisError, match="axis=2"):
