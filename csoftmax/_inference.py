@@ -134,8 +134,8 @@ def _argmax_kernel(a: np.ndarray, ax: int):
     contiguous columns (an axis other than the contiguous one of a C- or
     Fortran-ordered array) or are contiguous rows of at most _ARGMAX_ROW_MAX
     (the last axis of a C-ordered array, the first of a Fortran-ordered one,
-    a 2-D array's rows at any row stride); None for the other dtypes, sizes
-    and layouts (np.argmax's way)."""
+    a 2-D array's rows at any strides); None for the other dtypes, sizes and
+    layouts (np.argmax's way)."""
     if (a.size < _ARGMAX_MIN or a.dtype.char not in "fd" or not a.dtype.isnative
             or not a.flags.aligned):
         return None  # (byte-swapped: NumPy's argmax reads it as it is)

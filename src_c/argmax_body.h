@@ -115,16 +115,6 @@ CSMA_INLINE V CSMA_FN(csma_pick)(IV take, V v, V b)
     return (V)(((IV)v & take) | ((IV)b & ~take));
 }
 
-/* Whether (v, i) beats (b, bi) when neither lane's order is known: a NaN
- * beats a number, the larger number wins, ties (two NaNs, equal numbers) go
- * to the lower index. */
-CSMA_INLINE int CSMA_FN(csma_beats)(T v, I i, T b, I bi)
-{
-    if (v != v) return b == b || i < bi;
-    if (b != b) return 0;
-    return v > b || (v == b && i < bi);
-}
-
 /* Whether any lane of t is set. */
 CSMA_INLINE int CSMA_FN(csma_any)(IV t)
 {
