@@ -115,6 +115,11 @@ CSMA_INLINE V CSMA_FN(csma_pick)(IV take, V v, V b)
     return (V)(((IV)v & take) | ((IV)b & ~take));
 }
 
+CSMA_INLINE IV CSMA_FN(csma_pick_index)(IV take, IV i, IV bi)
+{
+    return (i & take) | (bi & ~take);
+}
+
 /* Whether any lane of t is set. */
 CSMA_INLINE int CSMA_FN(csma_any)(IV t)
 {
@@ -158,7 +163,7 @@ CSMA_INLINE I CSMA_FN(csma_lanes_first_max)(V b, IV bi, T *best)
     T m = b[0];
     for (int k = 1; k < VN; k++) m = b[k] > m ? b[k] : m;
     IV eq = (IV)(b == (V){0} + m);
-    IV cand = (bi & eq) | (((IV){0} + (I)(((uint64_t)1 << (8 * sizeof(I) - 1)) - 1)) & ~eq);
+    IV cand = CSMA_FN(csma_pick_index)(eq, bi, (IV){0} + (I)(sizeof(I) == 4 ? INT32_MAX : INT64_MAX));
     I at = cand[0];
     for (int k = 1; k < VN; k++) at = cand[k] < at ? cand[k] : at;
     *best = m;
@@ -189,7 +194,7 @@ CSMA_INLINE int64_t CSMA_FN(csma_row_lanes)(const T *x, int64_t n)
             V v = CSMA_FN(csma_load)(x + j + u * VN);
             IV t = (IV)(v > b[u]);
             b[u] = CSMA_FN(csma_pick)(t, v, b[u]);
-            bi[u] = (((IV){0} + (I)(j + u * VN)) & t) | (bi[u] & ~t);
+            bi[u] = CSMA_FN(csma_pick_index)(t, (IV){0} + (I)(j + u * VN), bi[u]);
             nan |= (IV)(v != v);
         }
     }
@@ -200,7 +205,7 @@ CSMA_INLINE int64_t CSMA_FN(csma_row_lanes)(const T *x, int64_t n)
         IV iu = bi[u] + lane;
         IV t = (IV)(b[u] > bm) | ((IV)(b[u] == bm) & (iu < im));
         bm = CSMA_FN(csma_pick)(t, b[u], bm);
-        im = (iu & t) | (im & ~t);
+        im = CSMA_FN(csma_pick_index)(t, iu, im);
     }
     T best;
     I at = CSMA_FN(csma_lanes_first_max)(bm, im, &best);
@@ -228,7 +233,7 @@ CSMA_INLINE void CSMA_FN(csma_rows_in_lanes)(const T *x, int64_t xo, int64_t s, 
         for (int k = 0; k < VN; k++) v[k] = x[k * xo + c * s];
         IV t = CSMA_FN(csma_takes)(v, b);
         b = CSMA_FN(csma_pick)(t, v, b);
-        bi = (((IV){0} + (I)c) & t) | (bi & ~t);
+        bi = CSMA_FN(csma_pick_index)(t, (IV){0} + (I)c, bi);
     }
     for (int k = 0; k < VN; k++) out[k * os] = (int64_t)bi[k];
 }
@@ -251,7 +256,7 @@ CSMA_INLINE void CSMA_FN(csma_block)(const T *x, int64_t xr, int64_t *out, int64
             V e = CSMA_FN(csma_load)(xi + v * VN);
             IV t = CSMA_FN(csma_takes)(e, b[v]);
             b[v] = CSMA_FN(csma_pick)(t, e, b[v]);
-            bi[v] = (at & t) | (bi[v] & ~t);
+            bi[v] = CSMA_FN(csma_pick_index)(t, at, bi[v]);
         }
     }
     for (int64_t v = 0; v < nv; v++)
