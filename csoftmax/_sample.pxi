@@ -158,12 +158,20 @@ def sample_fast(object x, double T, object generator):
         return None
     if status != CSOFTMAX_OK:
         _check(status)
-    # one uniform per row, as the general path draws them
-    cdef cnp.ndarray uniforms = _np.ascontiguousarray(generator.random(rows), dtype=_np.float64)
-    if cnp.PyArray_SIZE(uniforms) != rows:
-        raise ValueError(f"generator.random({rows}) returned {cnp.PyArray_SIZE(uniforms)} "
-                         "numbers")
-    cdef const double *u = <const double *>cnp.PyArray_DATA(uniforms)
+    # one uniform per row, as the general path draws them; one row (an
+    # agent's step) takes a NumPy Generator's scalar draw, the same number
+    # as random(1)'s from the same state (half the call's time)
+    cdef cnp.ndarray uniforms = None
+    cdef double u_one
+    cdef const double *u = &u_one
+    if rows == 1 and type(generator) is _np.random.Generator:
+        u_one = generator.random()
+    else:
+        uniforms = _np.ascontiguousarray(generator.random(rows), dtype=_np.float64)
+        if cnp.PyArray_SIZE(uniforms) != rows:
+            raise ValueError(f"generator.random({rows}) returned {cnp.PyArray_SIZE(uniforms)} "
+                             "numbers")
+        u = <const double *>cnp.PyArray_DATA(uniforms)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd - 1, cnp.PyArray_DIMS(a), cnp.NPY_INT64, 0)
     cdef int64_t *op = <int64_t *>cnp.PyArray_DATA(out)
     if n >= _NOGIL_MIN_ELEMENTS:

@@ -237,6 +237,30 @@ def test_one_hot_default_dtype_and_scalar():
     np.testing.assert_array_equal(csoftmax.one_hot(np.array([0]), 1), [[1.0]])
 
 
+@pytest.mark.parametrize("label", [2, np.int64(2), np.uint8(2), np.int32(2), np.array(2)],
+                         ids=["int", "int64", "uint8", "int32", "0-d"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, bool, np.int16])
+def test_one_hot_of_one_label(label, dtype):
+    """One label (a Python or NumPy integer, or a 0-d array) gives a 1-D
+    row, as np.eye(classes)[label] does, in the dtype asked for."""
+    got = csoftmax.one_hot(label, 5, dtype=dtype)
+    assert got.shape == (5,) and got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, np.eye(5, dtype=dtype)[int(label)])
+
+
+@pytest.mark.parametrize("label", [5, -1, np.int64(7), np.uint16(300), 2**70])
+def test_one_hot_of_one_label_out_of_range(label):
+    with pytest.raises(IndexError, match=rf"labels\[\] = {int(label)} is out of range for "
+                                         r"num_classes=5 \(expected 0 <= label < 5\)"):
+        csoftmax.one_hot(label, 5)
+
+
+@pytest.mark.parametrize("label", [True, np.bool_(False), 1.0, np.float64(1.0)])
+def test_one_hot_of_one_non_integer_label(label):
+    with pytest.raises(TypeError, match="labels must hold integer"):
+        csoftmax.one_hot(label, 3)
+
+
 @pytest.mark.parametrize("labels,message", [
     ([0, 3, 1], r"labels\[1\] = 3 is out of range for num_classes=3"),
     ([[0, 1], [2, -1]], r"labels\[1, 1\] = -1 is out of range"),
@@ -610,6 +634,38 @@ def test_sample_fast_path_draws_as_the_general_path(dtype, shape, isa, monkeypat
         for logits, axis in ((x, -1), (strided, -1), (first, 0)):
             got = csoftmax.sample(logits, rng=np.random.default_rng(5), temperature=t, axis=axis)
             assert type(got) is type(want) and np.array_equal(got, want), (t, axis)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_sample_one_row_at_a_time_draws_as_a_batch(dtype, temperature):
+    """An agent's loop: one row per call from one generator draws what one
+    call on the stacked rows draws (the one-row call takes the generator's
+    scalar draw, the batch random(rows): the same numbers in turn), and
+    leaves the generator where the batch leaves it."""
+    logits = (np.random.default_rng(2).standard_normal((200, 6)) * 2).astype(dtype)
+    g_one, g_batch = np.random.default_rng(9), np.random.default_rng(9)
+    one = [csoftmax.sample(row, rng=g_one, temperature=temperature) for row in logits]
+    assert all(type(d) is np.int64 for d in one)
+    np.testing.assert_array_equal(one, csoftmax.sample(logits, rng=g_batch,
+                                                       temperature=temperature))
+    assert g_one.bit_generator.state == g_batch.bit_generator.state
+
+
+def test_sample_generator_subclass_gets_random_of_rows():
+    """A Generator subclass is asked for random(rows), as the general path
+    asks, even for one row."""
+    calls = []
+
+    class Recording(np.random.Generator):
+        def random(self, *args, **kwargs):
+            calls.append(args)
+            return super().random(*args, **kwargs)
+
+    x = np.array([0.0, 1.0, 2.0])
+    draw = csoftmax.sample(x, rng=Recording(np.random.PCG64(4)))
+    assert calls == [(1,)]
+    assert draw == csoftmax.sample(x, rng=np.random.default_rng(4))
 
 
 def test_sample_bad_row_leaves_the_generator_alone():
