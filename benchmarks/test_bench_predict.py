@@ -8,9 +8,11 @@ where np.argmax is slowest. Every contender's result is checked against
 np.argmax. ``pytest benchmarks --benchmark-disable`` (CI) runs the small
 shapes once.
 
-Run as a script it prints the ratios, interleaved, min of --repeat samples:
+Run as a script it prints the ratios, interleaved, min of --repeat samples,
+csoftmax and torch on --threads threads (1 by default; with more, predict
+sends rows of more than 64 classes to the kernel from 2**20 elements):
 
-    python benchmarks/test_bench_predict.py [--repeat 15] [--small]
+    python benchmarks/test_bench_predict.py [--repeat 15] [--small] [--threads 2]
 """
 from __future__ import annotations
 
@@ -29,8 +31,8 @@ SHAPES = {
 CONTENDERS = ("csoftmax", "np.argmax", "torch", "np.copyto")
 
 
-def make_calls(x: np.ndarray, axis: int) -> dict:
-    """The contenders' calls on x (those available)."""
+def make_calls(x: np.ndarray, axis: int, threads: int = 1) -> dict:
+    """The contenders' calls on x (those available), torch on `threads`."""
     out = np.empty_like(x)
     calls = {"csoftmax": lambda: csoftmax.predict(x, axis=axis),
              "np.argmax": lambda: np.argmax(x, axis=axis),
@@ -39,7 +41,7 @@ def make_calls(x: np.ndarray, axis: int) -> dict:
         import torch
     except ImportError:
         return calls
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     xt = torch.from_numpy(x)
     calls["torch"] = lambda: torch.argmax(xt, dim=axis).numpy()
     return calls
@@ -86,15 +88,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--small", action="store_true", help="the small shapes (smoke run)")
+    parser.add_argument("--threads", type=int, default=1, help="csoftmax's and torch's threads")
     args = parser.parse_args(argv)
-    csoftmax.set_num_threads(1)
-    print(f"csoftmax {csoftmax.__version__}, ISA {csoftmax.config()['isa']}, 1 thread, "
+    csoftmax.set_num_threads(args.threads)
+    print(f"csoftmax {csoftmax.__version__}, ISA {csoftmax.config()['isa']}, "
+          f"{args.threads} thread(s), "
           f"min of {args.repeat} interleaved samples, ms per call")
     print(f"{'dtype':8s} {'shape':>14s} {'axis':>4s} " + " ".join(f"{c:>10s}" for c in CONTENDERS)
           + f" {'/np.argmax':>10s} {'/torch':>7s} {'/copyto':>8s}")
     for shape, axis in SHAPES["small" if args.small else "full"]:
         for dtype in ("float32", "float64"):
-            calls = make_calls(_inputs(shape, dtype), axis)
+            calls = make_calls(_inputs(shape, dtype), axis, args.threads)
             timers = {name: timeit.Timer(call) for name, call in calls.items()}
             number = {name: max(1, timer.autorange()[0] // 5) for name, timer in timers.items()}
             best = {name: float("inf") for name in timers}

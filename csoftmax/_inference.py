@@ -129,6 +129,12 @@ def _as_int64(index):
 # shorter call counts too (docs/performance.md, 2026-12-04 afternoon).
 _ARGMAX_MIN = 1024
 _ARGMAX_ROW_MAX = 64
+# Longer rows go to the kernel when it can share them between threads: from
+# 2**20 elements with csoftmax.get_num_threads() > 1 (2 threads, AMD EPYC:
+# float32 4096 x 1000 0.61-0.65 of np.argmax's time, 256 x 32000 0.47-0.58,
+# 1,000,000 x 100 0.44-0.73; float64 0.53-0.77); on one thread the kernel is
+# NumPy's speed out of cache (0.92-1.07) and slower in it (1.15-1.25).
+_ARGMAX_THREADED_MIN = 1 << 20
 
 
 def _argmax_kernel(a: np.ndarray, ax: int):
@@ -137,8 +143,9 @@ def _argmax_kernel(a: np.ndarray, ax: int):
     contiguous columns (an axis other than the contiguous one of a C- or
     Fortran-ordered array) or are contiguous rows of at most _ARGMAX_ROW_MAX
     (the last axis of a C-ordered array, the first of a Fortran-ordered one,
-    a 2-D array's rows at any strides); None for the other dtypes, sizes and
-    layouts (np.argmax's way)."""
+    a 2-D array's rows at any strides), or longer such rows when there are
+    _ARGMAX_THREADED_MIN elements and more than one thread to share them;
+    None for the other dtypes, sizes and layouts (np.argmax's way)."""
     if (a.size < _ARGMAX_MIN or a.dtype.char not in "fd" or not a.dtype.isnative
             or not a.flags.aligned):
         return None  # (byte-swapped: NumPy's argmax reads it as it is)
@@ -154,7 +161,8 @@ def _argmax_kernel(a: np.ndarray, ax: int):
         # Fortran order: x3 is a.T's, whose other axes are a's reversed
         found = out.reshape(lead) if order == "C" else np.ascontiguousarray(
             out.reshape(lead[::-1]).T)
-    elif classes > _ARGMAX_ROW_MAX:
+    elif classes > _ARGMAX_ROW_MAX and (a.size < _ARGMAX_THREADED_MIN
+                                        or _kernels.get_num_threads() < 2):
         return None
     elif ax == a.ndim - 1 and (a.ndim <= 2 or a.flags.c_contiguous):
         found = _argmax_rows(a.reshape(-1, classes)).reshape(lead)  # a view: no copy

@@ -169,6 +169,40 @@ def test_predict_kernel_layouts_reach_the_kernel(rng, monkeypatch):
     assert len(calls) == 8
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predict_wide_rows_reach_the_kernel_with_threads(rng, monkeypatch, dtype):
+    """Rows of more than 64 classes go to the kernel from
+    _ARGMAX_THREADED_MIN elements when there are threads to share them (C
+    last axis, Fortran first axis), to np.argmax otherwise; the same answers
+    (ties, -0.0 / 0.0, NaN rows) either way."""
+    calls = []
+    kernel = _inference._kernels.argmax
+    monkeypatch.setattr(_inference._kernels, "argmax",
+                        lambda x3, out: (calls.append(x3.shape), kernel(x3, out)))
+    x = rng.integers(-3, 4, size=(1024, 1024)).astype(dtype)
+    x[5, 7] = np.nan
+    x[6] = -0.0
+    x[6, 9] = 0.0
+    x[7] = -np.inf
+    assert x.size == _inference._ARGMAX_THREADED_MIN
+    before = csoftmax.get_num_threads()
+    try:
+        for threads, reached in ((2, 2), (1, 0)):
+            csoftmax.set_num_threads(threads)
+            calls.clear()
+            np.testing.assert_array_equal(csoftmax.predict(x), np.argmax(x, axis=-1))
+            f = np.asfortranarray(x.T)
+            np.testing.assert_array_equal(csoftmax.predict(f, axis=0), np.argmax(f, axis=0))
+            assert len(calls) == reached, threads
+        csoftmax.set_num_threads(2)
+        calls.clear()
+        small = x[:-1]  # one element under the threshold: NumPy's
+        np.testing.assert_array_equal(csoftmax.predict(small), np.argmax(small, axis=-1))
+        assert calls == []
+    finally:
+        csoftmax.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", [">f4", ">f8", "<f4", "<f8"])
 def test_predict_byte_order_read_only_and_unaligned(rng, dtype):
     x = rng.integers(-3, 4, size=(500, 7)).astype(dtype)
