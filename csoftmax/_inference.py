@@ -131,9 +131,10 @@ _ARGMAX_MIN = 1024
 _ARGMAX_ROW_MAX = 64
 # Longer rows go to the kernel when it can share them between threads: from
 # 2**20 elements with csoftmax.get_num_threads() > 1 (2 threads, AMD EPYC:
-# float32 4096 x 1000 0.61-0.65 of np.argmax's time, 256 x 32000 0.47-0.58,
-# 1,000,000 x 100 0.44-0.73; float64 0.53-0.77); on one thread the kernel is
-# NumPy's speed out of cache (0.92-1.07) and slower in it (1.15-1.25).
+# float32 4096 x 1000 0.63-0.65 of np.argmax's time, 256 x 32000 0.47-0.52,
+# 1,000,000 x 100 0.43-0.44; float64 0.51-0.64); on one thread the kernel is
+# NumPy's speed out of cache (0.89-1.07) and up to 1.64x its time in it
+# (docs/performance.md, 2026-12-04 evening).
 _ARGMAX_THREADED_MIN = 1 << 20
 
 
