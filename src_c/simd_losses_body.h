@@ -694,6 +694,25 @@ CSM_FN(simdl_xp_az_exact)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, int6
     return CSM_FN(simdl_total)(s_z, c_z);
 }
 
+/* simd_row_sum_minus_one_side without a side, for simdl_xent_prob_row: a
+ * function of its own (not inlined), whose registers are allocated for its
+ * loop alone. Inlined into the flattened probability-target kernel, beside
+ * the other passes' constants and sums live across it, its loop kept its lo
+ * lane sum on the stack (a chain through a store and a load every step). */
+static __attribute__((noinline)) double
+CSM_FN(simdl_xp_sums)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_FN(simd_pf) pf)
+{
+    return CSM_FN(simd_row_sum_minus_one_side)(x, y, n, m, (CSM_T)1, 0, pf, NULL, SIMD_SIDE_MUL);
+}
+
+/* simdl_xp_sums with a temperature (z = (x - m) inv_t). */
+static __attribute__((noinline)) double
+CSM_FN(simdl_xp_sums_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T inv_t,
+                             CSM_FN(simd_pf) pf)
+{
+    return CSM_FN(simd_row_sum_minus_one_side)(x, y, n, m, inv_t, 1, pf, NULL, SIMD_SIDE_MUL);
+}
+
 /* Rows of more than this many bytes take sum(a) in the maximum's pass
  * (simdl_xp_max_asum; kernel_ab float32 against the exponential pass taking
  * it, with the next row's targets prefetched: 512x2000 0.92, 4096x1000
@@ -750,9 +769,12 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
          * here (perf annotate, Zen 3): kernel_ab against it, three runs,
          * in cache 0.90-0.98x the time (float32 64x1000, 32x4000, 128x300;
          * float64 and weight + smoothing + temperature alike); 4096x1000
-         * and 256x32000 (memory-bound) 0.94-1.08x, as noisy as an A/A. */
-        t = CSM_FN(simd_row_sum_minus_one_side)(xr, er, n, m, inv_t, scaled, pf, NULL,
-                                                SIMD_SIDE_MUL);
+         * and 256x32000 (memory-bound) 0.94-1.08x, as noisy as an A/A.
+         * Inlined here it still kept its lo on the stack: it is called
+         * (simdl_xp_sums), kernel_ab float32 against the inlined loop
+         * 64x1000 0.92-0.96, 8192x1000 0.96, 256x32000 0.93-0.97. */
+        t = scaled ? CSM_FN(simdl_xp_sums_scaled)(xr, er, n, m, inv_t, pf)
+                   : CSM_FN(simdl_xp_sums)(xr, er, n, m, pf);
     for (int64_t b = 0; need_a && b < n; b += CSM_BLOCK) {
         int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
         /* exponentials as in simd_row_sum_minus_one (simd_lane_add4s);
