@@ -713,6 +713,80 @@ CSM_FN(simdl_xp_sums_scaled)(const CSM_T *x, CSM_T *y, int64_t n, CSM_T m, CSM_T
     return CSM_FN(simd_row_sum_minus_one_side)(x, y, n, m, inv_t, 1, pf, NULL, SIMD_SIDE_MUL);
 }
 
+/* The gradient pass of a probability-target row whose exponentials are in
+ * its gradient row gr (simdl_xent_prob_row): g = (a t + (a - e sum(a))) nscale
+ * in place, and sum(a z) returned (z = (x - m) inv_t with `scaled`), taken
+ * in the blocks, steps and order of the loss-only instances (the same
+ * bits); the targets of the next row prefetched as pfq says. A function of
+ * its own for each kind of row (simdl_xp_grad_pass*), whose registers are
+ * allocated for its loop alone: inlined into the flattened kernel it kept
+ * its lo lane sum on the stack, a chain through a store and a load every
+ * step. */
+static inline __attribute__((always_inline)) double
+CSM_FN(simdl_xp_grad_body)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T *gr, int64_t n,
+                           CSM_T m, CSM_T inv_t, CSM_T c_q, CSM_T c_0, CSM_T t_, CSM_T asum,
+                           CSM_T nscale_, CSM_FN(simd_pf) pfq, const int has_w, const int scaled)
+{
+    const V vcq = v_set1(c_q), vc0 = v_set1(c_0), vm = v_set1(m), vinv_t = v_set1(inv_t);
+    const V tt = v_set1(t_), sa = v_set1(asum), nscale = v_set1(nscale_);
+    const VM all = v_eq(vm, vm); /* every lane (m is finite) */
+    double s_z = 0.0, c_z = 0.0;
+    for (int64_t b = 0; b < n; b += CSM_BLOCK) {
+        int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
+        V zh = v_zero(), zl = v_zero();
+        V az[4];
+        int64_t j = b;
+        for (; j + 4 * VN <= end; j += 4 * VN) {
+            for (int u = 0; u < 4; u++) {
+                const int64_t ju = j + u * VN;
+                V x0 = v_load(xr + ju);
+                V a0 = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
+                az[u] = CSM_FN(simdl_xp_az_fast)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t,
+                                                                      scaled));
+                v_store(gr + ju,
+                        CSM_FN(simdl_xp_grad)(a0, v_load(gr + ju), tt, sa, nscale));
+            }
+            CSM_FN(simd_pf_block)(pfq, j);
+            CSM_FN(simdl_add_any)(&zh, &zl,
+                                  v_add(v_add(az[0], az[1]), v_add(az[2], az[3])));
+        }
+        for (; j < end; j += VN) {
+            const int kk = end - j < VN ? (int)(end - j) : VN;
+            const int tail = kk < VN;
+            /* a tail's masked-off lanes filled with the maximum: z = 0 there,
+             * and a z = 0 (a -inf filler made it 0 * -inf = NaN, and so sent
+             * every row whose length is not a multiple of VN to
+             * simdl_xp_az_exact: 16 % of the kernel's time on AVX-512 rows
+             * of 1,000) */
+            V x0 = tail ? v_load_tail(xr + j, kk, vm) : v_load(xr + j);
+            V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
+            V z0 = CSM_FN(simdl_xp_z)(x0, vm, vinv_t, scaled);
+            CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az_fast)(a0, z0));
+            V g0 = tail ? v_load_tail(gr + j, kk, v_zero()) : v_load(gr + j);
+            V gv = CSM_FN(simdl_xp_grad)(a0, g0, tt, sa, nscale);
+            if (tail) v_store_tail(gr + j, kk, gv);
+            else v_store(gr + j, gv);
+        }
+        CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
+    }
+    return CSM_FN(simdl_total)(s_z, c_z);
+}
+
+#define CSM_XP_GRAD_PASS(NAME, W, S)                                                              \
+    static __attribute__((noinline)) double CSM_FN(NAME)(                                        \
+        const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CSM_T *gr, int64_t n, CSM_T m,         \
+        CSM_T inv_t, CSM_T c_q, CSM_T c_0, CSM_T t_, CSM_T asum, CSM_T nscale_,                 \
+        CSM_FN(simd_pf) pfq)                                                                     \
+    {                                                                                            \
+        return CSM_FN(simdl_xp_grad_body)(xr, qr, w, gr, n, m, inv_t, c_q, c_0, t_, asum,        \
+                                          nscale_, pfq, W, S);                                   \
+    }
+CSM_XP_GRAD_PASS(simdl_xp_grad_pass, 0, 0)
+CSM_XP_GRAD_PASS(simdl_xp_grad_pass_w, 1, 0)
+CSM_XP_GRAD_PASS(simdl_xp_grad_pass_s, 0, 1)
+CSM_XP_GRAD_PASS(simdl_xp_grad_pass_ws, 1, 1)
+#undef CSM_XP_GRAD_PASS
+
 /* Rows of more than this many bytes take sum(a) in the maximum's pass
  * (simdl_xp_max_asum; kernel_ab float32 against the exponential pass taking
  * it, with the next row's targets prefetched: 512x2000 0.92, 4096x1000
@@ -851,44 +925,18 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
                                                                      vc0, has_w),
                                                SIMD_LD(er, v_zero()), tt, sa, nscale));
         } else {
-            for (int64_t b = 0; b < n; b += CSM_BLOCK) {
-                int64_t end = n - b < CSM_BLOCK ? n : b + CSM_BLOCK;
-                V zh = v_zero(), zl = v_zero();
-                V az[4];
-                int64_t j = b;
-                for (; j + 4 * VN <= end; j += 4 * VN) {
-                    for (int u = 0; u < 4; u++) {
-                        const int64_t ju = j + u * VN;
-                        V x0 = v_load(xr + ju);
-                        V a0 = CSM_FN(simdl_xp_a_at)(qr, w, ju, VN, all, vcq, vc0, has_w);
-                        az[u] = CSM_FN(simdl_xp_az_fast)(a0, CSM_FN(simdl_xp_z)(x0, vm, vinv_t,
-                                                                              scaled));
-                        v_store(gr + ju,
-                                CSM_FN(simdl_xp_grad)(a0, v_load(gr + ju), tt, sa, nscale));
-                    }
-                    if (!need_a) CSM_FN(simd_pf_block)(pfq, j);
-                    CSM_FN(simdl_add_any)(&zh, &zl,
-                                          v_add(v_add(az[0], az[1]), v_add(az[2], az[3])));
-                }
-                for (; j < end; j += VN) {
-                    const int kk = end - j < VN ? (int)(end - j) : VN;
-                    const int tail = kk < VN;
-                    /* a tail's masked-off lanes filled with the maximum: z = 0 there,
-                     * and a z = 0 (a -inf filler made it 0 * -inf = NaN, and so sent
-                     * every row whose length is not a multiple of VN to
-                     * simdl_xp_az_exact: 16 % of the kernel's time on AVX-512 rows
-                     * of 1,000) */
-                    V x0 = tail ? v_load_tail(xr + j, kk, vm) : v_load(xr + j);
-                    V a0 = CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq, vc0, has_w);
-                    V z0 = CSM_FN(simdl_xp_z)(x0, vm, vinv_t, scaled);
-                    CSM_FN(simdl_add_any)(&zh, &zl, CSM_FN(simdl_xp_az_fast)(a0, z0));
-                    V g0 = tail ? v_load_tail(gr + j, kk, v_zero()) : v_load(gr + j);
-                    V gv = CSM_FN(simdl_xp_grad)(a0, g0, tt, sa, nscale);
-                    if (tail) v_store_tail(gr + j, kk, gv);
-                    else v_store(gr + j, gv);
-                }
-                CSM_FN(simdl_flush0)(&s_z, &c_z, zh, zl);
-            }
+            /* sum(a z) in this pass (simdl_xp_grad_pass); the next row's
+             * targets prefetched there unless the exponentials' pass did */
+            const CSM_FN(simd_pf) none = {NULL, NULL, 0};
+#define CSM_XP_GRAD_ARGS                                                                         \
+    xr, qr, w, gr, n, m, inv_t, c_q, c_0, (CSM_T)t, (CSM_T)asum,                                 \
+        (CSM_T)(-(scale * (double)inv_t) / (1.0 + t)), need_a ? none : pfq
+            s_z = has_w ? (scaled ? CSM_FN(simdl_xp_grad_pass_ws)(CSM_XP_GRAD_ARGS)
+                                  : CSM_FN(simdl_xp_grad_pass_w)(CSM_XP_GRAD_ARGS))
+                        : (scaled ? CSM_FN(simdl_xp_grad_pass_s)(CSM_XP_GRAD_ARGS)
+                                  : CSM_FN(simdl_xp_grad_pass)(CSM_XP_GRAD_ARGS));
+#undef CSM_XP_GRAD_ARGS
+            c_z = 0.0;
         }
     }
     double az = CSM_FN(simdl_total)(s_z, c_z);
