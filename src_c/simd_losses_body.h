@@ -916,10 +916,10 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
     double asum = CSM_FN(simdl_total)(s_a, c_a);
     if (need_a) t = (s_e - 1.0) + c_e; /* as simd_row_sum_minus_one_side forms it */
     if (has_grad) {
-        const V nscale = v_set1((CSM_T)(-(scale * (double)inv_t) / (1.0 + t)));
-        const V tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
+        const CSM_T ns = (CSM_T)(-(scale * (double)inv_t) / (1.0 + t));
         if (er != gr) {
             /* the gradient from the scratch row's exponentials, streamed */
+            const V nscale = v_set1(ns), tt = v_set1((CSM_T)t), sa = v_set1((CSM_T)asum);
             SIMD_ROW_OUT(gr, n, 1,
                          CSM_FN(simdl_xp_grad)(CSM_FN(simdl_xp_a_at)(qr, w, j, kk, all, vcq,
                                                                      vc0, has_w),
@@ -929,8 +929,7 @@ CSM_FN(simdl_xent_prob_row)(const CSM_T *xr, const CSM_T *qr, const CSM_T *w, CS
              * targets prefetched there unless the exponentials' pass did */
             const CSM_FN(simd_pf) none = {NULL, NULL, 0};
 #define CSM_XP_GRAD_ARGS                                                                         \
-    xr, qr, w, gr, n, m, inv_t, c_q, c_0, (CSM_T)t, (CSM_T)asum,                                 \
-        (CSM_T)(-(scale * (double)inv_t) / (1.0 + t)), need_a ? none : pfq
+    xr, qr, w, gr, n, m, inv_t, c_q, c_0, (CSM_T)t, (CSM_T)asum, ns, need_a ? none : pfq
             s_z = has_w ? (scaled ? CSM_FN(simdl_xp_grad_pass_ws)(CSM_XP_GRAD_ARGS)
                                   : CSM_FN(simdl_xp_grad_pass_w)(CSM_XP_GRAD_ARGS))
                         : (scaled ? CSM_FN(simdl_xp_grad_pass_s)(CSM_XP_GRAD_ARGS)
