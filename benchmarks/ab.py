@@ -62,7 +62,8 @@ def cases(rng, pattern=""):
     out = {}
     for dt in (np.float32, np.float64):
         tag = np.dtype(dt).name
-        for n, c in ((4096, 1000), (256, 32000), (65536, 10), (1000000, 3), (32768, 32)):
+        for n, c in ((4096, 1000), (256, 32000), (65536, 10), (1000000, 3), (32768, 32),
+                     (8192, 128)):
             if not any(re.search(pattern, f"{op} {tag} {n}x{c}") for op in OPS):
                 continue
             x = rng.standard_normal((n, c)).astype(dt)
