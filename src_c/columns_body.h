@@ -335,50 +335,6 @@ CSMC_INLINE double CSMC_FN(csmc_sum_total)(double hi, double lo)
     return hi - hi == 0.0 ? hi + lo : hi;
 }
 
-/* The operands of csmc_xsoft_op's last pass (sum(a z) and the gradient). */
-typedef struct {
-    const T *x;
-    int64_t xs;
-    const T *q;
-    int64_t qs;
-    T *g;
-    int64_t gs;
-    const T *wt, *keep, *m, *at, *tt, *ns;
-    T c_q, c_0, inv_t;
-} CSMC_FN(csmc_xs_pass);
-
-/* Rows i0 .. i0 + k - 1 (k <= 4, a constant) of that pass, column by column:
- * each column's sums read and written once per k rows (row by row, their
- * loads and stores were a fifth of float32 8x21x4096 label smoothing's
- * time), the rows added in order (the same sums). */
-CSMC_INLINE void CSMC_FN(csmc_xs_rows)(const CSMC_FN(csmc_xs_pass) *p, double *zh, double *zl,
-                                       int64_t i0, const int k, int64_t w, const int has_grad,
-                                       const int prob, const int scaled)
-{
-    const T *xr[4], *qr[4];
-    T *gr[4];
-    T wi[4], cw[4];
-    for (int u = 0; u < k; u++) {
-        xr[u] = p->x + (i0 + u) * p->xs;
-        qr[u] = prob ? p->q + (i0 + u) * p->qs : NULL;
-        gr[u] = has_grad ? p->g + (i0 + u) * p->gs : NULL;
-        wi[u] = p->wt != NULL ? p->wt[i0 + u] : (T)1;
-        cw[u] = p->c_0 * wi[u];
-    }
-    /* no column's terms touch another column's: rows are gs >= w apart */
-#pragma GCC ivdep
-    for (int64_t j = 0; j < w; j++) {
-        double h = zh[j], l = zl[j];
-        for (int u = 0; u < k; u++) {
-            const T a = prob ? (p->c_q * qr[u][j] + p->c_0) * wi[u] : cw[u] * p->keep[j];
-            const T z = scaled ? (xr[u][j] - p->m[j]) * p->inv_t : xr[u][j] - p->m[j];
-            CSMC_FN(csmc_sum_add)(&h, &l, a == (T)0 ? 0.0 : CSMC_MUL_ROUNDED((double)a, (double)z));
-            if (has_grad) gr[u][j] = ((a - gr[u][j] * p->at[j]) + a * p->tt[j]) * p->ns[j];
-        }
-        zh[j] = h, zl[j] = l;
-    }
-}
-
 /* Cross-entropy with soft targets down the columns: probability targets q
  * (`prob`; row i of the block at q + i * qs) or class targets t with label
  * smoothing, a temperature (`scaled`: z = (x - m) inv_t), weights wt (NULL:
@@ -439,10 +395,18 @@ CSMC_INLINE void CSMC_FN(csmc_xsoft_op)(const T *x, int64_t xs, const int64_t *t
     /* sum(a z) and the gradient, row after row; class targets with
      * a = c_0 w_i throughout (0 in ignored columns), the targets' entries
      * set apart after */
-    const CSMC_FN(csmc_xs_pass) p = {x, xs, q, qs, g, gs, wt, keep, m, at, tt, ns, c_q, c_0, inv_t};
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) CSMC_FN(csmc_xs_rows)(&p, zh, zl, i, 4, w, has_grad, prob, scaled);
-    for (; i < n; i++) CSMC_FN(csmc_xs_rows)(&p, zh, zl, i, 1, w, has_grad, prob, scaled);
+    for (int64_t i = 0; i < n; i++) {
+        const T *xr = x + i * xs, wi = wt != NULL ? wt[i] : (T)1, cw = c_0 * wi;
+        const T *qr = prob ? q + i * qs : NULL;
+        T *gr = has_grad ? g + i * gs : NULL;
+        for (int64_t j = 0; j < w; j++) {
+            const T a = prob ? (c_q * qr[j] + c_0) * wi : cw * keep[j];
+            const T z = scaled ? (xr[j] - m[j]) * inv_t : xr[j] - m[j];
+            CSMC_FN(csmc_sum_add)(&zh[j], &zl[j],
+                                   a == (T)0 ? 0.0 : CSMC_MUL_ROUNDED((double)a, (double)z));
+            if (has_grad) gr[j] = ((a - gr[j] * at[j]) + a * tt[j]) * ns[j];
+        }
+    }
     if (!prob) {
         for (int64_t j = 0; j < w; j++) {
             if (t[j] == ignore) continue;
