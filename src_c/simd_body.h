@@ -330,11 +330,18 @@ static inline void CSM_FN(simd_acc)(double *s, double *c, double b)
  * as hi + lo: since hi >= 1 >= a, Fast2Sum gives the exact rounding error of
  * hi + a, which lo collects (three more vector operations per addition, off
  * the hi dependency chain). */
+static inline V CSM_FN(simd_f2s)(V *hi, V a)
+{
+    /* *hi += a, the addition's rounding error returned (Fast2Sum: |*hi| >= |a|) */
+    V t = v_add(*hi, a);
+    V err = v_sub(a, v_sub(t, *hi));
+    *hi = t;
+    return err;
+}
+
 static inline void CSM_FN(simd_lane_add)(V *hi, V *lo, V a)
 {
-    V t = v_add(*hi, a);
-    *lo = v_add(*lo, v_sub(a, v_sub(t, *hi)));
-    *hi = t;
+    *lo = v_add(*lo, CSM_FN(simd_f2s)(hi, a));
 }
 
 /* (s, c) += the lanes hi + lo in one compensated step. float32 lanes are
@@ -375,19 +382,29 @@ static inline void CSM_FN(simd_lanes_flush_biased)(double *s, double *c, V hi, V
     CSM_FN(simd_lanes_acc)(s, c, v_sub(hi, v_set1(bias)), lo);
 }
 
-/* (s, c) += the lanes' sums of two accumulator pairs biased to `bias`: the
- * pairs joined lane by lane first (h0 - bias and h1 - bias exact, their sum's
- * rounding error kept by TwoSum, the two lo added to it), then one flush: half
+/* Two accumulator pairs biased to `bias` joined lane by lane into hi + lo
+ * (unbiased): h0 - bias and h1 - bias exact, their sum's rounding error kept
+ * by TwoSum, the two lo added to it. simd_lanes_flush2_biased: (s, c) += the
+ * lanes' sums of two such pairs, joined first, then one flush: half
  * the sequential Neumaier steps (0.93x the time of a float32 row of 1024
  * elements' exponential pass in L1, where two flushes were 7 % of it). */
-static inline void CSM_FN(simd_lanes_flush2_biased)(double *s, double *c, V h0, V l0, V h1, V l1,
-                                                    CSM_T bias)
+static inline void CSM_FN(simd_lanes_join2_biased)(V h0, V l0, V h1, V l1, CSM_T bias, V *hi,
+                                                   V *lo)
 {
     const V vb = v_set1(bias);
     V a = v_sub(h0, vb), b = v_sub(h1, vb);
-    V hi = v_add(a, b), bb = v_sub(hi, a);
-    V err = v_add(v_sub(a, v_sub(hi, bb)), v_sub(b, bb));
-    CSM_FN(simd_lanes_flush_biased)(s, c, hi, v_add(v_add(l0, l1), err), (CSM_T)0);
+    V s = v_add(a, b), bb = v_sub(s, a);
+    V err = v_add(v_sub(a, v_sub(s, bb)), v_sub(b, bb));
+    *hi = s;
+    *lo = v_add(v_add(l0, l1), err);
+}
+
+static inline void CSM_FN(simd_lanes_flush2_biased)(double *s, double *c, V h0, V l0, V h1, V l1,
+                                                    CSM_T bias)
+{
+    V hi, lo;
+    CSM_FN(simd_lanes_join2_biased)(h0, l0, h1, l1, bias, &hi, &lo);
+    CSM_FN(simd_lanes_flush_biased)(s, c, hi, lo, (CSM_T)0);
 }
 
 /* (s, c) += the lanes' sums, lanes biased to 1 (simd_lane_add). */
@@ -404,16 +421,9 @@ static inline void CSM_FN(simd_lanes_flush)(double *s, double *c, V hi, V lo)
  * (two pairs: half). */
 static inline void CSM_FN(simd_lane_add4s)(V *hi, V *lo, V a, V b, V c, V d)
 {
-    V t = v_add(*hi, a);
-    V ea = v_sub(a, v_sub(t, *hi));
-    V u = v_add(t, b);
-    V eb = v_sub(b, v_sub(u, t));
-    V w = v_add(u, c);
-    V ec = v_sub(c, v_sub(w, u));
-    V z = v_add(w, d);
-    V ed = v_sub(d, v_sub(z, w));
+    V ea = CSM_FN(simd_f2s)(hi, a), eb = CSM_FN(simd_f2s)(hi, b);
+    V ec = CSM_FN(simd_f2s)(hi, c), ed = CSM_FN(simd_f2s)(hi, d);
     *lo = v_add(*lo, v_add(v_add(ea, eb), v_add(ec, ed)));
-    *hi = z;
 }
 
 /* Four vectors of terms in [0, 1] added pairwise (a sum in [0, 4]) and then,
@@ -1411,12 +1421,9 @@ CSM_FN(simd_short_exp_sum)(const V *xv, V m, int64_t cols, V *ev, V *hi, V *lo, 
     const int two = each && cols >= 32;
     V h1 = h;
     for (; two && c + 4 <= cols; c += 4) {
-        V t0 = v_add(h, ev[c]), t1 = v_add(h1, ev[c + 2]);
-        V e0 = v_sub(ev[c], v_sub(t0, h)), e1 = v_sub(ev[c + 2], v_sub(t1, h1));
-        V u0 = v_add(t0, ev[c + 1]), u1 = v_add(t1, ev[c + 3]);
-        V f0 = v_sub(ev[c + 1], v_sub(u0, t0)), f1 = v_sub(ev[c + 3], v_sub(u1, t1));
+        V e0 = CSM_FN(simd_f2s)(&h, ev[c]), e1 = CSM_FN(simd_f2s)(&h1, ev[c + 2]);
+        V f0 = CSM_FN(simd_f2s)(&h, ev[c + 1]), f1 = CSM_FN(simd_f2s)(&h1, ev[c + 3]);
         l = v_add(l, v_add(v_add(e0, e1), v_add(f0, f1)));
-        h = u0, h1 = u1;
     }
     for (; c + 4 <= cols; c += 4) {
         if (each) CSM_FN(simd_lane_add4s)(&h, &l, ev[c], ev[c + 1], ev[c + 2], ev[c + 3]);
@@ -1425,15 +1432,12 @@ CSM_FN(simd_short_exp_sum)(const V *xv, V m, int64_t cols, V *ev, V *hi, V *lo, 
     for (; c < cols; c++) CSM_FN(simd_lane_add)(&h, &l, ev[c]);
 #undef CSM_E
     for (; c % VN != 0; c++) ev[c] = v_zero(); /* the last block's unused columns */
-    const V four = v_set1((CSM_T)4);
-    *hi = v_sub(h, four); /* exact */
-    *lo = l;
-    if (two) {  /* the second chain joined: h1 - 4 exact, the sum by TwoSum */
-        V a0 = *hi, a1 = v_sub(h1, four);
-        V s = v_add(a0, a1), bs = v_sub(s, a0);
-        *hi = s;
-        *lo = v_add(l, v_add(v_sub(a0, v_sub(s, bs)), v_sub(a1, bs)));
+    if (two) {
+        CSM_FN(simd_lanes_join2_biased)(h, l, h1, v_zero(), (CSM_T)4, hi, lo);
+        return;
     }
+    *hi = v_sub(h, v_set1((CSM_T)4)); /* exact */
+    *lo = l;
 }
 
 /* t = sum - 1 per lane as th + *tl exactly (the sum's hi - 1 exact, hi >= 1
