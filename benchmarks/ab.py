@@ -4,6 +4,9 @@
     (cd /tmp/base && python setup.py build_ext --inplace -q)
     python benchmarks/ab.py /tmp/base [--only REGEX] [--rounds 40]
 
+Cases: each operation on float32 and float64 rows (4096x1000 ... 8192x128), and
+the losses on the (N, C, d) layout along axis 1 ("8x21x4096 axis 1").
+
 The extension module of the other build (``csoftmax/_kernels*.so`` under the
 directory given, or the file itself) is loaded beside the installed one, and
 each case calls csoftmax's public function with one build and then the other,
@@ -99,6 +102,26 @@ def cases(rng, pattern=""):
             out[f"softmax_backward {shape}"] = lambda go=go, sm=sm: csoftmax.softmax_backward(go, sm)
             out[f"log_softmax_backward {shape}"] = (
                 lambda go=go, lsm=lsm: csoftmax.log_softmax_backward(go, lsm))
+        # the (N, C, d) layout, classes on axis 1 (the column kernels): the
+        # losses only (softmax and log_softmax pick their column kernel by
+        # identity when csoftmax is imported, so `use` cannot swap it)
+        shape = f"{tag} 8x21x4096 axis 1"
+        if not any(re.search(pattern, f"{op} {shape}") for op in OPS):
+            continue
+        x = rng.standard_normal((8, 21, 4096)).astype(dt)
+        t = rng.integers(0, 21, (8, 4096))
+        w = rng.random(21).astype(dt) + 0.5
+        p = rng.random((8, 21, 4096)).astype(dt)
+        p /= p.sum(axis=1, keepdims=True)
+        out[f"cross_entropy {shape}"] = (
+            lambda x=x, t=t: csoftmax.cross_entropy_with_grad(x, t, axis=1))
+        out[f"cross_entropy:loss {shape}"] = lambda x=x, t=t: csoftmax.cross_entropy(x, t, axis=1)
+        out[f"cross_entropy:weight {shape}"] = (
+            lambda x=x, t=t, w=w: csoftmax.cross_entropy_with_grad(x, t, axis=1, weight=w))
+        out[f"cross_entropy:smoothing {shape}"] = (
+            lambda x=x, t=t: csoftmax.cross_entropy_with_grad(x, t, axis=1, label_smoothing=0.1))
+        out[f"cross_entropy:probabilities {shape}"] = (
+            lambda x=x, p=p: csoftmax.cross_entropy_with_grad(x, p, axis=1))
     return out
 
 
@@ -123,7 +146,7 @@ def main(argv=None):
         raise SystemExit(f"ab.py: no case matches {args.only!r}")
     print(f"new: {new.__file__}\nbase: {base.__file__}\nISA {new.get_isa()} / {base.get_isa()}, "
           f"{args.rounds} alternating rounds")
-    print(f"{'case':<44} {'base ms':>8} {'new ms':>8} {'min new/base':>13} {'median':>7}")
+    print(f"{'case':<56} {'base ms':>8} {'new ms':>8} {'min new/base':>13} {'median':>7}")
     try:
         for name, call in selected.items():
             times = {"new": [], "base": []}
@@ -135,7 +158,7 @@ def main(argv=None):
                     call()
                     times[label].append(time.perf_counter() - t0)
             b, n = np.array(times["base"]), np.array(times["new"])
-            print(f"{name:<44} {1e3 * b.min():8.3f} {1e3 * n.min():8.3f} "
+            print(f"{name:<56} {1e3 * b.min():8.3f} {1e3 * n.min():8.3f} "
                   f"{n.min() / b.min():13.3f} {np.median(n) / np.median(b):7.3f}", flush=True)
     finally:
         use(new)
