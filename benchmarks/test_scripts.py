@@ -185,8 +185,8 @@ def test_ab_cases_cover_every_operation():
 def test_ab_cases_of_the_class_axis_1():
     got = ab.cases(np.random.default_rng(0), "float64 8x21x4096 axis 1")
     assert sorted(got) == sorted(f"{op} float64 8x21x4096 axis 1" for op in (
-        "cross_entropy", "cross_entropy:loss", "cross_entropy:weight", "cross_entropy:smoothing",
-        "cross_entropy:probabilities"))
+        "softmax", "log_softmax", "softmax_backward", "cross_entropy", "cross_entropy:loss",
+        "cross_entropy:weight", "cross_entropy:smoothing", "cross_entropy:probabilities"))
     loss, grad = got["cross_entropy float64 8x21x4096 axis 1"]()
     assert grad.shape == (8, 21, 4096) and np.isfinite(loss)
 
