@@ -326,19 +326,19 @@ static inline void CSM_FN(simd_acc)(double *s, double *c, double b)
     *s = t;
 }
 
-/* Terms a in [0, 1] (or NaN) added to lanes that hold 1 + their partial sums
- * as hi + lo: since hi >= 1 >= a, Fast2Sum gives the exact rounding error of
- * hi + a, which lo collects (three more vector operations per addition, off
- * the hi dependency chain). */
+/* *hi += a, the addition's rounding error returned (Fast2Sum: |*hi| >= |a|). */
 static inline V CSM_FN(simd_f2s)(V *hi, V a)
 {
-    /* *hi += a, the addition's rounding error returned (Fast2Sum: |*hi| >= |a|) */
     V t = v_add(*hi, a);
     V err = v_sub(a, v_sub(t, *hi));
     *hi = t;
     return err;
 }
 
+/* Terms a in [0, 1] (or NaN) added to lanes that hold 1 + their partial sums
+ * as hi + lo: since hi >= 1 >= a, Fast2Sum gives the exact rounding error of
+ * hi + a, which lo collects (three more vector operations per addition, off
+ * the hi dependency chain). */
 static inline void CSM_FN(simd_lane_add)(V *hi, V *lo, V a)
 {
     *lo = v_add(*lo, CSM_FN(simd_f2s)(hi, a));
