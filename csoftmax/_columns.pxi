@@ -24,6 +24,29 @@ cdef extern from "columns.h" nogil:
                                     int64_t outer, int64_t n, int64_t inner)
 
 
+cdef int _fast_cols_kernel(int op, int typenum, const void *x, void *y, int64_t outer,
+                           int64_t n, int64_t inner) noexcept nogil:
+    """rowwise_fast's softmax, log_softmax or logsumexp over axis 1 of the
+    C-contiguous (outer, n, inner) x, into the C-contiguous y."""
+    if typenum == cnp.NPY_FLOAT:
+        if op == _OP_SOFTMAX:
+            return csoftmax_softmax_cols_f32(<const float *>x, n * inner, inner, <float *>y,
+                                             n * inner, inner, outer, n, inner)
+        if op == _OP_LOG_SOFTMAX:
+            return csoftmax_log_softmax_cols_f32(<const float *>x, n * inner, inner,
+                                                 <float *>y, n * inner, inner, outer, n, inner)
+        return csoftmax_logsumexp_cols_f32(<const float *>x, n * inner, inner, <float *>y,
+                                           outer, n, inner)
+    if op == _OP_SOFTMAX:
+        return csoftmax_softmax_cols_f64(<const double *>x, n * inner, inner, <double *>y,
+                                         n * inner, inner, outer, n, inner)
+    if op == _OP_LOG_SOFTMAX:
+        return csoftmax_log_softmax_cols_f64(<const double *>x, n * inner, inner,
+                                             <double *>y, n * inner, inner, outer, n, inner)
+    return csoftmax_logsumexp_cols_f64(<const double *>x, n * inner, inner, <double *>y,
+                                       outer, n, inner)
+
+
 cdef int _cols_shape(const Py_ssize_t *xshape, const Py_ssize_t *yshape) except -1:
     if (xshape[0] != yshape[0] or xshape[1] != yshape[1] or xshape[2] != yshape[2]):
         raise ValueError(f"out has shape {(yshape[0], yshape[1], yshape[2])}, "
@@ -121,6 +144,32 @@ cdef extern from "columns.h" nogil:
                                         int64_t gs, int64_t outer, int64_t n, int64_t inner)
 
 
+cdef int _xent_cols_kernel(int typenum, const void *x, const int64_t *target, const void *q,
+                           bint prob, const void *weight, double e, double inv_t, double scale,
+                           void *loss, void *grad, int64_t outer, int64_t n,
+                           int64_t inner) noexcept nogil:
+    """cross_entropy_fast's column kernel over axis 1 of the C-contiguous
+    (outer, n, inner) x: class targets `target`, or with `prob` the
+    probabilities `q` in x's layout; the gradient (or NULL) in x's layout
+    too; ignore_index -100."""
+    cdef int64_t s = n * inner
+    if prob:
+        target = NULL
+    else:
+        q = NULL
+    if typenum == cnp.NPY_FLOAT:
+        return csoftmax_cross_entropy_cols_f32(<const float *>x, s, inner, target,
+                                               <const float *>q, s, inner,
+                                               <const float *>weight, -100, e, inv_t, scale,
+                                               <float *>loss, <float *>grad, s, inner, outer,
+                                               n, inner)
+    return csoftmax_cross_entropy_cols_f64(<const double *>x, s, inner, target,
+                                           <const double *>q, s, inner,
+                                           <const double *>weight, -100, e, inv_t, scale,
+                                           <double *>loss, <double *>grad, s, inner, outer, n,
+                                           inner)
+
+
 def xent_cols(const floating[:, :, :] x not None, const int64_t[:, ::1] target,
               const floating[:, :, :] q, const floating[::1] weight, int64_t ignore_index,
               double label_smoothing, double inv_temperature, double scale,
@@ -205,6 +254,28 @@ cdef extern from "columns.h" nogil:
                                                const double *y, int64_t yo, int64_t ys,
                                                double *out, int64_t oo, int64_t os,
                                                int64_t outer, int64_t n, int64_t inner)
+
+
+cdef int _backward_cols_kernel(int op, int typenum, const void *g, const void *y, void *o,
+                               int64_t outer, int64_t n, int64_t inner) noexcept nogil:
+    """backward_fast's softmax_backward or log_softmax_backward over axis 1
+    of the C-contiguous (outer, n, inner) g and y, into the C-contiguous o."""
+    cdef int64_t s = n * inner
+    if typenum == cnp.NPY_FLOAT:
+        if op == _BW_SOFTMAX:
+            return csoftmax_softmax_backward_cols_f32(<const float *>g, s, inner,
+                                                      <const float *>y, s, inner, <float *>o,
+                                                      s, inner, outer, n, inner)
+        return csoftmax_log_softmax_backward_cols_f32(<const float *>g, s, inner,
+                                                      <const float *>y, s, inner, <float *>o,
+                                                      s, inner, outer, n, inner)
+    if op == _BW_SOFTMAX:
+        return csoftmax_softmax_backward_cols_f64(<const double *>g, s, inner,
+                                                  <const double *>y, s, inner, <double *>o, s,
+                                                  inner, outer, n, inner)
+    return csoftmax_log_softmax_backward_cols_f64(<const double *>g, s, inner,
+                                                  <const double *>y, s, inner, <double *>o, s,
+                                                  inner, outer, n, inner)
 
 
 def backward_cols(bint log, const floating[:, :, :] g not None, const floating[:, :, :] y not None,

@@ -322,6 +322,15 @@ cdef int _fast_kernel(int op, int typenum, const void *x, void *y,
     return csoftmax_logsumexp_f64(<const double *>x, cols, <double *>y, rows, cols)
 
 
+cdef inline int64_t _inner_size(cnp.ndarray a, int ax) noexcept:
+    """The product of a's dimensions after axis ax (1 for the last)."""
+    cdef int64_t inner = 1
+    cdef int k
+    for k in range(ax + 1, cnp.PyArray_NDIM(a)):
+        inner *= cnp.PyArray_DIM(a, k)
+    return inner
+
+
 cdef inline bint _same_dims(cnp.ndarray a, cnp.ndarray b, int nd) noexcept:
     """Whether the first nd dimensions of a and b are equal (b has nd dimensions)."""
     cdef int k
@@ -342,7 +351,10 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None, double inv_t
 
     - `x` exactly a numpy.ndarray (no subclass), float32 or float64 in native
       byte order, at least 1-D, not empty, C-contiguous and aligned, with
-      `axis` an int naming the last axis;
+      `axis` an int naming one of its axes: the last one for the row kernels,
+      another one (softmax, log_softmax and logsumexp without `where` and
+      temperature) for the column kernels (src_c/columns.h), as the general
+      path takes them for C-ordered input;
     - `out` None, or exactly a numpy.ndarray of `x`'s dtype (native byte
       order), of the result's shape (`x`'s; without the last axis for
       logsumexp), C-contiguous, aligned and writeable, that either is `x`'s
@@ -368,14 +380,17 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None, double inv_t
     cdef const uint8_t *mp = NULL
     cdef int64_t ms = 0
     cdef cnp.ndarray m
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int nd = cnp.PyArray_NDIM(a), k
+    if nd < 1 or not (-nd <= axis < nd):
+        return None  # (an axis out of range: the general path's AxisError)
+    cdef int ax = <int>axis + nd if axis < 0 else <int>axis
     if inv_temperature != 1.0 or where is not None:
-        if op > _OP_LOGSUMEXP or not (0.0 < inv_temperature < INFINITY):
+        if op > _OP_LOGSUMEXP or not (0.0 < inv_temperature < INFINITY) or ax != nd - 1:
             return None
         if where is not None and type(where) is not cnp.ndarray:
             return None
-    cdef cnp.ndarray a = <cnp.ndarray>x
-    cdef int nd = cnp.PyArray_NDIM(a)
-    if nd < 1 or (axis != -1 and axis != nd - 1):
+    if ax != nd - 1 and (op > _OP_LOGSUMEXP or (op == _OP_LOGSUMEXP and out is not None)):
         return None
     cdef int typenum = cnp.PyArray_TYPE(a)
     if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
@@ -387,6 +402,10 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None, double inv_t
         return None
     cdef int64_t cols = cnp.PyArray_DIM(a, nd - 1)
     cdef int64_t rows = n // cols
+    # the column kernels' (outer, classes, inner) for another axis
+    cdef int64_t inner = _inner_size(a, ax)
+    cdef int64_t classes = cnp.PyArray_DIM(a, ax)
+    cdef cnp.npy_intp lse_dims[64]
     if typenum == cnp.NPY_FLOAT and inv_temperature > FLT_MAX:
         return None
     if where is not None:
@@ -404,7 +423,11 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None, double inv_t
     cdef cnp.ndarray y
     cdef const char *x_start
     cdef const char *y_start
-    if out is None:
+    if out is None and op == _OP_LOGSUMEXP and ax != nd - 1:
+        for k in range(nd - 1):
+            lse_dims[k] = cnp.PyArray_DIM(a, k + (k >= ax))
+        y = _new_output(out_nd, lse_dims, typenum)
+    elif out is None:
         y = _new_output(out_nd, cnp.PyArray_DIMS(a), typenum)
     else:
         if type(out) is not cnp.ndarray:
@@ -427,7 +450,14 @@ def rowwise_fast(int op, object x, object axis=-1, object out=None, double inv_t
     cdef const void *xp = cnp.PyArray_DATA(a)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef int status
-    if n >= _NOGIL_MIN_ELEMENTS:
+    if ax != nd - 1:
+        rows = n // (classes * inner)  # the outer slabs
+        if n >= _NOGIL_MIN_ELEMENTS:
+            with nogil:
+                status = _fast_cols_kernel(op, typenum, xp, yp, rows, classes, inner)
+        else:
+            status = _fast_cols_kernel(op, typenum, xp, yp, rows, classes, inner)
+    elif n >= _NOGIL_MIN_ELEMENTS:
         with nogil:
             status = _fast_kernel(op, typenum, xp, yp, rows, cols, mp, ms, inv_temperature)
     else:
@@ -600,12 +630,12 @@ cdef object _fast_weight(object weight, int64_t cols, cnp.ndarray a):
     return _np.ascontiguousarray(wa, dtype=a.dtype)
 
 
-cdef object _fast_class_targets(cnp.ndarray t):
-    """1-D class indices as the loss fast paths read them: `t` itself when
+cdef object _fast_class_targets(cnp.ndarray t, int nd=1):
+    """nd-D class indices as the loss fast paths read them: `t` itself when
     int64, a contiguous int64 copy of narrower integers (int32 labels:
     exact, as the general path converts them), None otherwise (uint64, whose
-    values past 2**63 would wrap; floats; other shapes)."""
-    if cnp.PyArray_NDIM(t) != 1:
+    values past 2**63 would wrap; floats; other dimensions)."""
+    if cnp.PyArray_NDIM(t) != nd:
         return None
     if cnp.PyArray_TYPE(t) == cnp.NPY_INT64:
         return t
@@ -622,11 +652,28 @@ cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b):
     return p < q + cnp.PyArray_NBYTES(b) and q < p + cnp.PyArray_NBYTES(a)
 
 
+cdef bint _any_nan(const void *v, int64_t n, int typenum) noexcept nogil:
+    cdef int64_t i
+    cdef const float *f = <const float *>v
+    cdef const double *d = <const double *>v
+    if typenum == cnp.NPY_FLOAT:
+        for i in range(n):
+            if f[i] != f[i]:
+                return True
+        return False
+    for i in range(n):
+        if d[i] != d[i]:
+            return True
+    return False
+
+
 @cython.cdivision(True)
 def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
                        object weight=None, object out=None, double label_smoothing=0.0,
-                       double temperature=1.0):
-    """Cross-entropy of 2-D logits `x` over their last axis against int64
+                       double temperature=1.0, object axis=-1):
+    """Cross-entropy of logits `x` over their last axis, or over axis 1 of
+    logits of 3 dimensions or more (PyTorch's (N, C, d) layout), as `axis`
+    (an int) says, against int64
     class indices or probabilities `target`, with any of the options but
     ignore_index (PyTorch's default -100 only): the loss reduced as
     `reduction` says (XENT_MEAN, XENT_SUM, XENT_NONE), and with `want_grad` a
@@ -635,10 +682,11 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
     errors):
 
     - `x` exactly a numpy.ndarray, float32 or float64 in native byte order,
-      2-D and not empty, C-contiguous and aligned;
+      at least 2-D and not empty, C-contiguous and aligned;
     - `target` exactly a numpy.ndarray, C-contiguous, aligned, in native byte
       order: int64 class indices (or narrower integers, converted to int64:
-      int32 labels), 1-D with one per row, each in [0, classes)
+      int32 labels) of the logits' shape without the class axis (a "row" is
+      one sample: one index along the other axes), each in [0, classes)
       or -100 (the row's loss and gradient are 0, and the mean divides by the
       other rows' count or weight; an index out of range declines); or
       probabilities of the logits' dtype and shape (the mean divides by the
@@ -660,7 +708,10 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
 
     The mean and sum are sums of the per-row losses in double
     (_compensated_sum); the kernels and arguments are the general path's, so
-    are the bits."""
+    are the bits. Along axis 1 that is the column kernel (src_c/columns.h)
+    for every option (a mean over no weight declines); the samples whose
+    logits' maximum is not finite come back from it with a NaN loss and are
+    computed again by the row kernels, by the general path's own code."""
     if not _fast_arrays(x, target, reduction):
         return None
     if not (0.0 <= label_smoothing <= 1.0) or not (0.0 < temperature < INFINITY):
@@ -670,29 +721,44 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x
     cdef cnp.ndarray t = <cnp.ndarray>target
-    if cnp.PyArray_NDIM(a) != 2:
+    cdef int nd = cnp.PyArray_NDIM(a), k
+    if nd < 2 or type(axis) is not int or not (-nd <= axis < nd):
         return None
+    cdef int ax = <int>axis + nd if axis < 0 else <int>axis
+    if ax != nd - 1 and ax != 1:
+        return None
+    cdef bint columns = ax != nd - 1  # axis 1 of 3 dimensions or more
     cdef int typenum = cnp.PyArray_TYPE(a)
     if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
         return None
     if typenum == cnp.NPY_FLOAT and inv_t > FLT_MAX:
         return None
     cdef bint prob
+    # the logits' shape without the class axis: the per-sample losses' shape
+    cdef cnp.npy_intp lead[64]
+    for k in range(nd - 1):
+        lead[k] = cnp.PyArray_DIM(a, k + (k >= ax))
     cdef cnp.ndarray target_in = t
-    cdef object indices = _fast_class_targets(t)
+    cdef object indices = _fast_class_targets(t, nd - 1)
     if indices is not None:
         prob = False
         t = <cnp.ndarray>indices
-    elif cnp.PyArray_TYPE(t) == typenum and _same_dims(a, t, 2):
+        for k in range(nd - 1):
+            if cnp.PyArray_DIM(t, k) != lead[k]:
+                return None
+    elif cnp.PyArray_TYPE(t) == typenum and _same_dims(a, t, nd):
         prob = True
     else:
         return None
     if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISBEHAVED_RO(a)
             and cnp.PyArray_IS_C_CONTIGUOUS(t) and cnp.PyArray_ISBEHAVED_RO(t)):
         return None
-    cdef int64_t rows = cnp.PyArray_DIM(a, 0), cols = cnp.PyArray_DIM(a, 1)
-    if rows == 0 or cols == 0 or cnp.PyArray_DIM(t, 0) != rows:
+    cdef int64_t cols = cnp.PyArray_DIM(a, ax)  # the classes
+    if cnp.PyArray_SIZE(a) == 0:
         return None
+    cdef int64_t rows = cnp.PyArray_SIZE(a) // cols  # the samples
+    # along axis 1: the (outer, cols, inner) blocks of the column kernels
+    cdef int64_t outer = cnp.PyArray_DIM(a, 0), inner = rows // outer
     cdef object wobj = _fast_weight(weight, cols, a)
     if wobj is False:
         return None
@@ -703,18 +769,18 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
         if not want_grad or type(out) is not cnp.ndarray:
             return None
         grad = <cnp.ndarray>out
-        if (cnp.PyArray_TYPE(grad) != typenum or not _same_dims(a, grad, 2)
+        if (cnp.PyArray_TYPE(grad) != typenum or not _same_dims(a, grad, nd)
                 or not (cnp.PyArray_IS_C_CONTIGUOUS(grad) and cnp.PyArray_ISBEHAVED(grad))
                 or _overlaps(grad, a) or _overlaps(grad, t) or _overlaps(grad, target_in)
                 or (wa is not None and _overlaps(grad, wa))):
             return None
     cdef const void *tv = cnp.PyArray_DATA(t)
     cdef const int64_t *tp = <const int64_t *>tv
-    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(a), typenum, 0)
+    cdef cnp.ndarray loss = cnp.PyArray_EMPTY(nd - 1, lead, typenum, 0)
     cdef void *gp = NULL
     if want_grad:
         if grad is None:
-            grad = _new_output(2, cnp.PyArray_DIMS(a), typenum)
+            grad = _new_output(nd, cnp.PyArray_DIMS(a), typenum)
         gp = cnp.PyArray_DATA(grad)
     cdef const void *xp = cnp.PyArray_DATA(a)
     cdef void *lp = cnp.PyArray_DATA(loss)
@@ -724,7 +790,33 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
     if reduction == XENT_MEAN:
         scale = 1.0 / denominator
     cdef int status = CSOFTMAX_ERR_TARGET
-    if prob:
+    cdef int64_t ignored
+    if columns:
+        if not prob:
+            with nogil:
+                ignored = csoftmax_count_ignored(tp, rows, cols, -100)
+            if ignored < 0:
+                return None
+            denominator = <double>(rows - ignored)
+            if wp != NULL:
+                denominator = (_weight_sum(<const float *>wp, tp, rows, -100)
+                               if typenum == cnp.NPY_FLOAT
+                               else _weight_sum(<const double *>wp, tp, rows, -100))
+        if reduction == XENT_MEAN:
+            if denominator == 0.0:
+                return None  # the general path's rows (NaN over no weight)
+            scale = 1.0 / denominator
+        with nogil:  # (class targets tp, or probabilities tv)
+            status = _xent_cols_kernel(typenum, xp, tp, tv, prob, wp, e, inv_t, scale, lp, gp,
+                                       outer, cols, inner)
+        _check(status)
+        if _any_nan(lp, rows, typenum):
+            # samples whose maximum is not finite: the general path's fix-up
+            from csoftmax import _losses
+            _losses._xent_cols_fixup(a, ax, target_in if prob else t.reshape(-1), prob,
+                                     wa, -100, e, temperature, scale, want_grad,
+                                     loss.reshape(-1), grad)
+    elif prob:
         # probability targets: the mean over every row
         with nogil:
             if typenum == cnp.NPY_FLOAT:
@@ -748,7 +840,6 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
             else:
                 status = csoftmax_cross_entropy_f64(<const double *>xp, cols, tp, <double *>lp,
                                                     <double *>gp, cols, rows, cols, scale)
-    cdef int64_t ignored
     if not prob and status == CSOFTMAX_ERR_TARGET:
         # rows ignored (-100) are not counted; another bad index declines
         with nogil:

@@ -271,7 +271,9 @@ def backward_fast(int op, object grad_output, object output, object axis=-1, obj
 
     - `grad_output` and `output` exactly numpy.ndarrays of one dtype, float32
       or float64 in native byte order, of one shape, at least 1-D, not empty,
-      C-contiguous and aligned, with `axis` an int naming the last axis;
+      C-contiguous and aligned, with `axis` an int naming one of their axes
+      (the last one: the row kernels; another: the column kernels,
+      src_c/columns.h, as the general path takes them for C-ordered input);
     - `out` None, or exactly a numpy.ndarray of that dtype and shape,
       C-contiguous, aligned and writeable, that is either input's memory
       exactly (in place; each row is read before it is written) or overlaps
@@ -286,8 +288,9 @@ def backward_fast(int op, object grad_output, object output, object axis=-1, obj
     cdef cnp.ndarray g = <cnp.ndarray>grad_output
     cdef cnp.ndarray y = <cnp.ndarray>output
     cdef int nd = cnp.PyArray_NDIM(y)
-    if nd < 1 or (axis != -1 and axis != nd - 1):
-        return None
+    if nd < 1 or not (-nd <= axis < nd):
+        return None  # (an axis out of range: the general path's AxisError)
+    cdef int ax = <int>axis + nd if axis < 0 else <int>axis
     cdef int typenum = cnp.PyArray_TYPE(y)
     if ((typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE)
             or cnp.PyArray_TYPE(g) != typenum or not _same_dims(y, g, nd)):
@@ -317,7 +320,15 @@ def backward_fast(int op, object grad_output, object output, object axis=-1, obj
     cdef const void *yp = cnp.PyArray_DATA(y)
     cdef void *op_ = cnp.PyArray_DATA(o)
     cdef int status
-    if n >= _NOGIL_MIN_ELEMENTS:
+    cdef int64_t inner = _inner_size(y, ax), classes = cnp.PyArray_DIM(y, ax)
+    if ax != nd - 1:
+        rows = n // (classes * inner)  # the outer slabs
+        if n >= _NOGIL_MIN_ELEMENTS:
+            with nogil:
+                status = _backward_cols_kernel(op, typenum, gp, yp, op_, rows, classes, inner)
+        else:
+            status = _backward_cols_kernel(op, typenum, gp, yp, op_, rows, classes, inner)
+    elif n >= _NOGIL_MIN_ELEMENTS:
         with nogil:
             status = _backward_kernel(op, typenum, gp, yp, op_, rows, cols)
     else:

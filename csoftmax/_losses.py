@@ -163,13 +163,14 @@ _FAST_REDUCTIONS = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM,
 def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
                    ignore_index=-100, label_smoothing=0.0, temperature=1.0, out=None):
     # a small batch's call is dominated by argument handling: the common case
-    # (2-D float32 / float64 logits, or one sample's 1-D logits; integer
+    # (float32 / float64 logits with the classes on the last axis or on axis
+    # 1 of (N, C, d...), or one sample's 1-D logits; integer
     # targets, int64 or narrower, in range or -100, or probabilities of the
     # logits' dtype; at most a float weight array; label_smoothing and
     # temperature floats, or ints of a float's value; no out or a contiguous
     # one of the logits' dtype apart from the inputs) goes straight to the
     # kernel; anything else (or None back) takes the path below
-    if (type(reduction) is str and type(axis) is int and axis in (-1, 0, 1)
+    if (type(reduction) is str and type(axis) is int
             and type(ignore_index) is int and ignore_index == -100
             and (type(label_smoothing) is float
                  or (type(label_smoothing) is int and 0 <= label_smoothing <= 1))
@@ -180,12 +181,12 @@ def _cross_entropy(logits, target, axis, reduction, want_grad, weight=None,
         code = _FAST_REDUCTIONS.get(reduction)
         one = type(logits) is np.ndarray and logits.ndim == 1
         fast = None
-        if code is not None and one and axis != 1:
+        if code is not None and one and axis in (-1, 0):
             fast = _one_sample_fast(logits, target, code, want_grad, weight, out,
                                     label_smoothing, temperature)
-        elif code is not None and not one and axis != 0:
+        elif code is not None and not one:
             fast = _kernels.cross_entropy_fast(logits, target, code, want_grad, weight, out,
-                                               label_smoothing, temperature)
+                                               label_smoothing, temperature, axis)
         if fast is not None:
             return fast
     _check_reduction(reduction)
@@ -338,7 +339,6 @@ def _xent_cols(a, ax, x3, t, probabilities, w, ignore_index, e, temp, scale, wan
     is not finite come back with a NaN loss and are computed again by the
     row kernels (their non-finite semantics)."""
     compute = a.dtype
-    lead = a.shape[:ax] + a.shape[ax + 1:]
     shape2 = (x3.shape[0], x3.shape[2])
     t2 = q = q3 = None
     if probabilities:
@@ -363,24 +363,35 @@ def _xent_cols(a, ax, x3, t, probabilities, w, ignore_index, e, temp, scale, wan
             g3 = grad.reshape(x3.shape)
     _kernels.xent_cols(x3, t2, q3, w, ignore_index, e, 1.0 / temp, scale, loss.reshape(shape2),
                        g3)
-    bad = np.flatnonzero(np.isnan(loss))
-    if bad.size:
-        # the columns with a non-finite maximum (or a NaN loss): by the row kernels
-        at = np.unravel_index(bad, lead)
-        xb = np.ascontiguousarray(np.moveaxis(a, ax, -1)[at])
-        lb = np.empty(bad.size, dtype=compute)
-        gb = np.empty_like(xb) if want_grad else None
-        if probabilities:
-            qb = np.ascontiguousarray(np.moveaxis(q, ax, -1)[at])
-            _kernels.xent_prob_2d(xb, qb, w, e, 1.0 / temp, lb, gb, scale)
-        else:
-            tb = np.ascontiguousarray(t.reshape(-1)[bad], dtype=np.int64)
-            _class_rows(xb, tb, w, bool(np.any(tb == ignore_index)), ignore_index, e, temp, lb,
-                        gb, scale)
-        loss[bad] = lb
-        if want_grad:
-            np.moveaxis(grad, ax, -1)[at] = gb
+    if np.isnan(loss).any():
+        _xent_cols_fixup(a, ax, q if probabilities else t, probabilities, w, ignore_index, e,
+                         temp, scale, want_grad, loss, grad)
     return loss, grad
+
+
+def _xent_cols_fixup(a, ax, t, probabilities, w, ignore_index, e, temp, scale, want_grad, loss,
+                     grad):
+    """After the column kernel (_xent_cols, and cross_entropy_fast along axis
+    1): the samples it left with a NaN loss (a non-finite maximum, or a NaN
+    loss indeed) computed again by the row kernels, their losses into `loss`
+    (1-D, in sample order) and with `want_grad` their gradients into `grad`
+    (`a`'s layout). `t`: the flattened int64 class indices, or the
+    probabilities (`a`'s dtype and shape)."""
+    bad = np.flatnonzero(np.isnan(loss))
+    at = np.unravel_index(bad, a.shape[:ax] + a.shape[ax + 1:])
+    xb = np.ascontiguousarray(np.moveaxis(a, ax, -1)[at])
+    lb = np.empty(bad.size, dtype=a.dtype)
+    gb = np.empty_like(xb) if want_grad else None
+    if probabilities:
+        qb = np.ascontiguousarray(np.moveaxis(t, ax, -1)[at])
+        _kernels.xent_prob_2d(xb, qb, w, e, 1.0 / temp, lb, gb, scale)
+    else:
+        tb = np.ascontiguousarray(t.reshape(-1)[bad], dtype=np.int64)
+        _class_rows(xb, tb, w, bool(np.any(tb == ignore_index)), ignore_index, e, temp, lb, gb,
+                    scale)
+    loss[bad] = lb
+    if want_grad:
+        np.moveaxis(grad, ax, -1)[at] = gb
 
 
 def _dask_route(name, logits, target, axis, reduction, weight, ignore_index,

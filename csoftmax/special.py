@@ -235,8 +235,8 @@ def _fast_rows(op, x, axis):
             return None
         y = _kernels.rowwise_fast(op, x.reshape(-1), -1)
         return y if y is None or op == _kernels.FAST_LOGSUMEXP else y.reshape(x.shape)
-    if type(axis) is not int:
-        return None
+    if type(axis) is not int or (axis != -1 and axis != x.ndim - 1):
+        return None  # (the fast path would take another axis down the columns)
     return _kernels.rowwise_fast(op, x, axis)
 
 

@@ -404,6 +404,105 @@ def test_fast_path_takes_options(dtype, shape, isa, rng, monkeypatch):
         assert csoftmax.cross_entropy(x, fast_target, **kw) == loss
 
 
+ND_CASES = [((3, 5, 7), -1), ((3, 5, 7), 1), ((3, 5, 7), -2), ((2, 4, 3, 6), 1),
+            ((2, 4, 3, 6), 3), ((2, 21, 300), 1), ((1, 3, 1), 1), ((4, 1, 5), 1)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize(("shape", "axis"), ND_CASES,
+                         ids=[f"{'x'.join(map(str, s))} axis {a}" for s, a in ND_CASES])
+def test_fast_path_takes_nd_logits(dtype, shape, axis, isa, rng, monkeypatch):
+    """Logits of more than two dimensions, the classes on the last axis (a
+    batch of sequences) or on axis 1 (PyTorch's (N, C, d) layout: the column
+    kernel), with every option, non-finite logits (samples computed again by
+    the row kernels) and out=: the fast path gives the general path's bits
+    (taken through byte-swapped targets, or probabilities in Fortran
+    order), and the public calls reach it."""
+    from csoftmax import _losses
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
+    ax = axis % len(shape)
+    classes = shape[ax]
+    lead = shape[:ax] + shape[ax + 1:]
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    moved = np.moveaxis(x, ax, -1)  # a view: samples along its last axis
+    special = int(np.prod(lead)) > 3
+    if special:  # one sample holding +inf, one NaN, one of only -inf
+        moved[np.unravel_index(0, lead) + (0,)] = np.inf
+        moved[np.unravel_index(1, lead) + (classes - 1,)] = np.nan
+        moved[np.unravel_index(2, lead)] = -np.inf
+    t = rng.integers(0, classes, lead)
+    if t.size > 1:
+        t.reshape(-1)[-1] = -100  # an ignored sample
+    q = rng.random(shape).astype(dtype)
+    q /= q.sum(axis=ax, keepdims=True)
+    w = rng.uniform(0.5, 2.0, classes).astype(dtype)
+    cases = [(t, general_targets(t), {}),
+             (t, general_targets(t), {"label_smoothing": 0.1}),
+             (t, general_targets(t), {"temperature": 0.7, "weight": w}),
+             (t.astype(np.int32), general_targets(t), {"weight": w}),
+             (q, np.asfortranarray(q), {}),
+             (q, np.asfortranarray(q), {"label_smoothing": 0.2, "temperature": 2.0,
+                                        "weight": w})]
+    for fast_target, general_target, kw in cases:
+        e = kw.get("label_smoothing", 0.0)
+        temp = kw.get("temperature", 1.0)
+        for reduction, c in code.items():
+            expected = csoftmax.cross_entropy_with_grad(x, general_target, axis=axis,
+                                                        reduction=reduction, **kw)
+            got = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), None,
+                                              e, temp, axis)
+            assert got is not None, (kw, reduction)
+            assert got[1].tobytes() == expected[1].tobytes(), (kw, reduction)
+            assert got[1].shape == shape
+            assert np.asarray(got[0]).tobytes() == np.asarray(expected[0]).tobytes()
+            assert type(got[0]) is type(expected[0])
+            assert np.shape(got[0]) == (lead if reduction == "none" else ())
+            only = _kernels.cross_entropy_fast(x, fast_target, c, False, kw.get("weight"), None,
+                                               e, temp, axis)
+            assert np.asarray(only).tobytes() == np.asarray(expected[0]).tobytes()
+            out = np.full(shape, 7.0, dtype=dtype)
+            into = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), out,
+                                               e, temp, axis)
+            assert into[1] is out and out.tobytes() == expected[1].tobytes()
+    # the loss of a sample holding +inf is NaN there, its neighbours finite
+    plain = csoftmax.cross_entropy(x, t, axis=axis, reduction="none")
+    if special:
+        assert np.isnan(plain.reshape(-1)[:2]).all()
+        assert np.isfinite(plain.reshape(-1)[3:]).all()
+    # the public calls reach the fast path
+    expected = [csoftmax.cross_entropy_with_grad(x, general_target, axis=axis, **kw)
+                for _, general_target, kw in cases]
+    monkeypatch.setattr(_losses, "_xent_rows", None)  # calling it would raise TypeError
+    for (fast_target, _, kw), (loss, grad) in zip(cases, expected):
+        got = csoftmax.cross_entropy_with_grad(x, fast_target, axis=axis, **kw)
+        assert got[1].tobytes() == grad.tobytes()
+        assert np.asarray(got[0]).tobytes() == np.asarray(loss).tobytes()
+
+
+def test_fast_path_nd_declines(rng):
+    """Along axis 1: a mean over no weight (every sample ignored) declines
+    (the general path gives NaN and a zero gradient, as PyTorch); targets of
+    the wrong shape, a bad index, another axis: None, out untouched."""
+    mean = _kernels.XENT_MEAN
+    x = rng.standard_normal((2, 3, 4))
+    t = rng.integers(0, 3, (2, 4))
+    out = np.full(x.shape, 7.0)
+    assert _kernels.cross_entropy_fast(x, t, mean, True, None, None, 0.0, 1.0, 1) is not None
+    declined = [(x, np.full((2, 4), -100), 1), (x, t.T, 1), (x, t[:, :3], 1), (x, t, -1),
+                (x, t, 2), (x, t.reshape(8), 1), (x, np.where(t == 0, 3, t), 1),
+                (x, np.asfortranarray(rng.integers(0, 3, (2, 4))), 1),
+                (x.reshape(2, 3, 2, 2), t.reshape(2, 2, 2), 0),
+                (x.reshape(6, 4), t, 1)]
+    for logits, target, axis in declined:
+        assert _kernels.cross_entropy_fast(logits, target, mean, True, None, out, 0.0, 1.0,
+                                           axis) is None, (target, axis)
+        assert (out == 7.0).all()
+    loss, grad = csoftmax.cross_entropy_with_grad(x, np.full((2, 4), -100), axis=1)
+    assert np.isnan(loss) and not grad.any()
+    with pytest.raises(IndexError, match=r"target\[0, 1\] = 3|target\[\d, \d\] = 3"):
+        csoftmax.cross_entropy(x, np.where(t == 0, 3, t), axis=1)
+
+
 def test_fast_path_declines_bad_options(rng):
     """Options the general path refuses or widens, and probability targets
     of another dtype or layout: None, with out as it was; the public calls

@@ -18,11 +18,15 @@ disjoint from it. Checked:
   logsumexp's out over x's memory) without writing to it, and the public
   functions then give the general path's result or its error, with `out`
   untouched on error;
+- over another axis of C-ordered input (the (N, C, d) layout along axis 1)
+  it calls the column kernels as the general path does, bitwise its result,
+  with out= too (in place included); there it declines temperature, where
+  and Fortran order;
 - it declines (returns None) everything else: float16, integers, booleans,
   longdouble, complex, Fortran order, strided and misaligned views,
-  byte-swapped arrays, subclasses, non-arrays, 0-d and empty arrays, another
-  axis, a non-int axis; and the public functions then give what the general
-  path gives (values, dtype, errors);
+  byte-swapped arrays, subclasses, non-arrays, 0-d and empty arrays, an axis
+  out of range, a non-int axis; and the public functions then give what the
+  general path gives (values, dtype, errors);
 - large calls release the GIL (tests/test_threads.py checks the harness).
 """
 import numpy as np
@@ -139,12 +143,13 @@ def declined_inputs():
         ("empty rows", np.empty((0, 10)), -1),
         ("empty columns", np.empty((6, 0)), -1),
         ("empty 1-d", np.empty(0, dtype=np.float32), -1),
-        ("axis 0", base, 0),
-        ("axis -2", base, -2),
+        ("fortran axis 0", np.asfortranarray(base), 0),
+        ("strided rows axis 0", big[::2, :10], 0),
         ("axis numpy int", base, np.int64(-1)),
         ("axis float", base, -1.0),
         ("axis None", base, None),
         ("axis out of range", base, 5),
+        ("axis out of range below", base, -3),
         ("axis huge", base, 10**30),
     ]
     return cases
@@ -157,6 +162,66 @@ DECLINED = declined_inputs()
 @pytest.mark.parametrize(("label", "x", "axis"), DECLINED, ids=[c[0] for c in DECLINED])
 def test_declined_cases(name, label, x, axis):
     assert _kernels.rowwise_fast(OPS[name], x, axis) is None
+
+
+# (shape, axis) for the column kernels: inner 1, one slab, many slabs, an
+# axis of length 1, and sizes past the GIL-release and thread thresholds
+COLUMN_CASES = [((6, 10), 0), ((6, 10), -2), ((2, 3, 4), 0), ((2, 3, 4), 1), ((4, 5, 1), 1),
+                ((3, 1, 7), 1), ((3, 4, 5, 6), 2), ((2, 21, 4096), 1), ((3, 1, 40_000), 0)]
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("shape", "axis"), COLUMN_CASES,
+                         ids=[f"{'x'.join(map(str, s))} axis {a}" for s, a in COLUMN_CASES])
+def test_other_axes_taken_equal_general_path(isa, name, dtype, shape, axis):
+    x = logits(shape, dtype)
+    before = x.copy()
+    want = general(name, x, axis)
+    got = _kernels.rowwise_fast(OPS[name], x, axis)
+    assert got is not None, "the fast path declined a case it must take"
+    assert_same(got, want)
+    assert got.flags.c_contiguous and got.flags.writeable and got.flags.owndata
+    assert x.tobytes() == before.tobytes(), "input modified"
+    assert_same(getattr(csoftmax, name)(x, axis=axis), want)
+    # the reference (moving the axis last) agrees to rounding
+    from csoftmax import reference
+    np.testing.assert_allclose(want, getattr(reference, name)(x.astype(np.float64), axis=axis),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+    if name == "logsumexp":
+        assert _kernels.rowwise_fast(OPS[name], x, axis, np.empty(want.shape, dtype)) is None
+        return  # no out= in the public logsumexp
+    out = np.full(shape, SENTINEL, dtype=dtype)
+    assert _kernels.rowwise_fast(OPS[name], x, axis, out) is out
+    assert_same(out, want)
+    y = x.copy()
+    assert _kernels.rowwise_fast(OPS[name], y, axis, y) is y
+    assert_same(y, want)
+    public = np.full(shape, SENTINEL, dtype=dtype)
+    assert getattr(csoftmax, name)(x, axis=axis, out=public) is public
+    assert_same(public, want)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_other_axes_with_options_declined(name):
+    x = logits((3, 5, 4), np.float64)
+    mask = np.ones(x.shape, dtype=bool)
+    assert _kernels.rowwise_fast(OPS[name], x, 1, None, 0.5) is None
+    assert _kernels.rowwise_fast(OPS[name], x, 1, None, 1.0, mask) is None
+    assert _kernels.rowwise_fast(OPS[name], x, 1, None, 1.0, mask[0, 0]) is None
+    assert _kernels.rowwise_fast(OPS[name], x, 1) is not None
+
+
+def test_other_axes_partially_overlapping_out_declined():
+    buffer = np.zeros(2 * 3 * 4 + 1)
+    x, out = buffer[:-1].reshape(2, 3, 4), buffer[1:].reshape(2, 3, 4)
+    x[...] = logits((2, 3, 4), np.float64)
+    want = general("softmax", x.copy(), 1)
+    before = out.copy()
+    assert _kernels.rowwise_fast(_kernels.FAST_SOFTMAX, x, 1, out) is None
+    assert out.tobytes() == before.tobytes()
+    assert csoftmax.softmax(x, axis=1, out=out) is out
+    assert_same(out, want)
 
 
 def public_or_error(function, x, axis):
