@@ -652,6 +652,23 @@ cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b):
     return p < q + cnp.PyArray_NBYTES(b) and q < p + cnp.PyArray_NBYTES(a)
 
 
+cdef double _class_denominator(const int64_t *t, int64_t rows, int64_t cols, const void *w,
+                               int typenum):
+    """What a class-target mean divides by: the number of rows not ignored
+    (-100), or with weights `w` (the logits' dtype) their targets' weight
+    sum; -1 where an index is neither in [0, cols) nor -100."""
+    cdef int64_t ignored
+    with nogil:
+        ignored = csoftmax_count_ignored(t, rows, cols, -100)
+    if ignored < 0:
+        return -1.0
+    if w == NULL:
+        return <double>(rows - ignored)
+    if typenum == cnp.NPY_FLOAT:
+        return _weight_sum(<const float *>w, t, rows, -100)
+    return _weight_sum(<const double *>w, t, rows, -100)
+
+
 cdef bint _any_nan(const void *v, int64_t n, int typenum) noexcept nogil:
     cdef int64_t i
     cdef const float *f = <const float *>v
@@ -790,18 +807,11 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
     if reduction == XENT_MEAN:
         scale = 1.0 / denominator
     cdef int status = CSOFTMAX_ERR_TARGET
-    cdef int64_t ignored
     if columns:
         if not prob:
-            with nogil:
-                ignored = csoftmax_count_ignored(tp, rows, cols, -100)
-            if ignored < 0:
-                return None
-            denominator = <double>(rows - ignored)
-            if wp != NULL:
-                denominator = (_weight_sum(<const float *>wp, tp, rows, -100)
-                               if typenum == cnp.NPY_FLOAT
-                               else _weight_sum(<const double *>wp, tp, rows, -100))
+            denominator = _class_denominator(tp, rows, cols, wp, typenum)
+            if denominator < 0.0:
+                return None  # an index out of range: the general path's error
         if reduction == XENT_MEAN:
             if denominator == 0.0:
                 return None  # the general path's rows (NaN over no weight)
@@ -842,15 +852,9 @@ def cross_entropy_fast(object x, object target, int reduction, bint want_grad,
                                                     <double *>gp, cols, rows, cols, scale)
     if not prob and status == CSOFTMAX_ERR_TARGET:
         # rows ignored (-100) are not counted; another bad index declines
-        with nogil:
-            ignored = csoftmax_count_ignored(tp, rows, cols, -100)
-        if ignored < 0:
+        denominator = _class_denominator(tp, rows, cols, wp, typenum)
+        if denominator < 0.0:
             return None
-        denominator = <double>(rows - ignored)
-        if wp != NULL:
-            denominator = (_weight_sum(<const float *>wp, tp, rows, -100)
-                           if typenum == cnp.NPY_FLOAT
-                           else _weight_sum(<const double *>wp, tp, rows, -100))
         scale = 1.0
         if reduction == XENT_MEAN:  # as the general path: an infinite scale over no weight
             scale = 1.0 / denominator if denominator != 0.0 else INFINITY

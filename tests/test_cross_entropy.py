@@ -353,6 +353,35 @@ def test_fast_path_takes_out(dtype, isa, rng, monkeypatch):
     assert grad is out and out.tobytes() == expected[1].tobytes() and loss == expected[0]
 
 
+def _assert_fast_matches_general(x, cases, axis=-1):
+    """For each (fast target, the same values for the general path, options):
+    cross_entropy_fast with and without the gradient, and into out=, gives
+    the general path's bits, result types and shapes under every reduction."""
+    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
+    lead = np.moveaxis(x, axis, -1).shape[:-1]
+    for fast_target, general_target, kw in cases:
+        e = kw.get("label_smoothing", 0.0)
+        temp = kw.get("temperature", 1.0)
+        for reduction, c in code.items():
+            expected = csoftmax.cross_entropy_with_grad(x, general_target, axis=axis,
+                                                        reduction=reduction, **kw)
+            got = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), None,
+                                              e, temp, axis)
+            assert got is not None, (kw, reduction)
+            assert got[1].tobytes() == expected[1].tobytes(), (kw, reduction)
+            assert got[1].shape == x.shape
+            assert np.asarray(got[0]).tobytes() == np.asarray(expected[0]).tobytes()
+            assert type(got[0]) is type(expected[0])
+            assert np.shape(got[0]) == (lead if reduction == "none" else ())
+            only = _kernels.cross_entropy_fast(x, fast_target, c, False, kw.get("weight"), None,
+                                               e, temp, axis)
+            assert np.asarray(only).tobytes() == np.asarray(expected[0]).tobytes()
+            out = np.full(x.shape, 7.0, dtype=x.dtype)
+            into = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), out,
+                                               e, temp, axis)
+            assert into[1] is out and out.tobytes() == expected[1].tobytes()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("shape", [(37, 5), (37, 70), (9, 1000)], ids=lambda s: "x".join(map(str, s)))
 def test_fast_path_takes_options(dtype, shape, isa, rng, monkeypatch):
@@ -361,7 +390,6 @@ def test_fast_path_takes_options(dtype, shape, isa, rng, monkeypatch):
     as the general path (taken through byte-swapped targets, or probabilities in
     Fortran order), loss only and fused alike."""
     from csoftmax import _kernels, _losses
-    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
     rows, cols = shape
     x = (rng.standard_normal(shape) * 3).astype(dtype)
     t = rng.integers(0, cols, rows)
@@ -375,25 +403,7 @@ def test_fast_path_takes_options(dtype, shape, isa, rng, monkeypatch):
              (q, np.asfortranarray(q), {}),
              (q, np.asfortranarray(q), {"label_smoothing": 0.2, "temperature": 2.0,
                                         "weight": w})]
-    for fast_target, general_target, kw in cases:
-        e = kw.get("label_smoothing", 0.0)
-        temp = kw.get("temperature", 1.0)
-        for reduction, c in code.items():
-            got = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), None,
-                                              e, temp)
-            expected = csoftmax.cross_entropy_with_grad(x, general_target, reduction=reduction,
-                                                        **kw)
-            assert got is not None, (kw, reduction)
-            assert got[1].tobytes() == expected[1].tobytes(), (kw, reduction)
-            assert np.asarray(got[0]).tobytes() == np.asarray(expected[0]).tobytes()
-            assert type(got[0]) is type(expected[0])
-            only = _kernels.cross_entropy_fast(x, fast_target, c, False, kw.get("weight"), None,
-                                               e, temp)
-            assert np.asarray(only).tobytes() == np.asarray(expected[0]).tobytes()
-            out = np.full(shape, np.nan, dtype=dtype)
-            into = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), out,
-                                               e, temp)
-            assert into[1] is out and out.tobytes() == expected[1].tobytes()
+    _assert_fast_matches_general(x, cases)
     # the public calls reach the fast path with these options
     expected = [csoftmax.cross_entropy_with_grad(x, general_target, **kw)
                 for _, general_target, kw in cases]
@@ -419,7 +429,6 @@ def test_fast_path_takes_nd_logits(dtype, shape, axis, isa, rng, monkeypatch):
     (taken through byte-swapped targets, or probabilities in Fortran
     order), and the public calls reach it."""
     from csoftmax import _losses
-    code = {"mean": _kernels.XENT_MEAN, "sum": _kernels.XENT_SUM, "none": _kernels.XENT_NONE}
     ax = axis % len(shape)
     classes = shape[ax]
     lead = shape[:ax] + shape[ax + 1:]
@@ -443,27 +452,7 @@ def test_fast_path_takes_nd_logits(dtype, shape, axis, isa, rng, monkeypatch):
              (q, np.asfortranarray(q), {}),
              (q, np.asfortranarray(q), {"label_smoothing": 0.2, "temperature": 2.0,
                                         "weight": w})]
-    for fast_target, general_target, kw in cases:
-        e = kw.get("label_smoothing", 0.0)
-        temp = kw.get("temperature", 1.0)
-        for reduction, c in code.items():
-            expected = csoftmax.cross_entropy_with_grad(x, general_target, axis=axis,
-                                                        reduction=reduction, **kw)
-            got = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), None,
-                                              e, temp, axis)
-            assert got is not None, (kw, reduction)
-            assert got[1].tobytes() == expected[1].tobytes(), (kw, reduction)
-            assert got[1].shape == shape
-            assert np.asarray(got[0]).tobytes() == np.asarray(expected[0]).tobytes()
-            assert type(got[0]) is type(expected[0])
-            assert np.shape(got[0]) == (lead if reduction == "none" else ())
-            only = _kernels.cross_entropy_fast(x, fast_target, c, False, kw.get("weight"), None,
-                                               e, temp, axis)
-            assert np.asarray(only).tobytes() == np.asarray(expected[0]).tobytes()
-            out = np.full(shape, 7.0, dtype=dtype)
-            into = _kernels.cross_entropy_fast(x, fast_target, c, True, kw.get("weight"), out,
-                                               e, temp, axis)
-            assert into[1] is out and out.tobytes() == expected[1].tobytes()
+    _assert_fast_matches_general(x, cases, axis)
     # the loss of a sample holding +inf is NaN there, its neighbours finite
     plain = csoftmax.cross_entropy(x, t, axis=axis, reduction="none")
     if special:
