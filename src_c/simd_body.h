@@ -41,6 +41,8 @@ static inline double csm_rounded(double v)
     return v;
 }
 
+#include <string.h> /* memset */
+
 #include "log1p_impl.h" /* csm_log1p2, csm_log1p, csm_log1p_nobranch */
 #endif
 #ifndef CSM_TINY_MAX
@@ -865,7 +867,15 @@ static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int cont
     p->contiguous = contiguous;
     p->transpose = contiguous && cols >= CSM_TRANSPOSE_MIN;
 #ifdef CSM_PLAN_MAX
-    if (!contiguous || p->transpose) return;
+    if (!contiguous || p->transpose || cols > CSM_PLAN_MAX) return; /* (the last: implied) */
+    /* every step set (zero: unused), so that instances unrolled for a
+     * constant cols read no uninitialised entry past a column's count */
+    memset(p->n_load, 0, sizeof p->n_load);
+    memset(p->n_store, 0, sizeof p->n_store);
+    memset(p->load_group, 0, sizeof p->load_group);
+    memset(p->store_group, 0, sizeof p->store_group);
+    memset(p->load, 0, sizeof p->load);
+    memset(p->store, 0, sizeof p->store);
     int C = (int)cols, groups = (C + VG - 1) / VG;
     int32_t src[VN];
     for (int c = 0; c < C; c++) {  /* column c from the loaded registers */
@@ -933,7 +943,9 @@ static inline V CSM_FN(simd_tiny_load)(const CSM_FN(simd_plan) *p, const CSM_T *
     }
 #endif
 #ifdef CSM_PLAN_MAX
-    if (p->contiguous) {
+    /* (not transposed: cols is below CSM_TRANSPOSE_MIN; the bound tells the
+     * compiler so where cols is a constant, simdl_backward_rows' instances) */
+    if (p->contiguous && cols <= CSM_PLAN_MAX) {
         V reg[CSM_PLAN_MAX + VG];
         int64_t total = (int64_t)nr * cols;
         for (int64_t k = 0; k < cols; k++) {
@@ -989,7 +1001,9 @@ static inline void CSM_FN(simd_tiny_store)(const CSM_FN(simd_plan) *p, CSM_T *y,
     }
 #endif
 #ifdef CSM_PLAN_MAX
-    if (p->contiguous) {
+    /* (not transposed: cols is below CSM_TRANSPOSE_MIN; the bound tells the
+     * compiler so where cols is a constant, simdl_backward_rows' instances) */
+    if (p->contiguous && cols <= CSM_PLAN_MAX) {
         int64_t total = (int64_t)nr * cols;
         for (int k = 0; k < VG; k++) val[cols + k] = v_zero();
         for (int64_t k = 0; k < cols; k++) {

@@ -1240,6 +1240,13 @@ CSM_FN(simdl_backward_tiny)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t 
  * the lanes: they stay row by row. Not measured on AVX-512 (eight rows a
  * group): off there. */
 #define SIMDL_BW_GROUP (sizeof(CSM_T) == 8 && VN == 4)
+/* float32 rows of two whole AVX2 vectors (16 columns) go row by row
+ * (simdl_dot_vd's sums in double) instead of through the tiny tiles:
+ * kernel_ab on Zen 3, 32768x16, softmax_backward 0.55x the tiles' time,
+ * log_softmax_backward 0.61. At 8-12 columns the rows' tails made row by
+ * row the slower (10 and 12 columns 1.3-1.4x). Not measured on AVX-512
+ * (where 16 columns are one vector): off there. */
+#define SIMDL_BW_ROWS_AT(cols) (sizeof(CSM_T) == 4 && VN == 8 && (cols) == 2 * VN)
 #define SIMDL_BW_GROUP_BYTES 512
 
 /* The backward passes of nr <= VN short rows: each row's sum (of g y, or of
@@ -1348,9 +1355,25 @@ CSM_FN(simdl_backward_rows)(const CSM_T *g, int64_t gs, const CSM_T *y, int64_t 
      * simdl_backward_group: 0.78x the row kernel's time at 4096x16, 0.89x
      * at 65536x16) */
     if (CSM_FN(simd_tiny_ok)(cols, gs, ys) && CSM_FN(simd_tiny_ok)(cols, os, os) &&
-        !(is_log && sizeof(CSM_T) == 8 && cols == 4 * VN)) {
-        CSM_FN(simdl_backward_tiny)(g, gs, y, ys, out, os, rows, cols, is_log);
-        return;
+        !(is_log && sizeof(CSM_T) == 8 && cols == 4 * VN) && !SIMDL_BW_ROWS_AT(cols)) {
+        /* one instance per column count: its loops unrolled, the tile's
+         * vectors in registers (with cols known only at run time GCC kept
+         * gv and yv on the stack). kernel_ab on Zen 3 against the one
+         * instance, softmax_backward float32 / float64: 262144x3 0.82 / 0.64,
+         * 131072x4 0.94 / 0.54, 65536x10 0.63 / 0.89, 65536x15 0.71 / 0.97;
+         * log_softmax_backward 0.67-1.02 */
+        switch (cols) {
+#define SIMDL_BW_TINY_CASE(C)                                                             \
+    case C: CSM_FN(simdl_backward_tiny)(g, gs, y, ys, out, os, rows, C, is_log); return;
+        SIMDL_BW_TINY_CASE(1) SIMDL_BW_TINY_CASE(2) SIMDL_BW_TINY_CASE(3)
+        SIMDL_BW_TINY_CASE(4) SIMDL_BW_TINY_CASE(5) SIMDL_BW_TINY_CASE(6)
+        SIMDL_BW_TINY_CASE(7) SIMDL_BW_TINY_CASE(8) SIMDL_BW_TINY_CASE(9)
+        SIMDL_BW_TINY_CASE(10) SIMDL_BW_TINY_CASE(11) SIMDL_BW_TINY_CASE(12)
+        SIMDL_BW_TINY_CASE(13) SIMDL_BW_TINY_CASE(14) SIMDL_BW_TINY_CASE(15)
+        SIMDL_BW_TINY_CASE(16)
+#undef SIMDL_BW_TINY_CASE
+        default: CSM_FN(simdl_backward_tiny)(g, gs, y, ys, out, os, rows, cols, is_log); return;
+        }
     }
     const int stream = csm_stream_hint;
     if (SIMDL_BW_GROUP && cols * (int64_t)sizeof(CSM_T) <= SIMDL_BW_GROUP_BYTES) {

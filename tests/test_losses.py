@@ -267,10 +267,11 @@ BACKWARD = {"softmax_backward": (csoftmax.softmax_backward, csoftmax.softmax),
 
 @pytest.mark.parametrize("name", sorted(BACKWARD))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("cols", [17, 24, 31, 32, 48, 63, 64, 65])
+@pytest.mark.parametrize("cols", [3, 4, 8, 10, 15, 16, 17, 24, 31, 32, 48, 63, 64, 65])
 def test_backward_short_rows_together_equal_rows_alone(isa, rng, name, dtype, cols):
-    """Short rows beyond the tiny tiles (float64 on AVX2: four rows a group,
-    their sums reduced across lanes together): every row of a batch (a
+    """Short rows in the tiny tiles (an instance per column count; float32
+    rows of 16 columns row by row on AVX2) and beyond them (float64 on AVX2:
+    four rows a group, their sums reduced across lanes together): every row of a batch (a
     partial last group, strided rows) is bitwise the row alone, and each
     output is within 8 u x its condition of the long-double formula, with
     the row's sum made to cancel (a term dropped, or taken from another row
