@@ -670,6 +670,7 @@ cdef double _class_denominator(const int64_t *t, int64_t rows, int64_t cols, con
 
 
 cdef bint _any_nan(const void *v, int64_t n, int typenum) noexcept nogil:
+    """Whether any of the n float32 (typenum NPY_FLOAT) or float64 values is NaN."""
     cdef int64_t i
     cdef const float *f = <const float *>v
     cdef const double *d = <const double *>v
