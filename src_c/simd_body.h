@@ -869,12 +869,11 @@ static void CSM_FN(simd_plan_build)(CSM_FN(simd_plan) *p, int64_t cols, int cont
 #ifdef CSM_PLAN_MAX
     if (!contiguous || p->transpose || cols > CSM_PLAN_MAX) return; /* (the last: implied) */
     /* every step set (zero: unused), so that instances unrolled for a
-     * constant cols read no uninitialised entry past a column's count */
-    memset(p->n_load, 0, sizeof p->n_load);
-    memset(p->n_store, 0, sizeof p->n_store);
+     * constant cols read no uninitialised step past a column's count (GCC
+     * warned of it there) */
     memset(p->load_group, 0, sizeof p->load_group);
-    memset(p->store_group, 0, sizeof p->store_group);
     memset(p->load, 0, sizeof p->load);
+    memset(p->store_group, 0, sizeof p->store_group);
     memset(p->store, 0, sizeof p->store);
     int C = (int)cols, groups = (C + VG - 1) / VG;
     int32_t src[VN];
